@@ -1,0 +1,92 @@
+"""The one table of codes: what each means, whether PyTorch would raise, and its message form.
+
+Everything that prints a code (the flake8 plugin, the CLI, the README table) reads this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    summary: str  # one line, for the README table and --help
+    at_runtime: str  # what PyTorch does: "silent" or "raises"
+    default_on: bool = True
+    example_bad: str = ""  # README before/after
+    example_good: str = ""
+
+
+CODES: Dict[str, Code] = {
+    c.code: c
+    for c in (
+        Code(
+            "CVS101",
+            "a shape comment disagrees with the replayed shape (channels, sizes or rank)",
+            "silent",
+            example_bad="nn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 32 x 32",
+            example_good="nn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 16 x 16",
+        ),
+        Code(
+            "CVS102",
+            "a trailing arithmetic comment on a layer line states a result that disagrees with "
+            "the layer's output size",
+            "silent",
+            example_bad="nn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16",
+            example_good="nn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8",
+        ),
+        Code(
+            "CVS201",
+            "a layer's input-size parameter (in_channels, num_features, in_features, "
+            "num_parameters, ...) disagrees with the incoming shape",
+            "raises",
+            example_bad="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(128),",
+            example_good="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(64),",
+        ),
+        Code(
+            "CVS202",
+            "a layer's output size would be zero or negative",
+            "raises",
+            example_bad="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 5),",
+            example_good="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 3),",
+        ),
+        Code(
+            "CVS203",
+            "an invalid parameter combination (groups not dividing channels, output_padding "
+            "not smaller than stride or dilation, padding='same' with stride > 1, pool padding "
+            "over half the kernel, dropout p outside [0, 1], ...)",
+            "raises",
+            example_bad="nn.Conv2d(64, 96, 3, groups=5),",
+            example_good="nn.Conv2d(64, 96, 3, groups=4),",
+        ),
+        Code(
+            "CVS301",
+            "a conv or pool never reads some real input rows or columns: the remainder of "
+            "(size + 2*padding - dilation*(kernel-1) - 1) / stride exceeds the padding",
+            "silent",
+            example_bad="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 2, 0),",
+            example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 2, 1),",
+        ),
+        Code(
+            "CVS302",
+            "(off by default) a transposed conv whose kernel size is not a multiple of its "
+            "stride: uneven overlap, checkerboard artifacts",
+            "silent",
+            default_on=False,
+            example_bad="nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),",
+            example_good="nn.ConvTranspose2d(64, 32, 4, 2, 1),",
+        ),
+    )
+}
+
+DEFAULT_OFF = tuple(c.code for c in CODES.values() if not c.default_on)
+
+
+def readme_table() -> str:
+    """The codes table as it stands in README.md (a test keeps the two equal)."""
+    rows = ["| code | meaning | PyTorch at runtime |", "|---|---|---|"]
+    for c in CODES.values():
+        rows.append(f"| {c.code} | {c.summary} | {c.at_runtime} |")
+    return "\n".join(rows)

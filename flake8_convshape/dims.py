@@ -1,0 +1,317 @@
+"""Symbolic dimension algebra.
+
+A dimension is a polynomial with rational coefficients over *atoms*: named symbols (``ngf``,
+``H``; positive integers, possibly with a value known from the source) and ``floor(p/d)`` terms
+that arise from strided layers on symbolic sizes. The replay keeps expressions symbolic so that
+messages read like the user's own comments (``(ngf*2) x 16 x 16``), and compares them only after
+substituting the values it knows.
+
+The one question the checker asks is "do these two differ for *every* positive value of the
+unknown names?" (:func:`differs`). It answers yes only with a proof; anything it cannot prove is
+"maybe equal", which keeps the tool quiet when unsure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Dict, Iterable, Optional, Tuple, Union
+
+Number = Union[int, Fraction]
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A named positive integer; ``value`` is set when the source assigns it a literal."""
+
+    name: str
+    value: Optional[int] = None
+
+    @property
+    def key(self) -> str:
+        return "0" + self.name + ("" if self.value is None else f"={self.value}")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class FloorAtom:
+    """``floor(num / den)`` where ``num`` could not be divided exactly (den > 1)."""
+
+    num: "Poly"
+    den: int
+
+    @property
+    def key(self) -> str:
+        return "1" + repr(self.num.terms) + "/" + str(self.den)
+
+    def __str__(self) -> str:
+        num = str(self.num) if self.num.is_atomic() else f"({self.num})"
+        return f"floor({num}/{self.den})"
+
+
+Atom = Union[Sym, FloorAtom]
+Monomial = Tuple[Atom, ...]
+
+
+def _mono_key(m: Monomial) -> Tuple[str, ...]:
+    return tuple(a.key for a in m)
+
+
+class Poly:
+    """An immutable polynomial ``sum(coeff * monomial)``; the empty monomial is the constant."""
+
+    __slots__ = ("terms", "_hash")
+
+    def __init__(self, terms: Dict[Monomial, Fraction]):
+        items = [(m, c) for m, c in terms.items() if c != 0]
+        items.sort(key=lambda mc: (len(mc[0]) == 0, _mono_key(mc[0])))
+        self.terms: Tuple[Tuple[Monomial, Fraction], ...] = tuple(items)
+        self._hash = hash(tuple((_mono_key(m), c) for m, c in self.terms))
+
+    # construction -----------------------------------------------------------------------------
+    @staticmethod
+    def const(n: Number) -> "Poly":
+        return Poly({(): Fraction(n)})
+
+    @staticmethod
+    def sym(name: str, value: Optional[int] = None) -> "Poly":
+        return Poly({(Sym(name, value),): Fraction(1)})
+
+    @staticmethod
+    def atom(a: Atom) -> "Poly":
+        return Poly({(a,): Fraction(1)})
+
+    # inspection -------------------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Poly) and self._hash == other._hash and self.terms == other.terms
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def const_value(self) -> Optional[Fraction]:
+        """The value when the polynomial has no atoms, else None."""
+        if not self.terms:
+            return Fraction(0)
+        if len(self.terms) == 1 and self.terms[0][0] == ():
+            return self.terms[0][1]
+        return None
+
+    def int_value(self) -> Optional[int]:
+        v = self.const_value()
+        if v is not None and v.denominator == 1:
+            return int(v)
+        return None
+
+    def atoms(self) -> Iterable[Atom]:
+        for m, _ in self.terms:
+            yield from m
+
+    # arithmetic -------------------------------------------------------------------------------
+    def __add__(self, other: "Poly") -> "Poly":
+        acc = dict(self.terms)
+        for m, c in other.terms:
+            acc[m] = acc.get(m, Fraction(0)) + c
+        return Poly(acc)
+
+    def __neg__(self) -> "Poly":
+        return Poly({m: -c for m, c in self.terms})
+
+    def __sub__(self, other: "Poly") -> "Poly":
+        return self + (-other)
+
+    def __mul__(self, other: "Poly") -> "Poly":
+        acc: Dict[Monomial, Fraction] = {}
+        for m1, c1 in self.terms:
+            for m2, c2 in other.terms:
+                m = tuple(sorted(m1 + m2, key=lambda a: a.key))
+                acc[m] = acc.get(m, Fraction(0)) + c1 * c2
+        return Poly(acc)
+
+    def scale(self, k: Number) -> "Poly":
+        return Poly({m: c * k for m, c in self.terms})
+
+    def truediv(self, d: Number) -> "Poly":
+        """Exact division, as people write ``H/2`` in comments."""
+        return self.scale(Fraction(1) / Fraction(d))
+
+    def floordiv(self, d: int) -> "Poly":
+        """``floor(self / d)`` for a positive integer ``d``, exact where the algebra allows."""
+        if d <= 0:
+            raise ValueError("floordiv by a non-positive integer")
+        if d == 1:
+            return self
+        v = self.const_value()
+        if v is not None:
+            return Poly.const(v.numerator // (v.denominator * d))
+        if any(c.denominator != 1 for _, c in self.terms):
+            return Poly.atom(FloorAtom(self, d))
+        quotient: Dict[Monomial, Fraction] = {}
+        remainder: Dict[Monomial, Fraction] = {}
+        for m, c in self.terms:
+            q, r = divmod(int(c), d)
+            quotient[m] = Fraction(q)
+            remainder[m] = Fraction(r)
+        q_poly, r_poly = Poly(quotient), Poly(remainder)
+        if r_poly.const_value() is not None:  # 0 <= r < d: floor(r/d) == 0
+            return q_poly
+        return q_poly + Poly.atom(FloorAtom(r_poly, d))
+
+    def ceildiv(self, d: int) -> "Poly":
+        return (self + Poly.const(d - 1)).floordiv(d)
+
+    def mod(self, d: int) -> Optional[int]:
+        """``self % d`` when it does not depend on unknown names, else None."""
+        if any(c.denominator != 1 for _, c in self.terms):
+            return None
+        r = 0
+        for m, c in self.terms:
+            if m == ():
+                r += int(c)
+            elif int(c) % d != 0:
+                return None
+        return r % d
+
+    def resolved(self) -> "Poly":
+        """Substitute every symbol whose value the source gave, recomputing floors."""
+        if not any(_has_value(a) for a in self.atoms()):
+            return self
+        out = Poly({})
+        for m, c in self.terms:
+            term = Poly.const(c)
+            for a in m:
+                term = term * _resolve_atom(a)
+            out = out + term
+        return out
+
+    # display ----------------------------------------------------------------------------------
+    def __str__(self) -> str:
+        if not self.terms:
+            return "0"
+        parts = []
+        for i, (m, c) in enumerate(self.terms):
+            body = _format_term(m, abs(c))
+            if i == 0:
+                parts.append(("-" if c < 0 else "") + body)
+            else:
+                parts.append((" - " if c < 0 else " + ") + body)
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Poly({self})"
+
+    def is_atomic(self) -> bool:
+        """True for a plain integer or a single symbol: no parentheses needed around it."""
+        if self.const_value() is not None:
+            return self.const_value() >= 0  # type: ignore[operator]
+        return len(self.terms) == 1 and self.terms[0][1] == 1 and len(self.terms[0][0]) == 1
+
+
+def _has_value(a: Atom) -> bool:
+    if isinstance(a, Sym):
+        return a.value is not None
+    return any(_has_value(b) for b in a.num.atoms())
+
+
+def _resolve_atom(a: Atom) -> Poly:
+    if isinstance(a, Sym):
+        return Poly.const(a.value) if a.value is not None else Poly.atom(a)
+    return a.num.resolved().floordiv(a.den)
+
+
+def _format_term(m: Monomial, c: Fraction) -> str:
+    if m == ():
+        return _format_number(c)
+    names = []
+    i = 0
+    while i < len(m):
+        j = i
+        while j < len(m) and m[j] == m[i]:
+            j += 1
+        name = str(m[i])
+        names.append(name if j - i == 1 else f"{name}**{j - i}")
+        i = j
+    body = "*".join(names)
+    if c.numerator != 1:
+        body = f"{body}*{c.numerator}"
+    if c.denominator != 1:
+        body = f"{body}/{c.denominator}"
+    return body
+
+
+def _format_number(c: Fraction) -> str:
+    return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
+
+
+# --------------------------------------------------------------------------------------------
+# proofs
+
+
+def _bound(p: Poly, lower: bool) -> Optional[Poly]:
+    """A polynomial over plain symbols that is <= p (lower) or >= p (upper) for all values.
+
+    Floor atoms are replaced by ``(num - (den-1))/den <= floor(num/den) <= num/den``. Products
+    that involve a floor atom are not bounded (None): the proofs then simply fail.
+    """
+    out: Dict[Monomial, Fraction] = {}
+    acc = Poly(out)
+    for m, c in p.terms:
+        floors = [a for a in m if isinstance(a, FloorAtom)]
+        if not floors:
+            acc = acc + Poly({m: c})
+            continue
+        if len(m) != 1:
+            return None
+        atom = floors[0]
+        want_lower = lower == (c > 0)
+        inner = _bound(atom.num, want_lower)
+        if inner is None:
+            return None
+        b = inner if want_lower is False else inner - Poly.const(atom.den - 1)
+        acc = acc + b.truediv(atom.den).scale(c)
+    return acc
+
+
+def prove_positive(p: Poly) -> bool:
+    """True only if ``p > 0`` for every assignment of positive integers to the symbols."""
+    low = _bound(p.resolved(), lower=True)
+    if low is None:
+        return False
+    total = Fraction(0)
+    for m, c in low.terms:
+        if m != () and c < 0:
+            return False
+        total += c  # every monomial of positive integers is >= 1
+    return total > 0
+
+
+def differs(a: Poly, b: Poly) -> bool:
+    """True only if ``a != b`` whatever positive values the unknown names take."""
+    d = a.resolved() - b.resolved()
+    return prove_positive(d) or prove_positive(-d)
+
+
+def same(a: Poly, b: Poly) -> bool:
+    """True if ``a == b`` identically (after substituting known values)."""
+    return a.resolved() == b.resolved()
+
+
+def prove_nonpositive(p: Poly) -> bool:
+    """True only if an integer-valued ``p <= 0`` for every positive value of the names."""
+    return prove_positive(Poly.const(1) - p)
+
+
+def describe(p: Poly) -> str:
+    """``ndf*2 = 128`` when known values change the picture, else ``ndf*2``."""
+    r = p.resolved()
+    if r == p:
+        return str(p)
+    return f"{p} = {r}"
+
+
+def paren(p: Optional[Poly]) -> str:
+    """A dimension as it sits in ``C x H x W``: symbolic dims in parentheses, unknown as ``?``."""
+    if p is None:
+        return "?"
+    return str(p) if p.is_atomic() else f"({p})"

@@ -1,0 +1,227 @@
+"""What every catalog entry shares: the shape being replayed, bound arguments, and the registry.
+
+A layer is one transfer function registered under its PyTorch class name(s) with PyTorch's own
+signature, so arguments map exactly as the real constructor maps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from ..dims import Poly, paren
+
+
+class _Unknown:
+    """A value the evaluator could not work out (a call, a subscript, an unknown attribute)."""
+
+    _instance: Optional["_Unknown"] = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+# Poly for integers (symbolic or not); Python values for the rest.
+Value = Union[Poly, bool, float, str, None, tuple, _Unknown]
+REQUIRED = object()  # marks a parameter without default in a signature
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The tensor between layers, batch dimension first; ``None`` entries are unknown sizes.
+
+    ``dims`` is None when even the rank is unknown; ``last`` then may still hold the last
+    dimension (what Linear needs after a layer of unknown rank).
+    """
+
+    dims: Optional[Tuple[Optional[Poly], ...]]
+    last: Optional[Poly] = None
+
+    @property
+    def rank(self) -> Optional[int]:
+        return None if self.dims is None else len(self.dims)
+
+    @property
+    def channels(self) -> Optional[Poly]:
+        return self.dims[1] if self.dims is not None and len(self.dims) >= 2 else None
+
+    @property
+    def last_dim(self) -> Optional[Poly]:
+        if self.dims is None:
+            return self.last
+        return self.dims[-1] if self.dims else None
+
+    def known(self) -> bool:
+        return self.dims is not None and all(d is not None for d in self.dims[1:])
+
+    def render(self, skip_batch: bool = True) -> str:
+        if self.dims is None:
+            return "?" if self.last is None else f"... x {paren(self.last)}"
+        dims = self.dims[1:] if skip_batch else self.dims
+        return " x ".join(paren(d) for d in dims) if dims else "scalar"
+
+
+UNKNOWN_SHAPE = Shape(None)
+
+
+@dataclass
+class Args:
+    """Arguments bound to parameter names; ``texts`` keeps the source text for messages."""
+
+    values: Dict[str, Value]
+    texts: Dict[str, str]
+
+    def __getitem__(self, name: str) -> Value:
+        return self.values[name]
+
+
+@dataclass
+class LayerCall:
+    """How a layer was written, for messages: ``Conv2d(nc, ndf, 4, 2, 1)`` at line 12."""
+
+    name: str
+    text: str
+    line: int
+
+
+@dataclass
+class Outcome:
+    shape: Shape
+    problems: List[Tuple[str, str]] = field(default_factory=list)  # (code, message)
+    arithmetic: Optional[str] = None  # how the spatial sizes came out, as people check by hand
+    changes: bool = True  # False for shape-preserving layers: not cited as "the layer that gives"
+
+
+TransferFn = Callable[[Args, Shape, LayerCall], Outcome]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    family: str
+    params: Tuple[Tuple[str, object], ...]  # (name, default or REQUIRED), PyTorch's order
+    fn: TransferFn
+    varargs: bool = False  # accepts anything (Identity): no binding
+
+
+CATALOG: Dict[str, LayerSpec] = {}
+# keyword-only parameters every torch.nn module accepts and no shape depends on
+_FACTORY_KWARGS = ("device", "dtype")
+
+
+def register(
+    names: Union[str, Sequence[str]],
+    family: str,
+    params: Sequence[Tuple[str, object]] = (),
+    varargs: bool = False,
+) -> Callable[[TransferFn], TransferFn]:
+    """Add a transfer function to the catalog under one or more class names."""
+
+    def deco(fn: TransferFn) -> TransferFn:
+        for name in [names] if isinstance(names, str) else names:
+            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs)
+        return fn
+
+    return deco
+
+
+def bind(
+    spec: LayerSpec, positional: Sequence[Tuple[Value, str]], keywords: Dict[str, Tuple[Value, str]]
+) -> Optional[Args]:
+    """Map arguments as Python would call the constructor; None when the call would fail."""
+    values: Dict[str, Value] = {}
+    texts: Dict[str, str] = {}
+    if spec.varargs:
+        return Args(values, texts)
+    names = [p for p, _ in spec.params]
+    if len(positional) > len(names):
+        return None
+    for (value, text), name in zip(positional, names):
+        values[name], texts[name] = value, text
+    for name, (value, text) in keywords.items():
+        if name in _FACTORY_KWARGS:
+            continue
+        if name not in names or name in values:
+            return None
+        values[name], texts[name] = value, text
+    for name, default in spec.params:
+        if name not in values:
+            if default is REQUIRED:
+                return None
+            values[name] = default if not isinstance(default, int) or isinstance(
+                default, bool
+            ) else Poly.const(default)
+            texts[name] = repr(default)
+    return Args(values, texts)
+
+
+# --------------------------------------------------------------------------------------------
+# reading argument values
+
+
+def int_of(v: Value) -> Optional[int]:
+    """A concrete integer, or None (symbolic, unknown or not an int)."""
+    if isinstance(v, Poly):
+        return v.resolved().int_value()
+    return None
+
+
+def poly_of(v: Value) -> Optional[Poly]:
+    """An integer expression, possibly symbolic (channel counts)."""
+    return v if isinstance(v, Poly) else None
+
+
+def ints_of(v: Value, n: int) -> Optional[Tuple[int, ...]]:
+    """An int or an n-tuple of ints, as PyTorch's ``_ntuple`` expands it; None if not concrete."""
+    if isinstance(v, Poly):
+        i = int_of(v)
+        return None if i is None else (i,) * n
+    if isinstance(v, tuple):
+        if len(v) == 1 and n != 1:
+            i = int_of(v[0])
+            return None if i is None else (i,) * n
+        if len(v) != n:
+            return None
+        out = tuple(int_of(x) for x in v)
+        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+    return None
+
+
+def float_of(v: Value) -> Optional[float]:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float):
+        return v
+    i = int_of(v)
+    return None if i is None else float(i)
+
+
+def truth(v: Value) -> Optional[bool]:
+    """Python truthiness of a known value, None when unknown."""
+    if isinstance(v, bool) or v is None:
+        return bool(v)
+    if isinstance(v, Poly):
+        i = int_of(v)
+        return None if i is None else bool(i)
+    if isinstance(v, (float, str, tuple)):
+        return bool(v)
+    return None
+
+
+def same_arithmetic(per_dim: Sequence[str]) -> Optional[str]:
+    """One formula when every spatial dim computes the same way, else them all, comma-joined."""
+    if not per_dim:
+        return None
+    if all(p == per_dim[0] for p in per_dim):
+        return per_dim[0]
+    return ", ".join(per_dim)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,298 @@
+"""Walk a chain through the layer catalog and compare every shape comment on the way.
+
+The replay is the single place where findings are decided. It holds to DESIGN.md's principles:
+a finding needs a proof (``dims.differs``), unknown layers make the shape unknown, comments
+re-seed what the replay does not know, and after a disagreement the code's shape goes on.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
+from .dims import Poly, differs, paren
+from .extract import Block, Builder, Comment, Layer, extract
+from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
+from .names import Scope
+
+# input ranks (batch included) of the layers that fix one; the rest take any rank
+_RANKED_FAMILIES = ("conv", "pool")
+_BN_RANK = {"BatchNorm2d": 4, "BatchNorm3d": 5}
+RAISING = ("CVS201", "CVS202", "CVS203")
+
+
+@dataclass(frozen=True)
+class Finding:
+    line: int
+    col: int  # 0-based, characters
+    code: str
+    message: str
+
+    def flake8_text(self) -> str:
+        return f"{self.code} {self.message}"
+
+
+@dataclass
+class Step:
+    """One layer of a block as replayed (what the differential tests compare with PyTorch)."""
+
+    layer: str
+    line: int
+    shape: Optional[Tuple[Optional[int], ...]]
+    codes: Tuple[str, ...]
+
+
+@dataclass
+class BlockTrace:
+    line: int
+    steps: List[Step] = field(default_factory=list)
+
+
+@dataclass
+class Origin:
+    """Where the current shape came from, to cite in a message."""
+
+    layer: Optional[Layer] = None
+    arithmetic: Optional[str] = None
+    comment_line: Optional[int] = None
+
+    def cite(self) -> str:
+        if self.layer is not None:
+            return f"{self.layer.call.text} at line {self.layer.line} gives"
+        if self.comment_line is not None:
+            return f"the shape stated at line {self.comment_line} is"
+        return "the replay gives"
+
+
+def expected_rank(items: Sequence) -> Optional[int]:
+    """The input rank the first rank-fixing layer of a chain wants (batch included)."""
+    for item in items:
+        if isinstance(item, Comment):
+            continue
+        if item.spec is None:
+            return None
+        if item.spec.family in _RANKED_FAMILIES:
+            return int(item.spec.name[-2]) + 2
+        if item.spec.name in _BN_RANK:
+            return _BN_RANK[item.spec.name]
+        if item.spec.family not in ("activation", "dropout", "norm"):
+            return None
+    return None
+
+
+class Replayer:
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.findings: List[Finding] = []
+
+    # claims -----------------------------------------------------------------------------------
+    def claim_polys(self, claim: ShapeClaim) -> List[Optional[Poly]]:
+        return [self._poly(d) for d in claim.dims]
+
+    def _poly(self, e: DimExpr) -> Optional[Poly]:
+        if isinstance(e, Num):
+            return Poly.const(e.value)
+        if isinstance(e, Name):
+            v = self.scope.lookup(e.id) if "." not in e.id else Poly.sym(e.id)
+            return v if isinstance(v, Poly) else None
+        if isinstance(e, Neg):
+            v = self._poly(e.operand)
+            return -v if v is not None else None
+        if isinstance(e, BinOp):
+            a, b = self._poly(e.left), self._poly(e.right)
+            if a is None or b is None:
+                return None
+            if e.op == "+":
+                return a + b
+            if e.op == "-":
+                return a - b
+            if e.op == "*":
+                return a * b
+            d = b.resolved().const_value()
+            if e.op == "/" and d:
+                return a.truediv(d)
+            if e.op == "//" and d is not None and d.denominator == 1 and d > 0:
+                return a.floordiv(int(d))
+            if e.op == "**" and d is not None and d.denominator == 1 and 0 <= d <= 8:
+                out = Poly.const(1)
+                for _ in range(int(d)):
+                    out = out * a
+                return out
+        return None
+
+    def readings(self, claim: ShapeClaim, dims: List[Optional[Poly]], shape: Shape, upcoming) -> List[Tuple[Optional[Poly], ...]]:
+        """The batched shapes a claim can mean, given the rank the replay knows (or expects)."""
+        rank = shape.rank if shape.rank is not None else expected_rank(upcoming)
+        if rank is None:
+            return []
+        if claim.has_batch:
+            return [(None, *dims[1:])] if len(dims) == rank else []
+        if len(dims) == rank - 1:
+            return [(None, *dims)]
+        if len(dims) == rank:
+            return [tuple(dims)]
+        return []
+
+    def check_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming) -> Tuple[Shape, bool]:
+        """Compare a shape comment with the replay; returns the shape to go on with."""
+        dims = self.claim_polys(claim)
+        readings = self.readings(claim, dims, shape, upcoming)
+        if shape.dims is None:
+            if readings and shape.last is not None and dims[-1] is not None and differs(dims[-1], shape.last):
+                self._report_claim(comment, claim, shape, origin, batched=len(readings[0]) == len(dims))
+                return shape, False
+            if readings:
+                return Shape(readings[0]), True
+            return (Shape(None, dims[-1]) if dims[-1] is not None else shape), True
+        if not readings:
+            self._check_count(comment, claim, dims, shape, origin)
+            return shape, False
+        reading = readings[0]
+        wrong = any(
+            r is not None and s is not None and differs(r, s) for r, s in zip(reading, shape.dims)
+        )
+        if wrong:
+            self._report_claim(comment, claim, shape, origin, batched=len(reading) == len(dims))
+            return shape, False
+        merged = tuple(s if s is not None else r for s, r in zip(shape.dims, reading))
+        return Shape(merged), True
+
+    def _check_count(self, comment: Comment, claim: ShapeClaim, dims, shape: Shape, origin: Origin) -> None:
+        """A claim of another rank contradicts only if no reshaping of it has as many elements."""
+        if not claim.strong or not shape.known() or any(d is None for d in dims):
+            return
+        total = _product(shape.dims[1:])  # type: ignore[index]
+        options = [_product(dims[1:] if claim.has_batch else dims)]
+        if not claim.has_batch and len(dims) > 1:
+            options.append(_product(dims[1:]))
+        if all(differs(o, total) for o in options):
+            self.findings.append(
+                Finding(
+                    comment.line,
+                    comment.col,
+                    "CVS101",
+                    f"comment says {claim.text}, but {origin.cite()} {shape.render()} "
+                    f"({len(shape.dims) - 1}-d, {paren(total.resolved())} values per sample)"  # type: ignore[arg-type]
+                    + (f": {origin.arithmetic}" if origin.arithmetic else ""),
+                )
+            )
+
+    def _report_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, batched: bool) -> None:
+        rendered = shape.render()
+        if batched and shape.dims is not None:
+            rendered = f"{claim.dim_texts[0]} x {rendered}"
+        msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
+        if origin.arithmetic:
+            msg += f": {origin.arithmetic}"
+        self.findings.append(Finding(comment.line, comment.col, "CVS101", msg))
+
+    def check_arith(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
+        """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result must be one of its sizes."""
+        if layer.spec is None or layer.spec.family not in _RANKED_FAMILIES or shape.dims is None:
+            return
+        spatial = shape.dims[2:]
+        if not spatial or any(d is None for d in spatial):
+            return
+        value = Poly.const(claim.value)
+        if all(differs(value, d) for d in spatial):  # type: ignore[arg-type]
+            sizes = " x ".join(paren(d) for d in spatial)
+            msg = f"comment computes {claim.value}, but {layer.call.text} gives {sizes}"
+            if outcome.arithmetic:
+                msg += f": {outcome.arithmetic}"
+            self.findings.append(Finding(comment.line, comment.col, "CVS102", msg))
+
+    # the walk ---------------------------------------------------------------------------------
+    def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
+        origin = Origin()
+        for c in block.inputs:
+            claim = parse_comment(c.text, trailing=False)
+            if isinstance(claim, ShapeClaim):
+                shape, synced = self.check_claim(c, claim, shape, origin, block.items)
+                if synced:
+                    origin = Origin(comment_line=c.line)
+        items = block.items
+        for index, item in enumerate(items):
+            if isinstance(item, Comment):
+                claim = parse_comment(item.text, trailing=False)
+                if isinstance(claim, ShapeClaim):
+                    shape, synced = self.check_claim(item, claim, shape, origin, items[index + 1 :])
+                    if synced and origin.layer is None:
+                        origin = Origin(comment_line=item.line)
+                continue
+            shape, origin = self.step(item, shape, origin, trace)
+        return shape, origin
+
+    def step(self, layer: Layer, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
+        codes: List[str] = []
+        outcome: Optional[Outcome] = None
+        if layer.nested is not None:
+            shape, inner = self.run(layer.nested, shape)
+            origin = inner if inner.layer is not None or inner.comment_line is not None else origin
+        elif layer.spec is None or layer.args is None:
+            shape, origin = UNKNOWN_SHAPE, Origin()
+        else:
+            outcome = layer.spec.fn(layer.args, shape, layer.call)
+            for code, message in outcome.problems:
+                codes.append(code)
+                self.findings.append(Finding(layer.line, layer.col, code, message))
+            shape = outcome.shape
+            if any(c in ("CVS202", "CVS203") for c in codes):
+                shape = UNKNOWN_SHAPE if shape.dims is None else shape
+            if outcome.changes:
+                origin = Origin(layer=layer, arithmetic=outcome.arithmetic)
+        if trace is not None:
+            trace.steps.append(Step(layer.call.name, layer.line, _concrete(shape), tuple(codes)))
+        if layer.trailing is not None:
+            claim = parse_comment(layer.trailing.text, trailing=True)
+            if isinstance(claim, ArithClaim) and outcome is not None:
+                self.check_arith(layer.trailing, claim, layer, shape, outcome)
+            elif isinstance(claim, ShapeClaim):
+                shape, _ = self.check_claim(layer.trailing, claim, shape, origin, [])
+        return shape, origin
+
+
+def _product(dims: Sequence[Optional[Poly]]) -> Poly:
+    out = Poly.const(1)
+    for d in dims:
+        out = out * d  # type: ignore[operator]
+    return out
+
+
+def _concrete(shape: Shape) -> Optional[Tuple[Optional[int], ...]]:
+    if shape.dims is None:
+        return None
+    return tuple(None if d is None else d.resolved().int_value() for d in shape.dims)
+
+
+def replay_module(tree: ast.AST, lines: Sequence[str], comments: List[Comment], traces: Optional[List[BlockTrace]] = None, on_error=None) -> List[Finding]:
+    """All findings of one module; a block that fails internally yields none (see ``on_error``)."""
+    findings: List[Finding] = []
+    for located, builder in extract(tree, lines, comments):
+        try:
+            block, scope = builder.block(located)
+            replayer = Replayer(scope)
+            trace = BlockTrace(block.line) if traces is not None else None
+            replayer.run(block, trace=trace)
+        except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
+            if on_error is not None:
+                on_error(located.call.lineno, exc)
+            continue
+        findings.extend(replayer.findings)
+        if trace is not None and traces is not None:
+            traces.append(trace)
+    findings.sort(key=lambda f: (f.line, f.col, f.code))
+    return findings
+
+
+def trace_source(source: str) -> List[BlockTrace]:
+    """Layer-by-layer replay of every top-level Sequential (for tests and tools)."""
+    from .check import parse
+
+    parsed = parse(source)
+    traces: List[BlockTrace] = []
+    if parsed is not None:
+        tree, lines, comments = parsed
+        replay_module(tree, lines, comments, traces)
+    return traces
