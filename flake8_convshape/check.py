@@ -11,22 +11,20 @@ import sys
 import warnings
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from .extract import Comment, comments_from_source
 from .replay import Finding, replay_module
 
 MARKER = "Sequential"
 
 
-def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str], List[Comment]]]:
-    """Tree, physical lines and comments; None when Python cannot parse the text."""
+def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
+    """Tree and physical lines; None when Python cannot parse the text."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
             tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
-    lines = source.splitlines(keepends=True)
-    return tree, lines, comments_from_source(source)
+    return tree, source.splitlines(keepends=True)
 
 
 def check_source(
@@ -42,8 +40,8 @@ def check_source(
     parsed = parse(source)
     if parsed is None:
         return []
-    tree, lines, comments = parsed
-    return replay_module(tree, lines, comments, on_error=on_error)
+    tree, lines = parsed
+    return replay_module(tree, lines, on_error=on_error)
 
 
 def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:

@@ -86,20 +86,19 @@ class SourceLines:
         return " ".join(text.decode("utf-8", errors="replace").split())
 
 
-def comments_from_tokens(tokens: Iterable[tokenize.TokenInfo]) -> List[Comment]:
-    out = []
-    for tok in tokens:
-        if tok.type == tokenize.COMMENT:
-            row, col = tok.start
-            out.append(Comment(row, col, tok.string, tok.line[:col].strip() == ""))
-    return out
+def comments_in_lines(lines: Sequence[str], first: int, last: int) -> List[Comment]:
+    """Comments on physical lines ``first..last`` (1-based), tokenizing only those lines.
 
-
-def comments_from_source(source: str) -> List[Comment]:
-    """Comments of a source text; a tokenize error keeps what was read before it."""
+    A statement cut out of its file may end mid-expression; tokenize then stops with an error
+    after yielding everything before it, which is all we need.
+    """
     found: List[Comment] = []
+    text = "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines[first - 1 : last])
     try:
-        found.extend(comments_from_tokens(tokenize.generate_tokens(io.StringIO(source).readline)))
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                row, col = tok.start
+                found.append(Comment(row + first - 1, col, tok.string, tok.line[:col].strip() == ""))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         pass
     return found
@@ -188,18 +187,21 @@ def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
 class Builder:
     """Builds Blocks for the located calls of one file."""
 
-    def __init__(self, tree: ast.AST, lines: Sequence[str], comments: List[Comment], imports: Imports):
+    def __init__(self, tree: ast.AST, lines: Sequence[str], imports: Imports):
         self.tree = tree
         self.src = SourceLines(lines)
-        self.comments = comments
-        self._keys = [(c.line, c.col) for c in comments]
+        self.comments: List[Comment] = []
+        self._keys: List[Tuple[int, int]] = []
         self.imports = imports
         self._scopes: Dict[int, Scope] = {}
 
     def block(self, located: Located) -> Tuple[Block, Scope]:
         """The chain of one located call, and the scope its names resolve in."""
         scope = scope_chain(located.scopes, self.tree, self._scopes)
-        return self._block(located.call, scope), scope
+        call = located.call
+        self.comments = comments_in_lines(self.src.lines, call.lineno, call.end_lineno or call.lineno)
+        self._keys = [(c.line, c.col) for c in self.comments]
+        return self._block(call, scope), scope
 
     def _pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
@@ -284,12 +286,12 @@ class Builder:
         return f"{head}({', '.join(parts)})"
 
 
-def extract(tree: ast.AST, lines: Sequence[str], comments: List[Comment]) -> Iterable[Tuple[Located, "Builder"]]:
+def extract(tree: ast.AST, lines: Sequence[str]) -> Iterable[Tuple[Located, "Builder"]]:
     """The located Sequential calls of a module and a builder for their blocks."""
     located, imports = locate(tree)
     if not located:
         return []
-    builder = Builder(tree, lines, comments, imports)
+    builder = Builder(tree, lines, imports)
     return [(loc, builder) for loc in located]
 
 
@@ -301,8 +303,7 @@ __all__ = [
     "Layer",
     "Located",
     "UNKNOWN",
-    "comments_from_source",
-    "comments_from_tokens",
+    "comments_in_lines",
     "extract",
     "locate",
 ]

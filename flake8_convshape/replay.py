@@ -266,10 +266,10 @@ def _concrete(shape: Shape) -> Optional[Tuple[Optional[int], ...]]:
     return tuple(None if d is None else d.resolved().int_value() for d in shape.dims)
 
 
-def replay_module(tree: ast.AST, lines: Sequence[str], comments: List[Comment], traces: Optional[List[BlockTrace]] = None, on_error=None) -> List[Finding]:
+def replay_module(tree: ast.AST, lines: Sequence[str], traces: Optional[List[BlockTrace]] = None, on_error=None) -> List[Finding]:
     """All findings of one module; a block that fails internally yields none (see ``on_error``)."""
     findings: List[Finding] = []
-    for located, builder in extract(tree, lines, comments):
+    for located, builder in extract(tree, lines):
         try:
             block, scope = builder.block(located)
             replayer = Replayer(scope)
@@ -293,6 +293,6 @@ def trace_source(source: str) -> List[BlockTrace]:
     parsed = parse(source)
     traces: List[BlockTrace] = []
     if parsed is not None:
-        tree, lines, comments = parsed
-        replay_module(tree, lines, comments, traces)
+        tree, lines = parsed
+        replay_module(tree, lines, traces)
     return traces

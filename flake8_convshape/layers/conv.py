@@ -138,7 +138,7 @@ def make_conv(nd: int):
                     fix = padding_that_reads_all(length, p[i], k[i], s[i], d[i], d[i] * (k[i] - 1))  # type: ignore[index]
                     drops.append((i, n, length, fix))
         if drops:
-            problems.append(("CVS301", drop_message(call.text, nd, drops)))
+            problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
         return Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas))
 
     return conv

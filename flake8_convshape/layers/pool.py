@@ -118,7 +118,7 @@ def make_pool(nd: int, kind: str):
                     fix = padding_that_reads_all(length, p[i], k[i], s[i], d[i], k[i] // 2)  # type: ignore[index]
                     drops.append((i, n, length, fix))
         if drops:
-            problems.append(("CVS301", drop_message(call.text, nd, drops)))
+            problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
         return Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas))
 
     return pool

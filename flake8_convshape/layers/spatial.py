@@ -55,17 +55,18 @@ def padding_that_reads_all(
 
 
 def drop_message(
-    layer_text: str, nd: int, drops: Sequence[Tuple[int, int, Poly, Optional[int]]]
+    layer_text: str, nd: int, drops: Sequence[Tuple[int, int, Poly, Optional[int]]], formula: Optional[str]
 ) -> str:
     """CVS301 text from (axis, rows dropped, input length, padding that fixes it) per axis."""
-    parts: List[str] = []
-    for axis, n, length, fix in drops:
-        what = AXES.get(nd, ("positions",) * nd)[axis] if nd in AXES else "positions"
-        part = f"the last {plural(n, what[:-1])} of {paren(length)}"
-        if fix is not None:
-            part += f" (padding={fix} reads them)"
-        parts.append(part)
-    return f"{layer_text} never reads " + " and ".join(parts) + ": floor drops real input"
+    names = AXES[nd]
+    parts = [f"the last {plural(n, names[axis][:-1])} of {paren(length)}" for axis, n, length, _ in drops]
+    msg = f"{layer_text} never reads " + " and ".join(parts) + " (floor drops real input)"
+    if formula:
+        msg += f": {formula}"
+    fixes = {fix for _, _, _, fix in drops}
+    if len(fixes) == 1 and None not in fixes:
+        msg += f"; padding={fixes.pop()} reads every row"
+    return msg
 
 
 def nonpositive(out: Poly) -> bool:
