@@ -26,16 +26,16 @@ CODES: Dict[str, Code] = {
             "CVS101",
             "a shape comment disagrees with the replayed shape (channels, sizes or rank)",
             "silent",
-            example_bad="nn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 32 x 32",
-            example_good="nn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 16 x 16",
+            example_bad="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 32 x 32",
+            example_good="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 16 x 16",
         ),
         Code(
             "CVS102",
             "a trailing arithmetic comment on a layer line states a result that disagrees with "
             "the layer's output size",
             "silent",
-            example_bad="nn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16",
-            example_good="nn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8",
+            example_bad="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16",
+            example_good="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8",
         ),
         Code(
             "CVS201",

@@ -123,7 +123,11 @@ class Replayer:
         return None
 
     def readings(self, claim: ShapeClaim, dims: List[Optional[Poly]], shape: Shape, upcoming) -> List[Tuple[Optional[Poly], ...]]:
-        """The batched shapes a claim can mean, given the rank the replay knows (or expects)."""
+        """The batched shapes a claim can mean, given the rank the replay knows (or expects).
+
+        ``C x H x W`` (no batch), ``N x C x H x W`` and, for comments that give only the
+        spatial size (``# output size: 24 x 24``), ``H x W``; unknown entries match anything.
+        """
         rank = shape.rank if shape.rank is not None else expected_rank(upcoming)
         if rank is None:
             return []
@@ -133,6 +137,8 @@ class Replayer:
             return [(None, *dims)]
         if len(dims) == rank:
             return [tuple(dims)]
+        if len(dims) == rank - 2 and rank > 3:
+            return [(None, None, *dims)]
         return []
 
     def check_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming) -> Tuple[Shape, bool]:
@@ -141,7 +147,7 @@ class Replayer:
         readings = self.readings(claim, dims, shape, upcoming)
         if shape.dims is None:
             if readings and shape.last is not None and dims[-1] is not None and differs(dims[-1], shape.last):
-                self._report_claim(comment, claim, shape, origin, batched=len(readings[0]) == len(dims))
+                self._report_claim(comment, claim, shape, origin, len(readings[0]) - len(dims))
                 return shape, False
             if readings:
                 return Shape(readings[0]), True
@@ -154,7 +160,7 @@ class Replayer:
             r is not None and s is not None and differs(r, s) for r, s in zip(reading, shape.dims)
         )
         if wrong:
-            self._report_claim(comment, claim, shape, origin, batched=len(reading) == len(dims))
+            self._report_claim(comment, claim, shape, origin, len(reading) - len(dims))
             return shape, False
         merged = tuple(s if s is not None else r for s, r in zip(shape.dims, reading))
         return Shape(merged), True
@@ -179,10 +185,18 @@ class Replayer:
                 )
             )
 
-    def _report_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, batched: bool) -> None:
-        rendered = shape.render()
-        if batched and shape.dims is not None:
-            rendered = f"{claim.dim_texts[0]} x {rendered}"
+    def _report_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, skipped: int) -> None:
+        """CVS101, with the replayed shape written in the comment's own layout.
+
+        ``skipped`` is how many leading replay dims the comment leaves out: 0 when it writes
+        the batch, 1 for C x H x W, 2 for a spatial-only H x W.
+        """
+        if shape.dims is None:
+            rendered = shape.render()
+        elif skipped == 0:
+            rendered = " x ".join([claim.dim_texts[0]] + [paren(d) for d in shape.dims[1:]])
+        else:
+            rendered = " x ".join(paren(d) for d in shape.dims[skipped:])
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         if origin.arithmetic:
             msg += f": {origin.arithmetic}"

@@ -215,12 +215,9 @@ def truth(v: Value) -> Optional[bool]:
 
 
 def same_arithmetic(per_dim: Sequence[str]) -> Optional[str]:
-    """One formula when every spatial dim computes the same way, else them all, comma-joined."""
-    if not per_dim:
-        return None
-    if all(p == per_dim[0] for p in per_dim):
-        return per_dim[0]
-    return ", ".join(per_dim)
+    """The spatial formulas, each distinct one once (a square layer has one)."""
+    distinct = list(dict.fromkeys(per_dim))
+    return ", ".join(distinct) if distinct else None
 
 
 def plural(n: int, word: str) -> str:

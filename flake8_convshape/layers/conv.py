@@ -61,11 +61,14 @@ def _channel_checks(args: Args, shape: Shape, call: LayerCall) -> List[Tuple[str
     if groups is not None and groups <= 0:
         problems.append(("CVS203", f"{call.text}: groups={groups} must be a positive integer"))
     elif groups is not None:
-        for what, ch in (("in_channels", in_ch), ("out_channels", out_ch)):
-            if ch is not None and ch.resolved().mod(groups) not in (None, 0):
-                problems.append(
-                    ("CVS203", f"{call.text}: {what} {describe(ch)} is not divisible by groups={groups}")
-                )
+        bad = [
+            f"{what} {describe(ch)}"
+            for what, ch in (("in_channels", in_ch), ("out_channels", out_ch))
+            if ch is not None and ch.resolved().mod(groups) not in (None, 0)
+        ]
+        if bad:
+            verb = "is" if len(bad) == 1 else "are"
+            problems.append(("CVS203", f"{call.text}: {' and '.join(bad)} {verb} not divisible by groups={groups}"))
     incoming = shape.channels
     if in_ch is not None and incoming is not None and differs(in_ch, incoming):
         problems.append(
