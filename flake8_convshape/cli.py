@@ -48,13 +48,12 @@ def read_source(path: str) -> str:
 
 
 def selected(code: str, select: List[str], ignore: List[str]) -> bool:
-    """flake8's rule in small: the longest matching prefix wins; default-off codes need naming."""
+    """flake8's rule in small: the longest matching prefix wins, an explicit --select beats
+    the default-off list, and without --select the default-off codes stay off."""
     best_select = max((len(p) for p in select if code.startswith(p)), default=-1)
     best_ignore = max((len(p) for p in ignore if code.startswith(p)), default=-1)
-    if code in DEFAULT_OFF:
-        best_ignore = max(best_ignore, 4)  # "CVS3" or longer turns it on
     if not select:
-        best_select = 0
+        best_select = -1 if code in DEFAULT_OFF else 0
     return best_select >= 0 and best_select > best_ignore
 
 
@@ -121,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH", help="files, or directories walked for *.py "
                        "(hidden folders and virtual environments are skipped)")
     check.add_argument("--select", metavar="CODES", help="comma-separated code prefixes to report "
-                       "(default: all but the off-by-default CVS302; --select CVS302 turns it on)")
+                       "(default: all but the off-by-default CVS302; any --select that matches it turns it on)")
     check.add_argument("--ignore", metavar="CODES", help="comma-separated code prefixes to leave out")
     check.add_argument("-v", "--verbose", action="store_true", help="say on stderr when a block "
                        "was skipped after an internal error")

@@ -193,10 +193,17 @@ class Replayer:
         """
         if shape.dims is None:
             rendered = shape.render()
-        elif skipped == 0:
-            rendered = " x ".join([claim.dim_texts[0]] + [paren(d) for d in shape.dims[1:]])
         else:
-            rendered = " x ".join(paren(d) for d in shape.dims[skipped:])
+            shown = list(shape.dims[skipped:])
+            if skipped == 0:
+                shown[0] = None
+            # numeric where the comment is numeric, symbolic where it is symbolic
+            words = [
+                _in_style(written, d) for written, d in zip(claim.dims[-len(shown):], shown)
+            ]
+            if skipped == 0:
+                words[0] = claim.dim_texts[0]
+            rendered = " x ".join(words)
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         if origin.arithmetic:
             msg += f": {origin.arithmetic}"
@@ -265,6 +272,16 @@ class Replayer:
             elif isinstance(claim, ShapeClaim):
                 shape, _ = self.check_claim(layer.trailing, claim, shape, origin, [])
         return shape, origin
+
+
+def _in_style(written: DimExpr, dim: Optional[Poly]) -> str:
+    if dim is None:
+        return "?"
+    if isinstance(written, Num):
+        value = dim.resolved().int_value()
+        if value is not None:
+            return str(value)
+    return paren(dim)
 
 
 def _product(dims: Sequence[Optional[Poly]]) -> Poly:

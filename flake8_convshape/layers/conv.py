@@ -132,7 +132,7 @@ def make_conv(nd: int):
                 formulas.append(window_formula(length, p[i], k[i], s[i], d[i], out))  # type: ignore[index]
                 if nonpositive(out):
                     problems.append(
-                        ("CVS202", f"{call.text} gives a size of {paren(out.resolved())} from {paren(length)}: {formulas[-1]}")
+                        ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
                     )
                     return Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems, formulas[-1])
                 spatial[i] = out
@@ -192,10 +192,10 @@ def make_conv_transpose(nd: int):
                 out = (length - Poly.const(1)).scale(s[i]) + Poly.const(extra - 2 * p[i])  # type: ignore[index]
                 kernel = f"{k[i]}" if d[i] == 1 else f"{d[i]}*({k[i]}-1) + 1"  # type: ignore[index]
                 tail = f" + {op[i]}" if op[i] else ""  # type: ignore[index]
-                formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {paren(out)}")  # type: ignore[index]
+                formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")  # type: ignore[index]
                 if nonpositive(out):
                     problems.append(
-                        ("CVS202", f"{call.text} gives a size of {paren(out.resolved())} from {paren(length)}: {formulas[-1]}")
+                        ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
                     )
                     return Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems, formulas[-1])
                 spatial[i] = out

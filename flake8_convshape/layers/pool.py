@@ -108,7 +108,7 @@ def make_pool(nd: int, kind: str):
             formulas.append(formula + (" (ceil)" if ceil else ""))
             if prove_nonpositive(out):
                 problems.append(
-                    ("CVS202", f"{call.text} gives a size of {paren(out.resolved())} from {paren(length)}: {formula}")
+                    ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formula}")
                 )
                 return Outcome(Shape((*batch_ch, *([None] * nd))), problems, formulas[-1])
             spatial.append(out)

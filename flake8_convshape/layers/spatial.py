@@ -18,7 +18,7 @@ def window_numerator(length: Poly, pad: int, kernel: int, dilation: int) -> Poly
 def window_formula(length: Poly, pad: int, kernel: int, stride: int, dilation: int, out: Poly) -> str:
     """``(64+2*1-4)/2+1 = 32`` — the form people write in comments."""
     span = f"{kernel}" if dilation == 1 else f"{dilation}*({kernel}-1)-1"
-    return f"({paren(length)}+2*{pad}-{span})/{stride}+1 = {paren(out)}"
+    return f"({paren(length)}+2*{pad}-{span})/{stride}+1 = {out}"
 
 
 def input_spatial(shape: Shape, nd: int) -> Optional[Tuple[Optional[Poly], ...]]:
@@ -59,13 +59,16 @@ def drop_message(
 ) -> str:
     """CVS301 text from (axis, rows dropped, input length, padding that fixes it) per axis."""
     names = AXES[nd]
-    parts = [f"the last {plural(n, names[axis][:-1])} of {paren(length)}" for axis, n, length, _ in drops]
+    parts = [
+        f"the last {names[axis][:-1] if n == 1 else plural(n, names[axis][:-1])} of {paren(length)}"
+        for axis, n, length, _ in drops
+    ]
     msg = f"{layer_text} never reads " + " and ".join(parts) + " (floor drops real input)"
     if formula:
         msg += f": {formula}"
     fixes = {fix for _, _, _, fix in drops}
     if len(fixes) == 1 and None not in fixes:
-        msg += f"; padding={fixes.pop()} reads every row"
+        msg += f"; padding={fixes.pop()} reads all of it"
     return msg
 
 
