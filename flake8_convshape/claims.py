@@ -527,8 +527,8 @@ def _accept(s: str, shape: _Shape, strong: bool, body_end: int) -> Optional[Shap
     n = len(shape.dims)
     if n < _MIN_DIMS or n > _MAX_DIMS:
         return None
-    if not strong and n < _MIN_BARE_DIMS:
-        return None
+    if not strong and (n < _MIN_BARE_DIMS or not _has_integer(s, shape.spans)):
+        return None  # a bare shape needs three dims and at least one number of its own
     trailing = s[shape.end:body_end]
     if _ARROW.search(trailing) is not None:
         return None

@@ -41,6 +41,8 @@ class Layer:
     line: int
     col: int
     call: LayerCall
+    end_line: int = 0
+    end_col: int = 0
     spec: Optional[LayerSpec] = None
     args: Optional[Args] = None
     nested: Optional["Block"] = None
@@ -253,13 +255,13 @@ class Builder:
         return Layer(line, col, LayerCall("?", why, line))
 
     def _layer(self, node: ast.expr, scope: Scope) -> Layer:
-        (line, col), _ = self._pos(node)
+        (line, col), (end_line, end_col) = self._pos(node)
         if not isinstance(node, ast.Call):
             text = self.src.segment(node)
-            return Layer(line, col, LayerCall("?", text, line))
+            return Layer(line, col, LayerCall("?", text, line), end_line, end_col)
         name = self.imports.nn_class(node.func)
         text = self._call_text(node, name)
-        layer = Layer(line, col, LayerCall(name or "?", text, line))
+        layer = Layer(line, col, LayerCall(name or "?", text, line), end_line, end_col)
         if name == "Sequential":
             layer.nested = self._block(node, scope)
             return layer

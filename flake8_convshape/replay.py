@@ -11,43 +11,44 @@ import ast
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
 from .dims import Poly, differs, paren
-from .extract import Block, Builder, Comment, Layer, extract
+from .extract import Block, Comment, Layer, extract
+from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 
-# input ranks (batch included) of the layers that fix one; the rest take any rank
-_RANKED_FAMILIES = ("conv", "pool")
-_BN_RANK = {"BatchNorm2d": 4, "BatchNorm3d": 5}
-RAISING = ("CVS201", "CVS202", "CVS203")
-
-
-@dataclass(frozen=True)
-class Finding:
-    line: int
-    col: int  # 0-based, characters
-    code: str
-    message: str
-
-    def flake8_text(self) -> str:
-        return f"{self.code} {self.message}"
+# families whose layers keep the shape: a comment before them is read by what comes after
+_RANK_FREE = ("activation", "dropout")
+_SPATIAL_FAMILIES = ("conv", "pool")  # whose trailing arithmetic comments are output sizes
 
 
 @dataclass
 class Step:
-    """One layer of a block as replayed (what the differential tests compare with PyTorch)."""
+    """One layer of a block as replayed: what the differential tests compare with PyTorch, and
+    what the summary table and the editor's hints show."""
 
-    layer: str
+    layer: str  # class name, "?" when unknown, "Sequential" for a nested block
     line: int
-    shape: Optional[Tuple[Optional[int], ...]]
+    shape: Optional[Tuple[Optional[int], ...]]  # output with known values substituted
     codes: Tuple[str, ...]
+    text: str = ""  # the call as written, e.g. "Conv2d(nc, ndf, 4, 2, 1)"
+    col: int = 0
+    end_line: int = 0
+    end_col: int = 0
+    shape_in: Shape = UNKNOWN_SHAPE  # symbolic, as messages print them
+    shape_out: Shape = UNKNOWN_SHAPE
+    parameters: Optional[Poly] = None  # learnable numbers (module.parameters()); None = unknown
+    buffers: Optional[Poly] = None  # running statistics and other buffers
 
 
 @dataclass
 class BlockTrace:
     line: int
     steps: List[Step] = field(default_factory=list)
+    claims_checked: int = 0  # shape comments compared with a replayed shape
+    claims_total: int = 0  # shape comments found
 
 
 @dataclass
@@ -73,11 +74,9 @@ def expected_rank(items: Sequence) -> Optional[int]:
             continue
         if item.spec is None:
             return None
-        if item.spec.family in _RANKED_FAMILIES:
-            return int(item.spec.name[-2]) + 2
-        if item.spec.name in _BN_RANK:
-            return _BN_RANK[item.spec.name]
-        if item.spec.family not in ("activation", "dropout", "norm"):
+        if item.spec.ranks is not None:
+            return item.spec.ranks[0] if len(item.spec.ranks) == 1 else None
+        if item.spec.family not in _RANK_FREE:
             return None
     return None
 
@@ -86,6 +85,8 @@ class Replayer:
     def __init__(self, scope: Scope):
         self.scope = scope
         self.findings: List[Finding] = []
+        self.claims_total = 0
+        self.claims_checked = 0
 
     # claims -----------------------------------------------------------------------------------
     def claim_polys(self, claim: ShapeClaim) -> List[Optional[Poly]]:
@@ -174,44 +175,45 @@ class Replayer:
         if not claim.has_batch and len(dims) > 1:
             options.append(_product(dims[1:]))
         if all(differs(o, total) for o in options):
-            self.findings.append(
-                Finding(
-                    comment.line,
-                    comment.col,
-                    "CVS101",
-                    f"comment says {claim.text}, but {origin.cite()} {shape.render()} "
-                    f"({len(shape.dims) - 1}-d, {paren(total.resolved())} values per sample)"  # type: ignore[arg-type]
-                    + (f": {origin.arithmetic}" if origin.arithmetic else ""),
-                )
+            message = (
+                f"comment says {claim.text}, but {origin.cite()} {shape.render()} "
+                f"({len(shape.dims) - 1}-d, {total.resolved()} values per sample)"  # type: ignore[union-attr]
+                + (f": {origin.arithmetic}" if origin.arithmetic else "")
             )
+            self.findings.append(self._at_comment(comment, "CVS101", message))
 
     def _report_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, skipped: int) -> None:
-        """CVS101, with the replayed shape written in the comment's own layout.
+        """CVS101, with the replayed shape written in the comment's own layout, and its fix.
 
         ``skipped`` is how many leading replay dims the comment leaves out: 0 when it writes
         the batch, 1 for C x H x W, 2 for a spatial-only H x W.
         """
+        fix = None
         if shape.dims is None:
             rendered = shape.render()
         else:
-            shown = list(shape.dims[skipped:])
+            shown: List[Optional[Poly]] = list(shape.dims[skipped:])
             if skipped == 0:
-                shown[0] = None
-            # numeric where the comment is numeric, symbolic where it is symbolic
-            words = [
-                _in_style(written, d) for written, d in zip(claim.dims[-len(shown):], shown)
-            ]
+                shown[0] = None  # the batch: whatever the comment calls it
+            words = [_in_style(w, d) for w, d in zip(claim.dims, shown)]
             if skipped == 0:
                 words[0] = claim.dim_texts[0]
             rendered = " x ".join(words)
+            new_text = restyle(claim, shown, self.claim_polys(claim))
+            if new_text is not None:
+                fix = Edit(comment.line, comment.col + claim.start, comment.col + claim.end, new_text)
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         if origin.arithmetic:
             msg += f": {origin.arithmetic}"
-        self.findings.append(Finding(comment.line, comment.col, "CVS101", msg))
+        self.findings.append(self._at_comment(comment, "CVS101", msg, fix))
+
+    @staticmethod
+    def _at_comment(comment: Comment, code: str, message: str, fix: Optional[Edit] = None) -> Finding:
+        return Finding(comment.line, comment.col, code, message, comment.line, comment.col + len(comment.text), fix)
 
     def check_arith(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
         """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result must be one of its sizes."""
-        if layer.spec is None or layer.spec.family not in _RANKED_FAMILIES or shape.dims is None:
+        if layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
             return
         spatial = shape.dims[2:]
         if not spatial or any(d is None for d in spatial):
@@ -222,14 +224,22 @@ class Replayer:
             msg = f"comment computes {claim.value}, but {layer.call.text} gives {sizes}"
             if outcome.arithmetic:
                 msg += f": {outcome.arithmetic}"
-            self.findings.append(Finding(comment.line, comment.col, "CVS102", msg))
+            fix = None
+            distinct = {d.resolved() for d in spatial}  # type: ignore[union-attr]
+            size = distinct.pop().int_value() if len(distinct) == 1 else None
+            if size is not None:
+                c = comment.col
+                fix = Edit(comment.line, c + claim.value_start, c + claim.value_end, str(size))
+            self.findings.append(self._at_comment(comment, "CVS102", msg, fix))
 
     # the walk ---------------------------------------------------------------------------------
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
+        """Replay one block from ``shape``; ``trace`` records its layers (not a nested block's)."""
         origin = Origin()
         for c in block.inputs:
             claim = parse_comment(c.text, trailing=False)
             if isinstance(claim, ShapeClaim):
+                self._count(shape.dims is not None)
                 shape, synced = self.check_claim(c, claim, shape, origin, block.items)
                 if synced:
                     origin = Origin(comment_line=c.line)
@@ -238,6 +248,7 @@ class Replayer:
             if isinstance(item, Comment):
                 claim = parse_comment(item.text, trailing=False)
                 if isinstance(claim, ShapeClaim):
+                    self._count(shape.dims is not None or shape.last is not None)
                     shape, synced = self.check_claim(item, claim, shape, origin, items[index + 1 :])
                     if synced and origin.layer is None:
                         origin = Origin(comment_line=item.line)
@@ -248,6 +259,7 @@ class Replayer:
     def step(self, layer: Layer, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         codes: List[str] = []
         outcome: Optional[Outcome] = None
+        shape_in = shape
         if layer.nested is not None:
             shape, inner = self.run(layer.nested, shape)
             origin = inner if inner.layer is not None or inner.comment_line is not None else origin
@@ -257,21 +269,43 @@ class Replayer:
             outcome = layer.spec.fn(layer.args, shape, layer.call)
             for code, message in outcome.problems:
                 codes.append(code)
-                self.findings.append(Finding(layer.line, layer.col, code, message))
+                self.findings.append(
+                    Finding(layer.line, layer.col, code, message, layer.end_line, layer.end_col)
+                )
             shape = outcome.shape
-            if any(c in ("CVS202", "CVS203") for c in codes):
-                shape = UNKNOWN_SHAPE if shape.dims is None else shape
             if outcome.changes:
                 origin = Origin(layer=layer, arithmetic=outcome.arithmetic)
         if trace is not None:
-            trace.steps.append(Step(layer.call.name, layer.line, _concrete(shape), tuple(codes)))
+            trace.steps.append(
+                Step(
+                    layer.call.name,
+                    layer.line,
+                    _concrete(shape),
+                    tuple(codes),
+                    text=layer.call.text,
+                    col=layer.col,
+                    end_line=layer.end_line,
+                    end_col=layer.end_col,
+                    shape_in=shape_in,
+                    shape_out=shape,
+                    parameters=outcome.parameters if outcome is not None else None,
+                    buffers=outcome.buffers if outcome is not None else None,
+                )
+            )
         if layer.trailing is not None:
             claim = parse_comment(layer.trailing.text, trailing=True)
             if isinstance(claim, ArithClaim) and outcome is not None:
+                self._count(True)
                 self.check_arith(layer.trailing, claim, layer, shape, outcome)
             elif isinstance(claim, ShapeClaim):
+                self._count(shape.dims is not None or shape.last is not None)
                 shape, _ = self.check_claim(layer.trailing, claim, shape, origin, [])
         return shape, origin
+
+    def _count(self, compared: bool) -> None:
+        """Coverage: every shape comment found, and those the replay had a shape to compare with."""
+        self.claims_total += 1
+        self.claims_checked += int(compared)
 
 
 def _in_style(written: DimExpr, dim: Optional[Poly]) -> str:
@@ -306,6 +340,8 @@ def replay_module(tree: ast.AST, lines: Sequence[str], traces: Optional[List[Blo
             replayer = Replayer(scope)
             trace = BlockTrace(block.line) if traces is not None else None
             replayer.run(block, trace=trace)
+            if trace is not None:
+                trace.claims_total, trace.claims_checked = replayer.claims_total, replayer.claims_checked
         except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
             if on_error is not None:
                 on_error(located.call.lineno, exc)

@@ -521,7 +521,7 @@ def _check_result(comment: str, result: object) -> None:
 _MIN_DIMS, _MAX_DIMS = 2, 5
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(st.text(), st.booleans())
 def test_never_raises_on_arbitrary_text(text, trailing):
     for comment in (text, "#" + text, "# " + text):
@@ -537,7 +537,7 @@ _TOKENS = [
 ]
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600, deadline=None, derandomize=True)
 @given(st.lists(st.sampled_from(_TOKENS), max_size=40), st.booleans())
 def test_never_raises_on_shape_like_tokens(tokens, trailing):
     comment = "# " + "".join(tokens)
@@ -548,7 +548,7 @@ _X_DIMS = ["4", "16", "512", "(ngf*8)", "(ndf * 2)"]  # may be glued with a bare
 _ANY_DIMS = _X_DIMS + ["N", "ngf*8", "H/2", "opt.ngf"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     st.sampled_from(["", "state size. ", "input is ", "-> ", "out: ", "Output size: "]),
     st.sampled_from([" x ", "x", ", ", " × "]),

@@ -96,6 +96,8 @@ class Outcome:
     problems: List[Tuple[str, str]] = field(default_factory=list)  # (code, message)
     arithmetic: Optional[str] = None  # how the spatial sizes came out, as people check by hand
     changes: bool = True  # False for shape-preserving layers: not cited as "the layer that gives"
+    parameters: Optional[Poly] = None  # learnable numbers, as sum(p.numel() for p in parameters())
+    buffers: Optional[Poly] = None  # buffers (running_mean, running_var, num_batches_tracked)
 
 
 TransferFn = Callable[[Args, Shape, LayerCall], Outcome]
@@ -108,6 +110,7 @@ class LayerSpec:
     params: Tuple[Tuple[str, object], ...]  # (name, default or REQUIRED), PyTorch's order
     fn: TransferFn
     varargs: bool = False  # accepts anything (Identity): no binding
+    ranks: Optional[Tuple[int, ...]] = None  # input ranks (batch included) it accepts; None: any
 
 
 CATALOG: Dict[str, LayerSpec] = {}
@@ -120,12 +123,17 @@ def register(
     family: str,
     params: Sequence[Tuple[str, object]] = (),
     varargs: bool = False,
+    ranks: Optional[Tuple[int, ...]] = None,
 ) -> Callable[[TransferFn], TransferFn]:
-    """Add a transfer function to the catalog under one or more class names."""
+    """Add a transfer function to the catalog under one or more class names.
+
+    ``ranks`` are the batched input ranks the layer accepts; a comment before it is read with
+    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W).
+    """
 
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
-            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs)
+            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks)
         return fn
 
     return deco

@@ -213,5 +213,5 @@ def make_conv_transpose(nd: int):
 
 
 for _nd in (1, 2, 3):
-    register(f"Conv{_nd}d", "conv", CONV_PARAMS)(make_conv(_nd))
-    register(f"ConvTranspose{_nd}d", "conv", CONV_T_PARAMS)(make_conv_transpose(_nd))
+    register(f"Conv{_nd}d", "conv", CONV_PARAMS, ranks=(_nd + 2,))(make_conv(_nd))
+    register(f"ConvTranspose{_nd}d", "conv", CONV_T_PARAMS, ranks=(_nd + 2,))(make_conv_transpose(_nd))

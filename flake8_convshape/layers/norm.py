@@ -35,5 +35,5 @@ def batch_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return Outcome(shape, problems, changes=False)
 
 
-for _name in BN_RANKS:
-    register(_name, "norm", BN_PARAMS)(batch_norm)
+for _name, _ranks in BN_RANKS.items():
+    register(_name, "norm", BN_PARAMS, ranks=_ranks)(batch_norm)

@@ -125,5 +125,7 @@ def make_pool(nd: int, kind: str):
 
 
 for _nd in (1, 2, 3):
-    register(f"MaxPool{_nd}d", "pool", MAX_PARAMS)(make_pool(_nd, "max"))
-    register(f"AvgPool{_nd}d", "pool", AVG1_PARAMS if _nd == 1 else AVG_PARAMS)(make_pool(_nd, "avg"))
+    register(f"MaxPool{_nd}d", "pool", MAX_PARAMS, ranks=(_nd + 2,))(make_pool(_nd, "max"))
+    register(f"AvgPool{_nd}d", "pool", AVG1_PARAMS if _nd == 1 else AVG_PARAMS, ranks=(_nd + 2,))(
+        make_pool(_nd, "avg")
+    )
