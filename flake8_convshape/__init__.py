@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
 
         return check_source
     if name == "Finding":
-        from .replay import Finding
+        from .findings import Finding
 
         return Finding
     raise AttributeError(name)

@@ -7,11 +7,16 @@ directly; everything else comes through ``check_source``.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import warnings
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .replay import Finding, replay_module
+from .claims import ShapeClaim, parse_comment
+from .findings import Finding
+from .replay import replay_module
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 MARKER = "Sequential"
 
@@ -27,12 +32,41 @@ def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
     return tree, source.splitlines(keepends=True)
 
 
+def parse_input_shape(text: str) -> ShapeClaim:
+    """``3x64x64``, ``(N, 3, 64, 64)`` or ``3 x H x W`` as an input claim; ValueError if not."""
+    claim = parse_comment(f"# input: {text}")
+    if not isinstance(claim, ShapeClaim) or claim.text.strip() != text.strip():
+        raise ValueError(f"not a shape: {text!r} (write it like 3x64x64 or N,3,64,64)")
+    return claim
+
+
+def parse_defines(text: str) -> Dict[str, int]:
+    """``ngf=64,nz=100`` (also with spaces or newlines) as a dict; ValueError if malformed."""
+    out: Dict[str, int] = {}
+    for part in re.split(r"[,\s]+", text.strip()):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        if not sep or not NAME.fullmatch(name.strip()) or not re.fullmatch(r"-?\d+", value.strip()):
+            raise ValueError(f"not NAME=INTEGER: {part!r}")
+        out[name.strip()] = int(value)
+    return out
+
+
 def check_source(
     source: str,
     filename: str = "<string>",
     on_error: Optional[Callable[[int, BaseException], None]] = None,
+    defines: Optional[Dict[str, int]] = None,
+    input_shape: Optional[str] = None,
 ) -> List[Finding]:
-    """Every finding for one module's source text (empty when it does not parse)."""
+    """Every finding for one module's source text (empty when it does not parse).
+
+    ``defines`` gives values to names the source leaves unknown (``{"ngf": 64}``, dotted names
+    such as ``opt.ngf`` too); ``input_shape`` (``"3x64x64"``) is the input of every block
+    whose input no comment states. ``on_error(line, exc)`` hears of blocks skipped after an
+    internal error.
+    """
     if MARKER not in source:
         return []
     if source.startswith("\ufeff"):
@@ -41,7 +75,8 @@ def check_source(
     if parsed is None:
         return []
     tree, lines = parsed
-    return replay_module(tree, lines, on_error=on_error)
+    claim = parse_input_shape(input_shape) if input_shape else None
+    return replay_module(tree, lines, on_error=on_error, defines=defines, input_claim=claim)
 
 
 def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:

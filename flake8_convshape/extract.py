@@ -189,8 +189,9 @@ def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
 class Builder:
     """Builds Blocks for the located calls of one file."""
 
-    def __init__(self, tree: ast.AST, lines: Sequence[str], imports: Imports):
+    def __init__(self, tree: ast.AST, lines: Sequence[str], imports: Imports, defines: Optional[Dict[str, int]] = None):
         self.tree = tree
+        self.defines = defines
         self.src = SourceLines(lines)
         self.comments: List[Comment] = []
         self._keys: List[Tuple[int, int]] = []
@@ -199,7 +200,7 @@ class Builder:
 
     def block(self, located: Located) -> Tuple[Block, Scope]:
         """The chain of one located call, and the scope its names resolve in."""
-        scope = scope_chain(located.scopes, self.tree, self._scopes)
+        scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
         call = located.call
         self.comments = comments_in_lines(self.src.lines, call.lineno, call.end_lineno or call.lineno)
         self._keys = [(c.line, c.col) for c in self.comments]
@@ -288,12 +289,14 @@ class Builder:
         return f"{head}({', '.join(parts)})"
 
 
-def extract(tree: ast.AST, lines: Sequence[str]) -> Iterable[Tuple[Located, "Builder"]]:
+def extract(
+    tree: ast.AST, lines: Sequence[str], defines: Optional[Dict[str, int]] = None
+) -> Iterable[Tuple[Located, "Builder"]]:
     """The located Sequential calls of a module and a builder for their blocks."""
     located, imports = locate(tree)
     if not located:
         return []
-    builder = Builder(tree, lines, imports)
+    builder = Builder(tree, lines, imports, defines)
     return [(loc, builder) for loc in located]
 
 

@@ -22,9 +22,11 @@ _MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps 
 class Scope:
     """One Python scope (module, class body or function) and the names it binds."""
 
-    def __init__(self, node: ast.AST, parent: Optional["Scope"]):
+    def __init__(self, node: ast.AST, parent: Optional["Scope"], defines: Optional[Dict[str, int]] = None):
         self.node = node
         self.parent = parent
+        # values given from outside (--define): for names the source leaves unknown
+        self.defines: Dict[str, int] = dict(defines or {}) if parent is None else parent.defines
         self.is_class = isinstance(node, ast.ClassDef)
         self._bindings: Optional[Dict[str, List[ast.AST]]] = None
         self._params: Dict[str, Optional[ast.expr]] = {}
@@ -78,7 +80,11 @@ class Scope:
                 return scope.value_of(name)
             first = False
             scope = scope.parent
-        return Poly.sym(name)
+        return self.symbol(name)
+
+    def symbol(self, name: str) -> Poly:
+        """An unknown name: a symbol, with the value ``--define`` gives it if any."""
+        return Poly.sym(name, self.defines.get(name))
 
     def binds(self, name: str) -> bool:
         if name in self._params:
@@ -90,7 +96,7 @@ class Scope:
         if name in self._cache:
             return self._cache[name]
         if name in self._busy:
-            return Poly.sym(name)
+            return self.symbol(name)
         self._busy.add(name)
         try:
             value = self._compute(name)
@@ -103,24 +109,24 @@ class Scope:
         if name in self._params:
             default = self._params[name]
             if name in self.bindings() or default is None:
-                return Poly.sym(name)
+                return self.symbol(name)
             # defaults are evaluated where the ``def`` stands (a method's: its class body)
-            return _named(name, evaluate(default, self.parent or self))
+            return _named(name, evaluate(default, self.parent or self), self)
         sites = self.bindings().get(name, [])
         if len(sites) != 1:
-            return Poly.sym(name)
+            return self.symbol(name)
         site = sites[0]
         body = self.node.body if not isinstance(self.node, ast.Lambda) else []
         if site not in body:  # inside an if / loop / with: not straight-line
-            return Poly.sym(name)
+            return self.symbol(name)
         if isinstance(site, ast.Assign) and all(isinstance(t, ast.Name) for t in site.targets):
-            return _named(name, evaluate(site.value, self))
+            return _named(name, evaluate(site.value, self), self)
         if isinstance(site, ast.AnnAssign) and site.value is not None and site.simple:
-            return _named(name, evaluate(site.value, self))
-        return Poly.sym(name)
+            return _named(name, evaluate(site.value, self), self)
+        return self.symbol(name)
 
 
-def _named(name: str, value: Value) -> Value:
+def _named(name: str, value: Value, scope: "Scope") -> Value:
     """Keep the name for display when it stands for a known integer (``ngf`` = 64)."""
     if isinstance(value, Poly):
         known = value.resolved().int_value()
@@ -128,7 +134,7 @@ def _named(name: str, value: Value) -> Value:
             return Poly.sym(name, known)
         return value
     if value is UNKNOWN:
-        return Poly.sym(name)
+        return scope.symbol(name)
     return value
 
 
@@ -200,7 +206,7 @@ def evaluate(node: ast.AST, scope: Scope) -> Value:
         return scope.lookup(node.id)
     if isinstance(node, ast.Attribute):
         name = dotted(node)
-        return Poly.sym(name) if name is not None else UNKNOWN
+        return scope.symbol(name) if name is not None else UNKNOWN
     if isinstance(node, (ast.Tuple, ast.List)):
         if any(isinstance(e, ast.Starred) for e in node.elts):
             return UNKNOWN
@@ -292,11 +298,13 @@ def _poly_binop(op: ast.operator, a: Poly, b: Poly) -> Value:
     return UNKNOWN
 
 
-def scope_chain(nodes: Tuple[ast.AST, ...], module: ast.AST, cache: Dict[int, Scope]) -> Scope:
+def scope_chain(
+    nodes: Tuple[ast.AST, ...], module: ast.AST, cache: Dict[int, Scope], defines: Optional[Dict[str, int]] = None
+) -> Scope:
     """The Scope for code nested in ``nodes`` (outermost first), sharing Scope objects."""
     scope = cache.get(id(module))
     if scope is None:
-        scope = cache[id(module)] = Scope(module, None)
+        scope = cache[id(module)] = Scope(module, None, defines)
     for node in nodes:
         nxt = cache.get(id(node))
         if nxt is None:

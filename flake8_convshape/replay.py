@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
@@ -82,8 +82,9 @@ def expected_rank(items: Sequence) -> Optional[int]:
 
 
 class Replayer:
-    def __init__(self, scope: Scope):
+    def __init__(self, scope: Scope, input_claim: Optional[ShapeClaim] = None):
         self.scope = scope
+        self.input_claim = input_claim  # --input: for blocks whose input no comment states
         self.findings: List[Finding] = []
         self.claims_total = 0
         self.claims_checked = 0
@@ -96,7 +97,7 @@ class Replayer:
         if isinstance(e, Num):
             return Poly.const(e.value)
         if isinstance(e, Name):
-            v = self.scope.lookup(e.id) if "." not in e.id else Poly.sym(e.id)
+            v = self.scope.lookup(e.id) if "." not in e.id else self.scope.symbol(e.id)
             return v if isinstance(v, Poly) else None
         if isinstance(e, Neg):
             v = self._poly(e.operand)
@@ -236,13 +237,19 @@ class Replayer:
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
         """Replay one block from ``shape``; ``trace`` records its layers (not a nested block's)."""
         origin = Origin()
+        stated = False
         for c in block.inputs:
             claim = parse_comment(c.text, trailing=False)
             if isinstance(claim, ShapeClaim):
+                stated = True
                 self._count(shape.dims is not None)
                 shape, synced = self.check_claim(c, claim, shape, origin, block.items)
                 if synced:
                     origin = Origin(comment_line=c.line)
+        if not stated and shape.dims is None and self.input_claim is not None:
+            given = Comment(block.line, block.col, "", True)
+            shape, _ = self.check_claim(given, self.input_claim, shape, origin, block.items)
+            self.input_claim = None  # only the outermost block starts from it
         items = block.items
         for index, item in enumerate(items):
             if isinstance(item, Comment):
@@ -331,13 +338,24 @@ def _concrete(shape: Shape) -> Optional[Tuple[Optional[int], ...]]:
     return tuple(None if d is None else d.resolved().int_value() for d in shape.dims)
 
 
-def replay_module(tree: ast.AST, lines: Sequence[str], traces: Optional[List[BlockTrace]] = None, on_error=None) -> List[Finding]:
-    """All findings of one module; a block that fails internally yields none (see ``on_error``)."""
+def replay_module(
+    tree: ast.AST,
+    lines: Sequence[str],
+    traces: Optional[List[BlockTrace]] = None,
+    on_error: Optional[Callable[[int, BaseException], None]] = None,
+    defines: Optional[Dict[str, int]] = None,
+    input_claim: Optional[ShapeClaim] = None,
+) -> List[Finding]:
+    """All findings of one module; a block that fails internally yields none (see ``on_error``).
+
+    ``defines`` gives values to names the source leaves unknown; ``input_claim`` is the input
+    shape of blocks that state none.
+    """
     findings: List[Finding] = []
-    for located, builder in extract(tree, lines):
+    for located, builder in extract(tree, lines, defines):
         try:
             block, scope = builder.block(located)
-            replayer = Replayer(scope)
+            replayer = Replayer(scope, input_claim)
             trace = BlockTrace(block.line) if traces is not None else None
             replayer.run(block, trace=trace)
             if trace is not None:
@@ -353,13 +371,16 @@ def replay_module(tree: ast.AST, lines: Sequence[str], traces: Optional[List[Blo
     return findings
 
 
-def trace_source(source: str) -> List[BlockTrace]:
-    """Layer-by-layer replay of every top-level Sequential (for tests and tools)."""
-    from .check import parse
+def trace_source(
+    source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None
+) -> List[BlockTrace]:
+    """Layer-by-layer replay of every top-level Sequential (for tests, summary and editors)."""
+    from .check import parse, parse_input_shape
 
     parsed = parse(source)
     traces: List[BlockTrace] = []
     if parsed is not None:
         tree, lines = parsed
-        replay_module(tree, lines, traces)
+        claim = parse_input_shape(input_shape) if input_shape else None
+        replay_module(tree, lines, traces, defines=defines, input_claim=claim)
     return traces
