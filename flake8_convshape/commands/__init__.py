@@ -1,0 +1,13 @@
+"""The ``convshape`` subcommands, one module each; each module has ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import List
+
+# a command is listed here and lives in the module of the same name
+NAMES: List[str] = ["check"]
+
+
+def load(name: str):
+    return importlib.import_module(f"{__name__}.{name}")
