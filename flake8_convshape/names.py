@@ -10,7 +10,8 @@ Anything else becomes a symbol: an unknown positive integer that still compares 
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from .dims import Poly
 from .layers.base import UNKNOWN, Value
@@ -33,6 +34,8 @@ class Scope:
         self._outer: Set[str] = set()  # declared global / nonlocal here
         self._cache: Dict[str, Value] = {}
         self._busy: Set[str] = set()
+        self._facts: Optional[FileFacts] = None
+        self._children: Dict[int, Scope] = {}
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
             positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -86,6 +89,35 @@ class Scope:
         """An unknown name: a symbol, with the value ``--define`` gives it if any."""
         return Poly.sym(name, self.defines.get(name))
 
+    @property
+    def root(self) -> "Scope":
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+    def enclosing_class(self) -> Optional["Scope"]:
+        """The class scope a method's code belongs to (for ``self.x``)."""
+        if self.is_class:
+            return self
+        if isinstance(self.node, (ast.FunctionDef, ast.AsyncFunctionDef)) and self.parent is not None:
+            return self.parent if self.parent.is_class else None
+        return None
+
+    def facts(self) -> "FileFacts":
+        root = self.root
+        if root._facts is None:
+            root._facts = FileFacts(root.node)
+        return root._facts
+
+    def child(self, node: ast.AST) -> "Scope":
+        """The Scope of a def or class nested directly in this one (shared per node)."""
+        root = self.root
+        found = root._children.get(id(node))
+        if found is None:
+            found = root._children[id(node)] = Scope(node, self)
+        return found
+
     def binds(self, name: str) -> bool:
         if name in self._params:
             return True
@@ -121,9 +153,70 @@ class Scope:
             return self.symbol(name)
         if isinstance(site, ast.Assign) and all(isinstance(t, ast.Name) for t in site.targets):
             return _named(name, evaluate(site.value, self), self)
+        if isinstance(site, ast.Assign) and len(site.targets) == 1:
+            # nz, ngf, ndf = 100, 64, 64
+            target, value = site.targets[0], site.value
+            if (
+                isinstance(target, (ast.Tuple, ast.List))
+                and isinstance(value, (ast.Tuple, ast.List))
+                and len(target.elts) == len(value.elts)
+                and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts)
+            ):
+                for t, v in zip(target.elts, value.elts):
+                    if isinstance(t, ast.Name) and t.id == name:
+                        return _named(name, evaluate(v, self), self)
         if isinstance(site, ast.AnnAssign) and site.value is not None and site.simple:
             return _named(name, evaluate(site.value, self), self)
         return self.symbol(name)
+
+
+class Overlay:
+    """A scope seen at one point of straight-line code: simulated locals first, then ``base``.
+
+    Used where the replay walks statements (list building, unrolled loops, inlined helpers):
+    a name bound in that code has the value it has *there*, or is UNKNOWN — never a symbol,
+    because a symbol would equate values that change between iterations.
+    """
+
+    def __init__(self, base: "Scope", values: Optional[Dict[str, Value]] = None):
+        self.base = base
+        self.values: Dict[str, Value] = dict(values or {})
+
+    @property
+    def defines(self) -> Dict[str, int]:
+        return self.base.defines
+
+    @property
+    def root(self) -> "Scope":
+        return self.base.root
+
+    def lookup(self, name: str) -> Value:
+        if name in self.values:
+            return self.values[name]
+        return self.base.lookup(name)
+
+    def symbol(self, name: str) -> Poly:
+        return self.base.symbol(name)
+
+    def enclosing_class(self) -> Optional["Scope"]:
+        return self.base.enclosing_class()
+
+    def copy(self) -> "Overlay":
+        return Overlay(self.base, self.values)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """An object whose attributes we know: argparse results, dataclass config instances."""
+
+    attrs: Tuple[Tuple[str, Value], ...]
+    label: str = ""
+
+    def get(self, attr: str) -> Value:
+        for key, value in self.attrs:
+            if key == attr:
+                return value
+        return UNKNOWN
 
 
 def _named(name: str, value: Value, scope: "Scope") -> Value:
@@ -177,6 +270,86 @@ def _target_names(target: ast.AST) -> List[str]:
     return []
 
 
+class FileFacts:
+    """What the whole file says that a single scope cannot: argparse defaults, dataclasses,
+    ``self.x`` assignments per class. Built on first need, once per file."""
+
+    def __init__(self, module: ast.AST):
+        self.argparse: Dict[str, Value] = {}
+        self.dataclasses: Dict[str, ast.ClassDef] = {}
+        conflicts: Set[str] = set()
+        for node in ast.walk(module):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "add_argument":
+                    dest, default = _argparse_default(node)
+                    if dest is None:
+                        continue
+                    if dest in self.argparse and self.argparse[dest] != default:
+                        conflicts.add(dest)
+                    self.argparse[dest] = default
+            elif isinstance(node, ast.ClassDef) and any(
+                (dotted(d) or dotted(getattr(d, "func", d)) or "").split(".")[-1] == "dataclass"
+                for d in node.decorator_list
+            ):
+                self.dataclasses[node.name] = node
+        for dest in conflicts:
+            self.argparse[dest] = UNKNOWN
+        self._self_attrs: Dict[int, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
+
+    def self_assignments(self, cls: ast.ClassDef) -> Dict[str, List[Tuple[ast.AST, ast.AST]]]:
+        """attr -> [(method, statement)] for every ``self.attr = ...`` in the class's methods."""
+        found = self._self_attrs.get(id(cls))
+        if found is not None:
+            return found
+        found = {}
+        for method in cls.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(method):
+                targets: List[ast.AST] = []
+                if isinstance(node, ast.Assign):
+                    targets = list(node.targets)
+                elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                    targets = [node.target]
+                for t in targets:
+                    for sub in ast.walk(t):
+                        if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                            found.setdefault(sub.attr, []).append((method, node))
+        self._self_attrs[id(cls)] = found
+        return found
+
+
+def _argparse_default(call: ast.Call) -> Tuple[Optional[str], Value]:
+    """``add_argument("--ngf", type=int, default=64)`` -> ("ngf", 64)."""
+    dest: Optional[str] = None
+    for a in call.args:
+        if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("--"):
+            dest = a.value[2:].replace("-", "_")
+            break
+    default: Value = None
+    for k in call.keywords:
+        if k.arg == "dest" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str):
+            dest = k.value.value
+        if k.arg == "default":
+            default = _literal(k.value)
+        if k.arg in ("action", "nargs", "choices"):
+            default = UNKNOWN if k.arg != "choices" else default
+    return dest, default
+
+
+def _literal(node: ast.AST) -> Value:
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
+            return v
+        if isinstance(v, int) and abs(v) <= _MAX_MAGNITUDE:
+            return Poly.const(v)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        v = _literal(node.operand)
+        return -v if isinstance(v, (Poly, float)) else UNKNOWN
+    return UNKNOWN
+
+
 # --------------------------------------------------------------------------------------------
 # the evaluator
 
@@ -193,7 +366,10 @@ def dotted(node: ast.AST) -> Optional[str]:
     return None
 
 
-def evaluate(node: ast.AST, scope: Scope) -> Value:
+AnyScope = Union["Scope", "Overlay"]
+
+
+def evaluate(node: ast.AST, scope: Any) -> Value:
     """The value of an argument expression; ``UNKNOWN`` for anything beyond plain arithmetic."""
     if isinstance(node, ast.Constant):
         v = node.value
@@ -205,8 +381,13 @@ def evaluate(node: ast.AST, scope: Scope) -> Value:
     if isinstance(node, ast.Name):
         return scope.lookup(node.id)
     if isinstance(node, ast.Attribute):
-        name = dotted(node)
-        return scope.symbol(name) if name is not None else UNKNOWN
+        return _attribute(node, scope)
+    if isinstance(node, ast.Subscript):
+        return _subscript(node, scope)
+    if isinstance(node, ast.Dict):
+        if any(k is None or not (isinstance(k, ast.Constant) and isinstance(k.value, str)) for k in node.keys):
+            return UNKNOWN
+        return Namespace(tuple((k.value, evaluate(v, scope)) for k, v in zip(node.keys, node.values)), "dict")  # type: ignore[union-attr]
     if isinstance(node, (ast.Tuple, ast.List)):
         if any(isinstance(e, ast.Starred) for e in node.elts):
             return UNKNOWN
@@ -223,13 +404,98 @@ def evaluate(node: ast.AST, scope: Scope) -> Value:
         return UNKNOWN
     if isinstance(node, ast.BinOp):
         return _binop(node.op, evaluate(node.left, scope), evaluate(node.right, scope))
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        if node.func.id == "int" and len(node.args) == 1:
-            v = evaluate(node.args[0], scope)
-            if isinstance(v, Poly):
-                return v
-            if isinstance(v, float) and abs(v) <= _MAX_MAGNITUDE:
-                return Poly.const(int(v))
+    if isinstance(node, ast.Call):
+        return _call(node, scope)
+    return UNKNOWN
+
+
+def _call(node: ast.Call, scope: Scope) -> Value:
+    func = node.func
+    if isinstance(func, ast.Name) and func.id == "int" and len(node.args) == 1 and not node.keywords:
+        v = evaluate(node.args[0], scope)
+        if isinstance(v, Poly):
+            return v
+        if isinstance(v, float) and abs(v) <= _MAX_MAGNITUDE:
+            return Poly.const(int(v))
+        return UNKNOWN
+    if isinstance(func, ast.Attribute) and func.attr == "parse_args" and not node.args:
+        return Namespace(tuple(scope.facts().argparse.items()), "argparse")
+    if isinstance(func, ast.Name) and func.id in scope.facts().dataclasses:
+        return _dataclass_instance(scope.facts().dataclasses[func.id], node, scope)
+    return UNKNOWN
+
+
+def _dataclass_instance(cls: ast.ClassDef, call: ast.Call, scope: Scope) -> Value:
+    """A dataclass built in this file: fields from the call, else their literal defaults."""
+    fields = [s for s in cls.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
+    if len(call.args) > len(fields) or any(isinstance(a, ast.Starred) for a in call.args):
+        return UNKNOWN
+    given: Dict[str, Value] = {f.target.id: evaluate(a, scope) for f, a in zip(fields, call.args)}  # type: ignore[union-attr]
+    for k in call.keywords:
+        if k.arg is None:
+            return UNKNOWN
+        given[k.arg] = evaluate(k.value, scope)
+    attrs = []
+    for f in fields:
+        name = f.target.id  # type: ignore[union-attr]
+        attrs.append((name, given[name] if name in given else (_literal(f.value) if f.value is not None else UNKNOWN)))
+    return Namespace(tuple(attrs), cls.name)
+
+
+def _attribute(node: ast.Attribute, scope: Scope) -> Value:
+    """``self.ngf``, ``opt.ngf`` (argparse), ``config.ngf`` (dataclass): known, else a symbol."""
+    name = dotted(node)
+    base = node.value
+    if isinstance(base, ast.Name) and base.id == "self":
+        value = _self_attribute(node.attr, scope)
+    elif isinstance(base, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+        owner = evaluate(base, scope)
+        value = owner.get(node.attr) if isinstance(owner, Namespace) else UNKNOWN
+    else:
+        value = UNKNOWN
+    if name is None:
+        return value
+    if isinstance(value, Poly):
+        known = value.resolved().int_value()
+        return Poly.sym(name, known) if known is not None else value
+    return scope.symbol(name) if value is UNKNOWN else value
+
+
+def _self_attribute(attr: str, scope: Scope) -> Value:
+    """``self.x``: the one ``self.x = ...`` at the top of ``__init__``, or a class constant."""
+    cls_scope = scope.enclosing_class()
+    if cls_scope is None or not isinstance(cls_scope.node, ast.ClassDef):
+        return UNKNOWN
+    sites = scope.facts().self_assignments(cls_scope.node).get(attr, [])
+    if len(sites) == 1:
+        method, stmt = sites[0]
+        if (
+            getattr(method, "name", "") == "__init__"
+            and stmt in method.body  # type: ignore[attr-defined]
+            and isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Attribute)
+        ):
+            return evaluate(stmt.value, cls_scope.child(method))
+        return UNKNOWN
+    if not sites and cls_scope.binds(attr):
+        return cls_scope.value_of(attr)
+    return UNKNOWN
+
+
+def _subscript(node: ast.Subscript, scope: Scope) -> Value:
+    """``cfg["ngf"]`` on a literal dict, ``sizes[0]`` on a literal tuple."""
+    owner = evaluate(node.value, scope)
+    key_node = node.slice
+    if type(key_node).__name__ == "Index":  # Python 3.8 wraps the key
+        key_node = key_node.value  # type: ignore[attr-defined]
+    key = evaluate(key_node, scope)
+    if isinstance(owner, Namespace) and isinstance(key, str):
+        return owner.get(key)
+    if isinstance(owner, tuple) and isinstance(key, Poly):
+        i = key.resolved().int_value()
+        if i is not None and -len(owner) <= i < len(owner):
+            return owner[i]
     return UNKNOWN
 
 
