@@ -617,11 +617,48 @@ def _parse_arith(s: str, a: int, b: int) -> Optional[ArithClaim]:
     )
 
 
+# "64 channels, 32x32" and "C=64 H=32 W=32" (also N=, D= and L= for 1d): integers only
+_CHANNELS_FORM = re.compile(
+    r"(\d{1,9})\s*(?:channels?|ch)\b\s*[,@]?\s*(\d{1,9})\s*[x\u00d7]\s*(\d{1,9})(?:\s*[x\u00d7]\s*(\d{1,9}))?",
+    re.IGNORECASE,
+)
+_LABELLED_FORM = re.compile(
+    r"(?:N\s*[=:]\s*(\d{1,9})\s*[,;]?\s*)?C\s*[=:]\s*(\d{1,9})\s*[,;]?\s*"
+    r"(?:(?:D\s*[=:]\s*(\d{1,9})\s*[,;]?\s*)?H\s*[=:]\s*(\d{1,9})\s*[,;]?\s*W\s*[=:]\s*(\d{1,9})|L\s*[=:]\s*(\d{1,9}))(?![\w=])",
+)
+
+
+def _parse_labelled(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
+    """The two prose forms people use for C x H x W; the numbers are the dims."""
+    for form in (_CHANNELS_FORM, _LABELLED_FORM):
+        m = form.match(comment, a, b)
+        if m is None:
+            continue
+        if _first_word_blocks(comment[m.end() : b]):
+            return None
+        groups = [(m.start(i), m.end(i)) for i in range(1, form.groups + 1) if m.group(i) is not None]
+        dims = tuple(Num(int(comment[x:y])) for x, y in groups)
+        return ShapeClaim(
+            dims=dims,
+            dim_texts=tuple(comment[x:y] for x, y in groups),
+            has_batch=False,
+            strong=True,
+            text=comment[m.start() : m.end()],
+            start=m.start(),
+            end=m.end(),
+        )
+    return None
+
+
 def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
     has_digit = _DIGIT.search(comment) is not None
     a, b = _body_bounds(comment)
     if a >= b:
         return None
+    if has_digit:
+        labelled = _parse_labelled(comment, a, b)
+        if labelled is not None:
+            return labelled
     lead = _LEAD_IN.match(comment, a, b)
     if not has_digit and lead is None:
         return None  # fast path: most prose comments end here

@@ -14,16 +14,18 @@ from __future__ import annotations
 import ast
 import bisect
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .layers.base import CATALOG, UNKNOWN, Args, LayerCall, LayerSpec, bind
-from .names import Scope, dotted, evaluate, scope_chain
+from .names import Namespace, Scope, dotted, evaluate, scope_chain
 
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
+_INPUT_LEAD = re.compile(r"#+\s*(input|in)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Comment:
     col: int  # 0-based, in characters
     text: str  # the token, starting with '#'
     own_line: bool
+    scope: Optional[object] = None  # where its names resolve, when not the block's scope
+    joined: bool = False  # two comment lines read as one claim (no automatic fix then)
 
 
 @dataclass
@@ -47,6 +51,10 @@ class Layer:
     args: Optional[Args] = None
     nested: Optional["Block"] = None
     trailing: Optional[Comment] = None
+    # a layer list that depends on a condition we cannot decide: both ways, and the shape
+    # after them is known only if both give the same
+    choice: Optional[Tuple[List["Item"], List["Item"]]] = None
+    inlined: bool = False  # a helper or module of this file, replayed as its layers
 
 
 Item = Union[Layer, Comment]
@@ -58,6 +66,7 @@ class Block:
     col: int
     inputs: List[Comment] = field(default_factory=list)
     items: List[Item] = field(default_factory=list)
+    scope: Optional[object] = None  # Scope or Overlay its names resolve in
 
 
 class SourceLines:
@@ -193,91 +202,124 @@ class Builder:
         self.tree = tree
         self.defines = defines
         self.src = SourceLines(lines)
-        self.comments: List[Comment] = []
-        self._keys: List[Tuple[int, int]] = []
         self.imports = imports
         self._scopes: Dict[int, Scope] = {}
+        self.depth = 0  # helper / module inlining depth
 
     def block(self, located: Located) -> Tuple[Block, Scope]:
         """The chain of one located call, and the scope its names resolve in."""
-        scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
-        call = located.call
-        self.comments = comments_in_lines(self.src.lines, call.lineno, call.end_lineno or call.lineno)
-        self._keys = [(c.line, c.col) for c in self.comments]
-        return self._block(call, scope), scope
+        from .construct import Construction
 
-    def _pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+        scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
+        scope.root.nn_class = self.imports.nn_class
+        owner = located.scopes[-1] if located.scopes else self.tree
+        block = Construction(self).sequential(located.call, scope, owner)
+        block.inputs = self.comments_above(located.call) + block.inputs
+        return block, scope
+
+    def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+        """(line, char col) of a node's start and end."""
         l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
         return (
             (l0, self.src.char_col(l0, node.col_offset)),  # type: ignore[attr-defined]
             (l1, self.src.char_col(l1, node.end_col_offset or 0)),  # type: ignore[attr-defined]
         )
 
-    def _comments_in(self, start: Tuple[int, int], end: Tuple[int, int]) -> List[Comment]:
-        i = bisect.bisect_right(self._keys, start)
-        j = bisect.bisect_left(self._keys, end)
-        found = self.comments[i:j]
-        # a comment right after the closing parenthesis belongs to the block's last line
-        if j < len(self.comments) and self.comments[j].line == end[0]:
-            line_text = self.src.lines[end[0] - 1] if end[0] <= len(self.src.lines) else ""
-            if line_text[end[1] : self.comments[j].col].strip(" \t),]}") == "":
-                found = found + [self.comments[j]]
+    def comments_in(self, start: Tuple[int, int], end: Tuple[int, int]) -> List[Comment]:
+        """Comments after ``start`` and before ``end``, and one right after ``end`` on its line
+        when only closing brackets stand between (it describes what ends there)."""
+        found = []
+        for c in comments_in_lines(self.src.lines, start[0], end[0]):
+            pos = (c.line, c.col)
+            if start < pos < end:
+                found.append(c)
+            elif c.line == end[0] and pos >= end:
+                line_text = self.src.lines[end[0] - 1]
+                if line_text[end[1] : c.col].strip(" \t),]}") == "":
+                    found.append(c)
         return found
 
-    def _block(self, call: ast.Call, scope: Scope) -> Block:
-        (l0, c0), end = self._pos(call)
-        block = Block(l0, c0)
-        args = list(call.args)
-        layers = [self._layer(a, scope) for a in args]
-        spans = [self._pos(a) for a in args]
-        if call.keywords:
-            layers.append(self._opaque(call, "keyword arguments"))
-            spans.append((end, end))
-        placed: List[List[Comment]] = [[] for _ in range(len(layers) + 1)]
+    def comments_above(self, call: ast.Call) -> List[Comment]:
+        """``# input: 3 x 64 x 64`` on the line(s) just above ``self.main = nn.Sequential(``.
+
+        Only comments that say "input", and only when the call opens its line's code (not a
+        Sequential in the middle of an expression).
+        """
+        before = self.src.lines[call.lineno - 1][: self.src.char_col(call.lineno, call.col_offset)].strip()
+        opens_statement = before in ("", "return", "yield") or (
+            before.endswith("=") and not before.endswith(("==", "!=", "<=", ">="))
+        )
+        if not opens_statement:
+            return []
+        found: List[Comment] = []
+        line = call.lineno - 1
+        while line >= 1:
+            text = self.src.lines[line - 1]
+            if not text.lstrip().startswith("#"):
+                break
+            found.insert(0, Comment(line, text.index("#"), text.strip(), True))
+            line -= 1
+        return [c for c in found if _INPUT_LEAD.match(c.text)]
+
+    def place(self, start: Tuple[int, int], end: Tuple[int, int], entries: List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], scope: object = None) -> Tuple[List[Comment], List[Item]]:
+        """Put the comments of a region among its layers: before the first (the input), on
+        their own line after a layer (the shape so far), trailing a layer's last line (its
+        output). Comments inside a layer's parentheses are its own business."""
+        spans = [span for span, _ in entries]
+        layers = [layer for _, layer in entries]
         ends = [s[1] for s in spans]
-        for c in self._comments_in((l0, c0), end):
+        placed: List[List[Comment]] = [[] for _ in range(len(layers) + 1)]
+        for c in self.comments_in(start, end):
+            c.scope = scope
             pos = (c.line, c.col)
             i = bisect.bisect_right(ends, pos)
             if i < len(spans) and spans[i][0] < pos:
-                continue  # inside a layer's own parentheses: a nested block reads it, or nobody
+                continue
             if not c.own_line and i > 0 and spans[i - 1][1][0] == c.line and layers[i - 1].trailing is None:
                 layers[i - 1].trailing = c
                 continue
             placed[i].append(c)
-        block.inputs = placed[0]
+        items: List[Item] = []
         for layer, after in zip(layers, placed[1:]):
-            block.items.append(layer)
-            block.items.extend(after)
-        return block
+            items.append(layer)
+            items.extend(after)
+        return placed[0], items
 
-    def _opaque(self, node: ast.AST, why: str) -> Layer:
-        line = getattr(node, "lineno", 0)
-        col = self.src.char_col(line, getattr(node, "col_offset", 0))
-        return Layer(line, col, LayerCall("?", why, line))
+    def opaque(self, node: ast.AST, why: str) -> Layer:
+        (line, col), (end_line, end_col) = self.pos(node)
+        return Layer(line, col, LayerCall("?", why, line), end_line, end_col)
 
-    def _layer(self, node: ast.expr, scope: Scope) -> Layer:
-        (line, col), (end_line, end_col) = self._pos(node)
+    def layer(self, node: ast.expr, scope: object, name: Optional[str] = None) -> Layer:
+        """One catalog layer, with its arguments evaluated; an opaque Layer otherwise.
+
+        ``name`` is the class when the call goes through a variable (``norm_layer(c)``).
+        """
+        (line, col), (end_line, end_col) = self.pos(node)
         if not isinstance(node, ast.Call):
-            text = self.src.segment(node)
-            return Layer(line, col, LayerCall("?", text, line), end_line, end_col)
-        name = self.imports.nn_class(node.func)
-        text = self._call_text(node, name)
-        layer = Layer(line, col, LayerCall(name or "?", text, line), end_line, end_col)
-        if name == "Sequential":
-            layer.nested = self._block(node, scope)
-            return layer
+            return Layer(line, col, LayerCall("?", self.src.segment(node), line), end_line, end_col)
+        name = name or self.imports.nn_class(node.func)
+        layer = Layer(line, col, LayerCall(name or "?", self.call_text(node, name), line), end_line, end_col)
         spec = CATALOG.get(name or "")
         if spec is None or any(isinstance(a, ast.Starred) for a in node.args):
             return layer
-        if any(k.arg is None for k in node.keywords):
-            return layer
+        keywords: Dict[str, Tuple[object, str]] = {}
+        for k in node.keywords:
+            if k.arg is not None:
+                keywords[k.arg] = (evaluate(k.value, scope), self.src.segment(k.value))
+                continue
+            spread = evaluate(k.value, scope)  # **dd: fine when we know every key
+            if not isinstance(spread, Namespace):
+                return layer
+            for key, value in spread.attrs:
+                if key in keywords:
+                    return layer
+                keywords[key] = (value, f"{self.src.segment(k.value)}[{key!r}]")
         positional = [(evaluate(a, scope), self.src.segment(a)) for a in node.args]
-        keywords = {k.arg: (evaluate(k.value, scope), self.src.segment(k.value)) for k in node.keywords}
         layer.spec = spec
         layer.args = bind(spec, positional, keywords)  # type: ignore[arg-type]
         return layer
 
-    def _call_text(self, node: ast.Call, name: Optional[str]) -> str:
+    def call_text(self, node: ast.Call, name: Optional[str]) -> str:
         """``Conv2d(nc, ndf, 4, 2, 1)``: the call as written, without nn. and shape-free flags."""
         parts = [self.src.segment(a) for a in node.args]
         parts += [

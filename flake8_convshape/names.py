@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from .dims import Poly
-from .layers.base import UNKNOWN, Value
+from .layers.base import UNKNOWN, LayerClass, Value
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps pow() cheap
@@ -36,6 +36,8 @@ class Scope:
         self._busy: Set[str] = set()
         self._facts: Optional[FileFacts] = None
         self._children: Dict[int, Scope] = {}
+        # set on the module scope by the extractor: node -> torch.nn class name, or None
+        self.nn_class = parent.nn_class if parent is not None else (lambda node: None)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
             positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -167,6 +169,9 @@ class Scope:
                         return _named(name, evaluate(v, self), self)
         if isinstance(site, ast.AnnAssign) and site.value is not None and site.simple:
             return _named(name, evaluate(site.value, self), self)
+        if isinstance(site, (ast.Import, ast.ImportFrom)):
+            cls = self.root.nn_class(ast.Name(id=name, ctx=ast.Load()))
+            return LayerClass(cls) if cls else self.symbol(name)
         return self.symbol(name)
 
 
@@ -200,6 +205,12 @@ class Overlay:
 
     def enclosing_class(self) -> Optional["Scope"]:
         return self.base.enclosing_class()
+
+    def facts(self) -> "FileFacts":
+        return self.base.facts()
+
+    def nn_class(self, node: ast.AST) -> Optional[str]:
+        return self.base.root.nn_class(node)
 
     def copy(self) -> "Overlay":
         return Overlay(self.base, self.values)
@@ -418,6 +429,8 @@ def _call(node: ast.Call, scope: Scope) -> Value:
         if isinstance(v, float) and abs(v) <= _MAX_MAGNITUDE:
             return Poly.const(int(v))
         return UNKNOWN
+    if isinstance(func, ast.Name) and func.id == "dict" and not node.args and all(k.arg for k in node.keywords):
+        return Namespace(tuple((k.arg, evaluate(k.value, scope)) for k in node.keywords), "dict")  # type: ignore[misc]
     if isinstance(func, ast.Attribute) and func.attr == "parse_args" and not node.args:
         return Namespace(tuple(scope.facts().argparse.items()), "argparse")
     if isinstance(func, ast.Name) and func.id in scope.facts().dataclasses:
@@ -444,6 +457,9 @@ def _dataclass_instance(cls: ast.ClassDef, call: ast.Call, scope: Scope) -> Valu
 
 def _attribute(node: ast.Attribute, scope: Scope) -> Value:
     """``self.ngf``, ``opt.ngf`` (argparse), ``config.ngf`` (dataclass): known, else a symbol."""
+    cls = scope.root.nn_class(node)
+    if cls:
+        return LayerClass(cls)
     name = dotted(node)
     base = node.value
     if isinstance(base, ast.Name) and base.id == "self":

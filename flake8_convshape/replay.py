@@ -8,17 +8,19 @@ re-seed what the replay does not know, and after a disagreement the code's shape
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
-from .dims import Poly, differs, paren
+from .dims import Poly, differs, paren, same
 from .extract import Block, Comment, Layer, extract
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 
+_PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the shape: a comment before them is read by what comes after
 _RANK_FREE = ("activation", "dropout")
 _SPATIAL_FAMILIES = ("conv", "pool")  # whose trailing arithmetic comments are output sizes
@@ -72,6 +74,8 @@ def expected_rank(items: Sequence) -> Optional[int]:
     for item in items:
         if isinstance(item, Comment):
             continue
+        if item.nested is not None:
+            return expected_rank(item.nested.items)
         if item.spec is None:
             return None
         if item.spec.ranks is not None:
@@ -88,22 +92,25 @@ class Replayer:
         self.findings: List[Finding] = []
         self.claims_total = 0
         self.claims_checked = 0
+        self.site: Optional[Layer] = None  # the helper call whose body is being replayed
 
     # claims -----------------------------------------------------------------------------------
-    def claim_polys(self, claim: ShapeClaim) -> List[Optional[Poly]]:
-        return [self._poly(d) for d in claim.dims]
+    def claim_polys(self, claim: ShapeClaim, comment: Optional[Comment] = None) -> List[Optional[Poly]]:
+        """The comment's dimensions as expressions, names resolved where the comment sits."""
+        scope = comment.scope if comment is not None and comment.scope is not None else self.scope
+        return [self._poly(d, scope) for d in claim.dims]
 
-    def _poly(self, e: DimExpr) -> Optional[Poly]:
+    def _poly(self, e: DimExpr, scope) -> Optional[Poly]:
         if isinstance(e, Num):
             return Poly.const(e.value)
         if isinstance(e, Name):
-            v = self.scope.lookup(e.id) if "." not in e.id else self.scope.symbol(e.id)
+            v = scope.lookup(e.id) if "." not in e.id else scope.symbol(e.id)
             return v if isinstance(v, Poly) else None
         if isinstance(e, Neg):
-            v = self._poly(e.operand)
+            v = self._poly(e.operand, scope)
             return -v if v is not None else None
         if isinstance(e, BinOp):
-            a, b = self._poly(e.left), self._poly(e.right)
+            a, b = self._poly(e.left, scope), self._poly(e.right, scope)
             if a is None or b is None:
                 return None
             if e.op == "+":
@@ -145,7 +152,7 @@ class Replayer:
 
     def check_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming) -> Tuple[Shape, bool]:
         """Compare a shape comment with the replay; returns the shape to go on with."""
-        dims = self.claim_polys(claim)
+        dims = self.claim_polys(claim, comment)
         readings = self.readings(claim, dims, shape, upcoming)
         if shape.dims is None:
             if readings and shape.last is not None and dims[-1] is not None and differs(dims[-1], shape.last):
@@ -162,10 +169,41 @@ class Replayer:
             r is not None and s is not None and differs(r, s) for r, s in zip(reading, shape.dims)
         )
         if wrong:
-            self._report_claim(comment, claim, shape, origin, len(reading) - len(dims))
+            if not self._another_reading_agrees(comment, claim, shape, origin):
+                self._report_claim(comment, claim, shape, origin, len(reading) - len(dims), self._second_reading(comment, claim))
             return shape, False
         merged = tuple(s if s is not None else r for s, r in zip(shape.dims, reading))
         return Shape(merged), True
+
+    @staticmethod
+    def _second_reading(comment: Comment, claim: ShapeClaim) -> Optional[str]:
+        rest = comment.text[claim.end :].split("#")[0].strip(" \t,;:()")
+        if rest and (_PRODUCT.match(rest) or isinstance(parse_comment("# " + rest), ShapeClaim)):
+            return rest
+        return None
+
+    def _another_reading_agrees(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin) -> bool:
+        """``# state size. (ngf*8) x 4 x 4   4*4*512``: the text after the shape may be a second
+        reading (a product of all sizes, or another shape); if it fits, the comment is right."""
+        rest = comment.text[claim.end :].strip(" \t,;:()")
+        if not rest:
+            return False
+        product = _PRODUCT.match(rest)
+        if product is not None and shape.known():
+            total = _product(shape.dims[1:])  # type: ignore[index]
+            value = 1
+            for n in re.findall(r"\d+", product.group(0)):
+                value *= int(n)
+            return not differs(Poly.const(value), total)
+        other = parse_comment("# " + rest, trailing=False)
+        if not isinstance(other, ShapeClaim):
+            return False
+        before = len(self.findings)
+        alternative = Comment(comment.line, comment.col, "# " + rest, comment.own_line, comment.scope, True)
+        self.check_claim(alternative, other, shape, origin, [])
+        agrees = len(self.findings) == before
+        del self.findings[before:]
+        return agrees
 
     def _check_count(self, comment: Comment, claim: ShapeClaim, dims, shape: Shape, origin: Origin) -> None:
         """A claim of another rank contradicts only if no reshaping of it has as many elements."""
@@ -183,7 +221,9 @@ class Replayer:
             )
             self.findings.append(self._at_comment(comment, "CVS101", message))
 
-    def _report_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, skipped: int) -> None:
+    def _report_claim(
+        self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, skipped: int, second: Optional[str] = None
+    ) -> None:
         """CVS101, with the replayed shape written in the comment's own layout, and its fix.
 
         ``skipped`` is how many leading replay dims the comment leaves out: 0 when it writes
@@ -200,12 +240,14 @@ class Replayer:
             if skipped == 0:
                 words[0] = claim.dim_texts[0]
             rendered = " x ".join(words)
-            new_text = restyle(claim, shown, self.claim_polys(claim))
-            if new_text is not None:
+            new_text = restyle(claim, shown, self.claim_polys(claim, comment))
+            if new_text is not None and not comment.joined:
                 fix = Edit(comment.line, comment.col + claim.start, comment.col + claim.end, new_text)
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         if origin.arithmetic:
             msg += f": {origin.arithmetic}"
+        if second:
+            msg += f" (its second reading, {second}, does not match either)"
         self.findings.append(self._at_comment(comment, "CVS101", msg, fix))
 
     @staticmethod
@@ -236,6 +278,15 @@ class Replayer:
     # the walk ---------------------------------------------------------------------------------
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
         """Replay one block from ``shape``; ``trace`` records its layers (not a nested block's)."""
+        outer_scope = self.scope
+        if block.scope is not None:
+            self.scope = block.scope
+        try:
+            return self._run(block, shape, trace)
+        finally:
+            self.scope = outer_scope
+
+    def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
         stated = False
         for c in block.inputs:
@@ -249,11 +300,25 @@ class Replayer:
         if not stated and shape.dims is None and self.input_claim is not None:
             given = Comment(block.line, block.col, "", True)
             shape, _ = self.check_claim(given, self.input_claim, shape, origin, block.items)
-            self.input_claim = None  # only the outermost block starts from it
-        items = block.items
+        self.input_claim = None  # only the outermost block starts from it
+        return self.items(block.items, shape, origin, trace)
+
+    def items(self, items: Sequence, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
+        skip = -1
         for index, item in enumerate(items):
+            if index == skip:
+                continue
             if isinstance(item, Comment):
                 claim = parse_comment(item.text, trailing=False)
+                following = items[index + 1] if index + 1 < len(items) else None
+                if claim is None and isinstance(following, Comment) and following.line == item.line + 1:
+                    # a claim that continues on the next comment line
+                    joined = item.text.rstrip() + " " + following.text.lstrip("#").strip()
+                    claim = parse_comment(joined, trailing=False)
+                    if isinstance(claim, ShapeClaim):
+                        # reported where the shape ends: the second line
+                        item = Comment(following.line, following.col, joined, True, item.scope, True)
+                        skip = index + 1
                 if isinstance(claim, ShapeClaim):
                     self._count(shape.dims is not None or shape.last is not None)
                     shape, synced = self.check_claim(item, claim, shape, origin, items[index + 1 :])
@@ -268,17 +333,22 @@ class Replayer:
         outcome: Optional[Outcome] = None
         shape_in = shape
         if layer.nested is not None:
-            shape, inner = self.run(layer.nested, shape)
-            origin = inner if inner.layer is not None or inner.comment_line is not None else origin
+            if layer.inlined:
+                shape, inner = self._inlined(layer, shape)
+                origin = Origin(layer=layer, arithmetic=inner.arithmetic) if inner.layer is not None else origin
+            else:
+                shape, inner = self.run(layer.nested, shape)
+                origin = inner if inner.layer is not None or inner.comment_line is not None else origin
+        elif layer.choice is not None:
+            shape = self._choice(layer, shape)
+            origin = Origin()
         elif layer.spec is None or layer.args is None:
             shape, origin = UNKNOWN_SHAPE, Origin()
         else:
             outcome = layer.spec.fn(layer.args, shape, layer.call)
             for code, message in outcome.problems:
                 codes.append(code)
-                self.findings.append(
-                    Finding(layer.line, layer.col, code, message, layer.end_line, layer.end_col)
-                )
+                self._report_layer(layer, code, message)
             shape = outcome.shape
             if outcome.changes:
                 origin = Origin(layer=layer, arithmetic=outcome.arithmetic)
@@ -308,6 +378,40 @@ class Replayer:
                 self._count(shape.dims is not None or shape.last is not None)
                 shape, _ = self.check_claim(layer.trailing, claim, shape, origin, [])
         return shape, origin
+
+    def _report_layer(self, layer: Layer, code: str, message: str) -> None:
+        """A layer's finding; inside an inlined helper, at the call that brought it in."""
+        if self.site is not None:
+            site = self.site
+            message = f"{site.call.text}: {message}"
+            layer = site
+        finding = Finding(layer.line, layer.col, code, message, layer.end_line, layer.end_col)
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+    def _inlined(self, layer: Layer, shape: Shape) -> Tuple[Shape, Origin]:
+        outer = self.site
+        self.site = outer or layer
+        try:
+            return self.run(layer.nested, shape)  # type: ignore[arg-type]
+        finally:
+            self.site = outer
+
+    def _choice(self, layer: Layer, shape: Shape) -> Shape:
+        """Both ways of an undecidable ``if``: replayed silently; known only if they agree."""
+        results = []
+        for branch in layer.choice:  # type: ignore[union-attr]
+            muted = Replayer(self.scope)
+            muted.site = layer
+            out, _ = muted.items(branch, shape, Origin(), None)
+            results.append(out)
+        a, b = results
+        if a.dims is not None and b.dims is not None and len(a.dims) == len(b.dims):
+            dims = tuple(
+                x if x is not None and y is not None and same(x, y) else None for x, y in zip(a.dims, b.dims)
+            )
+            return Shape(dims)
+        return UNKNOWN_SHAPE
 
     def _count(self, compared: bool) -> None:
         """Coverage: every shape comment found, and those the replay had a shape to compare with."""

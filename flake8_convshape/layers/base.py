@@ -27,9 +27,17 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class LayerClass:
+    """A torch.nn class used as a value: ``norm_layer = nn.BatchNorm2d``, then ``norm_layer(c)``."""
+
+    name: str
 # Poly for integers (symbolic or not); Python values for the rest.
-Value = Union[Poly, bool, float, str, None, tuple, _Unknown]
+Value = Union[Poly, bool, float, str, None, tuple, _Unknown, LayerClass]
 REQUIRED = object()  # marks a parameter without default in a signature
+KW_ONLY = ("*", None)  # in a signature: the parameters after it are keyword-only
 
 
 @dataclass(frozen=True)
@@ -147,8 +155,9 @@ def bind(
     texts: Dict[str, str] = {}
     if spec.varargs:
         return Args(values, texts)
-    names = [p for p, _ in spec.params]
-    if len(positional) > len(names):
+    names = [p for p, _ in spec.params if p != KW_ONLY[0]]
+    star = [p for p, _ in spec.params].index(KW_ONLY[0]) if KW_ONLY in spec.params else len(names)
+    if len(positional) > star:
         return None
     for (value, text), name in zip(positional, names):
         values[name], texts[name] = value, text
@@ -159,6 +168,8 @@ def bind(
             return None
         values[name], texts[name] = value, text
     for name, default in spec.params:
+        if name == KW_ONLY[0]:
+            continue
         if name not in values:
             if default is REQUIRED:
                 return None
@@ -230,3 +241,59 @@ def same_arithmetic(per_dim: Sequence[str]) -> Optional[str]:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def int_tuple(v: Value) -> Optional[Tuple[int, ...]]:
+    """An int as ``(i,)`` or a tuple of ints, all concrete, without broadcasting; else None."""
+    if isinstance(v, Poly):
+        i = int_of(v)
+        return None if i is None else (i,)
+    if isinstance(v, tuple):
+        out = tuple(int_of(x) for x in v)
+        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+    return None
+
+
+def is_int(v: Value) -> bool:
+    """An integer expression (symbolic or not): what PyTorch accepts where it wants an int."""
+    return isinstance(v, Poly)
+
+
+def non_int_items(v: Value) -> bool:
+    """A tuple holding something known not to be an int (a float, a string, None, a bool)."""
+    return isinstance(v, tuple) and any(isinstance(x, (bool, float, str)) or x is None for x in v)
+
+
+def total(*parts: Optional[Poly]) -> Optional[Poly]:
+    """The sum of parameter counts; None when any part is unknown."""
+    out = Poly.const(0)
+    for p in parts:
+        if p is None:
+            return None
+        out = out + p
+    return out
+
+
+def product(dims: Sequence[Optional[Poly]]) -> Optional[Poly]:
+    """The product of sizes; None when any is unknown."""
+    out = Poly.const(1)
+    for d in dims:
+        if d is None:
+            return None
+        out = out * d
+    return out
+
+
+ZERO = Poly.const(0)
+ONE = Poly.const(1)
+
+
+def rank_outcome(shape: Shape, accepted: Sequence[int], problems: Optional[List[Tuple[str, str]]] = None) -> Optional[Outcome]:
+    """An unknown-shape Outcome when the incoming rank is known and not one the layer takes.
+
+    The replay assumes batched tensors; a model fed unbatched ones sees other ranks, so a rank
+    mismatch is not reported, only the shape becomes unknown.
+    """
+    if shape.rank is not None and shape.rank not in accepted:
+        return Outcome(UNKNOWN_SHAPE, list(problems or []))
+    return None
