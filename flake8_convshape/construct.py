@@ -32,6 +32,14 @@ class GiveUp(Exception):
     """The code does something we do not follow: the list (or call) is opaque."""
 
 
+class DefRef:
+    """A same-file class or function held in a variable: ``conv_block = BasicConv2d``."""
+
+    def __init__(self, expr: ast.expr, scope: object):
+        self.expr = expr
+        self.scope = scope
+
+
 class Deferred:
     """A layer built into a local before it is appended: ``conv = nn.Conv2d(...)``."""
 
@@ -65,6 +73,31 @@ class Construction:
     def __init__(self, builder) -> None:
         self.b = builder
         self._active: Set[int] = set()  # helpers being inlined (recursion guard)
+
+    def at_statement(self, call: ast.Call, scope: Scope, owner: ast.AST) -> object:
+        """The names of a function as they stand where ``call`` is evaluated.
+
+        Locals the function rebinds get the value they have at that statement. Names whose
+        value we cannot follow become symbols: sound here, because a single Sequential(...)
+        expression sees one value of each name throughout.
+        """
+        if not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return scope
+        index = _statement_index(owner.body, call)
+        if index is None:
+            return scope
+        ov = Overlay(scope)
+        try:
+            ListSimulation(self, None, owner).effects(owner.body[:index], ov)
+        except (GiveUp, RecursionError):
+            return scope
+        for node in ast.walk(owner.body[index]):
+            for name in _bound_names(node):
+                ov.values[name] = UNKNOWN
+        for name, value in list(ov.values.items()):
+            if value is UNKNOWN:
+                ov.values[name] = scope.symbol(name)
+        return ov
 
     # ------------------------------------------------------------------------------------
     # Sequential calls
@@ -236,6 +269,12 @@ class Construction:
     def _definition(self, func: ast.expr, scope: object) -> Optional[Tuple[ast.AST, Scope, bool]]:
         """The def or class a call names, the scope it stands in, and whether ``self`` is bound."""
         base: Scope = scope.base if isinstance(scope, Overlay) else scope  # type: ignore[assignment]
+        if isinstance(func, ast.Name) and isinstance(scope, Overlay):
+            held = scope.values.get(func.id)
+            if isinstance(held, DefRef):
+                return self._definition(held.expr, held.scope)
+            if func.id in scope.values:
+                return None
         if isinstance(func, ast.Name):
             s: Optional[Scope] = base
             first = True
@@ -480,6 +519,8 @@ class ListSimulation:
 
     def value(self, node: ast.expr, ov: Overlay) -> object:
         """A local's value; layer constructions are kept as Deferred until appended."""
+        if isinstance(node, (ast.Name, ast.Attribute)) and self.c._definition(node, ov) is not None:
+            return DefRef(node, ov.copy())
         if isinstance(node, (ast.Call, ast.IfExp)):
             func = node.func if isinstance(node, ast.Call) else None
             if (
@@ -787,6 +828,12 @@ class ModuleInliner:
         return None
 
 
+_PRESERVING_FUNCTIONS = {
+    "relu", "relu_", "relu6", "leaky_relu", "gelu", "silu", "mish", "sigmoid", "tanh", "elu",
+    "selu", "celu", "hardswish", "hardsigmoid", "hardtanh", "softplus", "dropout", "dropout2d",
+}
+
+
 def forward_chain(forward: ast.FunctionDef) -> Optional[List[str]]:
     """``self.a, self.b`` when forward only applies them to its input in order and returns it."""
     args = forward.args.args
@@ -797,9 +844,20 @@ def forward_chain(forward: ast.FunctionDef) -> Optional[List[str]]:
     order: List[str] = []
 
     def applied(expr: ast.expr, current: str) -> Optional[List[str]]:
-        # self.a(self.b(x)) -> [b, a]
+        # self.a(self.b(x)) -> [b, a]; F.relu(x, inplace=True) keeps the shape
         if isinstance(expr, ast.Name) and expr.id == current:
             return []
+        if (
+            isinstance(expr, ast.Call)
+            and expr.args
+            and isinstance(expr.func, ast.Attribute)
+            and isinstance(expr.func.value, ast.Name)
+            and expr.func.value.id in ("F", "functional", "torch")
+            and expr.func.attr in _PRESERVING_FUNCTIONS
+            and not any(isinstance(a, ast.Starred) for a in expr.args[1:])
+            and all(not _mentions(a, current) for a in expr.args[1:])
+        ):
+            return applied(expr.args[0], current)
         if (
             isinstance(expr, ast.Call)
             and len(expr.args) == 1

@@ -213,9 +213,11 @@ class Builder:
         scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class
         owner = located.scopes[-1] if located.scopes else self.tree
-        block = Construction(self).sequential(located.call, scope, owner)
+        construction = Construction(self)
+        here = construction.at_statement(located.call, scope, owner)
+        block = construction.sequential(located.call, here, owner)
         block.inputs = self.comments_above(located.call) + block.inputs
-        return block, scope
+        return block, here  # type: ignore[return-value]
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         """(line, char col) of a node's start and end."""
