@@ -137,6 +137,7 @@ _NOT_A_TENSOR = re.compile(
       | upsampl\w*|downsampl\w*|blocks?|grids?|tiles?|dilation|padding|receptive
       | (?:max|avg|average|mean)[\s_-]*pool\w*
       | to|into|vs
+      | after|before|when|if|once|unless|until|at|per
     )
     (?![A-Za-z0-9_])
     """,
@@ -674,10 +675,32 @@ def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
         if shape is None:
             return None
         return _accept(comment, shape, True, b)
-    shape = _parse_shape_at(comment, a, b)
-    if shape is None:
+    try:
+        shape = _parse_shape_at(comment, a, b)
+    except _Fail:
+        shape = None
+    claim = _accept(comment, shape, shape.wrapped, b) if shape is not None else None
+    return claim if claim is not None else _after_prose(comment, a, b)
+
+
+# "after conv1: 64 x 32 x 32", "特征图: 64 x 32 x 32": prose, a colon, then the shape. The prose
+# must not say the numbers are a kernel, a stride or the like, in English or Chinese.
+_PROSE_COLON = re.compile(r"[^:\uff1a#]{1,40}[:\uff1a]\s*")
+_PROSE_DENY = re.compile(
+    r"kernel|filter|stride|window|patch|pool|dilation|padding|upsampl|downsampl|scale|resolution"
+    r"|\u5377\u79ef\u6838|\u6838|\u6b65\u957f|\u6c60\u5316|\u6ee4\u6ce2|\u7a97\u53e3|\u586b\u5145|\u81a8\u80c0",
+    re.IGNORECASE,
+)
+
+
+def _after_prose(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
+    m = _PROSE_COLON.match(comment, a, b)
+    if m is None or _PROSE_DENY.search(comment, a, m.end()) or _ARROW.search(comment, a, m.end()):
         return None
-    return _accept(comment, shape, shape.wrapped, b)
+    shape = _parse_shape_at(comment, m.end(), b)
+    if shape is None or (len(shape.dims) < _MIN_BARE_DIMS and not shape.wrapped):
+        return None
+    return _accept(comment, shape, True, b)
 
 
 def parse_comment(comment: str, trailing: bool = False) -> Union[ShapeClaim, ArithClaim, None]:

@@ -218,6 +218,10 @@ SHAPES = [
         "128 x 16 x 16",
     ),
     ("# 64 x 8 x 8  #noqa", ["64", "8", "8"], False, False, "64 x 8 x 8"),
+    # prose and a colon before the shape
+    ("# after conv1: 64 x 32 x 32", ["64", "32", "32"], False, True, "64 x 32 x 32"),
+    ("# \u7279\u5f81\u56fe: 64 x 32 x 32", ["64", "32", "32"], False, True, "64 x 32 x 32"),
+    ("# block 2: (N, 64, 32, 32)", ["N", "64", "32", "32"], True, True, "(N, 64, 32, 32)"),
     # a second "#" starts another comment: only the text before it is the claim
     ("# 64 x 32 x 32 # after conv1", ["64", "32", "32"], False, False, "64 x 32 x 32"),
     ("# 64 x 8 x 8  # NOQA", ["64", "8", "8"], False, False, "64 x 8 x 8"),
@@ -400,7 +404,14 @@ NON_CLAIMS = [
     "# (512)",
     "# 64 x 32, 32",
     # words before the shape
-    "# after conv1: 64 x 32 x 32",
+    "# stage 3: 64 x 32 x 32 after pooling",
+    "# kernel: 3 x 3 x 3",
+    "# \u5377\u79ef\u6838: 3 x 3 x 3",
+    "# note: 3x3 conv",
+    "# TODO: fix 64 x 64",
+    "# out -> x: 1 x 2 x 3",
+    "# stride: 2 x 2 x 2",
+    "# -> 32 x 8 x 8 after the stem",
     "# 使用3x3卷积提升维度",
     "# Layer 1: Convolutional. Input = 32 x 32 x 1",
     "# Generator Code",
