@@ -171,6 +171,14 @@ def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
     imports = Imports()
     candidates: List[Located] = []
     items_of_candidates: set = set()
+    # ``from torch.nn import Sequential as S``: names that mean Sequential without saying so
+    aliases = {
+        a.asname
+        for node in _top_level(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == TORCH_NN
+        for a in node.names
+        if a.name == "Sequential" and a.asname
+    }
     stack: List[Tuple[ast.AST, Tuple[ast.AST, ...]]] = [(tree, ())]
     while stack:
         node, scopes = stack.pop()
@@ -180,7 +188,7 @@ def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
         if isinstance(node, ast.Call):
             func = node.func
             tail = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if tail is not None and "Sequential" in tail:
+            if tail is not None and ("Sequential" in tail or tail in aliases):
                 candidates.append(Located(node, scopes))
                 items_of_candidates.update(id(a) for a in node.args)
         inner = scopes + (node,) if isinstance(node, _SCOPES) else scopes
@@ -193,6 +201,16 @@ def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
     ]
     found.sort(key=lambda c: (c.call.lineno, c.call.col_offset))
     return found, imports
+
+
+def _top_level(tree: ast.AST) -> Iterable[ast.AST]:
+    """Statements at module level, and one level into if/try blocks (guarded imports)."""
+    for node in getattr(tree, "body", []):
+        yield node
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            for inner in getattr(node, field_name, []) if not isinstance(node, _SCOPES) else []:
+                yield inner
+                yield from getattr(inner, "body", []) if isinstance(inner, ast.ExceptHandler) else []
 
 
 class Builder:
