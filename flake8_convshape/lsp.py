@@ -1,0 +1,342 @@
+"""``convshape lsp``: a Language Server (pygls 2.x) over stdio.
+
+What an editor gets:
+
+- diagnostics, published on open and save at once and on change after a short pause
+  (``DEBOUNCE`` seconds without typing), each over the offending comment or layer call, with our
+  code, source ``convshape`` and a severity by family: CVS2xx (PyTorch would raise) errors,
+  CVS1xx (stale comments) warnings, CVS3xx (silent oddities) information;
+- a quick fix per CVS101/CVS102 finding (the comment rewritten to the replayed value), and a
+  ``source.fixAll.convshape`` action applying all of them;
+- hover on a layer: the shape going in and out, symbolically and with known values put in;
+- inlay hints at the end of each layer's line with the replayed shape after it, where it is at
+  least partly known.
+
+This module imports pygls at the top: only ``convshape lsp`` imports it, so nothing else in the
+package needs pygls installed. Findings and traces come from the public API (``check_source``,
+``trace_source``); positions there are 1-based lines and 0-based code points, converted here to
+LSP's 0-based lines and the negotiated position encoding (UTF-16 by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from . import __version__
+from .check import check_source
+from .commands.common import selected, silenced
+from .dims import paren
+from .findings import Finding
+from .layers.base import Shape
+from .replay import Step, trace_source
+
+log = logging.getLogger(__name__)
+
+SOURCE = "convshape"
+DEBOUNCE = 0.3  # seconds of quiet after a change before the document is checked again
+MARKER = "Sequential"
+FIXABLE = ("CVS101", "CVS102")
+FIX_ALL = "source.fixAll.convshape"
+
+
+def severity(code: str) -> lsp.DiagnosticSeverity:
+    """CVS2xx: PyTorch raises; CVS1xx: a comment lies; CVS3xx: legal but suspicious."""
+    if code.startswith("CVS2"):
+        return lsp.DiagnosticSeverity.Error
+    if code.startswith("CVS1"):
+        return lsp.DiagnosticSeverity.Warning
+    return lsp.DiagnosticSeverity.Information
+
+
+# --- analysis, cached per document text ---------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    source: str
+    findings: List[Finding] = field(default_factory=list)  # after --select/--ignore and noqa
+    steps: List[Step] = field(default_factory=list)  # every traced layer, in source order
+    bom: bool = False  # the text starts with a BOM that the checker did not see (line 1 shifts)
+
+
+def analyse(source: str, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Analysis:
+    if MARKER not in source:
+        return Analysis(source)
+    text, bom = (source[1:], True) if source.startswith("\ufeff") else (source, False)
+    lines = text.splitlines()
+    findings = []
+    for f in check_source(text, "<editor>"):
+        line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
+        if selected(f.code, list(select), list(ignore)) and not silenced(line_text, f.code):
+            findings.append(f)
+    steps = [s for trace in trace_source(text) for s in trace.steps]
+    steps.sort(key=lambda s: (s.line, s.col))
+    return Analysis(source, findings, steps, bom)
+
+
+def partly_known(shape: Shape) -> bool:
+    if shape.dims is None:
+        return shape.last is not None
+    dims = shape.dims[1:]  # the batch is never stated by a layer
+    return not dims or any(d is not None for d in dims)
+
+
+def render_values(shape: Shape) -> str:
+    """The shape with the values the source gives put in: ``3 x 64 x 64`` for ``nc x 64 x 64``."""
+    if shape.dims is None:
+        return "?" if shape.last is None else f"... x {paren(shape.last.resolved())}"
+    dims = shape.dims[1:]
+    return " x ".join(paren(None if d is None else d.resolved()) for d in dims) if dims else "scalar"
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class ConvShapeServer(LanguageServer):
+    def __init__(self, select: Sequence[str] = (), ignore: Sequence[str] = (), debounce: float = DEBOUNCE):
+        super().__init__("convshape", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.select: List[str] = list(select)
+        self.ignore: List[str] = list(ignore)
+        self.debounce = debounce
+        self.analyses: Dict[str, Analysis] = {}
+        self.pending: Dict[str, asyncio.TimerHandle] = {}
+
+    # positions: ours are 1-based lines and code points; LSP's 0-based lines, client units
+    def to_client(self, lines: Sequence[str], line: int, col: int, bom: bool) -> lsp.Position:
+        """Our (1-based line, 0-based code point) as an LSP position in the client's units."""
+        row = max(line - 1, 0)
+        if bom and row == 0:
+            col += 1
+        if row < len(lines):
+            col = min(col, len(lines[row].rstrip("\r\n")))
+        return self.workspace.position_codec.position_to_client_units(lines, lsp.Position(row, max(col, 0)))
+
+    def finding_range(self, lines: Sequence[str], f: Finding, bom: bool) -> lsp.Range:
+        start = self.to_client(lines, f.line, f.col, bom)
+        if f.end_line and (f.end_line, f.end_col) > (f.line, f.col):
+            end = self.to_client(lines, f.end_line, f.end_col, bom)
+        else:  # end unknown: to the end of the line
+            text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
+            end = self.to_client(lines, f.line, len(text.rstrip("\r\n")), False)
+        return lsp.Range(start, end)
+
+    def analysis(self, uri: str) -> Tuple[Analysis, Sequence[str]]:
+        doc = self.workspace.get_text_document(uri)
+        source = doc.source
+        cached = self.analyses.get(uri)
+        if cached is None or cached.source != source:
+            cached = analyse(source, self.select, self.ignore)
+            self.analyses[uri] = cached
+        return cached, doc.lines
+
+    def diagnostic(self, lines: Sequence[str], f: Finding, bom: bool) -> lsp.Diagnostic:
+        return lsp.Diagnostic(
+            range=self.finding_range(lines, f, bom),
+            message=f.message,
+            severity=severity(f.code),
+            code=f.code,
+            source=SOURCE,
+        )
+
+    def publish(self, uri: str) -> None:
+        self.pending.pop(uri, None)
+        try:
+            doc = self.workspace.get_text_document(uri)
+            analysis, lines = self.analysis(uri)
+            diagnostics = [self.diagnostic(lines, f, analysis.bom) for f in analysis.findings]
+        except Exception:  # noqa: BLE001  a checker bug must not take the editor's server down
+            log.exception("convshape: checking %s failed", uri)
+            return
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
+        )
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """Check ``uri`` after ``delay`` seconds, replacing a check already waiting."""
+        handle = self.pending.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+        if delay <= 0:
+            self.publish(uri)
+            return
+        self.pending[uri] = asyncio.get_running_loop().call_later(delay, self.publish, uri)
+
+    def forget(self, uri: str) -> None:
+        handle = self.pending.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+        self.analyses.pop(uri, None)
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    # hover and hints
+    def step_range(self, lines: Sequence[str], step: Step, bom: bool) -> lsp.Range:
+        end_line, end_col = (step.end_line, step.end_col) if step.end_line else (step.line, step.col)
+        return lsp.Range(self.to_client(lines, step.line, step.col, bom), self.to_client(lines, end_line, end_col, bom))
+
+    def step_at(self, analysis: Analysis, line: int, col: int) -> Optional[Step]:
+        """The innermost traced layer whose call spans (1-based line, 0-based code point)."""
+        if analysis.bom and line == 1:
+            col -= 1
+        best = None
+        for s in analysis.steps:
+            end = (s.end_line, s.end_col) if s.end_line else (s.line, s.col + len(s.text))
+            if (s.line, s.col) <= (line, col) <= end:
+                if best is None or (s.line, s.col) >= (best.line, best.col):
+                    best = s
+        return best
+
+
+def hover_text(step: Step) -> str:
+    symbolic = f"{step.shape_in.render()} -> {step.shape_out.render()}"
+    valued = f"{render_values(step.shape_in)} -> {render_values(step.shape_out)}"
+    text = f"`{step.text}`: `{symbolic}`"
+    if valued != symbolic:
+        text += f"\n\nwith the values in the source: `{valued}`"
+    if step.codes:
+        text += f"\n\n{', '.join(step.codes)} (see the diagnostics)"
+    return text
+
+
+def inlay_hints(ls: ConvShapeServer, analysis: Analysis, lines: Sequence[str]) -> List[lsp.InlayHint]:
+    """One hint per layer line: the shape after the last layer that ends on it."""
+    last_on_line: Dict[int, Step] = {}
+    for s in analysis.steps:
+        last_on_line[s.end_line or s.line] = s
+    hints = []
+    for line, s in sorted(last_on_line.items()):
+        if not partly_known(s.shape_out) or not 0 < line <= len(lines):
+            continue
+        end = len(lines[line - 1].rstrip("\r\n"))
+        symbolic, valued = s.shape_out.render(), render_values(s.shape_out)
+        tooltip = f"{s.text} gives {symbolic}" + (f" = {valued}" if valued != symbolic else "")
+        hints.append(
+            lsp.InlayHint(
+                position=ls.to_client(lines, line, end, False),
+                label=f"  -> {symbolic}",
+                kind=lsp.InlayHintKind.Type,
+                tooltip=tooltip,
+            )
+        )
+    return hints
+
+
+def _overlaps(a: lsp.Range, b: lsp.Range) -> bool:
+    def key(p: lsp.Position) -> Tuple[int, int]:
+        return (p.line, p.character)
+
+    return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
+
+
+def _wanted(kind: str, only: Optional[Iterable[str]]) -> bool:
+    return only is None or any(kind == o or kind.startswith(o + ".") for o in only)
+
+
+def code_actions(
+    ls: ConvShapeServer, params: lsp.CodeActionParams, analysis: Analysis, lines: Sequence[str]
+) -> List[lsp.CodeAction]:
+    uri = params.text_document.uri
+    only = params.context.only
+    fixes = []  # (finding, diagnostic, edit)
+    for f in analysis.findings:
+        if f.code not in FIXABLE or f.fix is None:
+            continue
+        diag = ls.diagnostic(lines, f, analysis.bom)
+        start = ls.to_client(lines, f.fix.line, f.fix.col, analysis.bom)
+        end = ls.to_client(lines, f.fix.line, f.fix.end_col, analysis.bom)
+        fixes.append((f, diag, lsp.TextEdit(lsp.Range(start, end), f.fix.text)))
+    actions: List[lsp.CodeAction] = []
+    if _wanted(lsp.CodeActionKind.QuickFix, only):
+        for f, diag, edit in fixes:
+            if not _overlaps(diag.range, params.range):
+                continue
+            sent = [d for d in params.context.diagnostics if d.source == SOURCE and d.code == f.code and d.range == diag.range]
+            actions.append(
+                lsp.CodeAction(
+                    title=f"convshape: change the comment to {f.fix.text}",  # type: ignore[union-attr]
+                    kind=lsp.CodeActionKind.QuickFix,
+                    diagnostics=sent or [diag],
+                    is_preferred=True,
+                    edit=lsp.WorkspaceEdit(changes={uri: [edit]}),
+                )
+            )
+    if fixes and _wanted(FIX_ALL, only):
+        actions.append(
+            lsp.CodeAction(
+                title="convshape: fix every stale shape comment in this file",
+                kind=FIX_ALL,
+                diagnostics=[d for _, d, _ in fixes],
+                edit=lsp.WorkspaceEdit(changes={uri: [e for _, _, e in fixes]}),
+            )
+        )
+    return actions
+
+
+def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounce: float = DEBOUNCE) -> ConvShapeServer:
+    server = ConvShapeServer(select, ignore, debounce)
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: ConvShapeServer, params: lsp.InitializeParams) -> None:
+        """``initializationOptions`` may carry ``{"select": "CVS1,CVS2", "ignore": "CVS301"}``."""
+        options = params.initialization_options
+        if isinstance(options, dict):
+            for key in ("select", "ignore"):
+                value = options.get(key)
+                if isinstance(value, str):
+                    value = value.split(",")
+                if isinstance(value, list):
+                    setattr(ls, key, [str(v).strip().upper() for v in value if str(v).strip()])
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: ConvShapeServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: ConvShapeServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, ls.debounce)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+    def did_save(ls: ConvShapeServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: ConvShapeServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls: ConvShapeServer, params: lsp.HoverParams) -> Optional[lsp.Hover]:
+        analysis, lines = ls.analysis(params.text_document.uri)
+        pos = ls.workspace.position_codec.position_from_client_units(lines, params.position)
+        step = ls.step_at(analysis, pos.line + 1, pos.character)
+        if step is None:
+            return None
+        return lsp.Hover(
+            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=hover_text(step)),
+            range=ls.step_range(lines, step, analysis.bom),
+        )
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+    def inlay_hint(ls: ConvShapeServer, params: lsp.InlayHintParams) -> List[lsp.InlayHint]:
+        analysis, lines = ls.analysis(params.text_document.uri)
+        first, last = params.range.start.line, params.range.end.line
+        return [h for h in inlay_hints(ls, analysis, lines) if first <= h.position.line <= last]
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL]),
+    )
+    def code_action(ls: ConvShapeServer, params: lsp.CodeActionParams) -> List[lsp.CodeAction]:
+        analysis, lines = ls.analysis(params.text_document.uri)
+        return code_actions(ls, params, analysis, lines)
+
+    return server
+
+
+def serve(select: Sequence[str] = (), ignore: Sequence[str] = (), debounce: float = DEBOUNCE) -> int:
+    build_server(select, ignore, debounce).start_io()
+    return 0
