@@ -7,10 +7,20 @@ symbolically (``(ngf*4)``) stays symbolic (``(ngf*2)``), parentheses included.
 
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Sequence
 
-from .claims import DimExpr, Num, ShapeClaim
+from .claims import BinOp, DimExpr, Neg, Num, ShapeClaim
 from .dims import Poly, differs
+
+_SPACED = re.compile(r"\s(?:\*|/|//)\s")  # "ngf * 4": operators written with spaces
+_TIGHT = re.compile(r"\S(?:\*|/|//)\S")
+
+
+def _spaced(body: str) -> str:
+    """``ngf*2`` as ``ngf * 2`` (``**`` stays tight, as people write powers)."""
+    body = re.sub(r"(?<![*])\*(?![*])", " * ", body)
+    return re.sub(r"(?<![/])/+(?![/])", lambda m: f" {m.group()} ", body)
 
 
 def dim_text(written: DimExpr, written_text: str, value: Poly) -> str:
@@ -19,9 +29,13 @@ def dim_text(written: DimExpr, written_text: str, value: Poly) -> str:
     if isinstance(written, Num) and known is not None:
         return str(known)
     body = str(value)
+    if _SPACED.search(written_text) and not _TIGHT.search(written_text):
+        body = _spaced(body)
     if written_text.startswith("(") and written_text.endswith(")"):
         return f"({body})"
-    return body if value.is_atomic() else f"({body})"
+    if value.is_atomic() or isinstance(written, (BinOp, Neg)):
+        return body  # "[B, ngf * 4, H, W]": written without parentheses, so rewritten without
+    return f"({body})"
 
 
 def restyle(claim: ShapeClaim, replayed: Sequence[Optional[Poly]], claimed: Sequence[Optional[Poly]]) -> Optional[str]:

@@ -1,28 +1,23 @@
-"""``convshape check``: report findings, one per line, in flake8's format."""
+"""``convshape check``: report findings as text (flake8's format), JSON, SARIF or GitHub annotations."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import List
+from typing import List, Tuple
 
-from .common import (
-    EXIT_CLEAN,
-    EXIT_FOUND,
-    iter_python_files,
-    prefixes,
-    read_source,
-    selected,
-    silenced,
-)
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, read_source, resolve_files
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
+    from ..formats import FORMATS
+
     parser = sub.add_parser(
         "check",
-        help="report findings in flake8's path:row:col: CODE message format",
-        description="Report every finding, one per line, as path:row:col: CODE message. "
-        "Exit 1 when anything is found (or a file cannot be read), 0 when clean, 2 on usage errors.",
+        help="report findings (flake8's path:row:col: CODE message, or JSON, SARIF, GitHub annotations)",
+        description="Report every finding. Exit 1 when anything is found (or a file cannot be read), "
+        "0 when clean, 2 on usage errors. Settings come from [tool.convshape] in the nearest "
+        "pyproject.toml; options given here override it.",
     )
     parser.add_argument(
         "paths",
@@ -31,12 +26,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
         help="files, or directories walked for *.py (hidden folders and virtual environments are skipped)",
     )
     parser.add_argument(
-        "--select",
-        metavar="CODES",
-        help="comma-separated code prefixes to report (default: all but the off-by-default "
-        "CVS302; any --select that matches it turns it on)",
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: path:row:col: CODE message (default); json: one object per finding; "
+        "sarif: SARIF 2.1.0 for code scanning; github: workflow annotations",
     )
-    parser.add_argument("--ignore", metavar="CODES", help="comma-separated code prefixes to leave out")
+    add_settings_options(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="say on stderr when a block was skipped after an internal error"
     )
@@ -45,28 +41,33 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..check import check_source, parse, stderr_reporter
+    from ..findings import Finding
+    from ..formats import render
 
-    select: List[str] = prefixes(args.select)
-    ignore: List[str] = prefixes(args.ignore)
-    found = 0
-    failed = False
-    for path in iter_python_files(args.paths):
+    files, status = resolve_files(args, args.paths)
+    if status:
+        return status
+    records: List[Tuple[str, Finding]] = []
+    failures: List[Tuple[str, str]] = []
+    for path, settings in files:
         try:
             source = read_source(path)
         except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+            failures.append((path, f"cannot read: {exc}"))
             print(f"convshape: {path}: cannot read: {exc}", file=sys.stderr)
-            failed = True
             continue
         if "Sequential" in source and parse(source) is None:
+            failures.append((path, "not valid Python, skipped"))
             print(f"convshape: {path}: not valid Python, skipped", file=sys.stderr)
-            failed = True
             continue
         lines = source.splitlines()
         on_error = stderr_reporter(path) if args.verbose else None
-        for f in check_source(source, path, on_error=on_error):
+        findings = check_source(
+            source, path, on_error=on_error, defines=settings.defines or None, input_shape=settings.input_shape
+        )
+        for f in findings:
             line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
-            if not selected(f.code, select, ignore) or silenced(line_text, f.code):
-                continue
-            print(f"{path}:{f.line}:{f.col + 1}: {f.code} {f.message}")
-            found += 1
-    return EXIT_FOUND if found or failed else EXIT_CLEAN
+            if settings.wants(f.code, line_text):
+                records.append((path, f))
+    sys.stdout.write(render(args.format, records, failures))
+    return EXIT_FOUND if records or failures else EXIT_CLEAN

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import re
+import sys
 import tokenize
-from typing import Iterator, List, Sequence
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..codes import DEFAULT_OFF
 
@@ -68,3 +71,126 @@ def silenced(line_text: str, code: str) -> bool:
 def prefixes(value: str) -> List[str]:
     """``CVS1, cvs203`` as ``["CVS1", "CVS203"]``."""
     return [p.strip().upper() for p in (value or "").split(",") if p.strip()]
+
+
+# settings: command line over [tool.convshape] -----------------------------------------------------
+
+
+class UsageError(Exception):
+    """A bad option value or configuration file: the command exits 2 before doing anything."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one file is checked with: the command line merged over its [tool.convshape]."""
+
+    select: List[str] = field(default_factory=list)
+    ignore: List[str] = field(default_factory=list)
+    defines: Dict[str, int] = field(default_factory=dict)
+    input_shape: Optional[str] = None
+
+    def wants(self, code: str, line_text: str = "") -> bool:
+        """True when ``code`` is selected and the line's ``# noqa`` does not silence it."""
+        return selected(code, self.select, self.ignore) and not silenced(line_text, code)
+
+
+def add_settings_options(parser: argparse.ArgumentParser, codes: bool = True) -> None:
+    """--select/--ignore (when ``codes``), --input, --define, --config and --isolated."""
+    if codes:
+        parser.add_argument(
+            "--select",
+            metavar="CODES",
+            help="comma-separated code prefixes to report (default: all but the off-by-default "
+            "CVS302; any --select that matches it turns it on)",
+        )
+        parser.add_argument("--ignore", metavar="CODES", help="comma-separated code prefixes to leave out")
+    parser.add_argument(
+        "--input",
+        metavar="SHAPE",
+        help="input shape (e.g. 3x64x64 or N,3,64,64) of every block whose input no comment states",
+    )
+    parser.add_argument(
+        "--define",
+        metavar="NAME=INT,...",
+        action="append",
+        help="values for names the source leaves unknown (e.g. ngf=64,nz=100); repeatable",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="read [tool.convshape] from this pyproject.toml instead of searching"
+    )
+    parser.add_argument("--isolated", action="store_true", help="ignore [tool.convshape] in pyproject.toml files")
+
+
+class SettingsResolver:
+    """Per-file settings: the nearest [tool.convshape] (see config.py) under the command line.
+
+    Everything is validated when a file's settings are first asked for; ``UsageError`` says
+    what is wrong.
+    """
+
+    def __init__(self, args: argparse.Namespace):
+        from ..check import parse_defines, parse_input_shape
+        from ..config import ConfigError, Finder, load
+
+        self.select = prefixes(args.select) if getattr(args, "select", None) is not None else None
+        self.ignore = prefixes(args.ignore) if getattr(args, "ignore", None) is not None else None
+        for option, values in (("--select", self.select), ("--ignore", self.ignore)):
+            bad = [v for v in values or () if not re.fullmatch(r"[A-Z]+[0-9]*", v)]
+            if bad:
+                raise UsageError(f"{option}: {bad[0]!r} is not a code prefix like CVS1 or CVS203")
+        self.defines: Dict[str, int] = {}
+        for text in getattr(args, "define", None) or ():
+            try:
+                self.defines.update(parse_defines(text))
+            except ValueError as exc:
+                raise UsageError(f"--define: {exc}") from exc
+        self.input_shape: Optional[str] = getattr(args, "input", None)
+        if self.input_shape is not None:
+            try:
+                parse_input_shape(self.input_shape)
+            except ValueError as exc:
+                raise UsageError(f"--input: {exc}") from exc
+        self._error = ConfigError
+        self._finder = None if getattr(args, "isolated", False) else Finder()
+        self._fixed = None
+        self._warned: set = set()
+        config_file = getattr(args, "config", None)
+        if config_file is not None:
+            if not os.path.isfile(config_file):
+                raise UsageError(f"--config: no such file: {config_file}")
+            try:
+                self._fixed = load(config_file)
+            except ConfigError as exc:
+                raise UsageError(str(exc)) from exc
+
+    def for_path(self, path: str) -> Settings:
+        from ..config import EMPTY
+
+        try:
+            if self._fixed is not None:
+                config = self._fixed
+            elif self._finder is not None:
+                config = self._finder.for_path(path)
+            else:
+                config = EMPTY
+        except self._error as exc:
+            raise UsageError(str(exc)) from exc
+        for warning in config.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                print(f"convshape: warning: {warning}", file=sys.stderr)
+        select = self.select if self.select is not None else list(config.select or ())
+        ignore = self.ignore if self.ignore is not None else list(config.ignore or ())
+        defines = {**config.define, **self.defines}
+        shape = self.input_shape if self.input_shape is not None else config.input
+        return Settings(select, ignore, defines, shape)
+
+
+def resolve_files(args: argparse.Namespace, paths: Sequence[str]) -> Tuple[List[Tuple[str, Settings]], int]:
+    """Every file to work on with its settings, or ([], EXIT_USAGE) after printing why not."""
+    try:
+        resolver = SettingsResolver(args)
+        return [(path, resolver.for_path(path)) for path in iter_python_files(paths)], EXIT_CLEAN
+    except UsageError as exc:
+        print(f"convshape: error: {exc}", file=sys.stderr)
+        return [], EXIT_USAGE

@@ -1,0 +1,107 @@
+"""``convshape summary``: a torchsummary-like table for each Sequential (or the one at LINE)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from typing import List, Optional, Tuple
+
+from .common import EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_settings_options, read_source, resolve_files
+
+
+def register(sub: "argparse._SubParsersAction") -> None:
+    parser = sub.add_parser(
+        "summary",
+        help="a torchsummary-like table per Sequential: layers, output shapes, parameters, coverage",
+        description="For each nn.Sequential (or the one spanning LINE), print its layers as written, "
+        "each output shape (without the batch; symbolic where names are unknown, ? after a layer "
+        "the catalog does not know), each parameter count, the totals (buffers such as "
+        "BatchNorm's running statistics count as non-trainable, apart from the parameters), and "
+        "how many shape comments the replay could check. Without importing torch. Exit 0 when "
+        "something was summarised, 1 when nothing was (or a file could not be read), 2 on usage errors.",
+    )
+    # not "paths": the CLI checks that paths exist, and PATH:LINE does not
+    parser.add_argument(
+        "targets", nargs="+", metavar="PATH[:LINE]", help="files or directories; PATH:LINE picks the block spanning LINE"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text table (default) or JSON")
+    add_settings_options(parser)
+    parser.set_defaults(run=run)
+
+
+def split_target(target: str) -> Tuple[str, Optional[int]]:
+    """``path`` or ``path:LINE``; ValueError when neither names something that exists."""
+    if os.path.exists(target):
+        return target, None
+    m = re.fullmatch(r"(.+):(\d+)", target)
+    if m is not None and os.path.exists(m.group(1)):
+        if os.path.isdir(m.group(1)):
+            raise ValueError(f"{target}: a line number needs a file, not a directory")
+        line = int(m.group(2))
+        if line < 1:
+            raise ValueError(f"{target}: line numbers start at 1")
+        return m.group(1), line
+    raise ValueError(f"no such file or directory: {target}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..check import parse
+    from ..replay import trace_source
+    from ..summary import block_json, render_table, select_blocks
+
+    targets: List[Tuple[str, Optional[int]]] = []
+    for target in args.targets:
+        try:
+            targets.append(split_target(target))
+        except ValueError as exc:
+            print(f"convshape: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    failed = False
+    shown = 0
+    text_out: List[str] = []
+    json_out: List[dict] = []
+    for path, line in targets:
+        files, status = resolve_files(args, [path])
+        if status:
+            return status
+        for file, settings in files:
+            try:
+                source = read_source(file)
+            except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+                print(f"convshape: {file}: cannot read: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            if "Sequential" not in source:
+                if line is not None:
+                    print(f"convshape: error: no nn.Sequential in {file}", file=sys.stderr)
+                    return EXIT_USAGE
+                continue
+            if parse(source) is None:
+                print(f"convshape: {file}: not valid Python, skipped", file=sys.stderr)
+                failed = True
+                continue
+            traces = trace_source(source, defines=settings.defines or None, input_shape=settings.input_shape)
+            blocks = select_blocks(traces, source, line)
+            if line is not None and not blocks:
+                starts = ", ".join(str(t.line) for t in traces) or "none found"
+                print(
+                    f"convshape: error: no nn.Sequential spans {file}:{line} (blocks start at lines: {starts})",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            for trace in blocks:
+                shown += 1
+                if args.format == "json":
+                    json_out.append(block_json(file, trace, settings.wants))
+                else:
+                    text_out.append(render_table(file, trace, settings.wants))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(json_out, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write("\n".join(text_out))
+    if not shown:
+        print("convshape: no nn.Sequential found", file=sys.stderr)
+    return EXIT_FOUND if failed or not shown else EXIT_CLEAN

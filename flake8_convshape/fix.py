@@ -1,0 +1,383 @@
+"""Rewrite shape comments in place, the way a LibCST codemod does: exact, minimal, safe.
+
+``convshape fix`` and ``convshape annotate`` share this module:
+
+* ``load`` reads a file's bytes and decodes them as Python does (BOM, ``# -*- coding: ... -*-``,
+  else UTF-8), and ``SourceFile.encode`` turns the new text back into bytes with the same
+  encoding; a file whose bytes do not survive that round trip is refused up front.
+* ``apply_edits`` applies comment edits (``findings.Edit``) through a LibCST transformer that
+  changes ``Comment`` nodes only (``updated_node.with_changes(value=...)``), checks the result
+  against a plain text splice of the same edits, and refuses anything that does not land inside
+  one comment. Newlines, tabs and every other byte come back as they were: LibCST's round trip
+  is lossless. LibCST is imported here only, when a file actually has something to fix.
+* ``fix_source`` runs check, edit, check again until no CVS101/CVS102 with a fix is left
+  (a rewritten comment can re-seed the replay and change later comparisons), bounded.
+* ``write_atomically`` writes a temp file in the same folder and renames it over the original
+  (mode kept), unless the file changed on disk since it was read.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import os
+import re
+import stat
+import tempfile
+import tokenize
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .findings import Edit, Finding
+
+FIXABLE = ("CVS101", "CVS102")
+MAX_ROUNDS = 10
+# what Python counts as a line break; str.splitlines also breaks at \f, \v, \x1c.. \u2029
+_PY_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+class FixError(Exception):
+    """A file or an edit we must not touch; the message says why, for the user."""
+
+
+class UnsafeEdit(FixError):
+    """An edit that would change something other than the inside of one comment."""
+
+
+class ChangedOnDisk(FixError):
+    pass
+
+
+# --------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    data: bytes  # exactly as read
+    encoding: str  # as tokenize.detect_encoding says ("utf-8-sig" when there is a BOM)
+    text: str  # decoded, without the BOM
+
+    def encode(self, text: str) -> bytes:
+        try:
+            return text.encode(self.encoding)
+        except UnicodeEncodeError as exc:
+            raise FixError(f"the new text cannot be written in the file's encoding {self.encoding}: {exc}") from exc
+
+
+def decode(data: bytes, path: str = "<bytes>") -> SourceFile:
+    """Decode as Python does; FixError when the bytes would not come back identical."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise FixError(f"cannot decode: {exc}") from exc
+    if encoding == "utf-8" and text.startswith("\ufeff"):  # a BOM detect_encoding did not name
+        encoding, text = "utf-8-sig", text[1:]
+    if encoding == "utf-8-sig" and text.startswith("\ufeff"):
+        text = text[1:]
+    source = SourceFile(path, data, encoding, text)
+    try:
+        same = source.encode(text) == data
+    except FixError:
+        same = False
+    if not same:
+        raise FixError(f"its bytes do not survive decoding and re-encoding as {encoding}; not touched")
+    return source
+
+
+def load(path: str) -> SourceFile:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return decode(data, path)
+
+
+def python_lines(text: str) -> List[str]:
+    """Physical lines as Python numbers them (only \\r\\n, \\r and \\n end a line), ends kept."""
+    return _PY_LINE.findall(text)
+
+
+def parses(text: str) -> Optional[ast.AST]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def comment_tokens(text: str) -> Dict[int, Tuple[int, str]]:
+    """``line -> (col, comment text)`` for every comment token (at most one per line)."""
+    lines = iter(python_lines(text))
+    found: Dict[int, Tuple[int, str]] = {}
+    try:
+        for tok in tokenize.generate_tokens(lambda: next(lines, "")):
+            if tok.type == tokenize.COMMENT:
+                found[tok.start[0]] = (tok.start[1], tok.string)
+    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
+        raise UnsafeEdit(f"cannot tokenize: {exc}") from exc
+    return found
+
+
+# --------------------------------------------------------------------------------- editing
+
+
+@dataclass(frozen=True)
+class CommentRewrite:
+    line: int
+    col: int  # where the comment starts
+    old: str  # the whole comment token now
+    new: str  # the whole comment token after the edits
+
+
+def plan_rewrites(text: str, edits: Iterable[Edit]) -> List[CommentRewrite]:
+    """Group edits by the comment they fall in; UnsafeEdit unless each lies inside one comment.
+
+    The positions of findings come from ``str.splitlines``, which also breaks lines at form
+    feeds and a few other characters Python does not; a file where the two numberings differ
+    is refused rather than edited at the wrong place.
+    """
+    edits = sorted(set(edits), key=lambda e: (e.line, e.col, e.end_col))
+    if not edits:
+        return []
+    lines = python_lines(text)
+    if [ln.rstrip("\r\n") for ln in lines] != text.splitlines():
+        raise UnsafeEdit(
+            "the file holds form feeds or other characters that split lines for str.splitlines "
+            "but not for Python; comment positions would be ambiguous"
+        )
+    comments = comment_tokens(text)
+    by_line: Dict[int, List[Edit]] = {}
+    for e in edits:
+        by_line.setdefault(e.line, []).append(e)
+    out: List[CommentRewrite] = []
+    for line, group in sorted(by_line.items()):
+        if line not in comments:
+            raise UnsafeEdit(f"line {line}: no comment where the fix should go")
+        col, old = comments[line]
+        new = old
+        for e in sorted(group, key=lambda e: e.col, reverse=True):
+            start, end = e.col - col, e.end_col - col
+            if not (0 < start <= end <= len(old)):
+                raise UnsafeEdit(f"line {line}: the fix at columns {e.col}-{e.end_col} is not inside the comment")
+            if e.text and e.text.splitlines() != [e.text]:  # \n, but also \f, \u2028, ...
+                raise UnsafeEdit(f"line {line}: the fix text would break the line")
+            new = new[:start] + e.text + new[end:]
+        ordered = sorted(group, key=lambda e: e.col)
+        if any(a.end_col > b.col for a, b in zip(ordered, ordered[1:])):
+            raise UnsafeEdit(f"line {line}: overlapping fixes")
+        if not new.startswith("#"):
+            raise UnsafeEdit(f"line {line}: the fix would end the comment")
+        if new != old:
+            out.append(CommentRewrite(line, col, old, new))
+    return out
+
+
+def splice(text: str, rewrites: Sequence[CommentRewrite]) -> str:
+    """The rewrites applied to the text directly (what LibCST must agree with)."""
+    lines = python_lines(text)
+    for r in rewrites:
+        row = lines[r.line - 1]
+        if row[r.col : r.col + len(r.old)] != r.old:
+            raise UnsafeEdit(f"line {r.line}: the comment is not where the tokenizer put it")
+        lines[r.line - 1] = row[: r.col] + r.new + row[r.col + len(r.old) :]
+    return "".join(lines)
+
+
+def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[str]:
+    """The rewrites applied by a LibCST transformer on ``Comment`` nodes; None when LibCST
+    cannot parse the module (syntax newer than the installed LibCST knows)."""
+    with warnings.catch_warnings():  # libcst.metadata imports modules with deprecated typing
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, Exception):  # noqa: BLE001  LibCST raises a few kinds
+        return None
+    wanted = {(r.line, r.col): r for r in rewrites}
+    done: set = set()
+
+    class CommentFixer(cst.CSTTransformer):
+        METADATA_DEPENDENCIES = (PositionProvider,)
+
+        def leave_Comment(self, original_node: "cst.Comment", updated_node: "cst.Comment") -> "cst.Comment":
+            start = self.get_metadata(PositionProvider, original_node).start
+            r = wanted.get((start.line, start.column))
+            if r is None or original_node.value != r.old:
+                return updated_node
+            done.add((r.line, r.col))
+            return updated_node.with_changes(value=r.new)
+
+    new_module = MetadataWrapper(module, unsafe_skip_copy=True).visit(CommentFixer())
+    if done != set(wanted):
+        missing = sorted(set(wanted) - done)
+        raise UnsafeEdit(f"LibCST finds no comment at line {missing[0][0]} column {missing[0][1] + 1}")
+    return new_module.code
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with the edits applied inside their comments, and nothing else changed."""
+    return apply_rewrites(text, plan_rewrites(text, edits))
+
+
+def apply_rewrites(text: str, rewrites: Sequence[CommentRewrite]) -> str:
+    if not rewrites:
+        return text
+    spliced = splice(text, rewrites)
+    via_cst = libcst_rewrite(text, rewrites)
+    if via_cst is not None and via_cst != spliced:
+        raise UnsafeEdit("LibCST and the tokenizer disagree about where the comments are")
+    verify_comments_only(text, spliced)
+    return spliced
+
+
+def verify_comments_only(old: str, new: str) -> None:
+    """UnsafeEdit unless ``new`` differs from ``old`` only inside comments (same code, same AST)."""
+    old_lines, new_lines = python_lines(old), python_lines(new)
+    if len(old_lines) != len(new_lines):
+        raise UnsafeEdit("the number of lines changed")
+    old_comments, new_comments = comment_tokens(old), comment_tokens(new)
+    for number, (a, b) in enumerate(zip(old_lines, new_lines), 1):
+        if a == b:
+            continue
+        if number not in old_comments or number not in new_comments:
+            raise UnsafeEdit(f"line {number} changed outside a comment")
+        col = old_comments[number][0]
+        end_a, end_b = col + len(old_comments[number][1]), col + len(new_comments[number][1])
+        if new_comments[number][0] != col or a[:col] != b[:col] or a[end_a:] != b[end_b:]:
+            raise UnsafeEdit(f"line {number} changed outside its comment")
+    tree_old, tree_new = parses(old), parses(new)
+    if tree_old is None or tree_new is None or ast.dump(tree_old) != ast.dump(tree_new):
+        raise UnsafeEdit("the code itself would change")
+
+
+# --------------------------------------------------------------------------------- fixing
+
+
+@dataclass
+class FixResult:
+    text: str
+    changed_lines: List[int] = field(default_factory=list)  # comment lines rewritten
+    remaining: List[Finding] = field(default_factory=list)  # selected CVS101/CVS102 left (no safe fix)
+    rounds: int = 0
+    converged: bool = True
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changed_lines)
+
+
+def fixable_findings(text: str, settings, filename: str = "<string>") -> List[Finding]:
+    """The selected, un-silenced CVS101/CVS102 findings of ``text``."""
+    from .check import check_source
+
+    lines = text.splitlines()
+    out = []
+    for f in check_source(
+        text, filename, defines=settings.defines or None, input_shape=settings.input_shape
+    ):
+        if f.code not in FIXABLE:
+            continue
+        line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
+        if settings.wants(f.code, line_text):
+            out.append(f)
+    return out
+
+
+def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
+    """Rewrite every comment behind a selected CVS101/CVS102 until none with a fix is left.
+
+    ``settings`` is a ``commands.common.Settings`` (select, ignore, defines, input shape);
+    ``# noqa`` on a comment's line keeps it as written. Raises FixError (UnsafeEdit) when an
+    edit would touch anything but a comment.
+    """
+    if settings is None:
+        from .commands.common import Settings
+
+        settings = Settings()
+    current = text
+    rounds = 0
+    converged = False
+    findings: List[Finding] = []
+    refused: set = set()  # (line, old comment) whose rewrite would not read back as a claim
+    for rounds in range(1, max_rounds + 1):
+        findings = fixable_findings(current, settings, filename)
+        edits = [f.fix for f in findings if f.fix is not None]
+        rewrites = [r for r in plan_rewrites(current, edits) if (r.line, r.old) not in refused]
+        readable = [r for r in rewrites if reads_back(current, r)]
+        refused.update((r.line, r.old) for r in rewrites if r not in readable)
+        if not readable:
+            converged = True
+            break
+        current = apply_rewrites(current, readable)
+    else:
+        findings = fixable_findings(current, settings, filename)
+        converged = not any(f.fix is not None for f in findings)
+    old_lines, new_lines = python_lines(text), python_lines(current)
+    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
+    if converged:  # what is left has no fix we can trust: report it as such
+        findings = [f if (f.line, _comment_at(current, f.line)) not in refused else replace(f, fix=None) for f in findings]
+    return FixResult(current, changed, findings, rounds, converged)
+
+
+def _comment_at(text: str, line: int) -> str:
+    return comment_tokens(text).get(line, (0, ""))[1]
+
+
+def reads_back(text: str, r: CommentRewrite) -> bool:
+    """The rewritten comment must still be the same kind of claim (shape, or arithmetic)."""
+    from .claims import parse_comment
+
+    lines = python_lines(text)
+    trailing = bool(lines[r.line - 1][: r.col].strip()) if r.line <= len(lines) else False
+    before, after = parse_comment(r.old, trailing=trailing), parse_comment(r.new, trailing=trailing)
+    return before is not None and after is not None and type(before) is type(after)
+
+
+# --------------------------------------------------------------------------------- writing
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff of two texts, ``--- path`` / ``+++ path``, lines as they are (CRLF kept)."""
+
+    def lines(text: str) -> List[str]:
+        out = python_lines(text)
+        if out and not out[-1].endswith(("\n", "\r")):
+            out[-1] += "\n\\ No newline at end of file\n"
+        return out
+
+    return "".join(difflib.unified_diff(lines(old), lines(new), fromfile=path, tofile=path))
+
+
+def write_atomically(source: SourceFile, new_text: str) -> None:
+    """Replace the file with ``new_text`` in its own encoding: temp file in the same folder,
+    permissions copied, ``os.replace``; ChangedOnDisk when its bytes are no longer what we read.
+
+    A symlink is followed: the file it points to is replaced and the link stays a link.
+    """
+    data = source.encode(new_text)
+    target = os.path.realpath(source.path)
+    folder = os.path.dirname(target) or "."
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".convshape", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        with open(target, "rb") as fh:
+            if fh.read() != source.data:
+                raise ChangedOnDisk("changed on disk while convshape worked on it; left untouched")
+        os.replace(tmp, target)
+        tmp = ""
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -1,0 +1,16 @@
+"""No shape comments at all: --input 3x64x64 seeds the replay, '# state size.' is the default."""
+import torch.nn as nn
+
+encoder = nn.Sequential(
+    # input: 3 x 64 x 64
+    nn.Conv2d(3, 16, 4, 2, 1),
+    nn.ReLU(),
+    # state size. 16 x 32 x 32
+    nn.Conv2d(16, 32, 4, 2, 1), nn.ReLU(),
+    # state size. 32 x 16 x 16
+    nn.Conv2d(32, 64, 4, 2, 1),
+    # state size. 64 x 8 x 8
+    CustomBlock(64),
+    nn.Conv2d(64, 64, 3, 1, 1),
+    nn.ReLU(),
+)

@@ -1,0 +1,22 @@
+"""Nothing goes after an unknown layer, a layer PyTorch would reject, or a one-line block."""
+import torch.nn as nn
+
+net = nn.Sequential(
+    # input: 3 x 32 x 32
+    nn.Conv2d(3, 16, 3, 1, 1),
+    nn.ReLU(),
+    # -> 16 x 32 x 32
+    MyAttention(16),
+    nn.Conv2d(16, 16, 3, 1, 1),
+    # -> 16 x 32 x 32
+    nn.Conv2d(16, 32, 3, 2, 1),
+    nn.BatchNorm2d(64),
+    nn.ReLU(),
+    nn.Conv2d(32, 32, 3, 1, 1),
+    nn.ReLU(),
+    # -> 32 x 16 x 16
+    nn.Sequential(nn.Conv2d(32, 32, 1), nn.ReLU()),
+    # -> 32 x 16 x 16
+    nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU())
+
+tiny = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())

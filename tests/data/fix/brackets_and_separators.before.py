@@ -1,0 +1,36 @@
+"""Brackets, backticks, torch.Size, batch names and separators as written, only wrong numbers change."""
+import torch.nn as nn
+
+ngf = 64
+
+net = nn.Sequential(
+    # (N, 3, 64, 64)
+    nn.Conv2d(3, 128, 4, 2, 1),
+    # (N, 128, 16, 16)
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # out: [B, 128, 64, 64]
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # (bs, 64, 32, 32)
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # [batch, 128, 16, 16]
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # Output size: (batch_size, 128, 16, 16)
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # 128x16x16
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # 64×32×32
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # 128X8X8
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # 128, 64, 64
+    nn.Conv2d(128, 128, 3, 1, 1),
+    # (N, 64, 32, 32)
+    nn.Conv2d(128, ngf * 8, 4, 2, 1),
+    # state size. ``(ngf*4) x 16 x 16``
+    nn.Conv2d(ngf * 8, ngf * 8, 3, 1, 1),
+    # `512 x 32 x 32`
+    nn.Conv2d(ngf * 8, ngf * 8, 3, 1, 1),
+    # (ngf*4)x16x16
+    nn.Conv2d(ngf * 8, ngf * 8, 3, 1, 1),
+    # torch.Size([64, 512, 32, 32])
+)
