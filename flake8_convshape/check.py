@@ -29,7 +29,16 @@ def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
             tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
-    return tree, source.splitlines(keepends=True)
+    return tree, physical_lines(source)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def physical_lines(source: str) -> List[str]:
+    """Lines as Python numbers them: only \\r\\n, \\r and \\n end a line (``str.splitlines``
+    also breaks at form feeds and other separators, which would shift every position after)."""
+    return _LINE.findall(source)
 
 
 def parse_input_shape(text: str) -> ShapeClaim:

@@ -104,7 +104,8 @@ def comments_in_lines(lines: Sequence[str], first: int, last: int) -> List[Comme
     after yielding everything before it, which is all we need.
     """
     found: List[Comment] = []
-    text = "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines[first - 1 : last])
+    # tokenize knows no lone \r line ends: give it \n (columns are unchanged)
+    text = "".join(line.rstrip("\r\n") + "\n" for line in lines[first - 1 : last])
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.COMMENT:

@@ -18,6 +18,8 @@ from .layers.base import UNKNOWN, LayerClass, Value
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps pow() cheap
+_MAX_TERMS = 32  # a layer size with more terms than this is not worth proving things about
+_MAX_DEPTH = 150  # nesting of an argument expression we follow (deeper: unknown)
 
 
 class Scope:
@@ -380,8 +382,21 @@ def dotted(node: ast.AST) -> Optional[str]:
 AnyScope = Union["Scope", "Overlay"]
 
 
+_depth = [0]
+
+
 def evaluate(node: ast.AST, scope: Any) -> Value:
     """The value of an argument expression; ``UNKNOWN`` for anything beyond plain arithmetic."""
+    if _depth[0] >= _MAX_DEPTH:
+        return UNKNOWN
+    _depth[0] += 1
+    try:
+        return _evaluate(node, scope)
+    finally:
+        _depth[0] -= 1
+
+
+def _evaluate(node: ast.AST, scope: Any) -> Value:
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
@@ -414,7 +429,16 @@ def evaluate(node: ast.AST, scope: Any) -> Value:
             return v
         return UNKNOWN
     if isinstance(node, ast.BinOp):
-        return _binop(node.op, evaluate(node.left, scope), evaluate(node.right, scope))
+        # a + b + c + ... nests to the left: walk the chain iteratively, not recursively
+        chain = []
+        cur: ast.AST = node
+        while isinstance(cur, ast.BinOp):
+            chain.append(cur)
+            cur = cur.left
+        value = evaluate(cur, scope)
+        for link in reversed(chain):
+            value = _binop(link.op, value, evaluate(link.right, scope))  # type: ignore[attr-defined]
+        return value
     if isinstance(node, ast.Call):
         return _call(node, scope)
     return UNKNOWN
@@ -527,7 +551,9 @@ def _number(v: Value) -> Optional[float]:
 def _binop(op: ast.operator, a: Value, b: Value) -> Value:
     if isinstance(a, Poly) and isinstance(b, Poly):
         result = _poly_binop(op, a, b)
-        if isinstance(result, Poly) and any(abs(c) > _MAX_MAGNITUDE for _, c in result.terms):
+        if isinstance(result, Poly) and (
+            len(result.terms) > _MAX_TERMS or any(abs(c) > _MAX_MAGNITUDE for _, c in result.terms)
+        ):
             return UNKNOWN
         return result
     if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Add):
@@ -571,6 +597,8 @@ def _poly_binop(op: ast.operator, a: Poly, b: Poly) -> Value:
         out = Poly.const(1)
         for _ in range(d):
             out = out * a
+            if len(out.terms) > _MAX_TERMS:
+                return UNKNOWN
         return out
     if isinstance(op, ast.Div):
         x, y = a.resolved().const_value(), b.resolved().const_value()

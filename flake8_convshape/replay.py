@@ -20,6 +20,7 @@ from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 
+_MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the shape: a comment before them is read by what comes after
 _RANK_FREE = ("activation", "dropout")
@@ -111,7 +112,7 @@ class Replayer:
             return -v if v is not None else None
         if isinstance(e, BinOp):
             a, b = self._poly(e.left, scope), self._poly(e.right, scope)
-            if a is None or b is None:
+            if a is None or b is None or len(a.terms) * len(b.terms) > _MAX_TERMS:
                 return None
             if e.op == "+":
                 return a + b
@@ -128,6 +129,8 @@ class Replayer:
                 out = Poly.const(1)
                 for _ in range(int(d)):
                     out = out * a
+                    if len(out.terms) > _MAX_TERMS:
+                        return None
                 return out
         return None
 
