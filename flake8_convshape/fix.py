@@ -38,6 +38,12 @@ MAX_ROUNDS = 10
 _PY_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
+AMBIGUOUS = (
+    "the file holds form feeds or other characters that break lines for the checker but not for "
+    "Python; comment positions would be ambiguous"
+)
+
+
 class FixError(Exception):
     """A file or an edit we must not touch; the message says why, for the user."""
 
@@ -99,6 +105,19 @@ def python_lines(text: str) -> List[str]:
     return _PY_LINE.findall(text)
 
 
+def checker_lines_agree(text: str) -> bool:
+    """True when the checker numbers lines as Python does (its positions can then be trusted).
+
+    ``check.parse`` splits with ``str.splitlines``, which also breaks at form feeds, \\x1c-\\x1e,
+    \\x85 and \\u2028/9; a file holding one of those gets shifted positions."""
+    from .check import parse
+
+    parsed = parse(text)
+    if parsed is None:
+        return False
+    return [ln.rstrip("\r\n") for ln in parsed[1]] == [ln.rstrip("\r\n") for ln in python_lines(text)]
+
+
 def parses(text: str) -> Optional[ast.AST]:
     try:
         with warnings.catch_warnings():
@@ -135,19 +154,14 @@ class CommentRewrite:
 def plan_rewrites(text: str, edits: Iterable[Edit]) -> List[CommentRewrite]:
     """Group edits by the comment they fall in; UnsafeEdit unless each lies inside one comment.
 
-    The positions of findings come from ``str.splitlines``, which also breaks lines at form
-    feeds and a few other characters Python does not; a file where the two numberings differ
-    is refused rather than edited at the wrong place.
+    A file where the checker numbers lines differently from Python (form feeds) is refused
+    rather than edited at the wrong place.
     """
     edits = sorted(set(edits), key=lambda e: (e.line, e.col, e.end_col))
     if not edits:
         return []
-    lines = python_lines(text)
-    if [ln.rstrip("\r\n") for ln in lines] != text.splitlines():
-        raise UnsafeEdit(
-            "the file holds form feeds or other characters that split lines for str.splitlines "
-            "but not for Python; comment positions would be ambiguous"
-        )
+    if not checker_lines_agree(text):
+        raise UnsafeEdit(AMBIGUOUS)
     comments = comment_tokens(text)
     by_line: Dict[int, List[Edit]] = {}
     for e in edits:
@@ -188,7 +202,8 @@ def splice(text: str, rewrites: Sequence[CommentRewrite]) -> str:
 
 def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[str]:
     """The rewrites applied by a LibCST transformer on ``Comment`` nodes; None when LibCST
-    cannot parse the module (syntax newer than the installed LibCST knows)."""
+    cannot parse the module (syntax newer than the installed LibCST knows) or does not give it
+    back byte for byte (lone-CR line ends), where the verified tokenizer splice stands alone."""
     with warnings.catch_warnings():  # libcst.metadata imports modules with deprecated typing
         warnings.simplefilter("ignore", DeprecationWarning)
         import libcst as cst
@@ -197,6 +212,8 @@ def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[st
     try:
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, Exception):  # noqa: BLE001  LibCST raises a few kinds
+        return None
+    if module.code != text:  # e.g. lone-CR line ends: LibCST's round trip is not exact there
         return None
     wanted = {(r.line, r.col): r for r in rewrites}
     done: set = set()
@@ -301,31 +318,44 @@ def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds:
         settings = Settings()
     current = text
     rounds = 0
-    converged = False
-    findings: List[Finding] = []
     refused: set = set()  # (line, old comment) whose rewrite would not read back as a claim
     for rounds in range(1, max_rounds + 1):
-        findings = fixable_findings(current, settings, filename)
-        edits = [f.fix for f in findings if f.fix is not None]
-        rewrites = [r for r in plan_rewrites(current, edits) if (r.line, r.old) not in refused]
-        readable = [r for r in rewrites if reads_back(current, r)]
-        refused.update((r.line, r.old) for r in rewrites if r not in readable)
-        if not readable:
+        findings, rewrites = _next_rewrites(current, settings, filename, refused)
+        if not rewrites:
             converged = True
             break
-        current = apply_rewrites(current, readable)
+        current = apply_rewrites(current, rewrites)
     else:
-        findings = fixable_findings(current, settings, filename)
-        converged = not any(f.fix is not None for f in findings)
+        findings, rewrites = _next_rewrites(current, settings, filename, refused)
+        converged = not rewrites
     old_lines, new_lines = python_lines(text), python_lines(current)
     changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
     if converged:  # what is left has no fix we can trust: report it as such
-        findings = [f if (f.line, _comment_at(current, f.line)) not in refused else replace(f, fix=None) for f in findings]
+        findings = [replace(f, fix=None) for f in findings]
     return FixResult(current, changed, findings, rounds, converged)
 
 
-def _comment_at(text: str, line: int) -> str:
-    return comment_tokens(text).get(line, (0, ""))[1]
+def _next_rewrites(text: str, settings, filename: str, refused: set) -> Tuple[List[Finding], List[CommentRewrite]]:
+    """The findings left in ``text`` and the comment rewrites that safely fix them."""
+    findings = fixable_findings(text, settings, filename)
+    if not any(f.fix is not None for f in findings):
+        return findings, []
+    if not checker_lines_agree(text):
+        raise UnsafeEdit(AMBIGUOUS)
+    comments = comment_tokens(text)
+    edits = [f.fix for f in findings if f.fix is not None and _on_its_comment(f, comments)]
+    rewrites = [r for r in plan_rewrites(text, edits) if (r.line, r.old) not in refused]
+    readable = [r for r in rewrites if reads_back(text, r)]
+    refused.update((r.line, r.old) for r in rewrites if r not in readable)
+    return findings, readable
+
+
+def _on_its_comment(f: Finding, comments: Dict[int, Tuple[int, str]]) -> bool:
+    """The finding spans exactly one comment token, and its fix lies on that comment's line."""
+    if f.fix is None or f.line not in comments or f.fix.line != f.line:
+        return False
+    col, text = comments[f.line]
+    return f.col == col and f.end_line == f.line and f.end_col == col + len(text)
 
 
 def reads_back(text: str, r: CommentRewrite) -> bool:

@@ -13,6 +13,7 @@ is the total, which does not include them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -26,7 +27,6 @@ class Count:
 
     known: Poly
     unknown: int
-    layers: int = 0
 
     @staticmethod
     def of(values: Sequence[Optional[Poly]]) -> "Count":
@@ -37,7 +37,7 @@ class Count:
                 missing += 1
             else:
                 total = total + v
-        return Count(total, missing, len(values))
+        return Count(total, missing)
 
     def value(self) -> Optional[int]:
         """The exact number, when every layer's count is known and has no unknown names."""
@@ -47,10 +47,9 @@ class Count:
         known = number(self.known)
         if not self.unknown:
             return known
-        if self.unknown == self.layers:
-            return "?"
         layers = "layer" if self.unknown == 1 else "layers"
-        return f"{known} + ? ({self.unknown} {layers} unknown)"
+        head = "?" if self.known.resolved().int_value() == 0 else f"{known} + ?"
+        return f"{head} ({self.unknown} {layers} unknown)"
 
 
 def number(p: Optional[Poly]) -> str:
@@ -84,11 +83,33 @@ class Row:
     codes: Tuple[str, ...]
 
 
-def block_rows(trace, wants=None) -> List[Row]:
+def written(step, lines: Optional[Sequence[str]] = None) -> str:
+    """The layer as the source writes it, arguments and all (``bias=False`` matters for the
+    count), without the module path (``nn.``) and folded onto one line; the replay's own text
+    of the call when the source span holds a comment or is not there."""
+    fallback = step.text or step.layer
+    if not lines or not (0 < step.line <= step.end_line <= len(lines)):
+        return fallback
+    rows = [lines[i - 1] for i in range(step.line, step.end_line + 1)]
+    if len(rows) == 1:
+        segment = rows[0][step.col : step.end_col]
+    else:
+        segment = rows[0][step.col :] + "".join(rows[1:-1]) + rows[-1][: step.end_col]
+    if "#" in segment or not segment.strip():
+        return fallback
+    text = " ".join(segment.split()).replace("( ", "(").replace(" )", ")").replace(",)", ")")
+    if step.layer != "?":
+        text = re.sub(r"^(?:[A-Za-z_]\w*\.)+(?=" + re.escape(step.layer) + r"\()", "", text)
+    return text
+
+
+def block_rows(trace, wants=None, lines: Optional[Sequence[str]] = None) -> List[Row]:
     rows = []
     for i, step in enumerate(trace.steps):
         codes = tuple(c for c in step.codes if wants is None or wants(c))
-        rows.append(Row(i, step.layer, step.text or step.layer, step.line, shape_text(step.shape_out), number(step.parameters), codes))
+        rows.append(
+            Row(i, step.layer, written(step, lines), step.line, shape_text(step.shape_out), number(step.parameters), codes)
+        )
     return rows
 
 
@@ -103,9 +124,9 @@ def input_text(trace) -> str:
     return shape_text(trace.steps[0].shape_in) if trace.steps else "?"
 
 
-def render_table(path: str, trace, wants=None) -> str:
-    """The text table of one block."""
-    rows = block_rows(trace, wants)
+def render_table(path: str, trace, wants=None, lines: Optional[Sequence[str]] = None) -> str:
+    """The text table of one block; ``lines`` (the source) lets the layers read as written."""
+    rows = block_rows(trace, wants, lines)
     with_codes = any(r.codes for r in rows)
     head = ["#", "Layer", "Output shape", "Param #"] + (["Findings"] if with_codes else [])
     cells = [
@@ -144,7 +165,7 @@ def _count_json(p: Optional[Poly]) -> Tuple[Optional[int], Optional[str]]:
     return r.int_value(), str(r)
 
 
-def block_json(path: str, trace, wants=None) -> Dict[str, Any]:
+def block_json(path: str, trace, wants=None, lines: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     layers = []
     for i, step in enumerate(trace.steps):
         params, params_expr = _count_json(step.parameters)
@@ -153,7 +174,7 @@ def block_json(path: str, trace, wants=None) -> Dict[str, Any]:
             {
                 "index": i,
                 "layer": step.layer,
-                "text": step.text or step.layer,
+                "text": written(step, lines),
                 "line": step.line,
                 "output": shape_text(step.shape_out),
                 "output_dims": shape_dims(step.shape_out),

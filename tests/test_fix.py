@@ -319,16 +319,30 @@ def test_an_edit_inside_a_comment_goes_through_libcst_and_the_splice_alike():
     assert out == SOURCE.replace("# 3 x 8 x 8\n)", "# 3 x 4 x 4\n)")
 
 
-def test_form_feeds_make_positions_ambiguous_so_the_file_is_refused(tmp_path, capsys):
+def test_form_feeds_are_kept_and_do_not_shift_the_fix(tmp_path, capsys):
     path = tmp_path / "ff.py"
     path.write_bytes(
         b"import torch.nn as nn\n\x0c\nnet = nn.Sequential(\n    # input: 3 x 64 x 64\n"
-        b"    nn.Conv2d(3, 64, 4, 2, 1),\n    # state size. 64 x 64 x 64\n)\n"
+        b"    nn.Conv2d(3, 64, 4, 2, 1),  # \x0c\n    # state size. 64 x 64 x 64\n)\n"
     )
     before = path.read_bytes()
-    assert main(["fix", "--isolated", str(path)]) == 1
-    assert path.read_bytes() == before
-    assert "form feeds" in capsys.readouterr().err
+    assert main(["fix", "--isolated", str(path)]) == 0
+    assert path.read_bytes() == before.replace(b"64 x 64 x 64\n)", b"64 x 32 x 32\n)")
+
+
+def test_when_the_checker_numbers_lines_differently_nothing_is_edited(monkeypatch):
+    import flake8_convshape.check as check_module
+
+    text = "import torch.nn as nn\n\x0c\nnet = nn.Sequential(\n    # input: 3 x 64 x 64\n    nn.Conv2d(3, 64, 4, 2, 1),\n    # state size. 64 x 64 x 64\n)\n"
+    real = check_module.parse
+
+    def splitlines_parse(source):  # what check.parse once did: str.splitlines breaks at \x0c
+        parsed = real(source)
+        return None if parsed is None else (parsed[0], source.splitlines(keepends=True))
+
+    monkeypatch.setattr(check_module, "parse", splitlines_parse)
+    with pytest.raises(UnsafeEdit, match="form feeds"):
+        apply_edits(text, [Edit(7, 18, 30, "64 x 32 x 32")])
 
 
 def test_bytes_that_do_not_round_trip_are_refused():
@@ -400,3 +414,45 @@ def test_fix_is_idempotent_and_touches_only_comment_lines(text):
             cut = a.index("#")
             assert a[:cut] == b[:cut]
     assert all(f.fix is None for f in fixable_findings(result.text, Settings()))
+
+
+def test_when_libcst_cannot_parse_the_tokenizer_splice_alone_applies(monkeypatch):
+    import libcst
+
+    def refuse(*args, **kwargs):
+        raise libcst.ParserSyntaxError("newer syntax", lines=[""], raw_line=1, raw_column=0)
+
+    monkeypatch.setattr(libcst, "parse_module", refuse)
+    out = apply_edits(SOURCE, [Edit(3, 18, 27, "3 x 4 x 4")])
+    assert out == SOURCE.replace("# 3 x 8 x 8\n)", "# 3 x 4 x 4\n)")
+
+
+def test_when_libcst_and_the_tokenizer_disagree_nothing_is_applied(monkeypatch):
+    import flake8_convshape.fix as fix_module
+
+    monkeypatch.setattr(fix_module, "libcst_rewrite", lambda text, rewrites: text + "# extra\n")
+    with pytest.raises(UnsafeEdit, match="disagree"):
+        apply_edits(SOURCE, [Edit(3, 18, 27, "3 x 4 x 4")])
+
+
+def test_a_finding_whose_span_is_not_its_comment_is_not_applied(monkeypatch):
+    import flake8_convshape.fix as fix_module
+
+    text = (DATA / "crlf.before.py").read_bytes().decode()
+    real = fix_module.fixable_findings
+
+    def shifted(source, settings, filename="<string>"):
+        from dataclasses import replace
+
+        return [replace(f, col=f.col + 1) for f in real(source, settings, filename)]
+
+    monkeypatch.setattr(fix_module, "fixable_findings", shifted)
+    result = fix_source(text)
+    assert not result.changed and result.remaining and all(f.fix is None for f in result.remaining)
+
+
+def test_old_mac_line_ends_are_fixed_and_kept():
+    text = (DATA / "crlf.before.py").read_bytes().decode().replace("\r\n", "\r")
+    fixed = (DATA / "crlf.after.py").read_bytes().decode().replace("\r\n", "\r")
+    result = fix_source(text)
+    assert result.text == fixed  # LibCST's round trip is not exact here: the verified splice is

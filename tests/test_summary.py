@@ -20,7 +20,7 @@ from flake8_convshape.cli import main
 from flake8_convshape.dims import Poly
 from flake8_convshape.layers.base import Shape
 from flake8_convshape.replay import BlockTrace, Step, trace_source
-from flake8_convshape.summary import Count, block_json, number, render_table
+from flake8_convshape.summary import Count, block_json, number, render_table, written
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "summary"
@@ -89,9 +89,21 @@ def test_counts_render_known_symbolic_partial_and_unknown():
     assert number(NZ * NGF.scale(128)) == "nz*8192"
     assert number(None) == "?"
     assert Count.of([Poly.const(3), None]).render() == "3 + ? (1 layer unknown)"
-    assert Count.of([None, None]).render() == "?"
+    assert Count.of([None, Poly.const(0), None]).render() == "? (2 layers unknown)"
     assert Count.of([Poly.const(3), Poly.const(4)]).value() == 7
     assert Count.of([]).render() == "0"
+
+
+def test_layers_read_as_written_when_the_source_is_given():
+    source = "net = nn.Sequential(\n    torch.nn.Conv2d(\n        3, 8,\n        4, bias=False,\n    ),\n    nn.Conv2d(8, 8, 3),  # note\n)\n"
+    lines = source.splitlines()
+    multi = Step("Conv2d", 2, None, (), text="Conv2d(3, 8, 4)", col=4, end_line=5, end_col=5)
+    single = Step("Conv2d", 6, None, (), text="Conv2d(8, 8, 3)", col=4, end_line=6, end_col=22)
+    assert written(multi, lines) == "Conv2d(3, 8, 4, bias=False)"
+    assert written(single, lines) == "Conv2d(8, 8, 3)"
+    assert written(multi) == "Conv2d(3, 8, 4)"  # no source: the replay's text
+    commented = source.replace("3, 8,\n", "3, 8,  # channels\n").splitlines()
+    assert written(multi, commented) == "Conv2d(3, 8, 4)"  # a comment inside: the replay's text
 
 
 def test_select_and_ignore_filter_the_findings_column():
@@ -117,18 +129,18 @@ def test_every_block_of_a_file(capsys):
     disc = blocks[1]
     assert disc["input"] == "nc x 64 x 64"
     assert [(row["index"], row["text"], row["output"]) for row in disc["layers"]] == [
-        (0, "Conv2d(nc, ndf, 4, 2, 1)", "ndf x 32 x 32"),
-        (1, "LeakyReLU(0.2)", "ndf x 32 x 32"),
-        (2, "Conv2d(ndf, ndf * 2, 4, 2, 1)", "(ndf*2) x 16 x 16"),
+        (0, "Conv2d(nc, ndf, 4, 2, 1, bias=False)", "ndf x 32 x 32"),
+        (1, "LeakyReLU(0.2, inplace=True)", "ndf x 32 x 32"),
+        (2, "Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False)", "(ndf*2) x 16 x 16"),
         (3, "BatchNorm2d(ndf * 2)", "(ndf*2) x 16 x 16"),
-        (4, "LeakyReLU(0.2)", "(ndf*2) x 16 x 16"),
-        (5, "Conv2d(ndf * 2, ndf * 4, 4, 2, 1)", "(ndf*4) x 8 x 8"),
+        (4, "LeakyReLU(0.2, inplace=True)", "(ndf*2) x 16 x 16"),
+        (5, "Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False)", "(ndf*4) x 8 x 8"),
         (6, "BatchNorm2d(ndf * 4)", "(ndf*4) x 8 x 8"),
-        (7, "LeakyReLU(0.2)", "(ndf*4) x 8 x 8"),
-        (8, "Conv2d(ndf * 4, ndf * 8, 4, 2, 1)", "(ndf*8) x 4 x 4"),
+        (7, "LeakyReLU(0.2, inplace=True)", "(ndf*4) x 8 x 8"),
+        (8, "Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False)", "(ndf*8) x 4 x 4"),
         (9, "BatchNorm2d(ndf * 8)", "(ndf*8) x 4 x 4"),
-        (10, "LeakyReLU(0.2)", "(ndf*8) x 4 x 4"),
-        (11, "Conv2d(ndf * 8, 1, 4, 1, 0)", "1 x 1 x 1"),
+        (10, "LeakyReLU(0.2, inplace=True)", "(ndf*8) x 4 x 4"),
+        (11, "Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)", "1 x 1 x 1"),
         (12, "Sigmoid()", "1 x 1 x 1"),
     ]
     assert disc["layers"][2]["output_dims"] == [128, 16, 16]
@@ -142,7 +154,7 @@ def test_path_line_picks_the_block_spanning_it(capsys):
     assert out.count("nn.Sequential") == 1
     lines = out.splitlines()
     assert lines[2].split() == ["#", "Layer", "Output", "shape", "Param", "#"]
-    assert lines[4].split()[:3] == ["0", "Conv2d(nc,", "ndf,"]
+    assert lines[4].split()[:3] == ["0", "Conv2d(nc,", "ndf,"] and "bias=False)" in lines[4]
     assert lines[-2] == "Shape comments checked against the replay: 8 of 9 (89%)"
     assert any(line.startswith("Non-trainable params (buffers): ") for line in lines)
 

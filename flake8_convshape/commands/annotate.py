@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         noun = "comment" if count == 1 else "comments"
         if args.diff:
             sys.stdout.write(unified_diff(path, source.text, result.text))
+            print(f"convshape: would insert {count} {noun} in {path}", file=sys.stderr)
             pending = True
             continue
         try:

@@ -92,12 +92,13 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
+            lines = source.splitlines()  # numbered as the replay numbers them
             for trace in blocks:
                 shown += 1
                 if args.format == "json":
-                    json_out.append(block_json(file, trace, settings.wants))
+                    json_out.append(block_json(file, trace, settings.wants, lines))
                 else:
-                    text_out.append(render_table(file, trace, settings.wants))
+                    text_out.append(render_table(file, trace, settings.wants, lines))
     if args.format == "json":
         sys.stdout.write(json.dumps(json_out, indent=2, ensure_ascii=False) + "\n")
     else:
