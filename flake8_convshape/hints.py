@@ -92,6 +92,9 @@ def _candidates(kind: str, param: str, n: int, w: Window, wanted: int) -> range:
             top = (wanted * w.stride + w.span - n) // 2 + 1
         else:
             top = ((n - 1) * w.stride + w.span + w.output_padding - wanted) // 2 + 1
+        # more padding than dilation*(kernel-1) makes whole windows read nothing but padding:
+        # PyTorch accepts it, nobody means it; such a "fix" is never suggested
+        top = min(top, w.span - 1)
         return range(0, max(0, top) + 1)
     if param == "output_padding":
         return range(0, max(w.stride, w.dilation)) if kind == CONV_T else range(0)

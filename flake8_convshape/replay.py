@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from .hints import hint_for_layer
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
 from .dims import Poly, differs, paren, same
@@ -61,6 +62,7 @@ class Origin:
     layer: Optional[Layer] = None
     arithmetic: Optional[str] = None
     comment_line: Optional[int] = None
+    shape_in: Optional[Shape] = None  # what went into ``layer`` (for fix hints)
 
     def cite(self) -> str:
         if self.layer is not None:
@@ -173,7 +175,8 @@ class Replayer:
         )
         if wrong:
             if not self._another_reading_agrees(comment, claim, shape, origin):
-                self._report_claim(comment, claim, shape, origin, len(reading) - len(dims), self._second_reading(comment, claim))
+                second = self._second_reading(comment, claim)
+                self._report_claim(comment, claim, shape, origin, len(reading) - len(dims), second, reading)
             return shape, False
         merged = tuple(s if s is not None else r for s, r in zip(shape.dims, reading))
         return Shape(merged), True
@@ -225,7 +228,14 @@ class Replayer:
             self.findings.append(self._at_comment(comment, "CVS101", message))
 
     def _report_claim(
-        self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, skipped: int, second: Optional[str] = None
+        self,
+        comment: Comment,
+        claim: ShapeClaim,
+        shape: Shape,
+        origin: Origin,
+        skipped: int,
+        second: Optional[str] = None,
+        reading: Optional[Tuple[Optional[Poly], ...]] = None,
     ) -> None:
         """CVS101, with the replayed shape written in the comment's own layout, and its fix.
 
@@ -251,6 +261,10 @@ class Replayer:
             msg += f": {origin.arithmetic}"
         if second:
             msg += f" (its second reading, {second}, does not match either)"
+        if reading is not None and origin.layer is not None and origin.layer.args is not None:
+            hint = hint_for_layer(origin.layer.call.name, origin.layer.args, origin.shape_in, reading)
+            if hint:
+                msg += f"; {hint}"
         self.findings.append(self._at_comment(comment, "CVS101", msg, fix))
 
     @staticmethod
@@ -296,7 +310,7 @@ class Replayer:
             claim = parse_comment(c.text, trailing=False)
             if isinstance(claim, ShapeClaim):
                 stated = True
-                self._count(shape.dims is not None)
+                self._count(True)  # compared, or the seed the rest is compared against
                 shape, synced = self.check_claim(c, claim, shape, origin, block.items)
                 if synced:
                     origin = Origin(comment_line=c.line)
@@ -354,7 +368,7 @@ class Replayer:
                 self._report_layer(layer, code, message)
             shape = outcome.shape
             if outcome.changes:
-                origin = Origin(layer=layer, arithmetic=outcome.arithmetic)
+                origin = Origin(layer=layer, arithmetic=outcome.arithmetic, shape_in=shape_in)
         if trace is not None:
             trace.steps.append(
                 Step(
