@@ -400,6 +400,7 @@ def bench_latency(root: Path, files: List[Path], runs: int) -> None:
     model = generated_model()
     n_lines = model.count("\n")
     t = median_time(lambda: check_source(model, "generated.py"), runs * 5)
+
     def editor_pass() -> None:  # what `convshape lsp` runs per edit: findings and traces at once
         parsed = parse(model)
         assert parsed is not None
@@ -458,7 +459,8 @@ what flake8 has already loaded when it loads plugins, so shared modules are not 
     pre = "import flake8.main.application, flake8.checker, flake8.plugins.finder, flake8.style_guide"
     inside = [import_cost_us("import flake8_convshape.plugin", pre)[0] for _ in range(n)]
     _, modules = import_cost_us("import flake8_convshape.plugin", pre)
-    options = [import_cost_us("import flake8_convshape.check", pre + "; import flake8_convshape.plugin")[0] for _ in range(n)]
+    pre_plugin = pre + "; import flake8_convshape.plugin"
+    options = [import_cost_us("import flake8_convshape.check", pre_plugin)[0] for _ in range(n)]
     b, i, o = (statistics.median(x) / 1e3 for x in (bare, inside, options))
     figure("import flake8_convshape.plugin, fresh interpreter", f"{b:.1f} ms", "< 20 ms", b < 20)
     figure("import flake8_convshape.plugin, inside flake8", f"{i:.1f} ms", "< 20 ms", i < 20)

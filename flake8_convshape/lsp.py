@@ -12,6 +12,10 @@ What an editor gets:
 - inlay hints at the end of each layer's line with the replayed shape after it, where it is at
   least partly known.
 
+Settings are those of ``convshape check``: ``[tool.convshape]`` in the nearest pyproject.toml
+(select, ignore, define, input), with ``--select``/``--ignore`` (or the same keys in the client's
+``initializationOptions``) replacing the file's values; ``# noqa`` is honoured.
+
 This module imports pygls at the top: only ``convshape lsp`` imports it, so nothing else in the
 package needs pygls installed. Findings and traces come from one ``replay_module`` pass (what
 ``check_source`` and ``trace_source`` each do); positions there are 1-based lines and 0-based
@@ -30,7 +34,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
-from .check import parse
+from .check import parse, parse_input_shape
 from .commands.common import selected, silenced
 from .dims import paren
 from .findings import Finding
@@ -64,26 +68,44 @@ class Analysis:
     findings: List[Finding] = field(default_factory=list)  # after --select/--ignore and noqa
     steps: List[Step] = field(default_factory=list)  # every traced layer, in source order
     bom: bool = False  # the text starts with a BOM that the checker did not see (line 1 shifts)
+    settings: Optional["Settings"] = None  # what it was computed with
 
 
-def analyse(source: str, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Analysis:
+@dataclass(frozen=True)
+class Settings:
+    """What decides a document's findings besides its text."""
+
+    select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    defines: Tuple[Tuple[str, int], ...] = ()
+    input_shape: Optional[str] = None
+
+
+def analyse(source: str, settings: Settings = Settings()) -> Analysis:
     if MARKER not in source:
-        return Analysis(source)
+        return Analysis(source, settings=settings)
     text, bom = (source[1:], True) if source.startswith("\ufeff") else (source, False)
     parsed = parse(text)
     if parsed is None:  # mid-edit, not valid Python: nothing to say until it parses again
-        return Analysis(source, bom=bom)
+        return Analysis(source, bom=bom, settings=settings)
     tree, lines = parsed
+    claim = None
+    if settings.input_shape:
+        try:
+            claim = parse_input_shape(settings.input_shape)
+        except ValueError:
+            log.warning("convshape: ignoring input = %r: not a shape", settings.input_shape)
     traces: List[BlockTrace] = []
     findings = []
+    select, ignore = list(settings.select), list(settings.ignore)
     # one replay gives both what check_source and trace_source would (half the latency)
-    for f in replay_module(tree, lines, traces):
+    for f in replay_module(tree, lines, traces, defines=dict(settings.defines) or None, input_claim=claim):
         line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
-        if selected(f.code, list(select), list(ignore)) and not silenced(line_text, f.code):
+        if selected(f.code, select, ignore) and not silenced(line_text, f.code):
             findings.append(f)
     steps = [s for trace in traces for s in trace.steps]
     steps.sort(key=lambda s: (s.line, s.col))
-    return Analysis(source, findings, steps, bom)
+    return Analysis(source, findings, steps, bom, settings)
 
 
 def partly_known(shape: Shape) -> bool:
@@ -132,12 +154,36 @@ class ConvShapeServer(LanguageServer):
             end = self.to_client(lines, f.line, len(text.rstrip("\r\n")), False)
         return lsp.Range(start, end)
 
+    def settings_for(self, path: Optional[str]) -> Settings:
+        """``[tool.convshape]`` of the nearest pyproject.toml, as ``convshape check`` reads it;
+        --select/--ignore (or initializationOptions) replace the file's values."""
+        from .config import EMPTY, ConfigError, find_config
+
+        config = EMPTY
+        if path:
+            try:
+                config = find_config(path)
+            except (ConfigError, OSError) as exc:
+                log.warning("convshape: %s", exc)
+        return Settings(
+            select=tuple(self.select) or tuple(config.select or ()),
+            ignore=tuple(self.ignore) or tuple(config.ignore or ()),
+            defines=tuple(sorted(config.define.items())),
+            input_shape=config.input,
+        )
+
     def analysis(self, uri: str) -> Tuple[Analysis, Sequence[str]]:
         doc = self.workspace.get_text_document(uri)
         source = doc.source
+        path = doc.path if uri.startswith("file:") else None
+        settings = self.settings_for(path)
         cached = self.analyses.get(uri)
-        if cached is None or cached.source != source:
-            cached = analyse(source, self.select, self.ignore)
+        if cached is None or cached.source != source or cached.settings != settings:
+            try:
+                cached = analyse(source, settings)
+            except Exception:  # noqa: BLE001  a checker bug must not break hovers and hints
+                log.exception("convshape: checking %s failed", uri)
+                cached = Analysis(source, settings=settings)
             self.analyses[uri] = cached
         return cached, doc.lines
 
@@ -261,7 +307,11 @@ def code_actions(
         for f, diag, edit in fixes:
             if not _overlaps(diag.range, params.range):
                 continue
-            sent = [d for d in params.context.diagnostics if d.source == SOURCE and d.code == f.code and d.range == diag.range]
+            sent = [
+                d
+                for d in params.context.diagnostics
+                if d.source == SOURCE and d.code == f.code and d.range == diag.range
+            ]
             actions.append(
                 lsp.CodeAction(
                     title=f"convshape: change the comment to {f.fix.text}",  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Awaitable, Callable, Dict, List, Optional, TypeVar
+from typing import Awaitable, Callable, Dict, List, TypeVar
 
 import pytest
 
@@ -132,7 +132,9 @@ class Client:
 
     def open(self, text: str = MODEL, version: int = 1) -> None:
         self.lc.text_document_did_open(
-            lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri=URI, language_id="python", version=version, text=text))
+            lsp.DidOpenTextDocumentParams(
+                lsp.TextDocumentItem(uri=URI, language_id="python", version=version, text=text)
+            )
         )
 
     def change(self, text: str, version: int) -> None:
@@ -409,3 +411,29 @@ def test_columns_are_utf16_code_units_by_default():
     (diag,) = session(body).diagnostics
     assert diag.code == "CVS201"
     assert diag.range == lsp.Range(lsp.Position(1, start + 1), lsp.Position(1, len(line) - 1 + 1))
+
+
+def test_settings_come_from_the_nearest_pyproject(tmp_path: Path):
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[tool.convshape]\nignore = ["CVS102"]\ndefine = { width = 32 }\n', encoding="utf-8"
+    )
+    uri = (project / "model.py").as_uri()
+    text = MODEL + "\nnet = nn.Sequential(\n    nn.Conv2d(3, width, 3),\n    nn.BatchNorm2d(64),\n)\n"
+
+    async def body(c: Client) -> lsp.PublishDiagnosticsParams:
+        c.lc.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+        )
+        return await c.diagnostics()
+
+    params = session(body)
+    lines = text.splitlines()
+    codes = sorted((str(d.code), lines[d.range.start.line].strip()) for d in params.diagnostics)
+    # CVS102 ignored by the file; `width` known only through its define (32 channels, not 64)
+    assert codes == [
+        ("CVS101", "# state size. (ngf*4) x 16 x 16"),
+        ("CVS201", "nn.BatchNorm2d(64),"),
+        ("CVS201", "nn.BatchNorm2d(ndf * 4),"),
+    ]
