@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Dict, Iterable, Optional, Tuple, Union
+from math import gcd
+from typing import Dict, Iterable, Optional, Set, Tuple, Union
 
 Number = Union[int, Fraction]
 
@@ -145,17 +146,22 @@ class Poly:
         v = self.const_value()
         if v is not None:
             return Poly.const(v.numerator // (v.denominator * d))
-        if any(c.denominator != 1 for _, c in self.terms):
-            return Poly.atom(FloorAtom(self, d))
+        q = _denominator_lcm(self)
+        if q != 1:  # floor(p/d) == floor(q*p / (q*d)), now with integer coefficients
+            return self.scale(q).floordiv(d * q)
         quotient: Dict[Monomial, Fraction] = {}
         remainder: Dict[Monomial, Fraction] = {}
         for m, c in self.terms:
-            q, r = divmod(int(c), d)
-            quotient[m] = Fraction(q)
+            qq, r = divmod(int(c), d)
+            quotient[m] = Fraction(qq)
             remainder[m] = Fraction(r)
         q_poly, r_poly = Poly(quotient), Poly(remainder)
         if r_poly.const_value() is not None:  # 0 <= r < d: floor(r/d) == 0
             return q_poly
+        nested = _single_floor(r_poly)
+        if nested is not None:  # floor((floor(x/a) + c)/d) == floor((x + c*a)/(a*d))
+            atom, c = nested
+            return q_poly + (atom.num + Poly.const(c * atom.den)).floordiv(atom.den * d)
         return q_poly + Poly.atom(FloorAtom(r_poly, d))
 
     def ceildiv(self, d: int) -> "Poly":
@@ -208,6 +214,22 @@ class Poly:
         return len(self.terms) == 1 and self.terms[0][1] == 1 and len(self.terms[0][0]) == 1
 
 
+def _single_floor(p: Poly) -> Optional[Tuple["FloorAtom", int]]:
+    """``(atom, c)`` when ``p`` is ``floor(x/a) + c`` (c an integer), else None."""
+    atom: Optional[FloorAtom] = None
+    c = 0
+    for m, coeff in p.terms:
+        if m == ():
+            if coeff.denominator != 1:
+                return None
+            c = int(coeff)
+        elif len(m) == 1 and isinstance(m[0], FloorAtom) and coeff == 1 and atom is None:
+            atom = m[0]
+        else:
+            return None
+    return None if atom is None else (atom, c)
+
+
 def _has_value(a: Atom) -> bool:
     if isinstance(a, Sym):
         return a.value is not None
@@ -251,11 +273,12 @@ def _format_number(c: Fraction) -> str:
 def _bound(p: Poly, lower: bool) -> Optional[Poly]:
     """A polynomial over plain symbols that is <= p (lower) or >= p (upper) for all values.
 
-    Floor atoms are replaced by ``(num - (den-1))/den <= floor(num/den) <= num/den``. Products
-    that involve a floor atom are not bounded (None): the proofs then simply fail.
+    Floor atoms are replaced by ``(num - den + 1/q)/den <= floor(num/den) <= num/den``, where
+    ``1/q`` is the step of the values ``num`` can take (q = 1 for integer coefficients: the
+    familiar ``(num - (den-1))/den``). Products that involve a floor atom are not bounded
+    (None): the proofs then simply fail.
     """
-    out: Dict[Monomial, Fraction] = {}
-    acc = Poly(out)
+    acc = Poly({})
     for m, c in p.terms:
         floors = [a for a in m if isinstance(a, FloorAtom)]
         if not floors:
@@ -268,28 +291,162 @@ def _bound(p: Poly, lower: bool) -> Optional[Poly]:
         inner = _bound(atom.num, want_lower)
         if inner is None:
             return None
-        b = inner if want_lower is False else inner - Poly.const(atom.den - 1)
+        if want_lower:
+            step = Fraction(1, _denominator_lcm(atom.num))
+            b = inner - Poly.const(Fraction(atom.den) - step)
+        else:
+            b = inner
         acc = acc + b.truediv(atom.den).scale(c)
     return acc
 
 
+def _denominator_lcm(p: Poly) -> int:
+    """The q for which every value of ``p`` (integer symbols) is a multiple of 1/q."""
+    q = 1
+    for _, c in p.terms:
+        q = q * c.denominator // gcd(q, c.denominator)
+    return q
+
+
+def _symbols(p: Poly) -> Set[str]:
+    """The names still unknown in ``p`` (inside floors too)."""
+    out: Set[str] = set()
+    for a in p.atoms():
+        if isinstance(a, Sym):
+            if a.value is None:
+                out.add(a.name)
+        else:
+            out |= _symbols(a.num)
+    return out
+
+
+def substitute(p: Poly, values: Dict[str, int]) -> Poly:
+    """``p`` with the given names replaced by integers, floors recomputed exactly."""
+    out = Poly({})
+    for m, c in p.terms:
+        term = Poly.const(c)
+        for a in m:
+            term = term * _substitute_atom(a, values)
+        out = out + term
+    return out
+
+
+def _substitute_atom(a: Atom, values: Dict[str, int]) -> Poly:
+    if isinstance(a, Sym):
+        if a.value is None and a.name in values:
+            return Poly.const(values[a.name])
+        return Poly.atom(a)
+    return substitute(a.num, values).floordiv(a.den)
+
+
+def _shift_positive(q: Poly, t: int) -> bool:
+    """``q`` (no floors) is > 0 whenever every symbol is >= t: with each x = t + y (y >= 0),
+    every coefficient of the expansion is >= 0 and its constant term is > 0."""
+    shifted = Poly({})
+    for m, c in q.terms:
+        term = Poly.const(c)
+        for a in m:
+            term = term * (Poly.atom(a) + Poly.const(t) if t else Poly.atom(a))
+        shifted = shifted + term
+    constant = Fraction(0)
+    for m, c in shifted.terms:
+        if m == ():
+            constant = c
+        elif c < 0:
+            return False
+    return constant > 0
+
+
+# One-unknown proofs: "q > 0 for x >= t" from the bounds, the values below t checked one by one.
+_MAX_THRESHOLD = 128
+
+
+def _tail_threshold(q: Optional[Poly]) -> Optional[int]:
+    """The smallest t (up to _MAX_THRESHOLD) with ``q > 0`` for every x >= t; q has no floors
+    and one symbol. Linear bounds (the usual case) are solved directly."""
+    if q is None:
+        return None
+    degrees = {len(m) for m, _ in q.terms}
+    if degrees <= {0, 1}:
+        a = sum((c for m, c in q.terms if len(m) == 1), Fraction(0))
+        b = sum((c for m, c in q.terms if not m), Fraction(0))
+        if a <= 0:
+            return 1 if a == 0 and b > 0 else None
+        t = max(1, (-b / a).__floor__() + 1)
+        return t if t <= _MAX_THRESHOLD else None
+    t = 1
+    while t <= _MAX_THRESHOLD:
+        if _shift_positive(q, t):
+            return t
+        t *= 2
+    return None
+
+
+def _univariate(r: Poly, accept) -> bool:
+    """For ``r`` in one unknown name: find t with ``r``'s sign fixed for x >= t (from its
+    bounds) on a side ``accept`` takes, then check ``accept`` on the exact value at each x < t."""
+    names = _symbols(r)
+    if len(names) != 1:
+        return False
+    name = next(iter(names))
+    candidates = []
+    if accept(Fraction(1)):
+        candidates.append(_tail_threshold(_bound(r, lower=True)))
+    if accept(Fraction(-1)):
+        high = _bound(r, lower=False)
+        candidates.append(_tail_threshold(-high if high is not None else None))
+    found = [t for t in candidates if t is not None]
+    if not found:
+        return False
+    for x in range(1, min(found)):
+        if not accept(_value(r, name, x)):
+            return False
+    return True
+
+
+def _value(p: Poly, name: str, x: int) -> Fraction:
+    """``p`` at ``name = x`` (its only unknown name), floors computed exactly."""
+    total = Fraction(0)
+    for m, c in p.terms:
+        term = c
+        for a in m:
+            if isinstance(a, Sym):
+                term *= x if a.value is None else a.value
+            else:
+                v = _value(a.num, name, x)
+                term *= v.numerator // (v.denominator * a.den)
+        total += term
+    return total
+
+
 def prove_positive(p: Poly) -> bool:
-    """True only if ``p > 0`` for every assignment of positive integers to the symbols."""
-    low = _bound(p.resolved(), lower=True)
+    """True only if ``p > 0`` for every assignment of positive integers to the symbols.
+
+    Floors are replaced by lower bounds; a bound whose expansion around x = 1 has no negative
+    coefficient is positive everywhere. With one unknown name, the bound only has to hold from
+    some threshold on, and the values below it are checked exactly: ``floor(H/2) - H/4 + 1/2``
+    is proven (bound ``H/4`` for H >= 2, value 1/4 at H = 1), ``floor(H/2) - H/4`` is not
+    (it is -1/4 at H = 1).
+    """
+    r = p.resolved()
+    low = _bound(r, lower=True)
     if low is None:
         return False
-    total = Fraction(0)
-    for m, c in low.terms:
-        if m != () and c < 0:
-            return False
-        total += c  # every monomial of positive integers is >= 1
-    return total > 0
+    if _shift_positive(low, 1):
+        return True
+    return _univariate(r, lambda v: v > 0)
 
 
 def differs(a: Poly, b: Poly) -> bool:
-    """True only if ``a != b`` whatever positive values the unknown names take."""
+    """True only if ``a != b`` whatever positive values the unknown names take.
+
+    ``H/4`` and ``floor(H/2)`` differ for every H >= 1 (proven from their bounds for H >= 4 and
+    checked at H = 1, 2, 3); ``H/2`` and ``floor(H/2)`` do not (equal for even H).
+    """
     d = a.resolved() - b.resolved()
-    return prove_positive(d) or prove_positive(-d)
+    if prove_positive(d) or prove_positive(-d):
+        return True
+    return _univariate(d, lambda v: v != 0)
 
 
 def same(a: Poly, b: Poly) -> bool:

@@ -34,6 +34,8 @@ class LayerClass:
     """A torch.nn class used as a value: ``norm_layer = nn.BatchNorm2d``, then ``norm_layer(c)``."""
 
     name: str
+
+
 # Poly for integers (symbolic or not); Python values for the rest.
 Value = Union[Poly, bool, float, str, None, tuple, _Unknown, LayerClass]
 REQUIRED = object()  # marks a parameter without default in a signature
@@ -119,6 +121,9 @@ class LayerSpec:
     fn: TransferFn
     varargs: bool = False  # accepts anything (Identity): no binding
     ranks: Optional[Tuple[int, ...]] = None  # input ranks (batch included) it accepts; None: any
+    # the output has the input's rank whatever the rank (norms, Linear, Upsample): a comment
+    # before it can be read with the rank a later layer fixes
+    keeps_rank: bool = False
 
 
 CATALOG: Dict[str, LayerSpec] = {}
@@ -132,16 +137,18 @@ def register(
     params: Sequence[Tuple[str, object]] = (),
     varargs: bool = False,
     ranks: Optional[Tuple[int, ...]] = None,
+    keeps_rank: bool = False,
 ) -> Callable[[TransferFn], TransferFn]:
     """Add a transfer function to the catalog under one or more class names.
 
     ``ranks`` are the batched input ranks the layer accepts; a comment before it is read with
-    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W).
+    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W). ``keeps_rank`` marks a
+    layer of any rank whose output has its input's rank.
     """
 
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
-            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks)
+            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, keeps_rank)
         return fn
 
     return deco
@@ -252,16 +259,6 @@ def int_tuple(v: Value) -> Optional[Tuple[int, ...]]:
         out = tuple(int_of(x) for x in v)
         return None if any(x is None for x in out) else out  # type: ignore[return-value]
     return None
-
-
-def is_int(v: Value) -> bool:
-    """An integer expression (symbolic or not): what PyTorch accepts where it wants an int."""
-    return isinstance(v, Poly)
-
-
-def non_int_items(v: Value) -> bool:
-    """A tuple holding something known not to be an int (a float, a string, None, a bool)."""
-    return isinstance(v, tuple) and any(isinstance(x, (bool, float, str)) or x is None for x in v)
 
 
 def total(*parts: Optional[Poly]) -> Optional[Poly]:

@@ -1,62 +1,111 @@
-"""Linear and Flatten."""
+"""Linear, LazyLinear and Embedding."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional, Tuple
 
-from ..dims import Poly, describe, differs
-from .base import REQUIRED, Args, LayerCall, Outcome, Shape, int_of, poly_of, register
+from ..dims import describe, differs
+from .base import (
+    REQUIRED,
+    ZERO,
+    Args,
+    LayerCall,
+    Outcome,
+    Shape,
+    UNKNOWN_SHAPE,
+    int_of,
+    poly_of,
+    register,
+    total,
+    truth,
+)
 
-LINEAR_PARAMS = (("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True))
-FLATTEN_PARAMS = (("start_dim", 1), ("end_dim", -1))
+Problem = Tuple[str, str]
+FACTORY = (("device", None), ("dtype", None))
+LINEAR_PARAMS = (("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True), *FACTORY)
+LAZY_LINEAR_PARAMS = (("out_features", REQUIRED), ("bias", True), *FACTORY)
+EMBEDDING_PARAMS = (
+    ("num_embeddings", REQUIRED),
+    ("embedding_dim", REQUIRED),
+    ("padding_idx", None),
+    ("max_norm", None),
+    ("norm_type", 2.0),
+    ("scale_grad_by_freq", False),
+    ("sparse", False),
+    ("_weight", None),
+    ("_freeze", False),
+    *FACTORY,
+)
 
 
-@register("Linear", "linear", LINEAR_PARAMS)
-def linear(args: Args, shape: Shape, call: LayerCall) -> Outcome:
-    """Acts on the last dimension of any rank, as PyTorch applies it."""
-    problems = []
-    in_f, out_f = poly_of(args["in_features"]), poly_of(args["out_features"])
-    incoming = shape.last_dim
-    if in_f is not None and incoming is not None and differs(in_f, incoming):
-        problems.append(
-            (
-                "CVS201",
-                f"{call.text} expects {describe(in_f)} input features, "
-                f"but the incoming tensor has {describe(incoming)}",
+def _negative(call: LayerCall, name: str, v) -> Optional[Problem]:
+    i = int_of(v) if v is not None else None
+    if i is not None and i < 0:
+        return ("CVS203", f"{call.text}: {name} must not be negative, got {i}")
+    return None
+
+
+def make_linear(lazy: bool):
+    def linear(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+        """Acts on the last dimension of any rank, as PyTorch applies it."""
+        problems: List[Problem] = []
+        incoming = shape.last_dim
+        in_f = incoming if lazy else poly_of(args["in_features"])
+        out_f = poly_of(args["out_features"])
+        for name, v in (("in_features", None if lazy else in_f), ("out_features", out_f)):
+            problem = _negative(call, name, v)
+            if problem is not None:
+                problems.append(problem)
+        if not lazy and not problems and in_f is not None and incoming is not None and differs(in_f, incoming):
+            problems.append(
+                (
+                    "CVS201",
+                    f"{call.text} expects {describe(in_f)} input features, "
+                    f"but the incoming tensor has {describe(incoming)}",
+                )
             )
-        )
-    if shape.dims is None or not shape.dims:
-        return Outcome(Shape(None, out_f), problems)
-    return Outcome(Shape((*shape.dims[:-1], out_f)), problems)
+        if not problems and out_f is not None and int_of(out_f) == 0:
+            problems.append(("CVS202", f"{call.text} gives 0 output features"))
+        bias = truth(args["bias"])
+        params = None
+        if in_f is not None and out_f is not None and bias is not None:
+            params = total(in_f * out_f, out_f if bias else ZERO)
+        if shape.dims is None or not shape.dims:
+            out = Outcome(Shape(None, out_f) if shape.dims is None else UNKNOWN_SHAPE, problems)
+        else:
+            out = Outcome(Shape((*shape.dims[:-1], out_f)), problems)
+        out.parameters, out.buffers = params, ZERO
+        return out
+
+    return linear
 
 
-def _product(dims) -> Optional[Poly]:
-    out = Poly.const(1)
-    for d in dims:
-        if d is None:
-            return None
-        out = out * d
-    return out
+register("Linear", "linear", LINEAR_PARAMS, keeps_rank=True)(make_linear(lazy=False))
+register("LazyLinear", "linear", LAZY_LINEAR_PARAMS, keeps_rank=True)(make_linear(lazy=True))
 
 
-@register("Flatten", "reshape", FLATTEN_PARAMS)
-def flatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
-    start, end = int_of(args["start_dim"]), int_of(args["end_dim"])
-    if start is None or end is None:
-        return Outcome(Shape(None), [])
+@register("Embedding", "embedding", EMBEDDING_PARAMS, ranks=(2,))
+def embedding(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """Integer indices of any shape in, one more dimension of ``embedding_dim`` out."""
+    problems: List[Problem] = []
+    n, dim = poly_of(args["num_embeddings"]), poly_of(args["embedding_dim"])
+    for name, v in (("num_embeddings", n), ("embedding_dim", dim)):
+        problem = _negative(call, name, v)
+        if problem is not None:
+            problems.append(problem)
+    count = int_of(n) if n is not None else None
+    pad = args["padding_idx"]
+    pad_i = int_of(pad) if pad is not None else None
+    if not problems and count is not None and pad_i is not None and not -count <= pad_i < max(count, 1):
+        problems.append(("CVS203", f"{call.text}: padding_idx {pad_i} is outside the {count} embeddings"))
+    if not problems and count == 0:
+        problems.append(("CVS203", f"{call.text}: num_embeddings is 0, so every index is out of range"))
+    if not problems and dim is not None and int_of(dim) == 0:
+        problems.append(("CVS202", f"{call.text} gives embeddings of size 0"))
+    params = None if n is None or dim is None else n * dim
     if shape.dims is None:
-        if (start, end) == (1, -1):  # always (N, rest) when it does not raise
-            return Outcome(Shape((None, None)), [])
-        return Outcome(Shape(None), [])
-    rank = len(shape.dims)
-    lo = start + rank if start < 0 else start
-    hi = end + rank if end < 0 else end
-    if not (0 <= lo < max(rank, 1) and 0 <= hi < max(rank, 1)):
-        return Outcome(
-            Shape(None),
-            [("CVS203", f"{call.text}: dimension out of range for a {rank}-d input")],
-        )
-    if lo > hi:
-        return Outcome(Shape(None), [("CVS203", f"{call.text}: start_dim comes after end_dim")])
-    merged = _product(shape.dims[lo : hi + 1])
-    return Outcome(Shape((*shape.dims[:lo], merged, *shape.dims[hi + 1 :])), [])
+        out = Outcome(Shape(None, dim), problems)
+    else:
+        out = Outcome(Shape((*shape.dims, dim)), problems)
+    out.parameters, out.buffers = params, ZERO
+    return out

@@ -1,18 +1,31 @@
-"""MaxPool1d/2d/3d and AvgPool1d/2d/3d, with ceil_mode as PyTorch computes it."""
+"""Pooling: MaxPool, AvgPool, LPPool (1d/2d/3d), AdaptiveAvgPool/AdaptiveMaxPool (1d/2d/3d) and
+FractionalMaxPool2d/3d.
+
+Sizes follow PyTorch's ``pooling_output_shape``: ``floor((L + 2p - d(k-1) - 1)/s) + 1``, and with
+``ceil_mode`` the ceiling, minus one when the last window would start past the input and the
+left padding. LPPool is an AvgPool without padding. Adaptive pools give their ``output_size``
+(``None`` keeps the input size); FractionalMaxPool gives ``output_size`` or
+``int(L * output_ratio)``, computed in floating point as PyTorch does.
+"""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import List, Optional, Tuple
 
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
 from .base import (
     REQUIRED,
+    UNKNOWN_SHAPE,
+    ZERO,
     Args,
     LayerCall,
     Outcome,
     Shape,
     int_of,
-    ints_of,
+    int_tuple,
+    rank_outcome,
     register,
     same_arithmetic,
     truth,
@@ -26,6 +39,7 @@ from .spatial import (
     window_numerator,
 )
 
+Problem = Tuple[str, str]
 MAX_PARAMS = (
     ("kernel_size", REQUIRED),
     ("stride", None),
@@ -42,6 +56,14 @@ AVG1_PARAMS = (
     ("count_include_pad", True),
 )
 AVG_PARAMS = AVG1_PARAMS + (("divisor_override", None),)
+LP_PARAMS = (("norm_type", REQUIRED), ("kernel_size", REQUIRED), ("stride", None), ("ceil_mode", False))
+FRACTIONAL_PARAMS = (
+    ("kernel_size", REQUIRED),
+    ("output_size", None),
+    ("output_ratio", None),
+    ("return_indices", False),
+    ("_random_samples", None),
+)
 
 
 def pool_size(length: Poly, k: int, s: int, p: int, d: int, ceil: bool) -> Optional[Poly]:
@@ -59,23 +81,112 @@ def pool_size(length: Poly, k: int, s: int, p: int, d: int, ceil: bool) -> Optio
     return None
 
 
+def _with_zero(outcome: Outcome) -> Outcome:
+    outcome.parameters, outcome.buffers = ZERO, ZERO
+    return outcome
+
+
+def _sizes(
+    args: Args, name: str, nd: int, call: LayerCall, problems: List[Problem], lengths: Tuple[int, ...]
+) -> Optional[Tuple[int, ...]]:
+    """An int or a tuple of one of ``lengths`` (1 broadcasts), as nd ints; problems for others."""
+    v = args[name]
+    not_ints = isinstance(v, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in v)
+    if isinstance(v, (float, str, bool)) or not_ints:
+        problems.append(("CVS203", f"{call.text}: {name} must be integers, got {args.texts[name]}"))
+        return None
+    values = int_tuple(v)
+    if values is None:
+        return None
+    if isinstance(v, tuple) and len(values) not in lengths:
+        want = " or ".join(str(n) for n in lengths)
+        problems.append(("CVS203", f"{call.text}: {name} has {len(values)} values, a {nd}d pool takes an int or {want}"))
+        return None
+    return values * nd if len(values) == 1 else values
+
+
+def _kernel_fits(call: LayerCall, shape: Shape, k: Tuple[int, ...], problems: List[Problem]) -> bool:
+    """avg_pool3d (so AvgPool3d and LPPool3d) refuses inputs smaller than the kernel in any
+    dimension, whatever the padding; 1d/2d and max pools do not."""
+    spatial_in = input_spatial(shape, 3)
+    if spatial_in is None:
+        return True
+    for length, kk in zip(spatial_in, k):
+        if length is not None and prove_positive(Poly.const(kk) - length):
+            sizes = " x ".join(paren(x.resolved()) if x is not None else "?" for x in spatial_in)
+            problems.append(
+                (
+                    "CVS201",
+                    f"{call.text} needs an input at least as large as its kernel in every dimension "
+                    f"(padding does not count), but the incoming tensor has {sizes}",
+                )
+            )
+            return False
+    return True
+
+
+def _windows(
+    call: LayerCall,
+    shape: Shape,
+    nd: int,
+    k: Tuple[int, ...],
+    s: Tuple[int, ...],
+    p: Tuple[int, ...],
+    d: Tuple[int, ...],
+    ceil: bool,
+    problems: List[Problem],
+) -> Outcome:
+    """The sliding-window output, CVS202 for empty outputs, CVS301 for dropped rows."""
+    spatial_in = input_spatial(shape, nd)
+    assert spatial_in is not None and shape.dims is not None
+    batch_ch = shape.dims[:2]
+    spatial: List[Optional[Poly]] = []
+    formulas: List[str] = []
+    drops = []
+    for i, length in enumerate(spatial_in):
+        if length is None:
+            spatial.append(None)
+            continue
+        out = pool_size(length, k[i], s[i], p[i], d[i], ceil)
+        if out is None:
+            spatial.append(None)
+            continue
+        formula = window_formula(length, p[i], k[i], s[i], d[i], out)
+        formulas.append(formula + (" (ceil)" if ceil else ""))
+        if prove_nonpositive(out):
+            problems.append(("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formula}"))
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems, formulas[-1]))
+        spatial.append(out)
+        if not ceil:
+            n = dropped_rows(length, p[i], k[i], s[i], d[i])
+            if n:
+                fix = padding_that_reads_all(length, p[i], k[i], s[i], d[i], k[i] // 2)
+                drops.append((i, n, length, fix))
+    if drops:
+        problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
+    return _with_zero(Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas)))
+
+
 def make_pool(nd: int, kind: str):
     def pool(args: Args, shape: Shape, call: LayerCall) -> Outcome:
-        problems: List[Tuple[str, str]] = []
-        k = ints_of(args["kernel_size"], nd)
+        problems: List[Problem] = []
+        lengths = (1,) if nd == 1 else (1, nd)
+        k = _sizes(args, "kernel_size", nd, call, problems, lengths)
         stride_arg = args["stride"]
-        s = k if stride_arg is None or stride_arg == () else ints_of(stride_arg, nd)
-        p = ints_of(args["padding"], nd)
-        d = ints_of(args["dilation"], nd) if kind == "max" else (1,) * nd
+        s = k if stride_arg is None or stride_arg == () else _sizes(args, "stride", nd, call, problems, lengths)
+        p = _sizes(args, "padding", nd, call, problems, lengths)
+        d = _sizes(args, "dilation", nd, call, problems, lengths) if kind == "max" else (1,) * nd
         ceil = truth(args["ceil_mode"])
         for name, vals in (("kernel_size", k), ("stride", s), ("dilation", d)):
-            if vals is not None and min(vals) <= 0:
+            if vals is not None and min(vals) <= 0 and not (name == "stride" and stride_arg is None):
                 problems.append(("CVS203", f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
         if p is not None and min(p) < 0:
             problems.append(("CVS203", f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
         if kind == "avg" and "divisor_override" in args.values:
             div = args["divisor_override"]
-            if div is not None and int_of(div) is not None and int_of(div) == 0:  # type: ignore[arg-type]
+            if isinstance(div, (float, bool, str)):
+                problems.append(("CVS203", f"{call.text}: divisor_override must be an integer"))
+            elif div is not None and int_of(div) == 0:
                 problems.append(("CVS203", f"{call.text}: divisor_override must be non-zero"))
         if not problems and k is not None and p is not None and d is not None:
             for i in range(nd):
@@ -88,40 +199,70 @@ def make_pool(nd: int, kind: str):
                     )
                     break
         if kind == "max" and truth(args["return_indices"]) is not False:
-            return Outcome(Shape(None), problems)  # a tuple comes out: nothing to replay
+            return _with_zero(Outcome(UNKNOWN_SHAPE, problems))  # a tuple comes out: nothing to replay
+        early = rank_outcome(shape, (nd + 2,), problems)
+        if early is not None:
+            return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
         batch_ch = shape.dims[:2] if spatial_in is not None else (None, None)  # type: ignore[index]
         if problems or spatial_in is None or None in (k, s, p, d) or ceil is None:
-            return Outcome(Shape((*batch_ch, *([None] * nd))), problems, changes=True)
-        spatial: List[Optional[Poly]] = []
-        formulas: List[str] = []
-        drops = []
-        for i, length in enumerate(spatial_in):
-            if length is None:
-                spatial.append(None)
-                continue
-            out = pool_size(length, k[i], s[i], p[i], d[i], ceil)  # type: ignore[index]
-            if out is None:
-                spatial.append(None)
-                continue
-            formula = window_formula(length, p[i], k[i], s[i], d[i], out)  # type: ignore[index]
-            formulas.append(formula + (" (ceil)" if ceil else ""))
-            if prove_nonpositive(out):
-                problems.append(
-                    ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formula}")
-                )
-                return Outcome(Shape((*batch_ch, *([None] * nd))), problems, formulas[-1])
-            spatial.append(out)
-            if not ceil:
-                n = dropped_rows(length, p[i], k[i], s[i], d[i])  # type: ignore[index]
-                if n:
-                    fix = padding_that_reads_all(length, p[i], k[i], s[i], d[i], k[i] // 2)  # type: ignore[index]
-                    drops.append((i, n, length, fix))
-        if drops:
-            problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
-        return Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas))
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems, changes=True))
+        if kind == "avg" and nd == 3 and not _kernel_fits(call, shape, k, problems):  # type: ignore[arg-type]
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        return _windows(call, shape, nd, k, s, p, d, ceil, problems)  # type: ignore[arg-type]
 
     return pool
+
+
+def make_lp_pool(nd: int):
+    def lp_pool(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+        """An AvgPool of x**p without padding (norm_type inf: a MaxPool); 1/norm_type at the end."""
+        problems: List[Problem] = []
+        norm = args["norm_type"]
+        if isinstance(norm, (int, float)) and not isinstance(norm, bool) and norm == 0:
+            problems.append(("CVS203", f"{call.text}: norm_type must not be 0 (the result is raised to 1/norm_type)"))
+        elif isinstance(norm, Poly) and int_of(norm) == 0:
+            problems.append(("CVS203", f"{call.text}: norm_type must not be 0 (the result is raised to 1/norm_type)"))
+        k_arg = args["kernel_size"]
+        infinite = isinstance(norm, float) and math.isinf(norm)
+        unsure = False  # a 1d kernel tuple works only for norm_type inf (then it is a MaxPool1d)
+        if nd == 1 and isinstance(k_arg, tuple) and not infinite:
+            if isinstance(norm, (int, float, Poly)) and not isinstance(norm, bool):
+                problems.append(("CVS203", f"{call.text}: kernel_size must be an int, got {args.texts['kernel_size']}"))
+                k = None
+            else:
+                unsure = True
+                k = _sizes(args, "kernel_size", nd, call, problems, (1,))
+        elif nd > 1 and isinstance(k_arg, tuple) and len(k_arg) != nd:
+            why = f"kernel_size must be an int or {nd} values, got {args.texts['kernel_size']}"
+            problems.append(("CVS203", f"{call.text}: {why}"))
+            k = None
+        else:
+            k = _sizes(args, "kernel_size", nd, call, problems, (1,) if nd == 1 else (nd,))
+        stride_arg = args["stride"]
+        lengths = (1,) if nd == 1 else (1, nd)
+        s = k if stride_arg is None or stride_arg == () else _sizes(args, "stride", nd, call, problems, lengths)
+        ceil = truth(args["ceil_mode"])
+        for name, vals in (("kernel_size", k), ("stride", s)):
+            if vals is not None and min(vals) <= 0 and not (name == "stride" and stride_arg is None):
+                problems.append(("CVS203", f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
+        if unsure and not problems:
+            return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
+        early = rank_outcome(shape, (nd + 2,), problems)
+        if early is not None:
+            return _with_zero(early)
+        spatial_in = input_spatial(shape, nd)
+        batch_ch = shape.dims[:2] if spatial_in is not None else (None, None)  # type: ignore[index]
+        if problems or spatial_in is None or k is None or s is None or ceil is None:
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        if nd == 3 and not infinite:
+            known_norm = isinstance(norm, (int, float, Poly)) and not isinstance(norm, bool)
+            fits = _kernel_fits(call, shape, k, problems if known_norm else [])
+            if not fits:  # (with norm_type inf it would be a MaxPool3d, which allows it)
+                return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))) if known_norm else UNKNOWN_SHAPE, problems))
+        return _windows(call, shape, nd, k, s, (0,) * nd, (1,) * nd, ceil, problems)
+
+    return lp_pool
 
 
 for _nd in (1, 2, 3):
@@ -129,3 +270,169 @@ for _nd in (1, 2, 3):
     register(f"AvgPool{_nd}d", "pool", AVG1_PARAMS if _nd == 1 else AVG_PARAMS, ranks=(_nd + 2,))(
         make_pool(_nd, "avg")
     )
+    register(f"LPPool{_nd}d", "pool", LP_PARAMS, ranks=(_nd + 2,))(make_lp_pool(_nd))
+
+
+# --------------------------------------------------------------------------------------------
+# adaptive and fractional pools: the output size is a parameter
+
+
+def _output_sizes(
+    args: Args, nd: int, call: LayerCall, allow_none: bool
+) -> Tuple[Optional[Tuple[Optional[Poly], ...]], List[Problem]]:
+    """``output_size`` as nd entries (None: keep the input size); problems when PyTorch refuses."""
+    v = args["output_size"]
+    if isinstance(v, Poly):
+        return (v,) * nd, []
+    if isinstance(v, tuple):
+        if len(v) != nd:
+            return None, [("CVS203", f"{call.text}: output_size has {len(v)} values, a {nd}d pool takes {nd}")]
+        if any(x is None for x in v) and not allow_none:
+            return None, [("CVS203", f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
+        if any(isinstance(x, (float, str, bool)) for x in v):
+            return None, [("CVS203", f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
+        if all(x is None or isinstance(x, Poly) for x in v):
+            return tuple(v), []
+        return None, []
+    if v is None or isinstance(v, (float, str, bool)):
+        return None, [("CVS203", f"{call.text}: output_size must be an int or a tuple, got {args.texts['output_size']}")]
+    return None, []
+
+
+def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...]) -> List[Problem]:
+    for size in sizes:
+        if size is not None and prove_nonpositive(size):
+            return [("CVS202", f"{call.text} gives a size of {size.resolved()}")]
+    return []
+
+
+def make_adaptive(nd: int, kind: str):
+    def adaptive(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+        sizes, problems = _output_sizes(args, nd, call, allow_none=nd > 1)
+        if sizes is not None:
+            problems += _check_sizes(call, sizes)
+        if kind == "max" and truth(args["return_indices"]) is not False:
+            return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
+        early = rank_outcome(shape, (nd + 2,), problems)
+        if early is not None:
+            return _with_zero(early)
+        spatial_in = input_spatial(shape, nd)
+        if spatial_in is None:
+            return _with_zero(Outcome(Shape((None, None, *([None] * nd))), problems))
+        batch_ch = shape.dims[:2]  # type: ignore[index]
+        if problems or sizes is None:
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        out = [length if size is None else size for size, length in zip(sizes, spatial_in)]
+        return _with_zero(Outcome(Shape((*batch_ch, *out)), problems))
+
+    return adaptive
+
+
+def make_fractional(nd: int):
+    def fractional(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+        problems: List[Problem] = []
+        k_arg = args["kernel_size"]
+        k = int_tuple(k_arg)
+        if isinstance(k_arg, (float, str, bool)) or (isinstance(k_arg, tuple) and any(not isinstance(x, Poly) for x in k_arg)):
+            problems.append(("CVS203", f"{call.text}: kernel_size must be integers, got {args.texts['kernel_size']}"))
+            k = None
+        elif k is not None and isinstance(k_arg, tuple) and len(k) != nd:
+            problems.append(("CVS203", f"{call.text}: kernel_size has {len(k)} values, a {nd}d pool takes {nd}"))
+            k = None
+        elif k is not None:
+            k = k * nd if len(k) == 1 else k
+            if nd == 3 and min(k) <= 0:
+                problems.append(("CVS203", f"{call.text}: kernel_size must be positive, got {args.texts['kernel_size']}"))
+        size_arg, ratio_arg = args["output_size"], args["output_ratio"]
+        sizes: Optional[Tuple[Optional[Poly], ...]] = None
+        ratios: Optional[Tuple[float, ...]] = None
+        if size_arg is None and ratio_arg is None:
+            problems.append(("CVS203", f"{call.text}: needs output_size or output_ratio"))
+        elif size_arg is not None and ratio_arg is not None:
+            problems.append(("CVS203", f"{call.text}: takes output_size or output_ratio, not both"))
+        elif size_arg is not None:
+            sizes, more = _output_sizes(args, nd, call, allow_none=False)
+            problems += more
+        else:
+            ratios, more = _ratios(ratio_arg, nd, call, args.texts["output_ratio"])
+            problems += more
+        if truth(args["return_indices"]) is not False:
+            return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
+        if problems:
+            return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
+        early = rank_outcome(shape, (nd + 2,))
+        if early is not None:
+            return _with_zero(early)
+        spatial_in = input_spatial(shape, nd)
+        if spatial_in is None:
+            return _with_zero(Outcome(Shape((None, None, *([None] * nd))), []))
+        batch_ch = shape.dims[:2]  # type: ignore[index]
+        if sizes is None and ratios is not None:
+            sizes = tuple(_times(length, r) for length, r in zip(spatial_in, ratios))
+        if sizes is None:
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), []))
+        problems += _check_sizes(call, sizes)
+        if problems:
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        if k is not None:
+            for size, length, kk in zip(sizes, spatial_in, k):
+                if size is None or length is None:
+                    continue
+                # PyTorch: output + kernel - 1 <= input (2d), < input (3d)
+                span = size + Poly.const(kk - 1) - length
+                if prove_positive(span if nd == 2 else span + Poly.const(1)):
+                    relation = "<=" if nd == 2 else "<"
+                    problems.append(
+                        (
+                            "CVS201",
+                            f"{call.text} needs output + kernel - 1 {relation} input, but "
+                            f"{paren(size.resolved())} + {kk} - 1 = {(size + Poly.const(kk - 1)).resolved()} "
+                            f"against {paren(length.resolved())}",
+                        )
+                    )
+                    return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        return _with_zero(Outcome(Shape((*batch_ch, *sizes)), []))
+
+    return fractional
+
+
+def _ratios(v, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tuple[float, ...]], List[Problem]]:
+    values = v if isinstance(v, tuple) else (v,) * nd
+    floats: List[float] = []
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, (float, Poly)):
+            return None, []
+        f = x if isinstance(x, float) else (float(int_of(x)) if int_of(x) is not None else None)  # type: ignore[arg-type]
+        if f is None:
+            return None, []
+        floats.append(f)
+    if len(floats) < nd:
+        return None, [("CVS203", f"{call.text}: output_ratio has {len(floats)} values, a {nd}d pool takes {nd}")]
+    if not all(0 < f < 1 for f in floats[:nd]):
+        return None, [("CVS203", f"{call.text}: output_ratio must be between 0 and 1 (exclusive), got {text}")]
+    if nd == 2 and len(floats) > 2:
+        return None, [("CVS203", f"{call.text}: output_ratio has {len(floats)} values, a 2d pool takes 2")]
+    return tuple(floats[:nd]), []
+
+
+def _times(length: Optional[Poly], ratio: float) -> Optional[Poly]:
+    """``int(L * ratio)`` as PyTorch computes it: in floating point for a known L, exactly for a
+    symbolic L only when the ratio is a dyadic fraction (then the float product is exact)."""
+    if length is None:
+        return None
+    known = length.resolved().int_value()
+    if known is not None:
+        return Poly.const(int(known * ratio))
+    exact = Fraction(ratio)
+    if exact.denominator > 1024:
+        return None
+    return length.scale(exact.numerator).floordiv(exact.denominator)
+
+
+for _nd in (1, 2, 3):
+    register(f"AdaptiveAvgPool{_nd}d", "pool", (("output_size", REQUIRED),), ranks=(_nd + 2,))(make_adaptive(_nd, "avg"))
+    register(
+        f"AdaptiveMaxPool{_nd}d", "pool", (("output_size", REQUIRED), ("return_indices", False)), ranks=(_nd + 2,)
+    )(make_adaptive(_nd, "max"))
+for _nd in (2, 3):
+    register(f"FractionalMaxPool{_nd}d", "pool", FRACTIONAL_PARAMS, ranks=(_nd + 2,))(make_fractional(_nd))

@@ -1,0 +1,80 @@
+"""TransformerEncoderLayer where it sits in a Sequential (one input tensor: no mask)."""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+from ..dims import describe, differs
+from .base import (
+    REQUIRED,
+    ZERO,
+    Args,
+    LayerCall,
+    Outcome,
+    Shape,
+    float_of,
+    int_of,
+    poly_of,
+    rank_outcome,
+    register,
+    truth,
+)
+
+Problem = Tuple[str, str]
+ENCODER_PARAMS = (
+    ("d_model", REQUIRED),
+    ("nhead", REQUIRED),
+    ("dim_feedforward", 2048),
+    ("dropout", 0.1),
+    ("activation", "relu"),
+    ("layer_norm_eps", 1e-5),
+    ("batch_first", False),
+    ("norm_first", False),
+    ("bias", True),
+    ("device", None),
+    ("dtype", None),
+)
+
+
+@register("TransformerEncoderLayer", "attention", ENCODER_PARAMS, ranks=(3,))
+def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """Shape-preserving on (S, N, E) or (N, S, E) (batch_first only swaps what S and N mean);
+    the last dimension must be d_model, and nhead must divide d_model."""
+    problems: List[Problem] = []
+    d_model, nhead, ff = poly_of(args["d_model"]), int_of(args["nhead"]), poly_of(args["dim_feedforward"])
+    e = int_of(d_model) if d_model is not None else None
+    if (e is not None and e <= 0) or (nhead is not None and nhead <= 0):
+        problems.append(("CVS203", f"{call.text}: d_model and nhead must be positive"))
+    elif nhead is not None and d_model is not None and d_model.resolved().mod(nhead) not in (None, 0):
+        problems.append(("CVS203", f"{call.text}: d_model {describe(d_model)} is not divisible by nhead={nhead}"))
+    f = int_of(ff) if ff is not None else None
+    if f is not None and f < 0:
+        problems.append(("CVS203", f"{call.text}: dim_feedforward must not be negative, got {f}"))
+    p = args["dropout"]
+    p_value = float(p) if isinstance(p, bool) else float_of(p)
+    if p_value is not None and not 0.0 <= p_value <= 1.0:
+        problems.append(("CVS203", f"{call.text}: dropout probability must be between 0 and 1, got {args.texts['dropout']}"))
+    act = args["activation"]
+    if isinstance(act, str) and act not in ("relu", "gelu"):
+        problems.append(("CVS203", f"{call.text}: activation must be 'relu' or 'gelu' (or a callable), got {act!r}"))
+    bias = truth(args["bias"])
+    params = None
+    if d_model is not None and ff is not None and bias is not None:
+        # self-attention 4*E*E (+ 4*E biases), feed-forward 2*E*F (+ F + E), two norms 2*E (+ 2*E)
+        params = (d_model * d_model).scale(4) + (d_model * ff).scale(2) + d_model.scale(2)
+        if bias:
+            params = params + d_model.scale(7) + ff
+    early = rank_outcome(shape, (2, 3), problems)
+    if early is not None:
+        early.parameters, early.buffers = params, ZERO
+        return early
+    incoming = shape.last_dim
+    if not problems and d_model is not None and incoming is not None and differs(d_model, incoming):
+        problems.append(
+            (
+                "CVS201",
+                f"{call.text} expects d_model = {describe(d_model)} features, "
+                f"but the incoming tensor has {describe(incoming)}",
+            )
+        )
+    return Outcome(shape, problems, changes=False, parameters=params, buffers=ZERO)

@@ -1,0 +1,181 @@
+"""ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad (1d/2d/3d), and the
+``F.pad`` rules that convolutions with ``padding_mode='reflect' | 'replicate' | 'circular'``
+share with them.
+
+What PyTorch does, per padded dimension of size L with ``(left, right)`` (negative amounts crop):
+
+- constant: crops first (``L + min(left, 0) + min(right, 0)`` must not be negative), then pads;
+- reflect: both amounts must be smaller than L, and the result at least 1;
+- replicate: the result must be at least 1;
+- circular: both amounts at most L (no wrapping around twice). With a negative amount the copy
+  PyTorch does can overlap itself, an error that depends on the memory layout of the whole
+  tensor: the replay leaves that case unknown.
+
+A padding tuple pads the last ``len(padding) // 2`` dimensions whatever the class's 1d/2d/3d
+(``ZeroPad2d((1, 2))`` pads only the last one); the non-constant modes take 2, 4 or 6 values on
+inputs of one or two more dimensions than they pad.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+from ..dims import Poly, paren, prove_nonpositive, prove_positive
+from .base import (
+    REQUIRED,
+    ZERO,
+    Args,
+    LayerCall,
+    Outcome,
+    Shape,
+    UNKNOWN_SHAPE,
+    int_of,
+    rank_outcome,
+    register,
+)
+
+Problem = Tuple[str, str]
+CLASSES = {
+    "ZeroPad": "constant",
+    "ConstantPad": "constant",
+    "ReflectionPad": "reflect",
+    "ReplicationPad": "replicate",
+    "CircularPad": "circular",
+}
+MODE_WORD = {"constant": "constant", "reflect": "reflection", "replicate": "replication", "circular": "circular"}
+
+
+def pad_dim(mode: str, length: Poly, left: int, right: int) -> Tuple[Optional[Poly], Optional[Tuple[str, str]]]:
+    """One padded dimension: its size (None when unknown) and a proven failure (code, why)."""
+    out = length + Poly.const(left + right)
+    shown = paren(length.resolved())
+    if mode == "reflect":
+        worst = max(left, right)
+        if prove_nonpositive(length - Poly.const(worst)):
+            return None, ("CVS201", f"reflection padding of {worst} needs a size above {worst}, but the incoming size is {shown}")
+    elif mode == "circular":
+        worst = max(left, right)
+        if prove_positive(Poly.const(worst) - length):
+            return None, ("CVS201", f"circular padding of {worst} wraps around more than once on a size of {shown}")
+        if min(left, right) < 0:
+            if prove_positive(-out):
+                return None, ("CVS202", f"padding ({left}, {right}) gives a size of {out.resolved()} from {shown}")
+            return None, None  # the overlapping copy: depends on the whole tensor's layout
+    elif mode == "constant":
+        kept = length + Poly.const(min(left, 0) + min(right, 0))
+        if prove_positive(-kept):
+            return None, ("CVS202", f"padding ({left}, {right}) crops more than the size {shown}")
+    if prove_nonpositive(out):
+        return None, ("CVS202", f"padding ({left}, {right}) gives a size of {out.resolved()} from {shown}")
+    return out, None
+
+
+def pad_dims(
+    mode: str, dims: Sequence[Optional[Poly]], pads: Sequence[int]
+) -> Tuple[List[Optional[Poly]], List[Tuple[int, str, str]]]:
+    """Pad the last ``len(pads) // 2`` of ``dims`` (F.pad's order: last dimension first).
+
+    Returns the new sizes of those dimensions (in order) and the failures as (axis from the
+    end, code, why).
+    """
+    k = len(pads) // 2
+    out: List[Optional[Poly]] = list(dims[len(dims) - k :])
+    failures: List[Tuple[int, str, str]] = []
+    for j in range(k):
+        axis = len(out) - 1 - j
+        length = out[axis]
+        if length is None:
+            continue
+        size, failure = pad_dim(mode, length, pads[2 * j], pads[2 * j + 1])
+        out[axis] = size
+        if failure is not None:
+            failures.append((j, *failure))
+    return out, failures
+
+
+def pads_of(v) -> Optional[Tuple[int, ...]]:
+    """The padding as F.pad gets it, for ``nd`` filled in by the caller; None if not concrete."""
+    if isinstance(v, tuple):
+        out = tuple(int_of(x) if isinstance(x, Poly) else None for x in v)
+        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+    return None
+
+
+def make_pad(nd: int, mode: str):
+    def pad(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+        arg = args["padding"]
+        if isinstance(arg, Poly):
+            p = int_of(arg)
+            pads: Optional[Tuple[int, ...]] = None if p is None else (p,) * (2 * nd)
+        elif isinstance(arg, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in arg):
+            return _fail(("CVS203", f"{call.text}: padding must be integers, got {args.texts['padding']}"))
+        elif isinstance(arg, (float, str, bool)) or arg is None:
+            why = f"padding must be an integer or a tuple of integers, got {args.texts['padding']}"
+            return _fail(("CVS203", f"{call.text}: {why}"))
+        else:
+            pads = pads_of(arg)
+        if pads is None:
+            return _unknown_spatial(shape, nd if isinstance(arg, Poly) else None)
+        if len(pads) % 2:
+            why = f"padding needs an even number of values (left, right per dimension), got {len(pads)}"
+            return _fail(("CVS203", f"{call.text}: {why}"))
+        k = len(pads) // 2
+        if mode != "constant" and k not in (1, 2, 3):
+            return _fail(("CVS203", f"{call.text}: {MODE_WORD[mode]} padding pads 1, 2 or 3 dimensions, got {len(pads)} values"))
+        if mode == "circular":
+            early = rank_outcome(shape, (nd + 1, nd + 2))
+            if early is not None:
+                return _zero_counts(early)
+        accepted: Tuple[int, ...] = (k + 1, k + 2) if mode != "constant" else tuple(range(max(k, 1), 64))
+        early = rank_outcome(shape, accepted)
+        if early is not None:
+            return _zero_counts(early)
+        if shape.dims is None:
+            return _zero_counts(Outcome(UNKNOWN_SHAPE, []))
+        padded, failures = pad_dims(mode, shape.dims, pads)
+        head = shape.dims[: len(shape.dims) - k]
+        if failures:
+            problems = [(code, f"{call.text}: {why}") for _, code, why in failures[:1]]
+            return _zero_counts(Outcome(Shape((*head, *([None] * k))), problems))
+        if any(d is None for d, before in zip(padded, shape.dims[len(head):]) if before is not None):
+            return _zero_counts(Outcome(UNKNOWN_SHAPE, []))  # circular with a negative amount
+        arithmetic = _formula(shape.dims[len(head):], pads, padded)
+        return _zero_counts(Outcome(Shape((*head, *padded)), [], arithmetic))
+
+    return pad
+
+
+def _formula(before: Sequence[Optional[Poly]], pads: Sequence[int], after: Sequence[Optional[Poly]]) -> Optional[str]:
+    k = len(before)
+    parts = []
+    for j in range(k):
+        axis = k - 1 - j
+        if before[axis] is None or after[axis] is None:
+            continue
+        left, right = pads[2 * j], pads[2 * j + 1]
+        parts.append(f"{paren(before[axis])}{left:+d}{right:+d} = {after[axis]}")
+    distinct = list(dict.fromkeys(reversed(parts)))
+    return ", ".join(distinct) if distinct else None
+
+
+def _fail(problem: Problem) -> Outcome:
+    return _zero_counts(Outcome(UNKNOWN_SHAPE, [problem]))
+
+
+def _unknown_spatial(shape: Shape, k: Optional[int]) -> Outcome:
+    """Padding amounts not known: the last ``k`` sizes become unknown (everything, if k is)."""
+    if k is None or shape.dims is None or len(shape.dims) < k:
+        return _zero_counts(Outcome(UNKNOWN_SHAPE, []))
+    return _zero_counts(Outcome(Shape((*shape.dims[: len(shape.dims) - k], *([None] * k))), []))
+
+
+def _zero_counts(outcome: Outcome) -> Outcome:
+    outcome.parameters = ZERO
+    outcome.buffers = ZERO
+    return outcome
+
+
+for _prefix, _mode in CLASSES.items():
+    _params = (("padding", REQUIRED), ("value", REQUIRED)) if _prefix == "ConstantPad" else (("padding", REQUIRED),)
+    for _nd in (1, 2, 3):
+        register(f"{_prefix}{_nd}d", "padding", _params, ranks=(_nd + 2,))(make_pad(_nd, _mode))
