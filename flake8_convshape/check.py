@@ -13,10 +13,10 @@ import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .claims import ShapeClaim, parse_comment
+from .defines import NAME, parse_defines  # noqa: F401  (re-exported)
 from .findings import Finding
 from .replay import replay_module
 
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 MARKER = "Sequential"
 
@@ -47,19 +47,6 @@ def parse_input_shape(text: str) -> ShapeClaim:
     if not isinstance(claim, ShapeClaim) or claim.text.strip() != text.strip():
         raise ValueError(f"not a shape: {text!r} (write it like 3x64x64 or N,3,64,64)")
     return claim
-
-
-def parse_defines(text: str) -> Dict[str, int]:
-    """``ngf=64,nz=100`` (also with spaces or newlines) as a dict; ValueError if malformed."""
-    out: Dict[str, int] = {}
-    for part in re.split(r"[,\s]+", text.strip()):
-        if not part:
-            continue
-        name, sep, value = part.partition("=")
-        if not sep or not NAME.fullmatch(name.strip()) or not re.fullmatch(r"-?\d+", value.strip()):
-            raise ValueError(f"not NAME=INTEGER: {part!r}")
-        out[name.strip()] = int(value)
-    return out
 
 
 def check_source(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Set, Tuple
 
-from .extract import Block, Comment, Item, Layer, LayerCall
+from .extract import Block, Item, Layer, LayerCall
 from .layers.base import UNKNOWN, LayerClass, Value, truth
 from .names import Overlay, Scope, _bound_names, evaluate
 
@@ -91,9 +91,12 @@ class Construction:
             ListSimulation(self, None, owner).effects(owner.body[:index], ov)
         except (GiveUp, RecursionError):
             return scope
-        for node in ast.walk(owner.body[index]):
-            for name in _bound_names(node):
-                ov.values[name] = UNKNOWN
+        here = owner.body[index]
+        if not isinstance(here, (ast.Assign, ast.AnnAssign, ast.Return, ast.Expr)) or scope.root.walrus:
+            # a loop or a branch around the call, or a walrus: what it binds is unknown here
+            for node in ast.walk(here):
+                for name in _bound_names(node):
+                    ov.values[name] = UNKNOWN
         for name, value in list(ov.values.items()):
             if value is UNKNOWN:
                 ov.values[name] = scope.symbol(name)

@@ -13,7 +13,7 @@ unknown names?" (:func:`differs`). It answers yes only with a proof; anything it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
 from typing import Dict, Iterable, Optional, Set, Tuple, Union
@@ -27,10 +27,10 @@ class Sym:
 
     name: str
     value: Optional[int] = None
+    key: str = field(init=False, repr=False, compare=False)  # sort and hash key, computed once
 
-    @property
-    def key(self) -> str:
-        return "0" + self.name + ("" if self.value is None else f"={self.value}")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", "0" + self.name + ("" if self.value is None else f"={self.value}"))
 
     def __str__(self) -> str:
         return self.name
@@ -42,10 +42,11 @@ class FloorAtom:
 
     num: "Poly"
     den: int
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return "1" + repr(self.num.terms) + "/" + str(self.den)
+    def __post_init__(self) -> None:
+        inner = ",".join(f"{'*'.join(a.key for a in m)}:{c}" for m, c in self.num.terms)
+        object.__setattr__(self, "key", f"1[{inner}]/{self.den}")
 
     def __str__(self) -> str:
         num = str(self.num) if self.num.is_atomic() else f"({self.num})"
@@ -60,47 +61,62 @@ def _mono_key(m: Monomial) -> Tuple[str, ...]:
     return tuple(a.key for a in m)
 
 
+_CONSTS: Dict[int, "Poly"] = {}
+
+
 class Poly:
     """An immutable polynomial ``sum(coeff * monomial)``; the empty monomial is the constant."""
 
-    __slots__ = ("terms", "_hash")
+    __slots__ = ("terms", "_hash", "_resolved", "_const")
 
-    def __init__(self, terms: Dict[Monomial, Fraction]):
-        items = [(m, c) for m, c in terms.items() if c != 0]
-        items.sort(key=lambda mc: (len(mc[0]) == 0, _mono_key(mc[0])))
-        self.terms: Tuple[Tuple[Monomial, Fraction], ...] = tuple(items)
-        self._hash = hash(tuple((_mono_key(m), c) for m, c in self.terms))
+    def __init__(self, terms: Dict[Monomial, Number]):
+        # coefficients stay plain ints unless a division made them rational (Fractions are slow)
+        items = [(m, int(c) if c.denominator == 1 else c) for m, c in terms.items() if c != 0]
+        if len(items) > 1:
+            items.sort(key=lambda mc: (len(mc[0]) == 0, _mono_key(mc[0])))
+        self.terms: Tuple[Tuple[Monomial, Number], ...] = tuple(items)
+        self._hash: Optional[int] = None
+        self._resolved: Optional[Poly] = None
+        if not items:
+            self._const: Optional[Number] = 0
+        elif len(items) == 1 and items[0][0] == ():
+            self._const = items[0][1]
+        else:
+            self._const = None
 
     # construction -----------------------------------------------------------------------------
     @staticmethod
     def const(n: Number) -> "Poly":
-        return Poly({(): Fraction(n)})
+        if isinstance(n, int) and -256 <= n <= 4096:
+            cached = _CONSTS.get(n)
+            if cached is None:
+                cached = _CONSTS[n] = Poly({(): n})
+            return cached
+        return Poly({(): n})
 
     @staticmethod
     def sym(name: str, value: Optional[int] = None) -> "Poly":
-        return Poly({(Sym(name, value),): Fraction(1)})
+        return Poly({(Sym(name, value),): 1})
 
     @staticmethod
     def atom(a: Atom) -> "Poly":
-        return Poly({(a,): Fraction(1)})
+        return Poly({(a,): 1})
 
     # inspection -------------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Poly) and self._hash == other._hash and self.terms == other.terms
+        return isinstance(other, Poly) and (self is other or self.terms == other.terms)
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple((_mono_key(m), c) for m, c in self.terms))
         return self._hash
 
     def const_value(self) -> Optional[Fraction]:
         """The value when the polynomial has no atoms, else None."""
-        if not self.terms:
-            return Fraction(0)
-        if len(self.terms) == 1 and self.terms[0][0] == ():
-            return self.terms[0][1]
-        return None
+        return self._const  # type: ignore[return-value]
 
     def int_value(self) -> Optional[int]:
-        v = self.const_value()
+        v = self._const
         if v is not None and v.denominator == 1:
             return int(v)
         return None
@@ -111,9 +127,16 @@ class Poly:
 
     # arithmetic -------------------------------------------------------------------------------
     def __add__(self, other: "Poly") -> "Poly":
+        if not other.terms:
+            return self
+        if not self.terms:
+            return other
+        x, y = self.const_value(), other.const_value()
+        if x is not None and y is not None:
+            return Poly.const(x + y)
         acc = dict(self.terms)
         for m, c in other.terms:
-            acc[m] = acc.get(m, Fraction(0)) + c
+            acc[m] = acc.get(m, 0) + c
         return Poly(acc)
 
     def __neg__(self) -> "Poly":
@@ -123,11 +146,14 @@ class Poly:
         return self + (-other)
 
     def __mul__(self, other: "Poly") -> "Poly":
+        x, y = self.const_value(), other.const_value()
+        if x is not None and y is not None:
+            return Poly.const(x * y)
         acc: Dict[Monomial, Fraction] = {}
         for m1, c1 in self.terms:
             for m2, c2 in other.terms:
                 m = tuple(sorted(m1 + m2, key=lambda a: a.key))
-                acc[m] = acc.get(m, Fraction(0)) + c1 * c2
+                acc[m] = acc.get(m, 0) + c1 * c2
         return Poly(acc)
 
     def scale(self, k: Number) -> "Poly":
@@ -153,8 +179,8 @@ class Poly:
         remainder: Dict[Monomial, Fraction] = {}
         for m, c in self.terms:
             qq, r = divmod(int(c), d)
-            quotient[m] = Fraction(qq)
-            remainder[m] = Fraction(r)
+            quotient[m] = qq
+            remainder[m] = r
         q_poly, r_poly = Poly(quotient), Poly(remainder)
         if r_poly.const_value() is not None:  # 0 <= r < d: floor(r/d) == 0
             return q_poly
@@ -180,7 +206,12 @@ class Poly:
         return r % d
 
     def resolved(self) -> "Poly":
-        """Substitute every symbol whose value the source gave, recomputing floors."""
+        """Substitute every symbol whose value the source gave, recomputing floors (cached)."""
+        if self._resolved is None:
+            self._resolved = self._resolve()
+        return self._resolved
+
+    def _resolve(self) -> "Poly":
         if not any(_has_value(a) for a in self.atoms()):
             return self
         out = Poly({})
@@ -429,6 +460,9 @@ def prove_positive(p: Poly) -> bool:
     (it is -1/4 at H = 1).
     """
     r = p.resolved()
+    known = r.const_value()
+    if known is not None:  # the common case: plain numbers
+        return known > 0
     low = _bound(r, lower=True)
     if low is None:
         return False
@@ -443,7 +477,13 @@ def differs(a: Poly, b: Poly) -> bool:
     ``H/4`` and ``floor(H/2)`` differ for every H >= 1 (proven from their bounds for H >= 4 and
     checked at H = 1, 2, 3); ``H/2`` and ``floor(H/2)`` do not (equal for even H).
     """
-    d = a.resolved() - b.resolved()
+    ra, rb = a.resolved(), b.resolved()
+    if ra == rb:
+        return False
+    x, y = ra.const_value(), rb.const_value()
+    if x is not None and y is not None:
+        return x != y
+    d = ra - rb
     if prove_positive(d) or prove_positive(-d):
         return True
     return _univariate(d, lambda v: v != 0)

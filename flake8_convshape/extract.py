@@ -17,6 +17,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .layers.base import CATALOG, UNKNOWN, Args, LayerCall, LayerSpec, bind
@@ -25,6 +26,7 @@ from .names import Namespace, Scope, dotted, evaluate, scope_chain
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
+MARKER = "Sequential"
 _INPUT_LEAD = re.compile(r"#+\s*(input|in)\b", re.IGNORECASE)
 
 
@@ -104,8 +106,16 @@ def comments_in_lines(lines: Sequence[str], first: int, last: int) -> List[Comme
     after yielding everything before it, which is all we need.
     """
     found: List[Comment] = []
+    region = lines[first - 1 : last]
+    if not any("'" in line or '"' in line for line in region):
+        # no string literal here, so every '#' starts a comment: no need to tokenize
+        for number, line in enumerate(region, first):
+            at = line.find("#")
+            if at >= 0:
+                found.append(Comment(number, at, line[at:].rstrip("\r\n"), line[:at].strip() == ""))
+        return found
     # tokenize knows no lone \r line ends: give it \n (columns are unchanged)
-    text = "".join(line.rstrip("\r\n") + "\n" for line in lines[first - 1 : last])
+    text = "".join(line.rstrip("\r\n") + "\n" for line in region)
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.COMMENT:
@@ -164,10 +174,11 @@ class Located:
     scopes: Tuple[ast.AST, ...]
 
 
-def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
+def locate(tree: ast.AST, lines: Optional[Sequence[str]] = None) -> Tuple[List[Located], Imports]:
     """Every Sequential call that is not itself an item of another Sequential, with its scopes.
 
-    One iterative walk (deeply nested code cannot exhaust the stack).
+    One iterative walk (deeply nested code cannot exhaust the stack). Given the lines, it skips
+    every statement and expression whose lines do not mention "Sequential": most of a file.
     """
     imports = Imports()
     candidates: List[Located] = []
@@ -180,12 +191,21 @@ def locate(tree: ast.AST) -> Tuple[List[Located], Imports]:
         for a in node.names
         if a.name == "Sequential" and a.asname
     }
+    marked: Optional[List[int]] = None
+    if lines is not None and not aliases:
+        marked = [i for i, line in enumerate(lines, 1) if MARKER in line]
     stack: List[Tuple[ast.AST, Tuple[ast.AST, ...]]] = [(tree, ())]
     while stack:
         node, scopes = stack.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.add(node)
             continue
+        if marked is not None and not isinstance(node, ast.Module):
+            first = getattr(node, "lineno", None)
+            if first is not None:
+                k = bisect.bisect_left(marked, first)
+                if k == len(marked) or marked[k] > (getattr(node, "end_lineno", None) or first):
+                    continue  # no line of this node says "Sequential"
         if isinstance(node, ast.Call):
             func = node.func
             tail = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
@@ -222,6 +242,7 @@ class Builder:
         self.defines = defines
         self.src = SourceLines(lines)
         self.imports = imports
+        self.walrus = any(":=" in line for line in lines)
         self._scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
 
@@ -231,6 +252,7 @@ class Builder:
 
         scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class
+        scope.root.walrus = self.walrus
         owner = located.scopes[-1] if located.scopes else self.tree
         construction = Construction(self)
         here = construction.at_statement(located.call, scope, owner)
@@ -319,14 +341,14 @@ class Builder:
         if not isinstance(node, ast.Call):
             return Layer(line, col, LayerCall("?", self.src.segment(node), line), end_line, end_col)
         name = name or self.imports.nn_class(node.func)
-        layer = Layer(line, col, LayerCall(name or "?", self.call_text(node, name), line), end_line, end_col)
+        layer = Layer(line, col, LayerCall(name or "?", partial(self.call_text, node, name), line), end_line, end_col)
         spec = CATALOG.get(name or "")
         if spec is None or any(isinstance(a, ast.Starred) for a in node.args):
             return layer
         keywords: Dict[str, Tuple[object, str]] = {}
         for k in node.keywords:
             if k.arg is not None:
-                keywords[k.arg] = (evaluate(k.value, scope), self.src.segment(k.value))
+                keywords[k.arg] = (evaluate(k.value, scope), partial(self.src.segment, k.value))
                 continue
             spread = evaluate(k.value, scope)  # **dd: fine when we know every key
             if not isinstance(spread, Namespace):
@@ -335,7 +357,7 @@ class Builder:
                 if key in keywords:
                     return layer
                 keywords[key] = (value, f"{self.src.segment(k.value)}[{key!r}]")
-        positional = [(evaluate(a, scope), self.src.segment(a)) for a in node.args]
+        positional = [(evaluate(a, scope), partial(self.src.segment, a)) for a in node.args]
         layer.spec = spec
         layer.args = bind(spec, positional, keywords)  # type: ignore[arg-type]
         return layer
@@ -356,7 +378,7 @@ def extract(
     tree: ast.AST, lines: Sequence[str], defines: Optional[Dict[str, int]] = None
 ) -> Iterable[Tuple[Located, "Builder"]]:
     """The located Sequential calls of a module and a builder for their blocks."""
-    located, imports = locate(tree)
+    located, imports = locate(tree, lines)
     if not located:
         return []
     builder = Builder(tree, lines, imports, defines)

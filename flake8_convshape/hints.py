@@ -18,7 +18,7 @@ in the style of the argument (symbolic when the code wrote names).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
 KINDS = (CONV, CONV_T, MAX_POOL, AVG_POOL)
@@ -183,7 +183,7 @@ def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Opt
     the batched dims (``(None, C, H, W)``: Poly or None; the batch and channels are ignored).
     None unless every size involved is a known integer and one parameter fixes it.
     """
-    from .layers.base import int_of, ints_of, truth
+    from .layers.base import ints_of, truth
 
     kind, nd = kind_of(layer), _nd(layer)
     if kind is None or nd is None or shape_in is None or shape_in.dims is None:
@@ -203,6 +203,8 @@ def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Opt
     ceil = truth(values.get("ceil_mode", False)) if kind in (MAX_POOL, AVG_POOL) else False
     if None in (k, s, p, d, op) or ceil is None:
         return None
+    if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:  # type: ignore[type-var]
+        return None  # the layer itself is invalid (a CVS203 says so); no size to solve for
     if kind == MAX_POOL and truth(values.get("return_indices", False)) is not False:
         return None
     sizes: List[int] = []

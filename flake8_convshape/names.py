@@ -17,6 +17,8 @@ from .dims import Poly
 from .layers.base import UNKNOWN, LayerClass, Value
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# where statements hold statements (and except handlers / match cases hold statements too)
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps pow() cheap
 _MAX_TERMS = 32  # a layer size with more terms than this is not worth proving things about
 _MAX_DEPTH = 150  # nesting of an argument expression we follow (deeper: unknown)
@@ -40,6 +42,8 @@ class Scope:
         self._children: Dict[int, Scope] = {}
         # set on the module scope by the extractor: node -> torch.nn class name, or None
         self.nn_class = parent.nn_class if parent is not None else (lambda node: None)
+        # does the file use ":=" anywhere? (set by the extractor; unknown means walk everything)
+        self.walrus = True if parent is None else parent.walrus
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
             positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -55,11 +59,16 @@ class Scope:
 
     # bindings ---------------------------------------------------------------------------------
     def bindings(self) -> Dict[str, List[ast.AST]]:
-        """Every statement or expression in this scope that binds each name."""
+        """Every statement or expression in this scope that binds each name.
+
+        Statements are walked, not expressions: only a walrus binds inside an expression, and
+        a file without ``:=`` has none (``root.walrus`` says so), which saves most of the walk.
+        """
         if self._bindings is not None:
             return self._bindings
         found: Dict[str, List[ast.AST]] = {}
         body = self.node.body if not isinstance(self.node, ast.Lambda) else [self.node.body]
+        deep = self.root.walrus
         stack: List[ast.AST] = list(body)
         while stack:
             node = stack.pop()
@@ -71,7 +80,13 @@ class Scope:
                 if not isinstance(node, ast.Lambda):
                     stack.extend(node.decorator_list)
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            if deep:
+                stack.extend(ast.iter_child_nodes(node))
+                continue
+            for field_name in _BLOCK_FIELDS:
+                stack.extend(getattr(node, field_name, ()))
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                stack.extend(node.items)
         self._bindings = found
         return found
 

@@ -38,7 +38,7 @@ class ConvShapeChecker:
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
-        from .check import parse_defines
+        from .defines import parse_defines
 
         cls.verbose = int(getattr(options, "verbose", 0) or 0)
         raw = getattr(options, "convshape_define", "") or ""

@@ -91,13 +91,42 @@ class Args:
         return self.values[name]
 
 
-@dataclass
 class LayerCall:
-    """How a layer was written, for messages: ``Conv2d(nc, ndf, 4, 2, 1)`` at line 12."""
+    """How a layer was written, for messages: ``Conv2d(nc, ndf, 4, 2, 1)`` at line 12.
 
-    name: str
-    text: str
-    line: int
+    ``text`` may be given as a function: most layers never appear in a message, and cutting
+    their source text out is a good part of a replay's cost.
+    """
+
+    __slots__ = ("name", "_text", "line")
+
+    def __init__(self, name: str, text: Union[str, Callable[[], str]], line: int):
+        self.name = name
+        self._text = text
+        self.line = line
+
+    @property
+    def text(self) -> str:
+        if callable(self._text):
+            self._text = self._text()
+        return self._text  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"LayerCall({self.name!r}, {self.text!r}, {self.line})"
+
+
+class Texts(dict):
+    """Argument source texts, cut out of the source only when a message asks for one."""
+
+    def __getitem__(self, key: str) -> str:
+        value = dict.__getitem__(self, key)
+        if callable(value):
+            value = value()
+            dict.__setitem__(self, key, value)
+        return value
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        return self[key] if key in self else default
 
 
 @dataclass
@@ -159,7 +188,7 @@ def bind(
 ) -> Optional[Args]:
     """Map arguments as Python would call the constructor; None when the call would fail."""
     values: Dict[str, Value] = {}
-    texts: Dict[str, str] = {}
+    texts: Dict[str, str] = Texts()
     if spec.varargs:
         return Args(values, texts)
     names = [p for p, _ in spec.params if p != KW_ONLY[0]]
