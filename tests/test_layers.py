@@ -370,7 +370,8 @@ class TestNorm:
         assert count(last("nn.BatchNorm2d(64, bias=False),", "64 x 8 x 8").parameters) == 64
 
     def test_batch_norm_single_value_per_channel(self):
-        assert last("nn.BatchNorm2d(8),", "(1, 8, 1, 1)").codes == ("CVS201",)
+        assert last("nn.BatchNorm2d(8),", "(1, 8, 1, 1)").codes == ()  # eval() runs it
+        assert last("nn.BatchNorm2d(8, track_running_stats=False),", "(1, 8, 1, 1)").codes == ("CVS201",)
         assert last("nn.BatchNorm2d(8),", "8 x 1 x 1").codes == ()  # batch unknown
 
     def test_instance_norm_mismatch_depends_on_affine_and_stats(self):
@@ -466,3 +467,45 @@ class TestActivations:
     def test_softmax2d_and_softmax_dims(self):
         assert last("nn.Softmax2d(),", "3 x 8 x 8").shape == (None, 3, 8, 8)
         assert last("nn.Conv2d(3, 3, 1),\nnn.Softmax(dim=4),", "3 x 8 x 8").codes == ("CVS203",)
+
+
+# ============================================================================ robustness
+
+ODD_VALUES = [
+    "0", "-1", "-7", "1", "3", "2.5", "0.0", "-0.5", "True", "None", "'same'", "'x'", "()", "(0,)",
+    "(1, 2)", "(2, 2, 2)", "(1, 2, 3, 4, 5, 6, 7)", "(None, 2)", "(2.0, 1)", "[3, 3]", "n", "n * 2",
+    "cfg.size", "f(3)", "float('inf')", "1e999", "(n, 2)",
+]
+ODD_INPUTS = ["3 x 8 x 8", "(1, 3, 1, 1)", "3 x H x W", "(2, 5)", "n x 4 x 4 x 4", None]
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_odd_arguments_never_crash(name):
+    """Every layer, every argument slot, odd values and inputs: findings or silence, no crash."""
+    spec = CATALOG[name]
+    params = [p for p, _ in spec.params if p not in ("*", "device", "dtype")]
+    rng = random.Random(name)
+    sources = []
+    for _ in range(40):
+        args = []
+        for p in params:
+            if rng.random() < 0.5:
+                args.append(f"{p}={rng.choice(ODD_VALUES)}")
+        inp = rng.choice(ODD_INPUTS)
+        lines = ["import torch.nn as nn", "net = nn.Sequential("]
+        if inp is not None:
+            lines.append(f"    # input: {inp}")
+        lines += [f"    nn.{name}({', '.join(args)}),", "    nn.Conv2d(8, 4, 3),", ")", ""]
+        sources.append("\n".join(lines))
+    for source in sources:
+        errors: List[Tuple[int, BaseException]] = []
+        check_source(source, on_error=lambda line, exc: errors.append((line, exc)))
+        assert not errors, f"{errors!r}\n{source}"
+        trace_source(source)
+
+
+def test_same_padding_with_a_mode_pads_only_the_dims_its_dilation_tuple_names():
+    # PyTorch zips dilation=(1,) with the kernel: only H gets the 'same' padding, W none
+    step = last("nn.Conv2d(1, 1, 2, padding='same', dilation=(1,), padding_mode='reflect'),", "1 x 2 x 2")
+    assert step.shape == (None, 1, 2, 1)
+    assert last("nn.Conv2d(1, 1, 2, padding='same', dilation=(1,)),", "1 x 2 x 2").shape == (None, 1, 2, 2)

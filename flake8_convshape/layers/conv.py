@@ -228,6 +228,8 @@ def make_conv(nd: int, lazy: bool = False):
         spatial: List[Optional[Poly]] = [None] * nd
         formulas: List[str] = []
         drops = []
+        dil_arg = args["dilation"]
+        same_dims = len(dil_arg) if isinstance(dil_arg, tuple) else nd  # dims padding='same' pads (F.pad modes)
         if spatial_in is not None and same and mode == "zeros":
             spatial = list(spatial_in)
         elif spatial_in is not None and None not in (k, s, d) and (p is not None or same):
@@ -235,8 +237,12 @@ def make_conv(nd: int, lazy: bool = False):
                 if length is None:
                     continue
                 pad_i = p[i] if p is not None else None  # type: ignore[index]
+                if same and i >= same_dims:
+                    pad_i = 0
                 if mode != "zeros":
-                    if same:
+                    if same and i >= same_dims:
+                        left = right = 0  # PyTorch zips the dilation tuple as written: 1 value, 1 dim
+                    elif same:
                         total_pad = d[i] * (k[i] - 1)  # type: ignore[index]
                         left, right = total_pad // 2, total_pad - total_pad // 2
                     else:
@@ -248,7 +254,7 @@ def make_conv(nd: int, lazy: bool = False):
                         return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems), counts)
                     if padded is None:
                         continue
-                    if same:
+                    if same and i < same_dims:
                         spatial[i] = length
                         continue
                     num = window_numerator(padded, 0, k[i], d[i])  # type: ignore[index]

@@ -10,9 +10,10 @@ When a size parameter must match the input (PyTorch's rules, checked against it)
   (forward); ``num_channels`` must equal the incoming channels only when ``affine=True``.
 - LayerNorm/RMSNorm: ``normalized_shape`` must equal the trailing sizes.
 
-In training mode (a fresh module) BatchNorm needs more than one value per channel (batch times
-spatial sizes), InstanceNorm more than one spatial element, GroupNorm more than one value per
-group: reported when the sizes are known (the batch only when a comment states it).
+Using batch statistics, BatchNorm needs more than one value per channel (batch times spatial
+sizes), InstanceNorm more than one spatial element, GroupNorm more than one value per group:
+reported when the sizes are known (the batch only when a comment states it) and the error does
+not depend on train/eval mode, that is without running statistics (with them, eval() runs).
 """
 
 from __future__ import annotations
@@ -140,11 +141,13 @@ def make_batch_norm(accepted: Sequence[int], lazy: bool = False):
         early = rank_outcome(shape, accepted, problems)
         if early is not None:
             return _with_counts(early, counts)
-        if not problems and shape.dims is not None and _values_per_channel(shape, True) == 1:
+        # with running statistics only training needs batch statistics: eval() runs fine
+        batch_stats = truth(args["track_running_stats"]) is False
+        if not problems and batch_stats and shape.dims is not None and _values_per_channel(shape, True) == 1:
             problems.append(
                 (
                     "CVS201",
-                    f"{call.text} needs more than one value per channel in training, "
+                    f"{call.text} (no running statistics) needs more than one value per channel, "
                     f"but the incoming tensor is {shape.render(skip_batch=False)}",
                 )
             )
@@ -162,11 +165,12 @@ def make_instance_norm(nd: int, lazy: bool = False):
         early = rank_outcome(shape, IN_RANKS[nd], problems)
         if early is not None:
             return _with_counts(early, counts)
-        if not problems and shape.dims is not None and _values_per_channel(shape, False) == 1:
+        batch_stats = truth(args["track_running_stats"]) is False  # else eval() uses the running ones
+        if not problems and batch_stats and shape.dims is not None and _values_per_channel(shape, False) == 1:
             problems.append(
                 (
                     "CVS201",
-                    f"{call.text} needs more than one spatial element per channel in training, "
+                    f"{call.text} needs more than one spatial element per channel, "
                     f"but the incoming tensor is {shape.render()}",
                 )
             )
