@@ -23,8 +23,8 @@ from .names import Scope
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
-# families whose layers keep the shape: a comment before them is read by what comes after
-_RANK_FREE = ("activation", "dropout")
+# families whose layers keep the rank: a comment before them is read by what comes after
+_RANK_KEEPING = ("activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention")
 _SPATIAL_FAMILIES = ("conv", "pool")  # whose trailing arithmetic comments are output sizes
 
 
@@ -73,18 +73,30 @@ class Origin:
 
 
 def expected_rank(items: Sequence) -> Optional[int]:
-    """The input rank the first rank-fixing layer of a chain wants (batch included)."""
+    """The input rank (batch included) the first layers of a chain agree on.
+
+    Layers that keep the rank are read on until one rank is left: BatchNorm1d takes 2 or 3
+    dims, a Conv1d after it settles 3.
+    """
+    candidates: Optional[set] = None
     for item in items:
         if isinstance(item, Comment):
             continue
         if item.nested is not None:
-            return expected_rank(item.nested.items)
-        if item.spec is None:
-            return None
-        if item.spec.ranks is not None:
-            return item.spec.ranks[0] if len(item.spec.ranks) == 1 else None
-        if item.spec.family not in _RANK_FREE:
-            return None
+            inner = expected_rank(item.nested.items)
+            ranks, keeps = ((inner,) if inner is not None else None), False
+        elif item.spec is None:
+            break
+        else:
+            ranks, keeps = item.spec.ranks, item.spec.family in _RANK_KEEPING
+        if ranks is not None:
+            candidates = set(ranks) if candidates is None else candidates & set(ranks)
+            if len(candidates) == 1:
+                return next(iter(candidates))
+            if not candidates:
+                return None
+        if not keeps:
+            break
     return None
 
 
