@@ -250,7 +250,7 @@ def make_conv(nd: int, lazy: bool = False):
                     padded, failure = pad_dim(mode, length, left, right)  # type: ignore[arg-type]
                     if failure is not None:
                         code, why = failure
-                        problems.append((code, f"{call.text} with padding_mode={mode!r}: {why}"))
+                        problems.append((code, f"{call.text} {why}"))
                         return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems), counts)
                     if padded is None:
                         continue

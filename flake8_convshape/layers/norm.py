@@ -147,8 +147,8 @@ def make_batch_norm(accepted: Sequence[int], lazy: bool = False):
             problems.append(
                 (
                     "CVS201",
-                    f"{call.text} (no running statistics) needs more than one value per channel, "
-                    f"but the incoming tensor is {shape.render(skip_batch=False)}",
+                    f"{call.text} expects more than one value per channel (it has no running statistics), "
+                    f"but the incoming tensor has {shape.render(skip_batch=False)}",
                 )
             )
         return _with_counts(Outcome(shape, problems, changes=False), counts)
@@ -170,8 +170,8 @@ def make_instance_norm(nd: int, lazy: bool = False):
             problems.append(
                 (
                     "CVS201",
-                    f"{call.text} needs more than one spatial element per channel, "
-                    f"but the incoming tensor is {shape.render()}",
+                    f"{call.text} expects more than one spatial element per channel, "
+                    f"but the incoming tensor has {shape.render()}",
                 )
             )
         return _with_counts(Outcome(shape, problems, changes=False), counts)
@@ -221,8 +221,8 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems.append(
             (
                 "CVS201",
-                f"{call.text} splits the channels into {groups} groups, "
-                f"but the incoming tensor has {describe(incoming)} channels",
+                f"{call.text} expects channels divisible by num_groups={groups}, "
+                f"but the incoming tensor has {describe(incoming)}",
             )
         )
     elif affine and channels is not None and incoming is not None and differs(channels, incoming):
@@ -236,8 +236,8 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             problems.append(
                 (
                     "CVS201",
-                    f"{call.text} needs more than one value per group in training, "
-                    f"but the incoming tensor is {shape.render(skip_batch=False)}",
+                    f"{call.text} expects more than one value per group, "
+                    f"but the incoming tensor has {shape.render(skip_batch=False)}",
                 )
             )
     return _with_counts(Outcome(shape, problems, changes=False), counts)
@@ -298,7 +298,7 @@ def make_layer_norm(rms: bool):
         if k > len(shape.dims):
             problem = (
                 "CVS201",
-                f"{call.text} normalizes the last {k} dimensions ({wanted}), "
+                f"{call.text} expects at least {k} dimensions ({wanted} at the end), "
                 f"but the incoming tensor has {len(shape.dims)}",
             )
             return _with_counts(Outcome(shape, [problem], changes=False), counts)

@@ -52,21 +52,25 @@ def pad_dim(mode: str, length: Poly, left: int, right: int) -> Tuple[Optional[Po
     if mode == "reflect":
         worst = max(left, right)
         if prove_nonpositive(length - Poly.const(worst)):
-            return None, ("CVS201", f"reflection padding of {worst} needs a size above {worst}, but the incoming size is {shown}")
+            return None, ("CVS201", f"expects sizes above its reflection padding of {worst}, but the incoming tensor has {shown}")
     elif mode == "circular":
         worst = max(left, right)
         if prove_positive(Poly.const(worst) - length):
-            return None, ("CVS201", f"circular padding of {worst} wraps around more than once on a size of {shown}")
+            return None, (
+                "CVS201",
+                f"expects sizes of at least its circular padding of {worst} (it wraps around once at most), "
+                f"but the incoming tensor has {shown}",
+            )
         if min(left, right) < 0:
             if prove_positive(-out):
-                return None, ("CVS202", f"padding ({left}, {right}) gives a size of {out.resolved()} from {shown}")
+                return None, ("CVS202", f"gives a size of {out.resolved()} from {shown}: {shown}{left:+d}{right:+d} = {out.resolved()}")
             return None, None  # the overlapping copy: depends on the whole tensor's layout
     elif mode == "constant":
         kept = length + Poly.const(min(left, 0) + min(right, 0))
         if prove_positive(-kept):
-            return None, ("CVS202", f"padding ({left}, {right}) crops more than the size {shown}")
+            return None, ("CVS202", f"crops more than the whole size {shown}: {shown}{min(left, 0):+d}{min(right, 0):+d} < 0")
     if prove_nonpositive(out):
-        return None, ("CVS202", f"padding ({left}, {right}) gives a size of {out.resolved()} from {shown}")
+        return None, ("CVS202", f"gives a size of {out.resolved()} from {shown}: {shown}{left:+d}{right:+d} = {out.resolved()}")
     return out, None
 
 
@@ -135,7 +139,7 @@ def make_pad(nd: int, mode: str):
         padded, failures = pad_dims(mode, shape.dims, pads)
         head = shape.dims[: len(shape.dims) - k]
         if failures:
-            problems = [(code, f"{call.text}: {why}") for _, code, why in failures[:1]]
+            problems = [(code, f"{call.text} {why}") for _, code, why in failures[:1]]
             return _zero_counts(Outcome(Shape((*head, *([None] * k))), problems))
         if any(d is None for d, before in zip(padded, shape.dims[len(head):]) if before is not None):
             return _zero_counts(Outcome(UNKNOWN_SHAPE, []))  # circular with a negative amount

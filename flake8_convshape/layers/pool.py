@@ -117,7 +117,7 @@ def _kernel_fits(call: LayerCall, shape: Shape, k: Tuple[int, ...], problems: Li
             problems.append(
                 (
                     "CVS201",
-                    f"{call.text} needs an input at least as large as its kernel in every dimension "
+                    f"{call.text} expects an input at least as large as its kernel in every dimension "
                     f"(padding does not count), but the incoming tensor has {sizes}",
                 )
             )
@@ -381,13 +381,12 @@ def make_fractional(nd: int):
                 # PyTorch: output + kernel - 1 <= input (2d), < input (3d)
                 span = size + Poly.const(kk - 1) - length
                 if prove_positive(span if nd == 2 else span + Poly.const(1)):
-                    relation = "<=" if nd == 2 else "<"
+                    need = (size + Poly.const(kk - 1 if nd == 2 else kk)).resolved()
                     problems.append(
                         (
                             "CVS201",
-                            f"{call.text} needs output + kernel - 1 {relation} input, but "
-                            f"{paren(size.resolved())} + {kk} - 1 = {(size + Poly.const(kk - 1)).resolved()} "
-                            f"against {paren(length.resolved())}",
+                            f"{call.text} expects sizes of at least {need} (output {paren(size.resolved())} + kernel {kk}"
+                            f"{' - 1' if nd == 2 else ''}), but the incoming tensor has {paren(length.resolved())}",
                         )
                     )
                     return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))

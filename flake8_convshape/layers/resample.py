@@ -149,9 +149,11 @@ def interpolate(
             for length, f, out in zip(spatial, factors, outs)
             if length is not None and out is not None
         ]
-    for out, length in zip(outs, spatial):
+    for i, (out, length) in enumerate(zip(outs, spatial)):
         if out is not None and prove_nonpositive(out):
-            source = f" from {paren(length.resolved())}" if length is not None and sizes is None else ""
+            source = ""
+            if length is not None and sizes is None:
+                source = f" from {paren(length.resolved())}: floor({paren(length.resolved())}*{factors[i]:g}) = {out.resolved()}"
             return _fail(("CVS202", f"{call.text} gives a size of {out.resolved()}{source}"))
     arithmetic = ", ".join(dict.fromkeys(formulas)) or None
     return _zero(Outcome(Shape((*shape.dims[:2], *outs)), [], arithmetic))
@@ -218,7 +220,7 @@ def pixel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             return _fail(
                 (
                     "CVS201",
-                    f"{call.text} needs channels divisible by {r}*{r} = {r * r}, "
+                    f"{call.text} expects channels divisible by {r}*{r} = {r * r}, "
                     f"but the incoming tensor has {describe(c)}",
                 )
             )
@@ -246,7 +248,7 @@ def pixel_unshuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             continue
         rem = d.resolved().mod(r)
         if rem not in (None, 0):
-            return _fail(("CVS201", f"{call.text} needs the {what} divisible by {r}, but the incoming tensor has {describe(d)}"))
+            return _fail(("CVS201", f"{call.text} expects a {what} divisible by {r}, but the incoming tensor has {describe(d)}"))
         outs.append(d.truediv(r) if rem is None else d.floordiv(r))
     out_c = None if c is None else c.scale(r * r)
     return _zero(Outcome(Shape((*head, out_c, *outs)), []))
@@ -263,7 +265,7 @@ def channel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         return _zero(early)
     c = shape.channels
     if g is not None and c is not None and c.resolved().mod(g) not in (None, 0):
-        return _fail(("CVS201", f"{call.text} needs channels divisible by groups={g}, but the incoming tensor has {describe(c)}"))
+        return _fail(("CVS201", f"{call.text} expects channels divisible by groups={g}, but the incoming tensor has {describe(c)}"))
     out = _zero(Outcome(shape, []))
     out.changes = False
     return out

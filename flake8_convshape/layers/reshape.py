@@ -88,12 +88,16 @@ def unflatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if inferred:
         k = known.resolved().int_value() if known is not None else None
         if size is not None and k == 0:
-            problems.append(("CVS201", f"{call.text} cannot infer -1 next to a size of 0"))
+            problems.append(("CVS201", f"{call.text} cannot infer -1 next to a size of 0 in dim {d}"))
         elif size is not None and k is not None:
             rem = size.resolved().mod(k)
             if rem not in (None, 0):
                 problems.append(
-                    ("CVS201", f"{call.text} splits a size of {describe(size)}, which is not divisible by {k}")
+                    (
+                        "CVS201",
+                        f"{call.text} expects a size divisible by {k} in dim {d}, "
+                        f"but the incoming tensor has {describe(size)}",
+                    )
                 )
             else:
                 out[inferred[0]] = size.floordiv(k) if rem == 0 else size.truediv(k)
