@@ -254,7 +254,7 @@ def pixel_unshuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return _zero(Outcome(Shape((*head, out_c, *outs)), []))
 
 
-@register("ChannelShuffle", "resample", (("groups", REQUIRED),), ranks=(4,))
+@register("ChannelShuffle", "resample", (("groups", REQUIRED),), keeps_rank=True)
 def channel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Shape-preserving; groups must divide the channels."""
     g, problem = _factor(args, "groups", call)
