@@ -207,7 +207,11 @@ def glu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if parity == 1:
         what = "the batch" if axis == 0 else f"dim {dim}"
         return _failed(
-            ("CVS201", f"{call.text} expects an even size in {what} (it halves it), but the incoming tensor has {paren(size.resolved())}")
+            (
+                "CVS201",
+                f"{call.text} expects an even size in {what} (it halves it), "
+                f"but the incoming tensor has {paren(size.resolved())}",
+            )
         )
     half = size.truediv(2) if parity is None else size.floordiv(2)
     return Outcome(
@@ -225,6 +229,10 @@ def _glu_last(shape: Shape, call: LayerCall) -> Outcome:
     parity = size.resolved().mod(2)
     if parity == 1:
         return _failed(
-            ("CVS201", f"{call.text} expects an even size in dim -1 (it halves it), but the incoming tensor has {paren(size.resolved())}")
+            (
+                "CVS201",
+                f"{call.text} expects an even size in dim -1 (it halves it), "
+                f"but the incoming tensor has {paren(size.resolved())}",
+            )
         )
     return Outcome(Shape(None, size.truediv(2) if parity is None else size.floordiv(2)), [], parameters=ZERO, buffers=ZERO)

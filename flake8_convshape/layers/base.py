@@ -150,9 +150,6 @@ class LayerSpec:
     fn: TransferFn
     varargs: bool = False  # accepts anything (Identity): no binding
     ranks: Optional[Tuple[int, ...]] = None  # input ranks (batch included) it accepts; None: any
-    # the output has the input's rank whatever the rank (norms, Linear, Upsample): a comment
-    # before it can be read with the rank a later layer fixes
-    keeps_rank: bool = False
 
 
 CATALOG: Dict[str, LayerSpec] = {}
@@ -166,18 +163,16 @@ def register(
     params: Sequence[Tuple[str, object]] = (),
     varargs: bool = False,
     ranks: Optional[Tuple[int, ...]] = None,
-    keeps_rank: bool = False,
 ) -> Callable[[TransferFn], TransferFn]:
     """Add a transfer function to the catalog under one or more class names.
 
     ``ranks`` are the batched input ranks the layer accepts; a comment before it is read with
-    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W). ``keeps_rank`` marks a
-    layer of any rank whose output has its input's rank.
+    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W).
     """
 
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
-            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, keeps_rank)
+            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks)
         return fn
 
     return deco

@@ -80,8 +80,8 @@ def make_linear(lazy: bool):
     return linear
 
 
-register("Linear", "linear", LINEAR_PARAMS, keeps_rank=True)(make_linear(lazy=False))
-register("LazyLinear", "linear", LAZY_LINEAR_PARAMS, keeps_rank=True)(make_linear(lazy=True))
+register("Linear", "linear", LINEAR_PARAMS)(make_linear(lazy=False))
+register("LazyLinear", "linear", LAZY_LINEAR_PARAMS)(make_linear(lazy=True))
 
 
 @register("Embedding", "embedding", EMBEDDING_PARAMS, ranks=(2,))

@@ -184,14 +184,13 @@ for _nd in (1, 2, 3):
     register(f"LazyBatchNorm{_nd}d", "norm", LAZY_PARAMS, ranks=BN_RANKS[_nd])(make_batch_norm(BN_RANKS[_nd], lazy=True))
     register(f"InstanceNorm{_nd}d", "norm", IN_PARAMS, ranks=(_nd + 2,))(make_instance_norm(_nd))
     register(f"LazyInstanceNorm{_nd}d", "norm", LAZY_PARAMS, ranks=(_nd + 2,))(make_instance_norm(_nd, lazy=True))
-register("SyncBatchNorm", "norm", SYNC_PARAMS, keeps_rank=True)(make_batch_norm(range(2, 64)))
+register("SyncBatchNorm", "norm", SYNC_PARAMS)(make_batch_norm(range(2, 64)))
 
 
 @register(
     "GroupNorm",
     "norm",
     (("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5), ("affine", True), *FACTORY, KW_ONLY, ("bias", True)),
-    keeps_rank=True,
 )
 def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     groups, channels = int_of(args["num_groups"]), poly_of(args["num_channels"])
@@ -316,14 +315,13 @@ register(
     "LayerNorm",
     "norm",
     (("normalized_shape", REQUIRED), ("eps", 1e-5), ("elementwise_affine", True), ("bias", True), *FACTORY),
-    keeps_rank=True,
 )(make_layer_norm(rms=False))
 register(
-    "RMSNorm", "norm", (("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True), *FACTORY), keeps_rank=True
+    "RMSNorm", "norm", (("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True), *FACTORY)
 )(make_layer_norm(rms=True))
 
 
-@register("LocalResponseNorm", "norm", (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)), keeps_rank=True)
+@register("LocalResponseNorm", "norm", (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)))
 def local_response_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     size = int_of(args["size"])
     counts = (ZERO, ZERO)

@@ -63,7 +63,8 @@ def pad_dim(mode: str, length: Poly, left: int, right: int) -> Tuple[Optional[Po
             )
         if min(left, right) < 0:
             if prove_positive(-out):
-                return None, ("CVS202", f"gives a size of {out.resolved()} from {shown}: {shown}{left:+d}{right:+d} = {out.resolved()}")
+                sum_text = f"{shown}{left:+d}{right:+d} = {out.resolved()}"
+                return None, ("CVS202", f"gives a size of {out.resolved()} from {shown}: {sum_text}")
             return None, None  # the overlapping copy: depends on the whole tensor's layout
     elif mode == "constant":
         kept = length + Poly.const(min(left, 0) + min(right, 0))

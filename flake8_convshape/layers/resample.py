@@ -168,7 +168,7 @@ UPSAMPLE_PARAMS = (
 )
 
 
-@register("Upsample", "resample", UPSAMPLE_PARAMS, keeps_rank=True)
+@register("Upsample", "resample", UPSAMPLE_PARAMS)
 def upsample(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return interpolate(
         call,
@@ -254,7 +254,7 @@ def pixel_unshuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return _zero(Outcome(Shape((*head, out_c, *outs)), []))
 
 
-@register("ChannelShuffle", "resample", (("groups", REQUIRED),), keeps_rank=True)
+@register("ChannelShuffle", "resample", (("groups", REQUIRED),))
 def channel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Shape-preserving; groups must divide the channels."""
     g, problem = _factor(args, "groups", call)
@@ -265,7 +265,8 @@ def channel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         return _zero(early)
     c = shape.channels
     if g is not None and c is not None and c.resolved().mod(g) not in (None, 0):
-        return _fail(("CVS201", f"{call.text} expects channels divisible by groups={g}, but the incoming tensor has {describe(c)}"))
+        why = f"expects channels divisible by groups={g}, but the incoming tensor has {describe(c)}"
+        return _fail(("CVS201", f"{call.text} {why}"))
     out = _zero(Outcome(shape, []))
     out.changes = False
     return out
