@@ -40,7 +40,9 @@ CODES: Dict[str, Code] = {
         Code(
             "CVS201",
             "a layer's input-size parameter (in_channels, num_features, in_features, "
-            "num_parameters, ...) disagrees with the incoming shape",
+            "num_parameters, normalized_shape, ...) disagrees with the incoming shape, or the "
+            "incoming tensor does not fit the layer (a reflection padding as large as the input, "
+            "channels PixelShuffle or GroupNorm cannot split, ...)",
             "raises",
             example_bad="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(128),",
             example_good="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(64),",

@@ -461,6 +461,19 @@ def _evaluate(node: ast.AST, scope: Any) -> Value:
 
 def _call(node: ast.Call, scope: Scope) -> Value:
     func = node.func
+    if isinstance(func, ast.Name) and func.id == "float" and len(node.args) == 1 and not node.keywords:
+        # float('inf') (LPPool's norm_type), float(2) (a scale factor)
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            try:
+                return float(arg.value)
+            except ValueError:
+                return UNKNOWN
+        v = evaluate(arg, scope)
+        if isinstance(v, float):
+            return v
+        c = v.resolved().const_value() if isinstance(v, Poly) else None
+        return float(c) if c is not None else UNKNOWN
     if isinstance(func, ast.Name) and func.id == "int" and len(node.args) == 1 and not node.keywords:
         v = evaluate(node.args[0], scope)
         if isinstance(v, Poly):

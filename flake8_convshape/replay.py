@@ -25,7 +25,7 @@ _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the rank: a comment before them is read by what comes after
 _RANK_KEEPING = ("activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention")
-_SPATIAL_FAMILIES = ("conv", "pool")  # whose trailing arithmetic comments are output sizes
+_SPATIAL_FAMILIES = ("conv", "pool", "padding", "resample")  # whose trailing arithmetic comments are output sizes
 
 
 @dataclass

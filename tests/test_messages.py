@@ -34,7 +34,8 @@ def test_batchnorm_with_the_wrong_width():
     main = nn.Sequential(nn.Conv2d(ndf, ndf * 2, 4, 2, 1), nn.BatchNorm2d(64))
     """
     assert messages(src) == [
-        "4:56: CVS201 BatchNorm2d(64) expects 64 channels, but the incoming tensor has ndf*2 = 128"
+        "4:56: CVS201 BatchNorm2d(64) expects 64 channels, but the incoming tensor has ndf*2 = 128; "
+        "use num_features=128"
     ]
 
 

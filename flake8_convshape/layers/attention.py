@@ -18,6 +18,7 @@ from .base import (
     rank_outcome,
     register,
     truth,
+    should_be,
 )
 
 Problem = Tuple[str, str]
@@ -74,7 +75,7 @@ def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             (
                 "CVS201",
                 f"{call.text} expects d_model = {describe(d_model)} features, "
-                f"but the incoming tensor has {describe(incoming)}",
+                f"but the incoming tensor has {describe(incoming)}" + should_be(args, "d_model", incoming),
             )
         )
     return Outcome(shape, problems, changes=False, parameters=params, buffers=ZERO)

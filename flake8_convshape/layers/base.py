@@ -270,6 +270,16 @@ def same_arithmetic(per_dim: Sequence[str]) -> Optional[str]:
     return ", ".join(distinct) if distinct else None
 
 
+def should_be(args: Args, param: str, incoming: Poly) -> str:
+    """``; use num_features=ndf*2``: the value a CVS201's input-size parameter should have,
+    written with names where the code wrote names."""
+    from ..hints import input_size_hint
+
+    written = args.texts.get(param) if param in args.texts else None
+    hint = input_size_hint(param, written or "", incoming) if written is not None else None
+    return f"; use {hint}" if hint else ""
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 

@@ -27,6 +27,7 @@ from .base import (
     total,
     truth,
     ZERO,
+    should_be,
 )
 from .padding import pad_dim
 from .spatial import (
@@ -115,7 +116,7 @@ def _channel_checks(
             (
                 "CVS201",
                 f"{call.text} expects {describe(in_ch)} input channels, "
-                f"but the incoming tensor has {describe(incoming)}",
+                f"but the incoming tensor has {describe(incoming)}" + should_be(args, "in_channels", incoming),
             )
         )
     if out_ch is not None and int_of(out_ch) == 0:

@@ -18,6 +18,7 @@ from .base import (
     register,
     total,
     truth,
+    should_be,
 )
 
 Problem = Tuple[str, str]
@@ -61,7 +62,7 @@ def make_linear(lazy: bool):
                 (
                     "CVS201",
                     f"{call.text} expects {describe(in_f)} input features, "
-                    f"but the incoming tensor has {describe(incoming)}",
+                    f"but the incoming tensor has {describe(incoming)}" + should_be(args, "in_features", incoming),
                 )
             )
         if not problems and out_f is not None and int_of(out_f) == 0:

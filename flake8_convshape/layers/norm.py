@@ -36,6 +36,7 @@ from .base import (
     rank_outcome,
     register,
     truth,
+    should_be,
 )
 
 Problem = Tuple[str, str]
@@ -111,7 +112,11 @@ def _features_problems(
         problems.append(("CVS203", f"{call.text}: num_features must not be negative, got {value}"))
     elif sized and features is not None and incoming is not None and differs(features, incoming):
         problems.append(
-            ("CVS201", f"{call.text} expects {describe(features)} {what}, but the incoming tensor has {describe(incoming)}")
+            (
+                "CVS201",
+                f"{call.text} expects {describe(features)} {what}, but the incoming tensor has "
+                f"{describe(incoming)}" + should_be(args, "num_features", incoming),
+            )
         )
     return problems
 
@@ -226,7 +231,11 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         )
     elif affine and channels is not None and incoming is not None and differs(channels, incoming):
         problems.append(
-            ("CVS201", f"{call.text} expects {describe(channels)} channels, but the incoming tensor has {describe(incoming)}")
+            (
+                "CVS201",
+                f"{call.text} expects {describe(channels)} channels, but the incoming tensor has "
+                f"{describe(incoming)}" + should_be(args, "num_channels", incoming),
+            )
         )
     elif shape.dims is not None and groups:
         c = incoming.resolved().int_value() if incoming is not None else None
