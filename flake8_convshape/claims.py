@@ -14,6 +14,7 @@ offsets into the original comment so that a fix can rewrite exactly the claimed 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
@@ -711,8 +712,14 @@ def parse_comment(comment: str, trailing: bool = False) -> Union[ShapeClaim, Ari
     """
     if not isinstance(comment, str):
         return None
+    return _parse_cached(comment, bool(trailing))
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
+    """Claims are immutable, and the replay reads the same comment more than once."""
     try:
-        return _parse(comment, bool(trailing))
+        return _parse(comment, trailing)
     except (_Fail, RecursionError, ValueError, IndexError, AssertionError):
         return None
     except Exception:  # never let a comment break the linter
