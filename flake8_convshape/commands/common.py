@@ -194,3 +194,65 @@ def resolve_files(args: argparse.Namespace, paths: Sequence[str]) -> Tuple[List[
     except UsageError as exc:
         print(f"convshape: error: {exc}", file=sys.stderr)
         return [], EXIT_USAGE
+
+
+def add_rewrite_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of the commands that rewrite files (fix, annotate)."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, or directories walked for *.py")
+    parser.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
+    add_settings_options(parser)
+
+
+def rewrite_files(args: argparse.Namespace, transform, *, past: str, future: str, not_done: str) -> int:
+    """Read, transform and (atomically) write each file, or print its diff with --diff.
+
+    ``transform(text, settings, path)`` returns the new text (None when nothing changes), how
+    many comments it touched, and whether something was left undone (it says what on stderr).
+    """
+    from ..check import parse
+    from ..fix import FixError, load, unified_diff, write_atomically
+
+    files, status = resolve_files(args, args.paths)
+    if status:
+        return status
+    failed = pending = False
+    for path, settings in files:
+        try:
+            source = load(path)
+        except OSError as exc:
+            print(f"convshape: {path}: cannot read: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        except FixError as exc:
+            print(f"convshape: {path}: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        if "Sequential" not in source.text:
+            continue
+        if parse(source.text) is None:
+            print(f"convshape: {path}: not valid Python, left untouched", file=sys.stderr)
+            failed = True
+            continue
+        try:
+            text, count, undone = transform(source.text, settings, path)
+        except FixError as exc:
+            print(f"convshape: {path}: {not_done}: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        failed = failed or undone
+        if text is None:
+            continue
+        noun = "comment" if count == 1 else "comments"
+        if args.diff:
+            sys.stdout.write(unified_diff(path, source.text, text))
+            print(f"convshape: would {future} {count} {noun} in {path}", file=sys.stderr)
+            pending = True
+            continue
+        try:
+            write_atomically(source, text)
+        except (OSError, FixError) as exc:
+            print(f"convshape: {path}: not written: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        print(f"convshape: {past} {count} {noun} in {path}", file=sys.stderr)
+    return EXIT_FOUND if failed or pending else EXIT_CLEAN
