@@ -195,6 +195,10 @@ class Replayer:
 
     @staticmethod
     def _second_reading(comment: Comment, claim: ShapeClaim) -> Optional[str]:
+        """The text after the shape when it reads as a shape or a product of sizes, else None.
+
+        It ends where another comment starts (``  # noqa: E501``), as the claim itself does.
+        """
         rest = comment.text[claim.end :].split("#")[0].strip(" \t,;:()")
         if rest and (_PRODUCT.match(rest) or isinstance(parse_comment("# " + rest), ShapeClaim)):
             return rest
@@ -203,8 +207,8 @@ class Replayer:
     def _another_reading_agrees(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin) -> bool:
         """``# state size. (ngf*8) x 4 x 4   4*4*512``: the text after the shape may be a second
         reading (a product of all sizes, or another shape); if it fits, the comment is right."""
-        rest = comment.text[claim.end :].strip(" \t,;:()")
-        if not rest:
+        rest = self._second_reading(comment, claim)
+        if rest is None:
             return False
         product = _PRODUCT.match(rest)
         if product is not None and shape.known():

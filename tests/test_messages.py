@@ -52,3 +52,18 @@ def test_the_padding_that_gives_the_commented_size():
         "6:5: CVS101 comment says 128 x 48 x 48, but Conv2d(64, 128, 4, 2, 0) at line 5 gives "
         "128 x 47 x 47: (96+2*0-4)/2+1 = 47; padding=1 gives 48"
     ]
+
+
+def test_a_second_reading_followed_by_noqa_still_counts():
+    """``4*4*512`` matches 512 x 4 x 4: no finding, whatever comment follows it."""
+    src = """
+    import torch.nn as nn
+    ngf = 64
+    main = nn.Sequential(
+        # input: 512 x 2 x 2
+        nn.ConvTranspose2d(512, 512, 4, 2, 1),
+        # state size. (ngf*4) x 4 x 4   4*4*512  # noqa: E501
+        # state size. (ngf*4) x 4 x 4   4*4*512
+    )
+    """
+    assert messages(src) == []
