@@ -19,9 +19,10 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Set, Tuple
 
+from .dims import Poly
 from .extract import Block, Item, Layer, LayerCall
 from .layers.base import UNKNOWN, LayerClass, Value, truth
-from .names import Overlay, Scope, _bound_names, evaluate
+from .names import Overlay, Scope, _binop, _bound_names, _named, dotted, evaluate
 
 MAX_ITERATIONS = 64  # unrolled loop iterations per list
 MAX_DEPTH = 6  # nested inlining of helpers and modules
@@ -133,8 +134,6 @@ class Construction:
         st = body[index]
         if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and st.value is call):
             return []
-        from .names import dotted
-
         target = dotted(st.targets[0])
         if target is None:
             return []
@@ -334,8 +333,6 @@ class Construction:
 
     def _function_scope(self, fn: ast.FunctionDef, parent: Scope, values: Dict[str, Value]) -> Optional[Overlay]:
         """The helper's scope with its parameters bound; defaults fill what the call leaves."""
-        from .names import _named
-
         fn_scope = parent.child(fn)
         overlay = Overlay(fn_scope, values)
         for name, default in fn_scope._params.items():
@@ -440,8 +437,6 @@ class Construction:
 
 def _added_layer(st: ast.stmt, target: str) -> Optional[ast.expr]:
     """The layer of ``target.add_module("name", layer)`` or ``target.append(layer)``."""
-    from .names import dotted
-
     if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)):
         return None
     call = st.value
@@ -498,8 +493,6 @@ class ListSimulation:
                 ov.values[t.id] = value  # type: ignore[attr-defined]
             return
         if isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
-            from .names import _binop
-
             ov.values[st.target.id] = _binop(st.op, ov.lookup(st.target.id), evaluate(st.value, ov))  # type: ignore[arg-type]
             return
         if isinstance(st, ast.If):
@@ -516,7 +509,7 @@ class ListSimulation:
             for name in _bound_names(node):
                 ov.values[name] = UNKNOWN
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                name = _dotted_store(node)
+                name = dotted(node)
                 if name is not None:
                     ov.values[name] = UNKNOWN
 
@@ -651,12 +644,6 @@ class ListSimulation:
             ov.values[name] = va if va == vb and not isinstance(va, Deferred) else UNKNOWN
 
 
-def _dotted_store(node: ast.Attribute) -> Optional[str]:
-    from .names import dotted
-
-    return dotted(node)
-
-
 def assign_target(target: ast.expr, value: Value, ov: Overlay) -> None:
     if isinstance(target, ast.Name):
         ov.values[target.id] = value
@@ -679,12 +666,8 @@ def iteration_values(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
             r = range(*ints)  # type: ignore[arg-type]
             if len(r) > MAX_ITERATIONS:
                 return None
-            from .dims import Poly
-
             return [Poly.const(i) for i in r]
         if fname == "enumerate" and len(args) == 1 and isinstance(args[0], tuple):
-            from .dims import Poly
-
             return [(Poly.const(i), v) for i, v in enumerate(args[0])]
         if fname == "zip" and args and all(isinstance(a, tuple) for a in args):
             return list(zip(*args))  # type: ignore[arg-type]
@@ -699,8 +682,6 @@ def iteration_values(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
 
 def condition(node: ast.expr, ov: Overlay) -> Optional[bool]:
     """The truth of an ``if`` test when every value in it is known."""
-    from .dims import Poly
-
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         inner = condition(node.operand, ov)
         return None if inner is None else not inner
@@ -749,8 +730,6 @@ _NOPE = object()
 
 def _plain(v: object) -> object:
     """A known value as a plain Python object for comparisons, or _NOPE."""
-    from .dims import Poly
-
     if isinstance(v, Poly):
         i = v.resolved().int_value()
         return _NOPE if i is None else i

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ..dims import Poly, describe, differs, paren
+from ..dims import Poly, describe, differs, paren, prove_nonpositive
 from .base import (
     REQUIRED,
     UNKNOWN_SHAPE,
@@ -34,7 +34,6 @@ from .spatial import (
     drop_message,
     dropped_rows,
     input_spatial,
-    nonpositive,
     padding_that_reads_all,
     window_formula,
     window_numerator,
@@ -263,7 +262,7 @@ def make_conv(nd: int, lazy: bool = False):
                     num = window_numerator(length, pad_i, k[i], d[i])  # type: ignore[index,arg-type]
                 out = num.floordiv(s[i]) + Poly.const(1)  # type: ignore[index]
                 formulas.append(window_formula(length, pad_i, k[i], s[i], d[i], out))  # type: ignore[index,arg-type]
-                if nonpositive(out):
+                if prove_nonpositive(out):
                     problems.append(
                         ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
                     )
@@ -340,7 +339,7 @@ def make_conv_transpose(nd: int, lazy: bool = False):
                 kernel = f"{k[i]}" if d[i] == 1 else f"{d[i]}*({k[i]}-1) + 1"  # type: ignore[index]
                 tail = f" + {op[i]}" if op[i] else ""  # type: ignore[index]
                 formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")  # type: ignore[index]
-                if nonpositive(out):
+                if prove_nonpositive(out):
                     problems.append(
                         ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
                     )

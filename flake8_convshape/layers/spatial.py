@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
 
-from ..dims import Poly, paren, prove_nonpositive
+from ..dims import Poly, paren
 from .base import Shape, plural
 
 AXES = {1: ("positions",), 2: ("rows", "columns"), 3: ("slices", "rows", "columns")}
@@ -72,5 +72,3 @@ def drop_message(
     return msg
 
 
-def nonpositive(out: Poly) -> bool:
-    return prove_nonpositive(out)
