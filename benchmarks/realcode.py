@@ -145,6 +145,16 @@ def check_file(path: Path, totals: Totals, verbose: bool) -> List[Hit]:
     return hits
 
 
+def default_off() -> Tuple[str, ...]:
+    """Codes flake8 and ``convshape check`` leave out unless selected (check_source returns all)."""
+    try:
+        from flake8_convshape import codes
+
+        return tuple(getattr(codes, "DEFAULT_OFF", ()))
+    except ImportError:
+        return ()
+
+
 def report(totals: Totals, hits: List[Hit], paths: Sequence[str]) -> None:
     for h in hits:
         print(f"{h.path}:{h.line}:{h.col}: {h.code} {h.message}")
@@ -160,7 +170,11 @@ def report(totals: Totals, hits: List[Hit], paths: Sequence[str]) -> None:
         ("shape comments compared", f"{totals.comments_compared} ({pct:.0f}%)"),
         ("findings", sum(totals.by_code.values())),
     ]
-    rows += [(f"  {code}", n) for code, n in sorted(totals.by_code.items())]
+    off = default_off()
+    rows += [
+        (f"  {code}" + (" (off by default)" if code in off else ""), n)
+        for code, n in sorted(totals.by_code.items())
+    ]
     rows += [
         ("crashes (check_source)", totals.crashes),
         ("crashes (trace_source)", totals.trace_crashes),
