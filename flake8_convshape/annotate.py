@@ -186,6 +186,7 @@ def _family(layer: str) -> Optional[str]:
 def plan(text: str, settings=None) -> Plan:
     """Where to insert which comments; nothing when the file does not parse."""
     from .check import parse
+    from .dims import has_fresh
     from .replay import trace_source
 
     if settings is None:
@@ -210,7 +211,9 @@ def plan(text: str, settings=None) -> Plan:
     if settings.input_shape:
         for t in trace_source(text, defines=settings.defines or None):
             first_in = t.steps[0].shape_in if t.steps else None
-            if first_in is not None and (first_in.dims is not None or first_in.last is not None):
+            if first_in is not None and any(
+                d is not None and not has_fresh(d) for d in (first_in.dims or ())[1:] + (first_in.last,)
+            ):
                 stated.add(t.line)
     spans = _block_spans(tree)
 

@@ -49,6 +49,16 @@ def parse_input_shape(text: str) -> ShapeClaim:
     return claim
 
 
+def parse_input_spec(text: str) -> Tuple[Optional[str], ShapeClaim]:
+    """``3x64x64`` for every block it fits, or ``Discriminator=3x64x64`` / ``main=3x64x64`` for
+    the blocks of that class or attribute only; ValueError if not a shape."""
+    target = None
+    name, sep, rest = text.partition("=")
+    if sep and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", name):
+        target, text = name.strip(), rest
+    return target, parse_input_shape(text)
+
+
 def check_source(
     source: str,
     filename: str = "<string>",
@@ -71,8 +81,8 @@ def check_source(
     if parsed is None:
         return []
     tree, lines = parsed
-    claim = parse_input_shape(input_shape) if input_shape else None
-    return replay_module(tree, lines, on_error=on_error, defines=defines, input_claim=claim)
+    target, claim = parse_input_spec(input_shape) if input_shape else (None, None)
+    return replay_module(tree, lines, on_error=on_error, defines=defines, input_claim=claim, input_target=target)
 
 
 def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:

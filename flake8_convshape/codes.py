@@ -26,7 +26,7 @@ CODES: Dict[str, Code] = {
             "CVS101",
             "a shape comment disagrees with the replayed shape (channels, sizes or rank)",
             "silent",
-            example_bad="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 32 x 32",
+            example_bad="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 64 x 16 x 16",
             example_good="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 16 x 16",
         ),
         Code(
@@ -34,8 +34,16 @@ CODES: Dict[str, Code] = {
             "a trailing arithmetic comment on a layer line states a result that disagrees with "
             "the layer's output size",
             "silent",
-            example_bad="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16",
-            example_good="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8",
+            example_bad="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16\n# 256 x 8 x 8",
+            example_good="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8\n# 256 x 8 x 8",
+        ),
+        Code(
+            "CVS103",
+            "the shape comments of a block contradict each other: no input size fits them all, "
+            "and no clear majority of them settles which is wrong (nothing is rewritten)",
+            "silent",
+            example_bad="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 4, 2, 1),\n# state size. 64 x 16 x 16",
+            example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 4, 2, 1),\n# state size. 64 x 32 x 32",
         ),
         Code(
             "CVS201",

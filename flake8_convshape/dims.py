@@ -507,8 +507,22 @@ def describe(p: Poly) -> str:
     return f"{p} = {r}"
 
 
+FRESH = "\u00b7"  # names of the sizes the replay solves for (solve.py): "·H3"; printed as "?"
+
+
+def has_fresh(p: Poly) -> bool:
+    """True when ``p`` depends on a size the code leaves unknown (a fresh symbol)."""
+    for m, _ in p.terms:
+        for a in m:
+            if isinstance(a, Sym) and a.name.startswith(FRESH):
+                return True
+            if isinstance(a, FloorAtom) and has_fresh(a.num):
+                return True
+    return False
+
+
 def paren(p: Optional[Poly]) -> str:
     """A dimension as it sits in ``C x H x W``: symbolic dims in parentheses, unknown as ``?``."""
-    if p is None:
+    if p is None or has_fresh(p):
         return "?"
     return str(p) if p.is_atomic() else f"({p})"

@@ -1,8 +1,9 @@
-"""Walk a chain through the layer catalog and compare every shape comment on the way.
+"""Walk a block through the layer catalog, weigh its shape comments, and decide the findings.
 
 The replay is the single place where findings are decided. It holds to DESIGN.md's principles:
-a finding needs a proof (``dims.differs``), unknown layers make the shape unknown, comments
-re-seed what the replay does not know, and after a disagreement the code's shape goes on.
+a finding needs a proof (``dims.differs``), unknown layers make the shape unknown, and a size the
+code leaves unknown is a fresh symbol that the comments, weighed together (``solve``), pin down;
+no single comment re-seeds the replay.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
-from .dims import Poly, differs, paren, same
+from .dims import FRESH, Poly, differs, has_fresh, paren, same
 from .extract import Block, Comment, Layer, extract
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
+from .solve import OK, UNDECIDED, Reading, Site, Verdict, equation, fresh_names, fresh_symbol, solve, substitute_polys
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
@@ -100,14 +102,119 @@ def expected_rank(items: Sequence) -> Optional[int]:
     return None
 
 
+@dataclass
+class Record:
+    """What a claim site needs for its message and its fix."""
+
+    comment: Comment
+    claim: Union[ShapeClaim, ArithClaim]
+    origin: Origin
+    here: Shape  # the replayed shape where DESIGN.md places the comment
+    layer: Optional[Layer] = None  # the layer an arithmetic comment trails
+    arithmetic: Optional[str] = None
+    second: Optional[str] = None  # the text after the shape, when it reads as a shape or product
+    segment: Shape = UNKNOWN_SHAPE  # where the sizes this comment pins were left unknown
+    segment_line: Optional[int] = None
+
+
+@dataclass
+class Problem:
+    """A layer's finding as one replay pass saw it."""
+
+    layer: Layer
+    code: str
+    message: str
+    shape_in: Shape
+    at: Layer  # where it is reported: the layer, or the helper call that brought it in
+
+    @property
+    def key(self) -> Tuple[int, int, str]:
+        return (self.at.line, self.at.col, self.code)
+
+
+_LABELS = {2: "NF", 3: "NCL", 4: "NCHW", 5: "NCDHW"}
+
+
+def channels_last_looking(claim: ShapeClaim) -> bool:
+    """``27, 27, 64`` or ``N, 7, 7, 128``: two equal sizes then another, as people write
+    H, W, C. Only such comments get a channels-last reading: reading every comment both ways
+    would let a wrong channels-first comment pass as a right channels-last one."""
+    texts = [t.replace(" ", "") for t in claim.dim_texts]
+    if claim.has_batch:
+        texts = texts[1:]
+    return len(texts) >= 3 and texts[-3] == texts[-2] != texts[-1]
+
+
+def layouts(claim: ShapeClaim, rank: int) -> List[Tuple[str, Tuple[Optional[int], ...]]]:
+    """The ways a comment's dims map onto a batched shape of ``rank``: for each claim dim, the
+    index of the shape dim it states (None for the batch). Channels first, then channels last."""
+    n = len(claim.dims)
+    out: List[Tuple[str, Tuple[Optional[int], ...]]] = []
+    last = rank >= 4 and channels_last_looking(claim)
+    if claim.has_batch or n == rank:
+        if n != rank:
+            return []
+        batch = None if claim.has_batch else 0  # a batch written as a number is a size too
+        out.append(("first", (batch, *range(1, rank))))
+        if last:
+            out.append(("last", (batch, *range(2, rank), 1)))
+        return out
+    if n == rank - 1:
+        out.append(("first", tuple(range(1, rank))))
+        if last:
+            out.append(("last", (*range(2, rank), 1)))
+    elif n == rank - 2 and rank > 3:
+        out.append(("spatial", tuple(range(2, rank))))
+    return out
+
+
 class Replayer:
-    def __init__(self, scope: Scope, input_claim: Optional[ShapeClaim] = None):
+    """One pass over a block. The first pass leaves unknown sizes as fresh symbols and collects
+    the claim sites; the second replays with the sizes the comments agree on (``values``)."""
+
+    def __init__(self, scope: Scope, values: Optional[Dict[str, Poly]] = None, collect: bool = True):
         self.scope = scope
-        self.input_claim = input_claim  # --input: for blocks whose input no comment states
-        self.findings: List[Finding] = []
-        self.claims_total = 0
-        self.claims_checked = 0
+        self.values = values or {}
+        self.collect = collect
+        self.sites: List[Site] = []
+        self.problems: List[Problem] = []
+        self.errors: List[Tuple[int, BaseException]] = []
         self.site: Optional[Layer] = None  # the helper call whose body is being replayed
+        self.segment: Shape = UNKNOWN_SHAPE
+        self.segment_line: Optional[int] = None
+        self.input_claim: Optional[ShapeClaim] = None  # --input, for the outermost block
+        self._pending: List[Tuple[Comment, ShapeClaim, Shape, Origin, Shape, Optional[int]]] = []
+        self.inputs: Dict[int, Shape] = {}  # id(layer) -> the shape that entered it
+        self.arithmetic: Dict[int, Optional[str]] = {}  # id(layer) -> its arithmetic, for messages
+
+    # fresh sizes ------------------------------------------------------------------------------
+    def fresh(self, label: str, key: str) -> Poly:
+        p = fresh_symbol(label, key)
+        name = next(iter(p.atoms())).name  # type: ignore[union-attr]
+        return self.values.get(name, p)
+
+    def freshen(self, shape: Shape, key: str, upcoming: Sequence, claim: Optional[ShapeClaim] = None) -> Shape:
+        """The shape with every unknown size replaced by a fresh symbol (the rank from the
+        layers that follow, or from a comment that writes its batch)."""
+        if shape.dims is None:
+            rank = expected_rank(upcoming)
+            if rank is None and claim is not None and claim.has_batch:
+                rank = len(claim.dims)
+            if rank is None:
+                if shape.last is None:
+                    shape = Shape(None, self.fresh("F", key))
+                return shape
+            shape = Shape((None,) * rank)
+        assert shape.dims is not None
+        if all(d is not None for d in shape.dims):
+            return shape
+        labels = _LABELS.get(len(shape.dims), "N" + "S" * len(shape.dims))
+        dims = tuple(
+            d if d is not None else self.fresh(labels[i], f"{key}.{i}") for i, d in enumerate(shape.dims)
+        )
+        self.segment = Shape(dims)
+        self.segment_line = int(key.split(":")[0])
+        return self.segment
 
     # claims -----------------------------------------------------------------------------------
     def claim_polys(self, claim: ShapeClaim, comment: Optional[Comment] = None) -> List[Optional[Poly]]:
@@ -146,52 +253,83 @@ class Replayer:
                     if len(out.terms) > _MAX_TERMS:
                         return None
                 return out
-        return None
+        return None  # a wildcard (-1) or something the algebra does not take: matches anything
 
-    def readings(self, claim: ShapeClaim, dims: List[Optional[Poly]], shape: Shape, upcoming) -> List[Tuple[Optional[Poly], ...]]:
-        """The batched shapes a claim can mean, given the rank the replay knows (or expects).
-
-        ``C x H x W`` (no batch), ``N x C x H x W`` and, for comments that give only the
-        spatial size (``# output size: 24 x 24``), ``H x W``; unknown entries match anything.
-        """
-        rank = shape.rank if shape.rank is not None else expected_rank(upcoming)
-        if rank is None:
-            return []
-        if claim.has_batch:
-            return [(None, *dims[1:])] if len(dims) == rank else []
-        if len(dims) == rank - 1:
-            return [(None, *dims)]
-        if len(dims) == rank:
-            return [tuple(dims)]
-        if len(dims) == rank - 2 and rank > 3:
-            return [(None, None, *dims)]
-        return []
-
-    def check_claim(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming) -> Tuple[Shape, bool]:
-        """Compare a shape comment with the replay; returns the shape to go on with."""
-        dims = self.claim_polys(claim, comment)
-        readings = self.readings(claim, dims, shape, upcoming)
+    def shape_readings(self, claim: ShapeClaim, dims: List[Optional[Poly]], shape: Shape, placement: str) -> List[Reading]:
+        """Every reading of a shape comment against one replayed shape."""
+        out: List[Reading] = []
         if shape.dims is None:
-            if readings and shape.last is not None and dims[-1] is not None and differs(dims[-1], shape.last):
-                self._report_claim(comment, claim, shape, origin, len(readings[0]) - len(dims))
-                return shape, False
-            if readings:
-                return Shape(readings[0]), True
-            return (Shape(None, dims[-1]) if dims[-1] is not None else shape), True
+            if shape.last is not None and dims[-1] is not None:
+                out.append(Reading([equation(dims[-1], shape.last)], "last-dim", placement))
+            return out
+        for order, index in layouts(claim, len(shape.dims)):
+            eqs = []
+            for d, j in zip(dims, index):
+                s = shape.dims[j] if j is not None else None
+                if d is not None and s is not None:
+                    eqs.append(equation(d, s))
+            shown = tuple(shape.dims[j] if j is not None else None for j in index)
+            wanted: List[Optional[Poly]] = [None] * len(shape.dims)
+            for d, j in zip(dims, index):
+                if j is not None:
+                    wanted[j] = d
+            out.append(Reading(eqs, order, placement, shown, tuple(wanted)))
+        product_readings = not out and claim.strong
+        if getattr(claim, "separator", "") == "*":
+            product_readings = True
+        if product_readings and all(d is not None for d in dims) and all(d is not None for d in shape.dims[1:]):
+            total = _product(shape.dims[1:])
+            options = [_product(dims[1:] if claim.has_batch else dims)]
+            if not claim.has_batch and len(dims) > 1 and not out:
+                options.append(_product(dims[1:]))
+            for option in options:
+                out.append(Reading([equation(option, total)], "product", placement))
+        return out
+
+    def add_shape_site(self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape]) -> None:
+        if not self.collect:
+            return
+        dims = self.claim_polys(claim, comment)
+        readings = self.shape_readings(claim, dims, here, "here")
+        second = self._second_reading(comment, claim)
+        if second is not None:
+            product = _PRODUCT.match(second)
+            if product is not None:
+                if here.dims is not None and all(d is not None for d in here.dims[1:]):
+                    value = 1
+                    for n in re.findall(r"\d+", product.group(0)):
+                        value *= int(n)
+                    readings.append(Reading([equation(Poly.const(value), _product(here.dims[1:]))], "product"))
+            else:
+                other = parse_comment("# " + second, trailing=False)
+                if isinstance(other, ShapeClaim):
+                    alt = Comment(comment.line, comment.col, "# " + second, comment.own_line, comment.scope, True)
+                    readings += [
+                        Reading(r.equations, "second", "here")
+                        for r in self.shape_readings(other, self.claim_polys(other, alt), here, "here")
+                    ]
+        if moved is not None:
+            readings += self.shape_readings(claim, dims, moved, "moved")
         if not readings:
-            self._check_count(comment, claim, dims, shape, origin)
-            return shape, False
-        reading = readings[0]
-        wrong = any(
-            r is not None and s is not None and differs(r, s) for r, s in zip(reading, shape.dims)
+            return
+        record = Record(comment, claim, origin, here, second=second, segment=self.segment, segment_line=self.segment_line)
+        self.sites.append(Site(len(self.sites), comment.line, readings, record))
+
+    def add_arith_site(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
+        """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result is one of its output sizes."""
+        if not self.collect or layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
+            return
+        spatial = shape.dims[2:]
+        if not spatial or any(d is None for d in spatial):
+            return
+        value = Poly.const(claim.value)
+        # weighed as "every spatial size" (a disjunction would fit too many inputs); judged
+        # in the end as "one of them" (Judge.report_arith)
+        readings = [Reading([equation(value, d) for d in spatial], "arith")]  # type: ignore[arg-type]
+        record = Record(
+            comment, claim, Origin(layer=layer), shape, layer, outcome.arithmetic, segment=self.segment, segment_line=self.segment_line
         )
-        if wrong:
-            if not self._another_reading_agrees(comment, claim, shape, origin):
-                second = self._second_reading(comment, claim)
-                self._report_claim(comment, claim, shape, origin, len(reading) - len(dims), second, reading)
-            return shape, False
-        merged = tuple(s if s is not None else r for s, r in zip(shape.dims, reading))
-        return Shape(merged), True
+        self.sites.append(Site(len(self.sites), comment.line, readings, record))
 
     @staticmethod
     def _second_reading(comment: Comment, claim: ShapeClaim) -> Optional[str]:
@@ -204,109 +342,20 @@ class Replayer:
             return rest
         return None
 
-    def _another_reading_agrees(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin) -> bool:
-        """``# state size. (ngf*8) x 4 x 4   4*4*512``: the text after the shape may be a second
-        reading (a product of all sizes, or another shape); if it fits, the comment is right."""
-        rest = self._second_reading(comment, claim)
-        if rest is None:
-            return False
-        product = _PRODUCT.match(rest)
-        if product is not None and shape.known():
-            total = _product(shape.dims[1:])  # type: ignore[index]
-            value = 1
-            for n in re.findall(r"\d+", product.group(0)):
-                value *= int(n)
-            return not differs(Poly.const(value), total)
-        other = parse_comment("# " + rest, trailing=False)
-        if not isinstance(other, ShapeClaim):
-            return False
-        before = len(self.findings)
-        alternative = Comment(comment.line, comment.col, "# " + rest, comment.own_line, comment.scope, True)
-        self.check_claim(alternative, other, shape, origin, [])
-        agrees = len(self.findings) == before
-        del self.findings[before:]
-        return agrees
+    def claim_here(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming: Sequence) -> Shape:
+        """An own-line shape comment: a claim on the shape here, or on the next layer's output
+        (some files put each comment above the layer it describes)."""
+        shape = self.freshen(shape, f"{comment.line}:{comment.col}", upcoming, claim)
+        self._pending.append((comment, claim, shape, origin, self.segment, self.segment_line))
+        return shape
 
-    def _check_count(self, comment: Comment, claim: ShapeClaim, dims, shape: Shape, origin: Origin) -> None:
-        """A claim of another rank contradicts only if no reshaping of it has as many elements."""
-        if not claim.strong or not shape.known() or any(d is None for d in dims):
-            return
-        total = _product(shape.dims[1:])  # type: ignore[index]
-        options = [_product(dims[1:] if claim.has_batch else dims)]
-        if not claim.has_batch and len(dims) > 1:
-            options.append(_product(dims[1:]))
-        if all(differs(o, total) for o in options):
-            message = (
-                f"comment says {claim.text}, but {origin.cite()} {shape.render()} "
-                f"({len(shape.dims) - 1}-d, {total.resolved()} values per sample)"  # type: ignore[union-attr]
-                + (f": {origin.arithmetic}" if origin.arithmetic else "")
-            )
-            self.findings.append(self._at_comment(comment, "CVS101", message))
-
-    def _report_claim(
-        self,
-        comment: Comment,
-        claim: ShapeClaim,
-        shape: Shape,
-        origin: Origin,
-        skipped: int,
-        second: Optional[str] = None,
-        reading: Optional[Tuple[Optional[Poly], ...]] = None,
-    ) -> None:
-        """CVS101, with the replayed shape written in the comment's own layout, and its fix.
-
-        ``skipped`` is how many leading replay dims the comment leaves out: 0 when it writes
-        the batch, 1 for C x H x W, 2 for a spatial-only H x W.
-        """
-        fix = None
-        if shape.dims is None:
-            rendered = shape.render()
-        else:
-            shown: List[Optional[Poly]] = list(shape.dims[skipped:])
-            if skipped == 0:
-                shown[0] = None  # the batch: whatever the comment calls it
-            words = [_in_style(w, d) for w, d in zip(claim.dims, shown)]
-            if skipped == 0:
-                words[0] = claim.dim_texts[0]
-            rendered = " x ".join(words)
-            new_text = restyle(claim, shown, self.claim_polys(claim, comment))
-            if new_text is not None and not comment.joined:
-                fix = Edit(comment.line, comment.col + claim.start, comment.col + claim.end, new_text)
-        msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
-        if origin.arithmetic:
-            msg += f": {origin.arithmetic}"
-        if second:
-            msg += f" (its second reading, {second}, does not match either)"
-        if reading is not None and origin.layer is not None and origin.layer.args is not None:
-            hint = hint_for_layer(origin.layer.call.name, origin.layer.args, origin.shape_in, reading)
-            if hint:
-                msg += f"; {hint}"
-        self.findings.append(self._at_comment(comment, "CVS101", msg, fix))
-
-    @staticmethod
-    def _at_comment(comment: Comment, code: str, message: str, fix: Optional[Edit] = None) -> Finding:
-        return Finding(comment.line, comment.col, code, message, comment.line, comment.col + len(comment.text), fix)
-
-    def check_arith(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
-        """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result must be one of its sizes."""
-        if layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
-            return
-        spatial = shape.dims[2:]
-        if not spatial or any(d is None for d in spatial):
-            return
-        value = Poly.const(claim.value)
-        if all(differs(value, d) for d in spatial):  # type: ignore[arg-type]
-            sizes = " x ".join(paren(d) for d in spatial)
-            msg = f"comment computes {claim.value}, but {layer.call.text} gives {sizes}"
-            if outcome.arithmetic:
-                msg += f": {outcome.arithmetic}"
-            fix = None
-            distinct = {d.resolved() for d in spatial}  # type: ignore[union-attr]
-            size = distinct.pop().int_value() if len(distinct) == 1 else None
-            if size is not None:
-                c = comment.col
-                fix = Edit(comment.line, c + claim.value_start, c + claim.value_end, str(size))
-            self.findings.append(self._at_comment(comment, "CVS102", msg, fix))
+    def _flush(self, moved: Optional[Shape]) -> None:
+        pending, self._pending = self._pending, []
+        for comment, claim, here, origin, segment, segment_line in pending:
+            outer, outer_line = self.segment, self.segment_line
+            self.segment, self.segment_line = segment, segment_line
+            self.add_shape_site(comment, claim, here, origin, moved)
+            self.segment, self.segment_line = outer, outer_line
 
     # the walk ---------------------------------------------------------------------------------
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
@@ -321,19 +370,21 @@ class Replayer:
 
     def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
-        stated = False
-        for c in block.inputs:
-            claim = parse_comment(c.text, trailing=False)
-            if isinstance(claim, ShapeClaim):
-                stated = True
-                self._count(True)  # compared, or the seed the rest is compared against
-                shape, synced = self.check_claim(c, claim, shape, origin, block.items)
-                if synced:
-                    origin = Origin(comment_line=c.line)
-        if not stated and shape.dims is None and self.input_claim is not None:
-            given = Comment(block.line, block.col, "", True)
-            shape, _ = self.check_claim(given, self.input_claim, shape, origin, block.items)
-        self.input_claim = None  # only the outermost block starts from it
+        claims = [(c, parse_comment(c.text, trailing=False)) for c in block.inputs]
+        stated = [(c, claim) for c, claim in claims if isinstance(claim, ShapeClaim)]
+        given, self.input_claim = self.input_claim, None  # only the outermost block starts from it
+        if not stated and given is not None and shape.dims is None:
+            rank = expected_rank(block.items)
+            dims = self.claim_polys(given)
+            for _, index in layouts(given, rank or 0)[:1]:
+                full: List[Optional[Poly]] = [None] * (rank or 0)
+                for d, j in zip(dims, index):
+                    if j is not None:
+                        full[j] = d
+                shape = Shape(tuple(full))
+        shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
+        for c, claim in stated:
+            self.claim_here(c, claim, shape, origin, block.items)  # type: ignore[arg-type]
         return self.items(block.items, shape, origin, trace)
 
     def items(self, items: Sequence, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
@@ -353,18 +404,18 @@ class Replayer:
                         item = Comment(following.line, following.col, joined, True, item.scope, True)
                         skip = index + 1
                 if isinstance(claim, ShapeClaim):
-                    self._count(shape.dims is not None or shape.last is not None)
-                    shape, synced = self.check_claim(item, claim, shape, origin, items[index + 1 :])
-                    if synced and origin.layer is None:
-                        origin = Origin(comment_line=item.line)
+                    shape = self.claim_here(item, claim, shape, origin, items[index + 1 :])
                 continue
             shape, origin = self.step(item, shape, origin, trace)
+        self._flush(None)
         return shape, origin
 
     def step(self, layer: Layer, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         codes: List[str] = []
         outcome: Optional[Outcome] = None
         shape_in = shape
+        self.inputs[id(layer)] = shape_in
+        pending, self._pending = self._pending, []  # the comments above this layer
         if layer.nested is not None:
             if layer.inlined:
                 shape, inner = self._inlined(layer, shape)
@@ -378,13 +429,22 @@ class Replayer:
         elif layer.spec is None or layer.args is None:
             shape, origin = UNKNOWN_SHAPE, Origin()
         else:
-            outcome = layer.spec.fn(layer.args, shape, layer.call)
-            for code, message in outcome.problems:
-                codes.append(code)
-                self._report_layer(layer, code, message)
-            shape = outcome.shape
-            if outcome.changes:
-                origin = Origin(layer=layer, arithmetic=outcome.arithmetic, shape_in=shape_in)
+            try:
+                outcome = layer.spec.fn(layer.args, shape, layer.call)
+            except Exception as exc:  # noqa: BLE001  a catalog bug: this layer's output is unknown
+                self.errors.append((layer.line, exc))
+                outcome = None
+                shape, origin = UNKNOWN_SHAPE, Origin()
+            if outcome is not None:
+                for code, message in outcome.problems:
+                    codes.append(code)
+                    self.problems.append(Problem(layer, code, message, shape_in, self.site or layer))
+                shape = outcome.shape
+                self.arithmetic[id(layer)] = outcome.arithmetic
+                if outcome.changes:
+                    origin = Origin(layer=layer, arithmetic=outcome.arithmetic, shape_in=shape_in)
+        self._pending = pending + self._pending
+        self._flush(shape)
         if trace is not None:
             trace.steps.append(
                 Step(
@@ -396,8 +456,8 @@ class Replayer:
                     col=layer.col,
                     end_line=layer.end_line,
                     end_col=layer.end_col,
-                    shape_in=shape_in,
-                    shape_out=shape,
+                    shape_in=_visible(shape_in),
+                    shape_out=_visible(shape),
                     parameters=outcome.parameters if outcome is not None else None,
                     buffers=outcome.buffers if outcome is not None else None,
                 )
@@ -405,22 +465,13 @@ class Replayer:
         if layer.trailing is not None:
             claim = parse_comment(layer.trailing.text, trailing=True)
             if isinstance(claim, ArithClaim) and outcome is not None:
-                self._count(True)
-                self.check_arith(layer.trailing, claim, layer, shape, outcome)
+                self.add_arith_site(layer.trailing, claim, layer, shape, outcome)
             elif isinstance(claim, ShapeClaim):
-                self._count(shape.dims is not None or shape.last is not None)
-                shape, _ = self.check_claim(layer.trailing, claim, shape, origin, [])
+                key = f"{layer.trailing.line}:{layer.trailing.col}"
+                shape = self.freshen(shape, key, [], claim)
+                moved = shape_in if shape_in.dims is not None or shape_in.last is not None else None
+                self.add_shape_site(layer.trailing, claim, shape, origin, moved)
         return shape, origin
-
-    def _report_layer(self, layer: Layer, code: str, message: str) -> None:
-        """A layer's finding; inside an inlined helper, at the call that brought it in."""
-        if self.site is not None:
-            site = self.site
-            message = f"{site.call.text}: {message}"
-            layer = site
-        finding = Finding(layer.line, layer.col, code, message, layer.end_line, layer.end_col)
-        if finding not in self.findings:
-            self.findings.append(finding)
 
     def _inlined(self, layer: Layer, shape: Shape) -> Tuple[Shape, Origin]:
         outer = self.site
@@ -434,7 +485,7 @@ class Replayer:
         """Both ways of an undecidable ``if``: replayed silently; known only if they agree."""
         results = []
         for branch in layer.choice:  # type: ignore[union-attr]
-            muted = Replayer(self.scope)
+            muted = Replayer(self.scope, self.values, collect=False)
             muted.site = layer
             out, _ = muted.items(branch, shape, Origin(), None)
             results.append(out)
@@ -446,14 +497,9 @@ class Replayer:
             return Shape(dims)
         return UNKNOWN_SHAPE
 
-    def _count(self, compared: bool) -> None:
-        """Coverage: every shape comment found, and those the replay had a shape to compare with."""
-        self.claims_total += 1
-        self.claims_checked += int(compared)
-
 
 def _in_style(written: DimExpr, dim: Optional[Poly]) -> str:
-    if dim is None:
+    if dim is None or has_fresh(dim):
         return "?"
     if isinstance(written, Num):
         value = dim.resolved().int_value()
@@ -469,10 +515,251 @@ def _product(dims: Sequence[Optional[Poly]]) -> Poly:
     return out
 
 
+def _visible(shape: Shape) -> Shape:
+    """A shape as traces show it: sizes no comment or code fixes are unknown (None)."""
+    if shape.dims is None:
+        return shape if shape.last is None or not has_fresh(shape.last) else Shape(None)
+    if not any(d is not None and has_fresh(d) for d in shape.dims):
+        return shape
+    return Shape(tuple(None if d is None or has_fresh(d) else d for d in shape.dims))
+
+
 def _concrete(shape: Shape) -> Optional[Tuple[Optional[int], ...]]:
     if shape.dims is None:
         return None
     return tuple(None if d is None else d.resolved().int_value() for d in shape.dims)
+
+
+def _at_comment(comment: Comment, code: str, message: str, fix: Optional[Edit] = None) -> Finding:
+    return Finding(comment.line, comment.col, code, message, comment.line, comment.col + len(comment.text), fix)
+
+
+class Judge:
+    """Turns one block's two passes and the solver's verdict into findings."""
+
+    def __init__(self, replayer: Replayer, verdict: Verdict):
+        self.replayer = replayer
+        self.second: Optional[Replayer] = None
+        self.verdict = verdict
+        # only the sizes the comments fix to one value (63 and 64 may both fit)
+        self.values = {
+            k: v
+            for k, v in (verdict.values if verdict.decided else {}).items()
+            if k not in verdict.ranges or verdict.ranges[k][0] == verdict.ranges[k][1]
+        }
+        self.findings: List[Finding] = []
+        self.block_line = 0
+        # the order most comments of the block are written in (for messages and fixes)
+        orders = [s.chosen.order for s in replayer.sites if s.status == OK and s.chosen is not None]
+        self.order = "last" if orders.count("last") > orders.count("first") else "first"
+
+    def value(self, p: Optional[Poly]) -> Optional[Poly]:
+        if p is None:
+            return None
+        p = substitute_polys(p, self.values)
+        return None if has_fresh(p) else p
+
+    def shape(self, shape: Shape) -> Shape:
+        if shape.dims is None:
+            return Shape(None, self.value(shape.last))
+        return Shape(tuple(self.value(d) for d in shape.dims))
+
+    def reading_for_message(self, site: Site) -> Optional[Reading]:
+        here = [r for r in site.readings if r.placement == "here" and r.order in ("first", "last", "spatial")]
+        for r in here:
+            if r.order == self.order:
+                return r
+        return here[0] if here else None
+
+    def report_claim(self, site: Site, note: str = "") -> None:
+        record: Record = site.payload  # type: ignore[assignment]
+        if isinstance(record.claim, ArithClaim):
+            self.report_arith(site, record, note)
+            return
+        claim, comment, origin = record.claim, record.comment, record.origin
+        here = self.shape(record.here)
+        reading = self.reading_for_message(site)
+        fix = None
+        if reading is None or here.dims is None:
+            rendered = here.render()
+        else:
+            shown = [self.value(d) for d in reading.shown]
+            words = [_in_style(w, d) for w, d in zip(claim.dims, shown)]
+            if claim.has_batch or len(claim.dims) == len(here.dims):
+                words[0] = claim.dim_texts[0]
+            rendered = " x ".join(words)
+            new_text = restyle(claim, shown, self.replayer.claim_polys(claim, comment))
+            if new_text is not None and not comment.joined and record.second is None:
+                fix = Edit(comment.line, comment.col + claim.start, comment.col + claim.end, new_text)
+        if origin.layer is None and note:
+            # an input comment the others outvote: the others are the evidence
+            self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {note.strip()[1:-1]}", fix))
+            return
+        msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
+        arithmetic = self.arithmetic_of(origin.layer, origin.arithmetic)
+        if arithmetic:
+            msg += f": {arithmetic}"
+        if record.second:
+            msg += f" (its second reading, {record.second}, does not match either)"
+        if reading is not None and origin.layer is not None and origin.layer.args is not None and origin.shape_in is not None:
+            hint = hint_for_layer(origin.layer.call.name, origin.layer.args, self.shape(origin.shape_in), reading.wanted)
+            if hint:
+                msg += f"; {hint}"
+        msg += note
+        self.findings.append(_at_comment(comment, "CVS101", msg, fix))
+
+    def report_arith(self, site: Site, record: Record, note: str) -> None:
+        claim, layer = record.claim, record.layer
+        assert isinstance(claim, ArithClaim) and layer is not None
+        spatial = [self.value(d) for d in (self.shape(record.here).dims or ())[2:]]
+        if not spatial or any(d is None for d in spatial):
+            return
+        if not all(differs(Poly.const(claim.value), d) for d in spatial):  # type: ignore[arg-type]
+            return  # one of the sizes: a non-square output
+        sizes = " x ".join(paren(d) for d in spatial)
+        msg = f"comment computes {claim.value}, but {layer.call.text} gives {sizes}"
+        arithmetic = self.arithmetic_of(layer, record.arithmetic)
+        if arithmetic:
+            msg += f": {arithmetic}"
+        fix = None
+        distinct = {d.resolved() for d in spatial}  # type: ignore[union-attr]
+        size = distinct.pop().int_value() if len(distinct) == 1 else None
+        if size is not None:
+            c = record.comment.col
+            fix = Edit(record.comment.line, c + claim.value_start, c + claim.value_end, str(size))
+        self.findings.append(_at_comment(record.comment, "CVS102", msg + note, fix))
+
+    def arithmetic_of(self, layer: Optional[Layer], first: Optional[str]) -> Optional[str]:
+        """The layer's arithmetic with the agreed sizes (the second pass), never with a fresh
+        symbol in it."""
+        text = first
+        if layer is not None and self.second is not None and id(layer) in self.second.arithmetic:
+            text = self.second.arithmetic[id(layer)]
+        return text if text and FRESH not in text else None
+
+    def agreement(self, site: Site) -> str:
+        """`` (the 5 other shape comments of this block agree on an input of 1 x 1)``."""
+        record: Record = site.payload  # type: ignore[assignment]
+        ranges = self.verdict.ranges
+        where = "an input of" if record.segment_line in (None, self.block_line) else f"line {record.segment_line}:"
+        dims = record.segment.dims
+        if dims is None:
+            stated = "?"
+        else:
+            words = []
+            for d in dims[1:]:
+                names = fresh_names(d)
+                name = next(iter(names)) if len(names) == 1 and d == Poly.sym(next(iter(names))) else None
+                if name in ranges and ranges[name][0] != ranges[name][1]:  # type: ignore[operator]
+                    words.append(f"{ranges[name][0]}..{ranges[name][1]}")  # type: ignore[index]
+                else:
+                    words.append(paren(self.value(d)))
+            stated = " x ".join(words)
+        return f" (the {self.verdict.agreeing} other shape comments of this block agree on {where} {stated})"
+
+    def judge(self, second: Replayer) -> None:
+        verdict = self.verdict
+        for site in verdict.against_code:
+            self.report_claim(site)
+        if verdict.split is not None:
+            earlier, later = verdict.split
+            record: Record = later.payload  # type: ignore[assignment]
+            other: Record = earlier.payload  # type: ignore[assignment]
+            self.findings.append(
+                _at_comment(
+                    record.comment,
+                    "CVS103",
+                    f"shape comments at lines {other.comment.line} and {record.comment.line} contradict "
+                    "each other: no input size fits both, and no majority of this block's comments "
+                    "settles which is wrong",
+                )
+            )
+        for site in verdict.wrong:
+            self.report_claim(site, self.agreement(site))
+        first_keys = {p.key for p in self.replayer.problems}
+        for p in self.replayer.problems:
+            self.report_layer(p)
+        if not verdict.decided:
+            return
+        for p in second.problems:
+            if p.key in first_keys:
+                continue
+            if p.code == "CVS201":
+                self.blame(p)
+            else:
+                self.report_layer(p)
+
+    def blame(self, problem: Problem) -> None:
+        """A layer that cannot take a size only comments state: the finding is on the comments
+        that state it, unless they have another reading that does not (they may describe another
+        place)."""
+        shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
+        culprits = set(fresh_names(shape_in.channels)) | set(fresh_names(shape_in.last_dim))
+        if not culprits:
+            return
+        reduced = {k: v for k, v in self.values.items() if k not in culprits}
+        for site in self.replayer.sites:
+            if site.status != OK or site.chosen is None or not (site.chosen.pins() & culprits):
+                continue
+            status, _ = site.evaluate(reduced)
+            if status == OK:
+                continue  # another reading fits without the contested size
+            record: Record = site.payload  # type: ignore[assignment]
+            if not isinstance(record.claim, ShapeClaim):
+                continue
+            at = f" at line {problem.layer.line}" if problem.at is problem.layer else f" (through {problem.at.call.text} at line {problem.at.line})"
+            self.findings.append(
+                _at_comment(
+                    record.comment,
+                    "CVS101",
+                    f"comment says {record.claim.text}, which {problem.layer.call.text}{at} cannot take: {problem.message}",
+                )
+            )
+
+    def report_layer(self, p: Problem) -> None:
+        message = p.message
+        if p.at is not p.layer:
+            message = f"{p.at.call.text}: {message}"
+        finding = Finding(p.at.line, p.at.col, p.code, message, p.at.end_line, p.at.end_col)
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+
+def replay_block(
+    block: Block,
+    scope: Scope,
+    trace: Optional[BlockTrace] = None,
+    input_claim: Optional[ShapeClaim] = None,
+) -> Tuple[List[Finding], List[Tuple[int, BaseException]]]:
+    """One block: replay with the unknown sizes left symbolic, weigh its comments, replay again
+    with the sizes they agree on, and judge."""
+    first = Replayer(scope)
+    first.input_claim = input_claim
+    first.run(block)
+    if input_claim is not None:
+        plain = Replayer(scope)
+        plain.run(block)
+        if {p.key for p in first.problems} - {p.key for p in plain.problems}:
+            first = plain  # --input does not fit this block: it goes to the blocks it fits
+            input_claim = None
+    verdict = solve(first.sites)
+    judge = Judge(first, verdict)
+    judge.block_line = block.line
+    second = judge.second = Replayer(scope, judge.values, collect=False)
+    second.input_claim = input_claim
+    if trace is not None:
+        trace.steps.clear()
+    second.run(block, trace=trace)
+    judge.judge(second)
+    if trace is not None:
+        trace.claims_total = len(first.sites)
+        trace.claims_checked = sum(1 for s in first.sites if _compared(s, judge.values))
+    return judge.findings, first.errors + second.errors
+
+
+def _compared(site: Site, values: Dict[str, Poly]) -> bool:
+    status, _ = site.evaluate(values)
+    return status != UNDECIDED
 
 
 def replay_module(
@@ -482,42 +769,60 @@ def replay_module(
     on_error: Optional[Callable[[int, BaseException], None]] = None,
     defines: Optional[Dict[str, int]] = None,
     input_claim: Optional[ShapeClaim] = None,
+    input_target: Optional[str] = None,
 ) -> List[Finding]:
     """All findings of one module; a block that fails internally yields none (see ``on_error``).
 
     ``defines`` gives values to names the source leaves unknown; ``input_claim`` is the input
-    shape of blocks that state none.
+    shape of blocks that state none (only those named ``input_target``, a class or attribute
+    name, when it is given; else only those it fits).
     """
     findings: List[Finding] = []
     for located, builder in extract(tree, lines, defines):
         try:
             block, scope = builder.block(located)
-            replayer = Replayer(scope, input_claim)
             trace = BlockTrace(block.line) if traces is not None else None
-            replayer.run(block, trace=trace)
-            if trace is not None:
-                trace.claims_total, trace.claims_checked = replayer.claims_total, replayer.claims_checked
+            given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
+            found, errors = replay_block(block, scope, trace, given)
         except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
             if on_error is not None:
                 on_error(located.call.lineno, exc)
             continue
-        findings.extend(replayer.findings)
+        if on_error is not None:
+            for line, exc in errors[:1]:
+                on_error(line, exc)
+        findings.extend(found)
         if trace is not None and traces is not None:
             traces.append(trace)
     findings.sort(key=lambda f: (f.line, f.col, f.code))
     return findings
 
 
+_TARGET = re.compile(r"(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:\w+\.)*\w*Sequential\b")
+
+
+def _block_names(located, lines: Sequence[str]) -> Tuple[str, ...]:
+    """The class a block is built in and the attribute or name it is assigned to."""
+    names = [s.name for s in located.scopes if isinstance(s, ast.ClassDef)]
+    line = lines[located.call.lineno - 1] if 0 < located.call.lineno <= len(lines) else ""
+    m = _TARGET.search(line)
+    if m:
+        names.append(m.group(1))
+    return tuple(names)
+
+
 def trace_source(
     source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None
 ) -> List[BlockTrace]:
     """Layer-by-layer replay of every top-level Sequential (for tests, summary and editors)."""
-    from .check import parse, parse_input_shape
+    from .check import parse, parse_input_spec
 
+    if source.startswith("\ufeff"):
+        source = source[1:]
     parsed = parse(source)
     traces: List[BlockTrace] = []
     if parsed is not None:
         tree, lines = parsed
-        claim = parse_input_shape(input_shape) if input_shape else None
-        replay_module(tree, lines, traces, defines=defines, input_claim=claim)
+        target, claim = parse_input_spec(input_shape) if input_shape else (None, None)
+        replay_module(tree, lines, traces, defines=defines, input_claim=claim, input_target=target)
     return traces

@@ -94,8 +94,8 @@ NOQA_SOURCE = """import torch.nn as nn
 block = nn.Sequential(
     # input: 3 x 32 x 32
     nn.Conv2d(3, 8, 3, 2, 1),
-    # state size. 8 x 32 x 32  # noqa: CVS101
-    nn.Conv2d(8, 8, 3, 2, 1),
+    # state size. 16 x 16 x 16  # noqa: CVS101
+    nn.Conv2d(8, 8, 3, 2, 1),  # (16+2-3)/2+1 = 8
     # state size. 8 x 16 x 16  # noqa: E501
     nn.BatchNorm2d(16),  # noqa
 )

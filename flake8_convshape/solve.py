@@ -1,0 +1,361 @@
+"""Weigh a block's shape claims against each other and the code (DESIGN.md, principle 3).
+
+Where the code leaves a size unknown (a block's input, the output of an opaque layer) the
+replay uses a *fresh* symbol for it. Every shape comment is then a set of *readings* (channels
+first or last, the layer below or above it, a second reading after the shape), each a list of
+equations ``claimed == replayed`` over those symbols. This module finds the values of the fresh
+symbols that the most comments agree on and says which comments contradict:
+
+- the code, whatever the values (every reading has an equation that fails with no fresh symbol
+  in it, or one no positive value solves): reported on its own;
+- a unique solution that a clear majority of the other comments agree on: reported, with the
+  solution in the message;
+- each other, with no clear majority: one CVS103 for the block, and nothing is rewritten.
+
+Why: letting the first comment seed the replay made the checker blame every right comment after
+a stale one (measured on real files), and ``fix`` then corrupted them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+
+from .dims import FRESH, FloorAtom, Poly, Sym, differs, substitute
+
+# How far a numeric equation is solved for its one fresh symbol (sizes people write are small),
+# and how many assignments are scored at most.
+_MAX_SIZE = 1 << 16
+_MAX_ASSIGNMENTS = 4096
+
+OK, UNDECIDED, VIOLATED = 0, 1, 2
+
+
+def fresh_symbol(label: str, key: str) -> Poly:
+    """A size the code does not fix; ``label`` (C, H, W, D, L, F) only helps debugging."""
+    return Poly.sym(f"{FRESH}{label}{key}")
+
+
+def fresh_names(p: Optional[Poly]) -> FrozenSet[str]:
+    """The fresh symbols ``p`` depends on (inside floors too)."""
+    if p is None:
+        return frozenset()
+    out: Set[str] = set()
+    for m, _ in p.terms:
+        for a in m:
+            if isinstance(a, Sym):
+                if a.name.startswith(FRESH):
+                    out.add(a.name)
+            elif isinstance(a, FloorAtom):
+                out |= fresh_names(a.num)
+    return frozenset(out)
+
+
+def substitute_polys(p: Poly, values: Dict[str, Poly]) -> Poly:
+    """``p`` with the named symbols replaced by polynomials, floors recomputed."""
+    if not values:
+        return p
+    out = Poly({})
+    for m, c in p.terms:
+        term = Poly.const(c)
+        for a in m:
+            if isinstance(a, Sym):
+                term = term * values.get(a.name, Poly.atom(a))
+            else:
+                term = term * substitute_polys(a.num, values).floordiv(a.den)
+        out = out + term
+    return out
+
+
+@dataclass
+class Equation:
+    """``claimed == replayed`` for one dimension of one reading."""
+
+    claimed: Poly
+    replayed: Poly
+    names: FrozenSet[str] = frozenset()
+    # for one fresh symbol and a numeric claim: the values of the symbol that satisfy it,
+    # ``(lo, hi)`` inclusive (sizes only grow with their input), ``()`` when none does
+    solutions: Optional[Tuple[int, ...]] = None
+    fixed: Optional[int] = None  # OK or VIOLATED when no fresh symbol is involved
+
+    def status(self, values: Dict[str, Poly]) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        if len(self.names) == 1 and self.solutions is not None:
+            (name,) = self.names
+            v = values.get(name)
+            if v is None:
+                return UNDECIDED
+            iv = v.resolved().int_value()
+            if iv is not None:
+                return OK if self.solutions and self.solutions[0] <= iv <= self.solutions[1] else VIOLATED
+        bound = {n: values[n] for n in self.names if n in values}
+        if len(bound) < len(self.names):
+            return UNDECIDED
+        return VIOLATED if differs(self.claimed, substitute_polys(self.replayed, bound)) else OK
+
+
+@dataclass
+class Reading:
+    """One way to read a comment: equations, plus what messages and fixes need."""
+
+    equations: List[Equation]
+    order: str = "first"  # "first" (C x H x W), "last" (H x W x C), "product", "size", "arith"
+    placement: str = "here"  # "here" (where DESIGN.md puts it) or "moved" (the layer after/before)
+    shown: Tuple[Optional[Poly], ...] = ()  # the replayed dims in the comment's order and span
+    wanted: Tuple[Optional[Poly], ...] = ()  # the claimed dims in the replay's (batched) order
+    impossible: bool = False  # an equation no positive value of its symbol solves
+
+    def __post_init__(self) -> None:
+        self.impossible = self.impossible or any(e.solutions == () for e in self.equations)
+
+    def status(self, values: Dict[str, Poly]) -> int:
+        if self.impossible:
+            return VIOLATED
+        worst = OK
+        for e in self.equations:
+            s = e.status(values)
+            if s == VIOLATED:
+                return VIOLATED
+            worst = max(worst, s)
+        return worst
+
+    def pins(self) -> FrozenSet[str]:
+        out: Set[str] = set()
+        for e in self.equations:
+            out |= e.names
+        return frozenset(out)
+
+
+@dataclass
+class Site:
+    """A comment that claims a shape (or an arithmetic result) and its readings."""
+
+    key: int
+    line: int
+    readings: List[Reading]
+    payload: object = None  # the replay's own record (comment, claim, origin)
+    status: int = UNDECIDED
+    chosen: Optional[Reading] = None
+
+    def evaluate(self, values: Dict[str, Poly]) -> Tuple[int, Optional[Reading]]:
+        best, chosen = VIOLATED, None
+        for r in self.readings:
+            s = r.status(values)
+            if s < best or chosen is None:
+                best, chosen = s, r
+            if best == OK:
+                break
+        return best, chosen
+
+    def fixed_violated(self) -> bool:
+        """Every reading fails on code alone: wrong whatever the unknown sizes are."""
+        return all(r.impossible or any(e.fixed == VIOLATED for e in r.equations) for r in self.readings)
+
+
+def equation(claimed: Poly, replayed: Poly) -> Equation:
+    names = fresh_names(replayed)
+    if not names:
+        return Equation(claimed, replayed, names, fixed=VIOLATED if differs(claimed, replayed) else OK)
+    eq = Equation(claimed, replayed, names)
+    if len(names) == 1:
+        target = claimed.resolved().int_value()
+        if target is not None:
+            eq.solutions = _roots(replayed, next(iter(names)), target)
+    return eq
+
+
+def _roots(p: Poly, name: str, target: int) -> Optional[Tuple[int, ...]]:
+    """The values of ``name`` (1 .. _MAX_SIZE) with ``p == target`` as ``(lo, hi)``, by
+    bisection: every catalog formula gives a size that only grows with its input. None when
+    ``p`` has other unknowns; ``()`` when no value solves it."""
+
+    def at(x: int) -> Optional[int]:
+        return substitute(p, {name: x}).resolved().int_value()
+
+    lo_v, hi_v = at(1), at(_MAX_SIZE)
+    if lo_v is None or hi_v is None or hi_v < lo_v:
+        return None
+    if target < lo_v or target > hi_v:
+        return ()
+
+    def first(at_least: int) -> Optional[int]:  # the smallest x with p(x) >= at_least
+        lo, hi = 1, _MAX_SIZE
+        while lo < hi:
+            mid = (lo + hi) // 2
+            v = at(mid)
+            if v is None:
+                return None
+            if v >= at_least:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    lo = first(target)
+    if lo is None or at(lo) != target:
+        return ()
+    above = first(target + 1) if hi_v > target else _MAX_SIZE + 1
+    if above is None:
+        return None
+    return (lo, above - 1 if hi_v > target else _MAX_SIZE)
+
+
+@dataclass
+class Verdict:
+    """What the solver decided for one block."""
+
+    values: Dict[str, Poly] = field(default_factory=dict)
+    wrong: List[Site] = field(default_factory=list)  # contradict the agreed solution
+    against_code: List[Site] = field(default_factory=list)  # contradict the code, any values
+    split: Optional[Tuple[Site, Site]] = None  # CVS103: (a comment that fits, one that does not)
+    agreeing: int = 0  # comments that pin a fresh size and fit the solution
+    ranges: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # sizes the comments leave open
+    decided: bool = True  # False when the comments split: nothing derived from them is reported
+
+
+def candidates(sites: Sequence[Site]) -> Dict[str, List[Poly]]:
+    """For every fresh symbol, the values some reading of some comment gives it, most voted first."""
+    votes: Dict[str, Dict[Poly, int]] = {}
+    for site in sites:
+        for r in site.readings:
+            if r.impossible:
+                continue
+            for e in r.equations:
+                if len(e.names) != 1:
+                    continue
+                (name,) = e.names
+                bucket = votes.setdefault(name, {})
+                if e.solutions:
+                    for x in sorted(set(e.solutions)):
+                        p = Poly.const(x)
+                        bucket[p] = bucket.get(p, 0) + 1
+                elif e.solutions is None and e.replayed == Poly.sym(name):
+                    bucket[e.claimed] = bucket.get(e.claimed, 0) + 1
+    return {n: sorted(b, key=lambda p: -b[p]) for n, b in votes.items() if b}
+
+
+def assignments(options: Dict[str, List[Poly]]) -> List[Dict[str, Poly]]:
+    """Every combination of candidate values, the most voted kept when there are too many."""
+    names = sorted(options)
+    pools = [options[n] for n in names]
+    size = 1
+    for pool in pools:
+        size *= max(1, len(pool))
+    while size > _MAX_ASSIGNMENTS:
+        widest = max(range(len(pools)), key=lambda i: len(pools[i]))
+        if len(pools[widest]) <= 1:
+            break
+        size //= len(pools[widest])
+        pools[widest] = pools[widest][: max(1, len(pools[widest]) // 2)]
+        size *= len(pools[widest])
+    return [dict(zip(names, combo)) for combo in itertools.product(*pools)]
+
+
+def _in_mode(site: Site, placement: str) -> Site:
+    """The site with only the readings of one placement convention (a comment with no reading
+    in it, such as the last one under "moved", keeps its own place)."""
+    chosen = [r for r in site.readings if r.placement == placement]
+    if not chosen:
+        chosen = [r for r in site.readings if r.placement == "here"]
+    return Site(site.key, site.line, chosen, site.payload)
+
+
+def solve(sites: Sequence[Site]) -> Verdict:
+    """Choose the placement convention and the values the most comments agree on; say which
+    comments are wrong. A comment right under another reading (placement, order) is not wrong."""
+    best: Optional[Tuple[int, Verdict, List[Site]]] = None
+    for placement in ("here", "moved"):
+        if placement == "moved" and not any(r.placement == "moved" for s in sites for r in s.readings):
+            break
+        moded = [_in_mode(s, placement) for s in sites]
+        verdict = _solve(moded)
+        score = sum(1 for s in moded if s.status == OK)
+        if best is None or score > best[0]:
+            best = (score, verdict, moded)
+    assert best is not None
+    _, verdict, moded = best
+    for original, site in zip(sites, moded):
+        original.status, original.chosen = site.status, site.chosen
+    by_key = {s.key: s for s in sites}
+
+    def wrong_in_every_reading(site: Site) -> bool:
+        status, _ = by_key[site.key].evaluate(verdict.values)
+        return status == VIOLATED
+
+    verdict.against_code = [by_key[s.key] for s in verdict.against_code if by_key[s.key].fixed_violated()]
+    verdict.wrong = [by_key[s.key] for s in verdict.wrong if wrong_in_every_reading(s)]
+    if verdict.split is not None:
+        fits, wrong = verdict.split
+        verdict.split = (by_key[fits.key], by_key[wrong.key]) if wrong_in_every_reading(wrong) else None
+    return verdict
+
+
+def _solve(sites: Sequence[Site]) -> Verdict:
+    verdict = Verdict()
+    free: List[Site] = []
+    for site in sites:
+        if site.fixed_violated():
+            site.status = VIOLATED
+            verdict.against_code.append(site)
+        else:
+            free.append(site)
+    if not free:
+        return verdict
+    scored: List[Tuple[int, List[Tuple[int, Optional[Reading]]], Dict[str, Poly]]] = []
+    for values in assignments(candidates(free)):
+        outcome = [site.evaluate(values) for site in free]
+        score = sum(1 for s, _ in outcome if s == OK)
+        scored.append((score, outcome, values))
+    scored.sort(key=lambda t: -t[0])
+    best_score, best_outcome, best_values = scored[0]
+    verdict.values = best_values
+    wrong_index = {i for i, (s, _) in enumerate(best_outcome) if s == VIOLATED}
+    wrong = [free[i] for i in sorted(wrong_index)]
+    for site, (s, r) in zip(free, best_outcome):
+        site.status, site.chosen = s, r
+    # another assignment as good that blames other comments: no unique solution
+    ambiguous = any(
+        score == best_score and {i for i, (s, _) in enumerate(o) if s == VIOLATED} != wrong_index
+        for score, o, _ in scored[1:]
+    )
+    pinning = [site for site in free if site.status == OK and site.chosen is not None and site.chosen.pins()]
+    verdict.agreeing = len(pinning)
+    verdict.ranges = _ranges(pinning)
+    if not wrong:
+        return verdict
+    if not ambiguous and len(pinning) >= 2 and len(pinning) > len(wrong):
+        verdict.wrong = wrong
+        return verdict
+    verdict.decided = False
+    partner = _partner(wrong[0], pinning) or (pinning[0] if pinning else None)
+    if partner is not None:
+        verdict.split = tuple(sorted((partner, wrong[0]), key=lambda s: s.line))  # type: ignore[assignment]
+    return verdict
+
+
+def _ranges(fitting: Sequence[Site]) -> Dict[str, Tuple[int, int]]:
+    """For each fresh size, the values every fitting comment allows (``H/2`` comments and
+    strided layers leave a run of input sizes open: 63 and 64 both give 32)."""
+    out: Dict[str, Tuple[int, int]] = {}
+    for site in fitting:
+        assert site.chosen is not None
+        for e in site.chosen.equations:
+            if len(e.names) == 1 and e.solutions:
+                (name,) = e.names
+                lo, hi = out.get(name, (e.solutions[0], e.solutions[1]))
+                out[name] = (max(lo, e.solutions[0]), min(hi, e.solutions[1]))
+    return out
+
+
+def _partner(site: Site, fitting: Sequence[Site]) -> Optional[Site]:
+    """A fitting comment that pins a size the wrong one pins too (the two that disagree)."""
+    mine: Set[str] = set()
+    for r in site.readings:
+        mine |= r.pins()
+    for other in fitting:
+        if other.chosen is not None and other.chosen.pins() & mine:
+            return other
+    return None
