@@ -240,7 +240,7 @@ def test_fix_annotate_and_summary_read_the_file(tmp_path, capsys):
     assert main(["fix", str(path)]) == 0
     capsys.readouterr()
     assert "# state size. 8 x 64 x 64" in path.read_text()  # it was right
-    path.write_text(model.replace("8 x 64 x 64", "8 x 32 x 32"))
+    path.write_text(model.replace("8 x 64 x 64", "8 x 16 x 16"))  # right under no placement
     assert main(["fix", str(path)]) == 0
     assert "# state size. 8 x 64 x 64" in path.read_text()
     assert main(["annotate", str(path)]) == 0

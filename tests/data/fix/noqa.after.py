@@ -8,7 +8,7 @@ net = nn.Sequential(
     nn.Conv2d(128, 128, 3, 1, 1),
     # state size. 128 x 8 x 8  # noqa
     nn.Conv2d(128, 128, 3, 1, 1),
-    # state size. 128 x 16 x 16  # noqa: E501
+    # state size. 128 x 8 x 8  # noqa: E501
     nn.ConvTranspose2d(128, 64, 4, 2, 1),  # (16-1)*2-2*1+4=64  # noqa: CVS102
-    nn.ConvTranspose2d(64, 32, 4, 2, 1),  # (32-1)*2-2*1+4=64  # noqa:E501
+    nn.ConvTranspose2d(64, 32, 4, 2, 1),  # (32-1)*2-2*1+4=32  # noqa:E501
 )
