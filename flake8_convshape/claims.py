@@ -282,6 +282,8 @@ class _Parser:
             op = self.char(k)
             if op not in ("+", "-"):
                 return node, j
+            if self.char(self.ws(k + 1)) in ("-", "+"):  # "64 -- a note", "a - -b": not a dim
+                return node, j
             rhs = self.term(self.ws(k + 1))
             if rhs is None:  # e.g. "32 -> 16": the operator belongs to trailing text
                 return node, j
@@ -519,7 +521,7 @@ def _follows_wrapper(s: str, k: int, end: int) -> bool:
     if c.isspace():
         return True
     if c.isascii():
-        return c in ",;:.!?"
+        return c in ",;:.!?" or s.startswith(("->", "-->", "=>"), k)
     return True  # e.g. a full-width comma or a CJK note
 
 
@@ -856,8 +858,10 @@ def _lone_size(s: str, i: int, end: int) -> Optional[Tuple[int, int]]:
     if len(digits) > _MAX_DIGITS or digits[0] == "0":
         return None
     j = m.end()
-    if j < end and (s[j] == "_" or s[j] == "." or (s[j].isascii() and s[j].isalnum())):
+    if j < end and (s[j] == "_" or (s[j].isascii() and s[j].isalnum())):
         return None
+    if j + 1 < end and s[j] == "." and s[j + 1].isdigit():
+        return None  # "1.5"
     return i, j
 
 
@@ -883,11 +887,8 @@ def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
     p = _Parser(s, end)
     i = p.ws(i)
     size_a = _lone_size(s, i, end)
-    if size_a is not None:
-        k = p.ws(size_a[1])
-        arrow = _ARROW_AT.match(s, k, end)
-        if arrow is None:
-            return None
+    arrow = _ARROW_AT.match(s, p.ws(size_a[1]), end) if size_a is not None else None
+    if size_a is not None and arrow is not None:
         q = p.ws(arrow.end())
         size_b = _lone_size(s, q, end)
         if size_b is None or _SIZE_TAIL.fullmatch(s, size_b[1], end) is None:
@@ -921,6 +922,7 @@ _PROSE_DENY_CJK = (
 )
 _PROSE_DENY = re.compile(
     r"kernel|filter|stride|window|patch|pool|dilation|padding|upsampl|downsampl|scale|resolution|"
+    r"anchor|mean|std|rgb|bgr|colou?r|pixel|range|ratio|"
     + _PROSE_DENY_CJK,
     re.IGNORECASE,
 )
