@@ -576,10 +576,11 @@ def _parse_wrapped(s: str, i: int, end: int) -> Optional[_Shape]:
         sep = p.separator(close + 1)
         if sep is not None and p.expr(sep[1]) is not None:
             return None
-        # "(nf x 4) * 8 * 8", "(a, b) + 1": the brackets are an operand, not a shape.
+        # "(nf x 4) * 8 * 8", "(a, b) + 1": the brackets are an operand, not a shape; but
+        # "[B, 1, 4, 4] - one score per image" is a shape and a dash.
         k = p.ws(close + 1)
         op = p.char(k)
-        if op in ("*", "/", "+") or (op == "-" and p.char(k + 1) != ">"):
+        if op in ("*", "/") or (op in ("+", "-") and _DIGIT.match(p.char(p.ws(k + 1)) or " ")):
             return None
         return _Shape(inner.dims, inner.spans, inner.kind, True, i, close + 1)
     return None
@@ -846,6 +847,7 @@ def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
 # --------------------------------------------------------------------------- arrows
 
 _ARROW_AT = re.compile(_ARROW_TOKEN + "|\u27f9")
+_YEAR = re.compile(r"(?:19|20)[0-9][0-9]")
 _SIZE_TAIL = re.compile(r"[\s.,;!\u3002\uff0c\uff1b]*")
 
 
@@ -893,6 +895,8 @@ def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
         size_b = _lone_size(s, q, end)
         if size_b is None or _SIZE_TAIL.fullmatch(s, size_b[1], end) is None:
             return None  # "64 -> 128 channels", "64 -> 32x32": a note, not two sizes
+        if all(_YEAR.fullmatch(s, x, y) for x, y in (size_a, size_b)):
+            return None  # "2019 -> 2020"
         return _size_claim(s, size_b, source=_size_claim(s, size_a))
     shape_a = _parse_shape_at(s, i, end)
     if shape_a is None:

@@ -81,6 +81,7 @@ FORMS = [
     ("# after the second block (N, 256, 8, 8).", ["N", "256", "8", "8"], ",", None, True),
     ("# decoder stage 2 = (128, 16, 16)", ["128", "16", "16"], ",", None, False),
     ("# logits (B, 10)", ["B", "10"], ",", None, True),
+    ("# out: [B, 1, 4, 4] - one score per image", ["B", "1", "4", "4"], ",", "output", True),
     # labelled forms keep their explicit layout
     ("# 64 channels, 32x32", ["64", "32", "32"], "label", None, False),
     ("# C=64 H=32 W=32", ["64", "32", "32"], "label", None, False),
@@ -263,6 +264,7 @@ NON_CLAIMS = [
     "# 1080p -> 720p",
     "# batch 32 -> 64",
     "# 10% -> 20%",
+    "# 2019 -> 2020",
 ]
 
 
@@ -274,7 +276,7 @@ def test_non_claims(comment):
 
 # --------------------------------------------------------------------------- properties
 
-_SIZES = st.integers(1, 4096).map(str)
+_SIZES = st.integers(1, 4096).filter(lambda n: not 1900 <= n <= 2099).map(str)  # years are notes
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)
