@@ -13,6 +13,7 @@ offsets into the original comment so that a fix can rewrite exactly the claimed 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ __all__ = [
     "Name",
     "BinOp",
     "Neg",
+    "Wild",
     "DimExpr",
     "ShapeClaim",
     "ArithClaim",
@@ -63,12 +65,26 @@ class Neg:
     operand: "DimExpr"
 
 
-DimExpr = Union[Num, Name, BinOp, Neg]
+@dataclass(frozen=True)
+class Wild:
+    """A whole dimension written ``-1`` (``(N, -1)``, ``[-1, 256, 8, 8]``): matches any size."""
+
+
+DimExpr = Union[Num, Name, BinOp, Neg, Wild]
 
 
 @dataclass(frozen=True)
 class ShapeClaim:
-    """A claimed tensor shape; ``start``/``end`` delimit ``text`` in the comment string."""
+    """A claimed tensor shape; ``start``/``end`` delimit ``text`` in the comment string.
+
+    ``separator`` is how the dims were written apart: ``"x"`` (also ``X`` and ``\u00d7``),
+    ``","``, ``"*"`` (``8*8*128``: dims, or one product), ``"label"`` (``C=64 H=32 W=32`` and
+    ``64 channels, 32x32``: explicitly channels-first) or ``""`` (one dim: ``size_only``).
+    ``role`` is ``"input"`` / ``"output"`` when a lead-in word says which tensor is meant, else
+    None (position decides).  For an arrow comment ``A -> B`` the claim is B and ``source`` is
+    A (its own offsets into the same comment string).  ``size_only`` marks a lone integer on
+    either side of an arrow (``# 64 -> 32``): one dim, a spatial size or a Linear's features.
+    """
 
     dims: tuple[DimExpr, ...]
     dim_texts: tuple[str, ...]
@@ -77,6 +93,10 @@ class ShapeClaim:
     text: str
     start: int
     end: int
+    separator: str = ""
+    role: Optional[str] = None
+    source: Optional["ShapeClaim"] = None
+    size_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,19 +133,67 @@ _WORD_LETTER = re.compile(r"[A-WYZa-wyz]|(?<![0-9)\s])[xX]|[xX](?![0-9(\s])")
 _CUT = re.compile(r"(?<=\s)#|#\s*(?:noqa(?![A-Za-z0-9_])|type\s*:)", re.IGNORECASE)
 
 # Known lead-ins; longer alternatives first.  The shape must start right after the lead-in.
+# The group that matched gives the claim's role: ``in``/``out`` say which tensor is meant,
+# ``neutral`` and ``arrow`` leave it to the comment's position; the ``*3`` groups are labels
+# (``Image``, ``Result``, ``State``, ``feature map``) that need three or more dims.
+_ARROW_TOKEN = r"(?:-{1,2}>|=>|\u2192|\u27f6|\u21d2)"
+_CJK_SUFFIX = (
+    r"(?:\u56fe\u50cf|\u56fe\u7247|\u7279\u5f81\u56fe|\u5c3a\u5bf8|\u5927\u5c0f|\u5f62\u72b6"
+    r"|\u7ef4\u5ea6|\ud06c\uae30|\ud615\ud0dc|\u30b5\u30a4\u30ba)?"  # 图像 图片 特征图 尺寸 大小 形状 维度 크기 형태 サイズ
+)
+_CJK_TAIL = r"(?:\u662f|\u4e3a|\u306f)?[^\S\r\n]*[:\uff1a]?(?=[^\S\r\n]*[0-9(\[`A-Za-z_])"  # 是 为 は
 _LEAD_IN = re.compile(
     r"""
     (?:
-        (?:state|input|output|out)\s*size(?![A-Za-z0-9_])\s*[.:]?
-      | (?:input|output)\s+is(?![A-Za-z0-9_])\s*:?
-      | (?:input|output|out|shape|size)\s*:
-      | (?:input|output|shape)(?=\s)
-      | -{1,2}>|=>|\u2192|\u27f6|\u21d2
+      (?P<inp>
+          input\s*size(?![A-Za-z0-9_])\s*[.:]?
+        | input\s+is(?![A-Za-z0-9_])\s*:?
+        | input\s*:
+        | in\s*:
+        | input(?=\s)
+        | (?:\u8f93\u5165|\uc785\ub825|\u5165\u529b)"""
+    + _CJK_SUFFIX
+    + _CJK_TAIL
+    + r"""
+      )
+    | (?P<out>
+          (?:output|out)\s*size(?![A-Za-z0-9_])\s*[.:]?
+        | output\s+is(?![A-Za-z0-9_])\s*:?
+        | (?:output|out)\s*"""
+    + _ARROW_TOKEN
+    + r"""
+        | (?:output|out)\s*:
+        | output(?=\s)
+        | (?:\u8f93\u51fa|\ucd9c\ub825|\u51fa\u529b)"""
+    + _CJK_SUFFIX
+    + _CJK_TAIL
+    + r"""
+      )
+    | (?P<neutral>
+          state\s*size(?![A-Za-z0-9_])\s*[.:]?
+        | (?:shape|size)\s*:
+        | shape(?=\s)
+        | (?:\u7279\u5f81\u56fe|\u5c3a\u5bf8|\u5f62\u72b6)(?:\u5c3a\u5bf8|\u5927\u5c0f)?"""
+    + _CJK_TAIL
+    + r"""
+      )
+    | (?P<inp3> image(?:\s*[:\uff1a]|(?=[^\S\r\n]*[(\[])|(?=\s)) )
+    | (?P<out3> result(?:\s*[:\uff1a]|(?=[^\S\r\n]*[(\[])|(?=\s)) )
+    | (?P<neutral3>
+          (?:state|feature[\s_-]*maps?)(?:\s*[:\uff1a]|(?=[^\S\r\n]*[(\[])|(?=\s))
+      )
+    | (?P<arrow>"""
+    + _ARROW_TOKEN
+    + r"""
+      )
     )
     [^\S\r\n]*
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+_LEAD_ROLES = {"inp": "input", "inp3": "input", "out": "output", "out3": "output"}
+_LABEL_GROUPS = frozenset({"inp3", "out3", "neutral3"})
+_PAIR_LEADS = frozenset({"neutral", "neutral3"})  # lead-ins an arrow pair may follow
 
 # Anywhere after the shape, an arrow means "this becomes that": a transform note, not a claim.
 _ARROW = re.compile(r"->|=>|\u2192|\u27f6|\u21d2|\u27f9")
@@ -213,6 +281,8 @@ class _Parser:
             k = self.ws(j)
             op = self.char(k)
             if op not in ("+", "-"):
+                return node, j
+            if self.char(self.ws(k + 1)) in ("-", "+"):  # "64 -- a note", "a - -b": not a dim
                 return node, j
             rhs = self.term(self.ws(k + 1))
             if rhs is None:  # e.g. "32 -> 16": the operator belongs to trailing text
@@ -315,6 +385,27 @@ class _Parser:
         return Num(int(digits)), j
 
     # -- dimension lists
+
+    def star_list(self, i: int) -> Optional[Tuple[List[DimExpr], List[Tuple[int, int]], int]]:
+        """``8*8*128`` as dims: factors (each a power-level expression) split at single ``*``."""
+        got = self.unary(i)
+        if got is None:
+            return None
+        dims = [got[0]]
+        spans = [(i, got[1])]
+        j = got[1]
+        while len(dims) <= _MAX_DIMS:
+            k = self.ws(j)
+            if self.mul_op(k) != "*":
+                break
+            start = self.ws(k + 1)
+            rhs = self.unary(start)
+            if rhs is None:
+                break
+            dims.append(rhs[0])
+            spans.append((start, rhs[1]))
+            j = rhs[1]
+        return dims, spans, j
 
     def separator(self, j: int) -> Optional[Tuple[str, int]]:
         """Separator right after a dimension ending at ``j``: (kind, start of next dim)."""
@@ -430,7 +521,7 @@ def _follows_wrapper(s: str, k: int, end: int) -> bool:
     if c.isspace():
         return True
     if c.isascii():
-        return c in ",;:.!?"
+        return c in ",;:.!?" or s.startswith(("->", "-->", "=>"), k)
     return True  # e.g. a full-width comma or a CJK note
 
 
@@ -485,6 +576,12 @@ def _parse_wrapped(s: str, i: int, end: int) -> Optional[_Shape]:
         sep = p.separator(close + 1)
         if sep is not None and p.expr(sep[1]) is not None:
             return None
+        # "(nf x 4) * 8 * 8", "(a, b) + 1": the brackets are an operand, not a shape; but
+        # "[B, 1, 4, 4] - one score per image" is a shape and a dash.
+        k = p.ws(close + 1)
+        op = p.char(k)
+        if op in ("*", "/") or (op in ("+", "-") and _DIGIT.match(p.char(p.ws(k + 1)) or " ")):
+            return None
         return _Shape(inner.dims, inner.spans, inner.kind, True, i, close + 1)
     return None
 
@@ -505,10 +602,24 @@ def _parse_shape_at(s: str, i: int, end: int) -> Optional[_Shape]:
     if got is None:
         return None
     dims, spans, kind, j = got
+    if len(dims) == 1:
+        # "8*8*128", "64 * 64 * 3": one product, or dims written with "*".  Read as dims only
+        # when the whole expression is a plain chain of 3 to 5 factors joined by single "*".
+        star = _Parser(s, end).star_list(i)
+        if star is not None and star[2] == j and _MIN_BARE_DIMS <= len(star[0]) <= _MAX_DIMS:
+            return _Shape(star[0], star[1], "*", False, i, j)
     return _Shape(dims, spans, kind, False, i, j)
 
 
 # --------------------------------------------------------------------------- acceptance rules
+
+
+# Chinese words right after a shape that say the numbers are not the tensor:
+# 卷积 核 步长 池化 滤波 窗口 填充 膨胀 上采样 下采样 倍 块 网格
+_CJK_NOT_A_TENSOR = re.compile(
+    "\u5377\u79ef|\u6838|\u6b65\u957f|\u6c60\u5316|\u6ee4\u6ce2|\u7a97\u53e3|\u586b\u5145"
+    "|\u81a8\u80c0|\u4e0a\u91c7\u6837|\u4e0b\u91c7\u6837|\u500d|\u5757|\u7f51\u683c"
+)
 
 
 def _first_word_blocks(trailing: str) -> bool:
@@ -517,17 +628,60 @@ def _first_word_blocks(trailing: str) -> bool:
     n = len(trailing)
     while k < n and (trailing[k] in _FOLLOW_PUNCT or trailing[k].isspace()):
         k += 1
-    return _NOT_A_TENSOR.match(trailing, k) is not None
+    return (
+        _NOT_A_TENSOR.match(trailing, k) is not None
+        or _CJK_NOT_A_TENSOR.match(trailing, k) is not None
+    )
 
 
 def _has_integer(s: str, spans: List[Tuple[int, int]]) -> bool:
     return any(_DIGIT.search(s, a, b) is not None for a, b in spans)
 
 
-def _accept(s: str, shape: _Shape, strong: bool, body_end: int) -> Optional[ShapeClaim]:
+_WILD_TEXT = re.compile(r"-[^\S\r\n]*1")
+
+
+def _is_wild(s: str, span: Tuple[int, int], dim: DimExpr) -> bool:
+    """A whole dimension written ``-1``."""
+    return dim == Neg(Num(1)) and _WILD_TEXT.fullmatch(s[span[0]:span[1]].strip()) is not None
+
+
+def _claim(
+    s: str, shape: _Shape, strong: bool, role: Optional[str] = None, **extra: object
+) -> ShapeClaim:
+    dims = tuple(
+        Wild() if _is_wild(s, span, d) else d for d, span in zip(shape.dims, shape.spans)
+    )
+    texts = tuple(s[a:b].strip() for a, b in shape.spans)
+    first = dims[0]
+    has_batch = (isinstance(first, Name) and first.id in _BATCH_NAMES) or (
+        isinstance(first, Wild) and len(dims) >= 2
+    )
+    return ShapeClaim(
+        dims=dims,
+        dim_texts=texts,
+        has_batch=has_batch,
+        strong=strong,
+        text=s[shape.start:shape.end],
+        start=shape.start,
+        end=shape.end,
+        separator=shape.kind,
+        role=role,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _accept(
+    s: str,
+    shape: _Shape,
+    strong: bool,
+    body_end: int,
+    role: Optional[str] = None,
+    min_dims: int = _MIN_DIMS,
+) -> Optional[ShapeClaim]:
     """Apply rank and trailing-text rules; build the claim or return None."""
     n = len(shape.dims)
-    if n < _MIN_DIMS or n > _MAX_DIMS:
+    if n < max(_MIN_DIMS, min_dims) or n > _MAX_DIMS:
         return None
     if not strong and (n < _MIN_BARE_DIMS or not _has_integer(s, shape.spans)):
         return None  # a bare shape needs three dims and at least one number of its own
@@ -552,20 +706,9 @@ def _accept(s: str, shape: _Shape, strong: bool, body_end: int) -> Optional[Shap
     if strong:
         if _first_word_blocks(trailing):
             return None
-    elif _WORD_LETTER.search(trailing) is not None:
+    elif _WORD_LETTER.search(trailing) is not None or _first_word_blocks(trailing):
         return None
-    texts = tuple(s[a:b].strip() for a, b in shape.spans)
-    first = shape.dims[0]
-    has_batch = isinstance(first, Name) and first.id in _BATCH_NAMES
-    return ShapeClaim(
-        dims=tuple(shape.dims),
-        dim_texts=texts,
-        has_batch=has_batch,
-        strong=strong,
-        text=s[shape.start:shape.end],
-        start=shape.start,
-        end=shape.end,
-    )
+    return _claim(s, shape, strong, role)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -648,6 +791,7 @@ def _parse_labelled(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
             text=comment[m.start() : m.end()],
             start=m.start(),
             end=m.end(),
+            separator="label",
         )
     return None
 
@@ -668,6 +812,14 @@ def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
         arith = _parse_arith(comment, a, b)
         if arith is not None:
             return arith
+    group = lead.lastgroup if lead is not None else None
+    if has_digit and (lead is None or group in _PAIR_LEADS) and _ARROW.search(comment, a, b):
+        try:
+            pair = _parse_pair(comment, lead.end() if lead is not None else a, b, lead is not None)
+        except _Fail:
+            pair = None
+        if pair is not None:
+            return pair
     if lead is not None:
         start = lead.end()
         while start < b and comment[start].isspace():
@@ -675,21 +827,107 @@ def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
         shape = _parse_shape_at(comment, start, b)
         if shape is None:
             return None
-        return _accept(comment, shape, True, b)
+        min_dims = _MIN_BARE_DIMS if group in _LABEL_GROUPS else _MIN_DIMS
+        return _accept(comment, shape, True, b, _LEAD_ROLES.get(group or ""), min_dims)
     try:
         shape = _parse_shape_at(comment, a, b)
     except _Fail:
         shape = None
     claim = _accept(comment, shape, shape.wrapped, b) if shape is not None else None
-    return claim if claim is not None else _after_prose(comment, a, b)
+    if claim is None:
+        claim = _after_prose(comment, a, b)
+    if claim is None:
+        try:
+            claim = _shape_at_end(comment, a, b)
+        except _Fail:
+            claim = None
+    return claim
+
+
+# --------------------------------------------------------------------------- arrows
+
+_ARROW_AT = re.compile(_ARROW_TOKEN + "|\u27f9")
+_YEAR = re.compile(r"(?:19|20)[0-9][0-9]")
+_SIZE_TAIL = re.compile(r"[\s.,;!\u3002\uff0c\uff1b]*")
+
+
+def _lone_size(s: str, i: int, end: int) -> Optional[Tuple[int, int]]:
+    """A positive integer literal at ``i`` (no sign, no leading zero, not glued to a word)."""
+    m = _INT.match(s, i, end)
+    if m is None:
+        return None
+    digits = m.group()
+    if len(digits) > _MAX_DIGITS or digits[0] == "0":
+        return None
+    j = m.end()
+    if j < end and (s[j] == "_" or (s[j].isascii() and s[j].isalnum())):
+        return None
+    if j + 1 < end and s[j] == "." and s[j + 1].isdigit():
+        return None  # "1.5"
+    return i, j
+
+
+def _size_claim(s: str, span: Tuple[int, int], **extra: object) -> ShapeClaim:
+    a, b = span
+    return ShapeClaim(
+        dims=(Num(int(s[a:b])),),
+        dim_texts=(s[a:b],),
+        has_batch=False,
+        strong=True,
+        text=s[a:b],
+        start=a,
+        end=b,
+        separator="",
+        role=None,
+        size_only=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
+    """``A -> B`` where both sides are shapes, or both lone sizes: B, with ``source`` A."""
+    p = _Parser(s, end)
+    i = p.ws(i)
+    size_a = _lone_size(s, i, end)
+    arrow = _ARROW_AT.match(s, p.ws(size_a[1]), end) if size_a is not None else None
+    if size_a is not None and arrow is not None:
+        q = p.ws(arrow.end())
+        size_b = _lone_size(s, q, end)
+        if size_b is None or _SIZE_TAIL.fullmatch(s, size_b[1], end) is None:
+            return None  # "64 -> 128 channels", "64 -> 32x32": a note, not two sizes
+        if all(_YEAR.fullmatch(s, x, y) for x, y in (size_a, size_b)):
+            return None  # "2019 -> 2020"
+        return _size_claim(s, size_b, source=_size_claim(s, size_a))
+    shape_a = _parse_shape_at(s, i, end)
+    if shape_a is None:
+        return None
+    k = p.ws(shape_a.end)
+    arrow = _ARROW_AT.match(s, k, end)
+    if arrow is None:
+        return None
+    q = p.ws(arrow.end())
+    shape_b = _parse_shape_at(s, q, end)
+    if shape_b is None:
+        return None
+    source = _accept(s, shape_a, shape_a.wrapped or led, shape_a.end)
+    if source is None:
+        return None
+    claim = _accept(s, shape_b, shape_b.wrapped or led, end)
+    if claim is None:
+        return None
+    return dataclasses.replace(claim, source=source)
 
 
 # "after conv1: 64 x 32 x 32", "特征图: 64 x 32 x 32": prose, a colon, then the shape. The prose
 # must not say the numbers are a kernel, a stride or the like, in English or Chinese.
 _PROSE_COLON = re.compile(r"[^:\uff1a#]{1,40}[:\uff1a]\s*")
+_PROSE_DENY_CJK = (
+    r"\u5377\u79ef\u6838|\u6838|\u6b65\u957f|\u6c60\u5316|\u6ee4\u6ce2|\u7a97\u53e3|\u586b\u5145|\u81a8\u80c0"
+)
 _PROSE_DENY = re.compile(
-    r"kernel|filter|stride|window|patch|pool|dilation|padding|upsampl|downsampl|scale|resolution"
-    r"|\u5377\u79ef\u6838|\u6838|\u6b65\u957f|\u6c60\u5316|\u6ee4\u6ce2|\u7a97\u53e3|\u586b\u5145|\u81a8\u80c0",
+    r"kernel|filter|stride|window|patch|pool|dilation|padding|upsampl|downsampl|scale|resolution|"
+    r"anchor|mean|std|rgb|bgr|colou?r|pixel|range|ratio|"
+    + _PROSE_DENY_CJK,
     re.IGNORECASE,
 )
 
@@ -702,6 +940,84 @@ def _after_prose(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
     if shape is None or (len(shape.dims) < _MIN_BARE_DIMS and not shape.wrapped):
         return None
     return _accept(comment, shape, True, b)
+
+
+# --------------------------------------------------------------------------- prose, then a shape
+
+# "8 up to 16 - (256 -> 128, k4) = (N, 128, 16, 16)", "upsample: ... (B, 64, 32, 32)": a shape
+# in brackets closing the comment.  Words in the prose that say the numbers are something else,
+# or that the shape is another tensor's (an input, an old value, an example), keep it quiet.
+_END_DENY_ANY = re.compile(
+    r"kernel|filter|stride|window|patch|dilation|padding|receptive|weight|param|anchor|"
+    r"mean|std|rgb|bgr|colou?r|pixel|range|ratio|crop|"
+    r"(?<![A-Za-z])(?:input|inputs|in|from|was|were|previous|previously|old|e\.?g|eg|like|vs|than"
+    r"|instead|expect\w*|should|must|if|when|unless|not|before|prior|todo|fixme|xxx|was)(?![A-Za-z])"
+    r"|https?:|www\.|[A-Za-z0-9_\]]\(|\u8f93\u5165|\uc785\ub825|\u5165\u529b",
+    re.IGNORECASE,
+)
+_END_DENY_WEAK = re.compile(
+    r"pool|upsampl|downsampl|scale|resolution|size|grid|tile|block|" + _PROSE_DENY_CJK,
+    re.IGNORECASE,
+)
+_END_PUNCT = ".,;!\u3002\uff0c\uff1b"
+
+
+def _matching_open(s: str, close: int, start: int) -> int:
+    """Index of the bracket opening ``s[close]`` (``)`` or ``]``), or -1."""
+    pairs = {")": "(", "]": "["}
+    stack = [pairs[s[close]]]
+    k = close - 1
+    limit = max(start, close - _MAX_SCAN)
+    while k >= limit:
+        c = s[k]
+        if c in pairs:
+            stack.append(pairs[c])
+        elif c in ("(", "["):
+            if c != stack.pop():
+                return -1
+            if not stack:
+                return k
+        k -= 1
+    return -1
+
+
+def _shape_at_end(s: str, a: int, b: int) -> Optional[ShapeClaim]:
+    e = b
+    while e > a and (s[e - 1].isspace() or s[e - 1] in _END_PUNCT):
+        e -= 1
+    if e <= a or s[e - 1] not in ")]":
+        return None
+    o = _matching_open(s, e - 1, a)
+    if o <= a:
+        return None
+    before = s[o - 1]
+    if not (before.isspace() or before in "=:\uff1a"):
+        return None  # "view(-1, 64, 4, 4)": a call, not a shape
+    prose_end = o
+    while prose_end > a and s[prose_end - 1].isspace():
+        prose_end -= 1
+    if _ARROW.search(s, max(a, prose_end - 2), prose_end) is not None:
+        return None  # "... -> (N, 64, 8, 8)": the other side is not a shape we read
+    prose = s[a:prose_end]
+    if _END_DENY_ANY.search(prose) is not None:
+        return None
+    shape = _parse_wrapped(s, o, b)
+    if shape is None or shape.end != e or s[o] == "`":
+        return None
+    claim = _accept(s, shape, True, b)
+    if claim is None:
+        return None
+    if any(isinstance(d, Num) and d.value == 0 for d in claim.dims):
+        return None
+    if any(isinstance(d, Neg) for d in claim.dims):
+        return None
+    if not claim.has_batch or isinstance(claim.dims[0], Wild):
+        # Without a batch name: three or more dims, right after "=" or ":", and no op words.
+        if len(claim.dims) < _MIN_BARE_DIMS or s[prose_end - 1] not in "=:\uff1a":
+            return None
+        if _END_DENY_WEAK.search(prose) is not None:
+            return None
+    return claim
 
 
 def parse_comment(comment: str, trailing: bool = False) -> Union[ShapeClaim, ArithClaim, None]:

@@ -370,14 +370,11 @@ NON_CLAIMS = [
     "# shape: (1, T) → (T,)",
     "# [B, C, H, W] to [B, H, W, C]",
     "# 64x64 -> 32x32",
-    "# 128x32x32 -> 64x16x16",
-    "# 768 → 256",
     # lead-in followed by something that is not a shape
     "# input:",
     "# input image",
     "# Input = batch x 28 x 28 x 1. Output = 24 x 24 x 6",
     "# Out size: (96 - 8) // 4 + 1 = 23",
-    "# out size : 240*240*32",
     "# out size = [seq_len, batch, hidden]",
     "# Output: {'k': 100}",
     "# Output: ('a', 3)",
@@ -519,7 +516,9 @@ def _check_result(comment: str, result: object) -> None:
     if isinstance(result, ShapeClaim):
         assert 0 <= result.start < result.end <= len(comment)
         assert comment[result.start:result.end] == result.text
-        assert _MIN_DIMS <= len(result.dims) <= _MAX_DIMS
+        assert _MIN_DIMS <= len(result.dims) <= _MAX_DIMS or (result.size_only and len(result.dims) == 1)
+        if result.source is not None:
+            _check_result(comment, result.source)
         assert len(result.dim_texts) == len(result.dims)
         for d in result.dims:
             render(d)  # well-formed tree
