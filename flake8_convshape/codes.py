@@ -13,7 +13,7 @@ from typing import Dict
 class Code:
     code: str
     summary: str  # one line, for the README table and --help
-    at_runtime: str  # what PyTorch does: "silent" or "raises"
+    at_runtime: str  # what PyTorch does: "silent", "raises", or per layer (CVS202)
     default_on: bool = True
     example_bad: str = ""  # README before/after
     example_good: str = ""
@@ -58,7 +58,9 @@ CODES: Dict[str, Code] = {
         Code(
             "CVS202",
             "a layer's output size would be zero or negative",
-            "raises",
+            "raises; a size of exactly 0 in Linear, Embedding, adaptive and fractional pools or "
+            "constant padding runs and gives an empty tensor (in ConvTranspose: depends on the "
+            "batch size)",
             example_bad="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 5),",
             example_good="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 3),",
         ),

@@ -82,25 +82,53 @@ class Construction:
         value we cannot follow become symbols: sound here, because a single Sequential(...)
         expression sees one value of each name throughout.
         """
+        guards = _guards(getattr(owner, "body", None), call)
+        if guards:
+            reach = self._reach(call, scope, owner, guards)
+            if reach != "open":
+                # dead code says nothing; code only other values reach knows no defaults
+                ov = self._simulated(call, scope, owner, no_defaults=True) or Overlay(scope, no_defaults=True)
+                ov.dead = reach == "dead"
+                return ov
+        return self._simulated(call, scope, owner) or scope
+
+    def _reach(self, call: ast.Call, scope: Scope, owner: ast.AST, guards: List[Tuple[ast.expr, bool]]) -> str:
+        """"dead" when a guard on the way to ``call`` fails whatever the defaults are,
+        "no_defaults" when it fails only for the default values, else "open"."""
+        with_defaults = self._simulated(call, scope, owner, symbols=False) or Overlay(scope)
+        decided = [(test, want) for test, want in guards if condition(test, with_defaults) is not None]
+        failing = [(test, want) for test, want in decided if condition(test, with_defaults) is not want]
+        if not decided:
+            return "open"
+        without = self._simulated(call, scope, owner, no_defaults=True, symbols=False) or Overlay(scope, no_defaults=True)
+        if any(condition(test, without) is (not want) for test, want in guards):
+            return "dead"
+        return "no_defaults" if failing else "open"
+
+    def _simulated(
+        self, call: ast.Call, scope: Scope, owner: ast.AST, no_defaults: bool = False, symbols: bool = True
+    ) -> Optional[Overlay]:
+        """The function's locals where ``call`` stands (None: not followed)."""
         if not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return scope
+            return None
         index = _statement_index(owner.body, call)
         if index is None:
-            return scope
-        ov = Overlay(scope)
+            return None
+        ov = Overlay(scope, no_defaults=no_defaults)
         try:
             ListSimulation(self, None, owner).effects(owner.body[:index], ov)
         except (GiveUp, RecursionError):
-            return scope
+            return None
         here = owner.body[index]
         if not isinstance(here, (ast.Assign, ast.AnnAssign, ast.Return, ast.Expr)) or scope.root.walrus:
             # a loop or a branch around the call, or a walrus: what it binds is unknown here
             for node in ast.walk(here):
                 for name in _bound_names(node):
                     ov.values[name] = UNKNOWN
-        for name, value in list(ov.values.items()):
-            if value is UNKNOWN:
-                ov.values[name] = scope.symbol(name)
+        if symbols:
+            for name, value in list(ov.values.items()):
+                if value is UNKNOWN:
+                    ov.values[name] = scope.symbol(name)
         return ov
 
     # ------------------------------------------------------------------------------------
@@ -109,6 +137,8 @@ class Construction:
     def sequential(self, call: ast.Call, scope: object, owner: Optional[ast.AST], comments: bool = True) -> Block:
         start, end = self.b.pos(call)
         block = Block(start[0], start[1], scope=scope)
+        if getattr(scope, "dead", False):
+            return block  # code no value reaches: nothing to replay, nothing to report
         if call.keywords:
             block.items = [self.b.opaque(call, "Sequential(**...)")]
             return block
@@ -435,6 +465,68 @@ class Construction:
             self._leave(fn)
 
 
+_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _exits(body: List[ast.stmt]) -> bool:
+    """Does this block always leave (its last statement returns, raises, breaks, continues)?"""
+    return bool(body) and isinstance(body[-1], _EXITS)
+
+
+def _within(node: ast.AST, target: ast.AST) -> bool:
+    return any(n is target for n in ast.walk(node))
+
+
+def _guards(body: Optional[List[ast.stmt]], target: ast.AST) -> List[Tuple[ast.expr, bool]]:
+    """The conditions that must hold for ``target`` to run: (test, must be true?).
+
+    Enclosing ``if``/``elif``/``else`` and ``while`` tests, the arms of conditional expressions
+    around it, ``assert`` statements before it, and ``if test: return`` (or raise, break,
+    continue) before it in the same or an enclosing block.
+    """
+    found: List[Tuple[ast.expr, bool]] = []
+    while isinstance(body, list) and body:
+        index = _statement_index(body, target)
+        if index is None:
+            break
+        for st in body[:index]:
+            if isinstance(st, ast.Assert):
+                found.append((st.test, True))
+            elif isinstance(st, ast.If):
+                if _exits(st.body) and not _exits(st.orelse):
+                    found.append((st.test, False))
+                elif _exits(st.orelse) and not _exits(st.body):
+                    found.append((st.test, True))
+        here = body[index]
+        body = None
+        if isinstance(here, (ast.If, ast.While)):
+            if _within(here.test, target):
+                break
+            inside = any(_within(st, target) for st in here.body)
+            if isinstance(here, ast.If) or inside:
+                found.append((here.test, inside))
+            body = here.body if inside else here.orelse
+            continue
+        if isinstance(here, _SCOPE_NODES):
+            break
+        blocks = [getattr(here, f, None) for f in ("body", "orelse", "finalbody")]
+        blocks += [h.body for h in getattr(here, "handlers", [])]
+        blocks += [c.body for c in getattr(here, "cases", [])]
+        for block in blocks:
+            if isinstance(block, list) and any(_within(st, target) for st in block):
+                body = block
+                break
+        else:
+            # a simple statement: the arms of conditional expressions around the target
+            for node in ast.walk(here):
+                if isinstance(node, ast.IfExp) and not _within(node.test, target):
+                    if _within(node.body, target):
+                        found.append((node.test, True))
+                    elif _within(node.orelse, target):
+                        found.append((node.test, False))
+    return found
+
+
 def _added_layer(st: ast.stmt, target: str) -> Optional[ast.expr]:
     """The layer of ``target.add_module("name", layer)`` or ``target.append(layer)``."""
     if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)):
@@ -526,6 +618,12 @@ class ListSimulation:
                 or func is not None and self.c._definition(func, ov) is not None
             ):
                 return Deferred(node, ov.copy())
+        if isinstance(node, ast.IfExp):
+            # ``None if mode == "nearest" else True``: one arm when the test is known, else
+            # known only if both arms agree (evaluate's rule)
+            cond = condition(node.test, ov)
+            if cond is not None:
+                return self.value(node.body if cond else node.orelse, ov)
         return evaluate(node, ov)
 
     def list_statement(self, st: ast.stmt, ov: Overlay, in_loop: bool) -> None:

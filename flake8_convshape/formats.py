@@ -91,7 +91,7 @@ def sarif_rules() -> List[Dict[str, Any]]:
                 "name": c.code,
                 "shortDescription": {"text": c.summary},
                 "fullDescription": {
-                    "text": f"{c.summary}. At runtime PyTorch: {'raises' if c.at_runtime == 'raises' else 'stays silent'}."
+                    "text": f"{c.summary}. At runtime PyTorch: {'stays silent' if c.at_runtime == 'silent' else c.at_runtime}."
                 },
                 "defaultConfiguration": {"level": level(c.code), "enabled": c.default_on},
                 "properties": {"tags": ["shape", "pytorch"], "pytorch-at-runtime": c.at_runtime},

@@ -22,6 +22,9 @@ _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps pow() cheap
 _MAX_TERMS = 32  # a layer size with more terms than this is not worth proving things about
 _MAX_DEPTH = 150  # nesting of an argument expression we follow (deeper: unknown)
+# Set while evaluating code that a guard makes unreachable for the default values (see
+# docs/values.md): parameter and argparse defaults are then unknown, and caches are bypassed.
+_NO_DEFAULTS = [False]
 
 
 class Scope:
@@ -144,6 +147,14 @@ class Scope:
         return bound and name not in self._outer
 
     def value_of(self, name: str) -> Value:
+        if _NO_DEFAULTS[0]:  # values without the defaults: computed afresh, never cached
+            if name in self._busy:
+                return self.symbol(name)
+            self._busy.add(name)
+            try:
+                return self._compute(name)
+            finally:
+                self._busy.discard(name)
         if name in self._cache:
             return self._cache[name]
         if name in self._busy:
@@ -159,10 +170,13 @@ class Scope:
     def _compute(self, name: str) -> Value:
         if name in self._params:
             default = self._params[name]
-            if name in self.bindings() or default is None:
+            if name in self.bindings() or default is None or _NO_DEFAULTS[0]:
                 return self.symbol(name)
             # defaults are evaluated where the ``def`` stands (a method's: its class body)
-            return _named(name, evaluate(default, self.parent or self), self)
+            value = evaluate(default, self.parent or self)
+            if value is None:  # a None sentinel: every caller fills it in; never a layer value
+                return self.symbol(name)
+            return _named(name, value, self)
         sites = self.bindings().get(name, [])
         if len(sites) != 1:
             return self.symbol(name)
@@ -200,9 +214,12 @@ class Overlay:
     because a symbol would equate values that change between iterations.
     """
 
-    def __init__(self, base: "Scope", values: Optional[Dict[str, Value]] = None):
+    def __init__(self, base: "Scope", values: Optional[Dict[str, Value]] = None, no_defaults: bool = False):
         self.base = base
         self.values: Dict[str, Value] = dict(values or {})
+        # code a guard makes unreachable for the default values: defaults are unknown here
+        self.no_defaults = no_defaults
+        self.dead = False  # code no value can reach (the dead branch of an ``if`` on a constant)
 
     @property
     def defines(self) -> Dict[str, int]:
@@ -215,6 +232,12 @@ class Overlay:
     def lookup(self, name: str) -> Value:
         if name in self.values:
             return self.values[name]
+        if self.no_defaults and not _NO_DEFAULTS[0]:
+            _NO_DEFAULTS[0] = True
+            try:
+                return self.base.lookup(name)
+            finally:
+                _NO_DEFAULTS[0] = False
         return self.base.lookup(name)
 
     def symbol(self, name: str) -> Poly:
@@ -230,7 +253,9 @@ class Overlay:
         return self.base.root.nn_class(node)
 
     def copy(self) -> "Overlay":
-        return Overlay(self.base, self.values)
+        out = Overlay(self.base, self.values, self.no_defaults)
+        out.dead = self.dead
+        return out
 
 
 @dataclass(frozen=True)
@@ -322,6 +347,9 @@ class FileFacts:
                 self.dataclasses[node.name] = node
         for dest in conflicts:
             self.argparse[dest] = UNKNOWN
+        for dest, default in self.argparse.items():
+            if default is None:  # no default, or default=None: the user must give it
+                self.argparse[dest] = UNKNOWN
         self._self_attrs: Dict[int, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
 
     def self_assignments(self, cls: ast.ClassDef) -> Dict[str, List[Tuple[ast.AST, ast.AST]]]:
@@ -405,10 +433,15 @@ def evaluate(node: ast.AST, scope: Any) -> Value:
     if _depth[0] >= _MAX_DEPTH:
         return UNKNOWN
     _depth[0] += 1
+    flag = getattr(scope, "no_defaults", False) and not _NO_DEFAULTS[0]
+    if flag:
+        _NO_DEFAULTS[0] = True
     try:
         return _evaluate(node, scope)
     finally:
         _depth[0] -= 1
+        if flag:
+            _NO_DEFAULTS[0] = False
 
 
 def _evaluate(node: ast.AST, scope: Any) -> Value:
@@ -456,6 +489,10 @@ def _evaluate(node: ast.AST, scope: Any) -> Value:
         return value
     if isinstance(node, ast.Call):
         return _call(node, scope)
+    if isinstance(node, ast.IfExp):
+        # ``a if test else b``: known only when both arms agree (construct.py decides tests)
+        body = evaluate(node.body, scope)
+        return body if body is not UNKNOWN and body == evaluate(node.orelse, scope) else UNKNOWN
     return UNKNOWN
 
 
@@ -484,6 +521,8 @@ def _call(node: ast.Call, scope: Scope) -> Value:
     if isinstance(func, ast.Name) and func.id == "dict" and not node.args and all(k.arg for k in node.keywords):
         return Namespace(tuple((k.arg, evaluate(k.value, scope)) for k in node.keywords), "dict")  # type: ignore[misc]
     if isinstance(func, ast.Attribute) and func.attr == "parse_args" and not node.args:
+        if _NO_DEFAULTS[0]:  # argparse defaults are defaults: the command line overrides them
+            return Namespace(tuple((k, UNKNOWN) for k in scope.facts().argparse), "argparse")
         return Namespace(tuple(scope.facts().argparse.items()), "argparse")
     if isinstance(func, ast.Name) and func.id in scope.facts().dataclasses:
         return _dataclass_instance(scope.facts().dataclasses[func.id], node, scope)

@@ -43,6 +43,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from flake8_convshape import check_source  # noqa: E402
 from flake8_convshape.layers import CATALOG  # noqa: E402
 from flake8_convshape.replay import trace_source  # noqa: E402
 
@@ -298,6 +299,8 @@ def check(case: Case) -> None:
     if not verdict.ok:
         STATS["raised"][family] += 1
         assert codes & ERRORS, f"PyTorch fails, the replay reports nothing{info}"
+        if "CVS202" in codes:
+            check_cvs202_wording(source, step.line, verdict, info)
         if verdict.built and not case.name.startswith("Lazy") and step.parameters is not None:
             assert step.parameters.resolved().int_value() == numel(verdict.module.parameters()), f"parameters{info}"
         return
@@ -314,6 +317,22 @@ def check(case: Case) -> None:
         f"buffers: replay {step.buffers}, torch {buffers}{info}"
     )
     assert ("CVS301" in codes) == expects_cvs301(verdict.module, case.shape, verdict.shape), f"CVS301{info}"
+
+
+EMPTY = "PyTorch runs and returns an empty tensor"
+
+
+def check_cvs202_wording(source: str, line: int, verdict: Verdict, info: str) -> None:
+    """CVS202 says what PyTorch does: "an empty tensor" exactly where it runs and gives one
+    (a layer whose output has a size of 0), never where it raises."""
+    messages = [f.message for f in check_source(source) if f.code == "CVS202" and f.line == line]
+    if not messages:
+        return  # another code came first; the wording is not at stake
+    runs = verdict.error.startswith("empty output")
+    says_empty = EMPTY in messages[0]
+    assert not says_empty or runs, f"CVS202 says 'empty tensor', PyTorch raises: {verdict.error}{info}"
+    # a transposed conv to a size of 0 raises or runs depending on the batch size (backend)
+    assert says_empty or not runs or "ConvTranspose" in source, f"CVS202 wording: PyTorch runs{info}"
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -992,3 +1011,53 @@ def test_layer_matches_torch(name):
         check(data.draw(STRATEGIES[name]()))
 
     run()
+
+
+# --------------------------------------------------------------------------- CVS202, per layer
+# Which empty outputs PyTorch refuses and which it runs (giving a tensor with no elements), so
+# that CVS202's message and the codes table say per layer what PyTorch does (docs/values.md).
+# (layer, input shape, PyTorch runs and gives an empty tensor?)
+CVS202_CASES = [
+    ("nn.Linear(84, 0)", (2, 84), True),
+    ("nn.Embedding(10, 0)", None, True),
+    ("nn.Conv2d(3, 0, 3)", (1, 3, 8, 8), False),
+    ("nn.ConvTranspose2d(3, 0, 3)", (1, 3, 8, 8), False),
+    ("nn.Conv2d(3, 8, 3)", (1, 3, 2, 2), False),
+    ("nn.Conv1d(8, 8, 5, dilation=3)", (1, 8, 10), False),
+    ("nn.ConvTranspose2d(4, 4, 1, padding=1)", (1, 4, 2, 2), False),  # batch 2: runs (backend)
+    ("nn.MaxPool2d(3)", (1, 3, 2, 2), False),
+    ("nn.AvgPool2d(3)", (1, 3, 2, 2), False),
+    ("nn.MaxPool1d(3)", (1, 3, 2), False),
+    ("nn.MaxPool3d(3)", (1, 3, 2, 2, 2), False),
+    ("nn.LPPool2d(2, 3)", (1, 3, 2, 2), False),
+    ("nn.AdaptiveAvgPool2d(0)", (1, 3, 4, 4), True),
+    ("nn.AdaptiveMaxPool1d(0)", (1, 3, 4), True),
+    ("nn.AdaptiveMaxPool2d((0, 2))", (1, 3, 4, 4), True),
+    ("nn.FractionalMaxPool2d(2, output_size=0)", (1, 3, 4, 4), True),
+    ("nn.ZeroPad2d(-1)", (1, 3, 2, 2), True),
+    ("nn.ConstantPad1d(-1, 0.0)", (1, 3, 2), True),
+    ("nn.ZeroPad2d(-2)", (1, 3, 2, 2), False),
+    ("nn.ZeroPad2d((-1, -1, -2, -1))", (1, 3, 2, 2), False),
+    ("nn.ReflectionPad2d(-1)", (1, 3, 2, 2), False),
+    ("nn.ReplicationPad2d(-1)", (1, 3, 2, 2), False),
+]
+
+
+@pytest.mark.parametrize("text, shape, runs", CVS202_CASES, ids=[c[0] for c in CVS202_CASES])
+def test_cvs202_says_what_pytorch_does(text, shape, runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            module = eval(text, {"nn": nn})  # noqa: S307 - our own table
+            x = torch.zeros(shape) if shape else torch.zeros(2, 3, dtype=torch.long)
+            with torch.no_grad():
+                y = module(x)
+            outcome = "empty" if 0 in tuple(y.shape) else "ok"
+        except Exception:  # noqa: BLE001
+            outcome = "raises"
+    assert outcome == ("empty" if runs else "raises"), f"{text}: PyTorch {outcome}"
+    comment = f"    # input: {tuple(shape[1:])}\n" if shape else ""
+    source = f"import torch.nn as nn\n\nmodel = nn.Sequential(\n{comment}    {text},\n)\n"
+    found = [(f.code, f.message) for f in check_source(source)]
+    assert [code for code, _ in found] == ["CVS202"], found
+    assert (EMPTY in found[0][1]) == runs, found

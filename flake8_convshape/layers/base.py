@@ -6,6 +6,7 @@ signature, so arguments map exactly as the real constructor maps them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -178,6 +179,29 @@ def register(
     return deco
 
 
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*")
+
+
+def _shown(value: Value, text: Union[str, Callable[[], str]]) -> Union[str, Callable[[], str]]:
+    """An argument's text for messages: ``pad = -1`` when it is a name with a known value, so
+    a message never prints a bare name as though it were the value."""
+    if isinstance(value, Poly):
+        known = value.resolved().int_value()
+        if known is None:
+            return text
+        shown: Optional[str] = str(known)
+    elif value is None or isinstance(value, (bool, float, str)):
+        shown = repr(value)
+    else:
+        return text
+
+    def render() -> str:
+        t = text() if callable(text) else text
+        return f"{t} = {shown}" if _BARE_NAME.fullmatch(t) and t != shown else t
+
+    return render
+
+
 def bind(
     spec: LayerSpec, positional: Sequence[Tuple[Value, str]], keywords: Dict[str, Tuple[Value, str]]
 ) -> Optional[Args]:
@@ -191,13 +215,13 @@ def bind(
     if len(positional) > star:
         return None
     for (value, text), name in zip(positional, names):
-        values[name], texts[name] = value, text
+        values[name], texts[name] = value, _shown(value, text)
     for name, (value, text) in keywords.items():
         if name in _FACTORY_KWARGS:
             continue
         if name not in names or name in values:
             return None
-        values[name], texts[name] = value, text
+        values[name], texts[name] = value, _shown(value, text)
     for name, default in spec.params:
         if name == KW_ONLY[0]:
             continue

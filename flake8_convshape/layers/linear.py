@@ -66,7 +66,7 @@ def make_linear(lazy: bool):
                 )
             )
         if not problems and out_f is not None and int_of(out_f) == 0:
-            problems.append(("CVS202", f"{call.text} gives 0 output features"))
+            problems.append(("CVS202", f"{call.text} gives 0 output features: PyTorch runs and returns an empty tensor"))
         bias = truth(args["bias"])
         params = None
         if in_f is not None and out_f is not None and bias is not None:
@@ -102,7 +102,7 @@ def embedding(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if not problems and count == 0:
         problems.append(("CVS203", f"{call.text}: num_embeddings is 0, so every index is out of range"))
     if not problems and dim is not None and int_of(dim) == 0:
-        problems.append(("CVS202", f"{call.text} gives embeddings of size 0"))
+        problems.append(("CVS202", f"{call.text} gives embeddings of size 0: PyTorch runs and returns an empty tensor"))
     params = None if n is None or dim is None else n * dim
     if shape.dims is None:
         out = Outcome(Shape(None, dim), problems)

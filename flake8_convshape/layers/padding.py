@@ -42,6 +42,8 @@ CLASSES = {
     "ReplicationPad": "replicate",
     "CircularPad": "circular",
 }
+# CVS202 where PyTorch does not raise but gives a tensor with no elements
+EMPTY = "PyTorch runs and returns an empty tensor"
 MODE_WORD = {"constant": "constant", "reflect": "reflection", "replicate": "replication", "circular": "circular"}
 
 
@@ -71,7 +73,10 @@ def pad_dim(mode: str, length: Poly, left: int, right: int) -> Tuple[Optional[Po
         if prove_positive(-kept):
             return None, ("CVS202", f"crops more than the whole size {shown}: {shown}{min(left, 0):+d}{min(right, 0):+d} < 0")
     if prove_nonpositive(out):
-        return None, ("CVS202", f"gives a size of {out.resolved()} from {shown}: {shown}{left:+d}{right:+d} = {out.resolved()}")
+        why = f"gives a size of {out.resolved()} from {shown}: {shown}{left:+d}{right:+d} = {out.resolved()}"
+        if mode == "constant" and out.resolved().int_value() == 0:  # cropped to nothing: no error
+            why += f": {EMPTY}"
+        return None, ("CVS202", why)
     return out, None
 
 
@@ -140,6 +145,8 @@ def make_pad(nd: int, mode: str):
         padded, failures = pad_dims(mode, shape.dims, pads)
         head = shape.dims[: len(shape.dims) - k]
         if failures:
+            # one message; a size PyTorch refuses before one it only empties (constant crops)
+            failures.sort(key=lambda f: f[2].endswith(EMPTY))
             problems = [(code, f"{call.text} {why}") for _, code, why in failures[:1]]
             return _zero_counts(Outcome(Shape((*head, *([None] * k))), problems))
         if any(d is None for d, before in zip(padded, shape.dims[len(head):]) if before is not None):

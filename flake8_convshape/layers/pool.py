@@ -302,6 +302,8 @@ def _output_sizes(
 def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...]) -> List[Problem]:
     for size in sizes:
         if size is not None and prove_nonpositive(size):
+            if size.resolved().int_value() == 0:  # adaptive and fractional pools: no error
+                return [("CVS202", f"{call.text} gives a size of 0: PyTorch runs and returns an empty tensor")]
             return [("CVS202", f"{call.text} gives a size of {size.resolved()}")]
     return []
 

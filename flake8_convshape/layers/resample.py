@@ -78,11 +78,12 @@ def _scales(v) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
 
 def scaled(length: Optional[Poly], scale: float) -> Optional[Poly]:
     """``floor(L * scale)`` as PyTorch computes it (double precision)."""
-    if length is None:
+    if length is None or not math.isfinite(scale):
         return None
     known = length.resolved().int_value()
     if known is not None:
-        return Poly.const(math.floor(float(known) * scale))
+        product = float(known) * scale
+        return Poly.const(math.floor(product)) if math.isfinite(product) else None
     exact = Fraction(scale)
     if exact.denominator > 1024 or exact < 0:
         return None
@@ -92,7 +93,10 @@ def scaled(length: Optional[Poly], scale: float) -> Optional[Poly]:
 def interpolate(
     call: LayerCall, shape: Shape, size, scale_arg, mode, align_corners, recompute, texts
 ) -> Outcome:
-    if isinstance(mode, str) and mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+    set_corners = isinstance(align_corners, (bool, float, str)) or (
+        isinstance(align_corners, Poly) and align_corners.resolved().int_value() is not None
+    )  # an unknown value (a name, a conditional expression) may be None: not a proof
+    if isinstance(mode, str) and mode in ("nearest", "area", "nearest-exact") and set_corners:
         why = "align_corners works only with mode 'linear', 'bilinear', 'bicubic' or 'trilinear'"
         return _fail(("CVS203", f"{call.text}: {why}"))
     scales, scales_known = _scales(scale_arg)
