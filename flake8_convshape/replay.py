@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from .budget import BudgetExceeded, current as current_budget, file_budget
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
@@ -108,6 +109,7 @@ class Replayer:
         self.claims_total = 0
         self.claims_checked = 0
         self.site: Optional[Layer] = None  # the helper call whose body is being replayed
+        self.layer_errors: List["LayerError"] = []  # layers whose transfer function failed
 
     # claims -----------------------------------------------------------------------------------
     def claim_polys(self, claim: ShapeClaim, comment: Optional[Comment] = None) -> List[Optional[Poly]]:
@@ -378,7 +380,18 @@ class Replayer:
         elif layer.spec is None or layer.args is None:
             shape, origin = UNKNOWN_SHAPE, Origin()
         else:
-            outcome = layer.spec.fn(layer.args, shape, layer.call)
+            # --- issue 16: a failing transfer function makes this layer's output unknown;
+            # the findings before it stay, and replay_module tells on_error (check -v) so.
+            current_budget().tick()
+            try:
+                outcome = layer.spec.fn(layer.args, shape, layer.call)
+            except BudgetExceeded:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                self.layer_errors.append(LayerError(layer.call.text, layer.line, exc))
+                outcome = Outcome(UNKNOWN_SHAPE, changes=False)
+                origin = Origin()
+            # --- end issue 16
             for code, message in outcome.problems:
                 codes.append(code)
                 self._report_layer(layer, code, message)
@@ -489,23 +502,36 @@ def replay_module(
     shape of blocks that state none.
     """
     findings: List[Finding] = []
-    for located, builder in extract(tree, lines, defines):
-        try:
-            block, scope = builder.block(located)
-            replayer = Replayer(scope, input_claim)
-            trace = BlockTrace(block.line) if traces is not None else None
-            replayer.run(block, trace=trace)
-            if trace is not None:
-                trace.claims_total, trace.claims_checked = replayer.claims_total, replayer.claims_checked
-        except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
-            if on_error is not None:
-                on_error(located.call.lineno, exc)
-            continue
-        findings.extend(replayer.findings)
-        if trace is not None and traces is not None:
-            traces.append(trace)
+    with file_budget():  # issue 16: the bounds of budget.py, one budget per file
+        for located, builder in extract(tree, lines, defines):
+            try:
+                block, scope = builder.block(located)
+                replayer = Replayer(scope, input_claim)
+                trace = BlockTrace(block.line) if traces is not None else None
+                replayer.run(block, trace=trace)
+                if trace is not None:
+                    trace.claims_total, trace.claims_checked = replayer.claims_total, replayer.claims_checked
+            except Exception as exc:  # noqa: BLE001  one block's bug (or budget) must not cost the others
+                if on_error is not None:
+                    on_error(located.call.lineno, exc)
+                continue
+            findings.extend(replayer.findings)
+            if on_error is not None:  # issue 16: layers whose output became unknown
+                for error in replayer.layer_errors:
+                    on_error(error.line, error)
+            if trace is not None and traces is not None:
+                traces.append(trace)
     findings.sort(key=lambda f: (f.line, f.col, f.code))
     return findings
+
+
+class LayerError(Exception):
+    """Issue 16: one layer's transfer function failed; the shape after it is unknown."""
+
+    def __init__(self, text: str, line: int, cause: BaseException):
+        super().__init__(f"{text}: {type(cause).__name__}: {cause}")
+        self.line = line
+        self.cause = cause
 
 
 def trace_source(
