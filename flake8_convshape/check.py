@@ -15,7 +15,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from .claims import ShapeClaim, parse_comment
 from .defines import NAME, parse_defines  # noqa: F401  (re-exported)
 from .findings import Finding
-from .replay import replay_module
+from .budget import BudgetExceeded
+from .replay import LayerError, replay_module
 
 
 MARKER = "Sequential"
@@ -89,6 +90,16 @@ def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:
     """What --verbose prints when a block trips an internal error: one line, no traceback."""
 
     def report(line: int, exc: BaseException) -> None:
+        if isinstance(exc, BudgetExceeded):
+            print(f"convshape: {filename}:{line}: skipped this Sequential block: {exc.explain()}", file=sys.stderr)
+            return
+        if isinstance(exc, LayerError):
+            print(
+                f"convshape: {filename}:{line}: internal error in {exc}; the shape after this "
+                "layer is unknown, please report it",
+                file=sys.stderr,
+            )
+            return
         print(
             f"convshape: {filename}:{line}: skipped this Sequential block after an internal "
             f"error ({type(exc).__name__}: {exc}); please report it",

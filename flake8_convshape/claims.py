@@ -19,6 +19,8 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
+from .budget import MAX_CLAIM_CHARS
+
 __all__ = [
     "Num",
     "Name",
@@ -1026,8 +1028,8 @@ def parse_comment(comment: str, trailing: bool = False) -> Union[ShapeClaim, Ari
     ``trailing`` is True for a comment at the end of a code line; only such comments may be
     arithmetic claims.  Any doubt yields ``None``: the checker stays quiet rather than guess.
     """
-    if not isinstance(comment, str):
-        return None
+    if not isinstance(comment, str) or len(comment) > MAX_CLAIM_CHARS:
+        return None  # budget.py: a shape comment is short; a longer one is prose or data
     return _parse_cached(comment, bool(trailing))
 
 

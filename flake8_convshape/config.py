@@ -65,6 +65,10 @@ def read_table(path: Path) -> Optional[Dict[str, Any]]:
     try:
         data = _toml_loads(text)
     except Exception as exc:  # tomllib.TOMLDecodeError, tomli's own
+        if SECTION not in text:
+            # another tool's broken file (a parent folder's, say) is not ours to reject:
+            # it cannot hold our settings, so it is read as having none
+            return None
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     tool = data.get("tool")
     if not isinstance(tool, dict) or SECTION not in tool:

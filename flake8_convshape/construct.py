@@ -3,7 +3,7 @@
 - ``nn.Sequential(a, b, c)`` and ``nn.Sequential(OrderedDict([("a", a), ...]))`` / ``{...}``;
 - ``nn.Sequential(*layers)`` where ``layers`` is built in straight-line code of the same function:
   ``layers = [...]``, ``append``, ``+=``, ``extend``, ``insert(0, ...)``, ``for`` loops over
-  literal ranges or lists (unrolled, at most ``MAX_ITERATIONS``), ``if`` on a known value;
+  literal ranges or lists (unrolled within budget.py's bounds), ``if`` on a known value;
 - calls of helper functions and methods of the same file that return a layer, a Sequential or
   a list of layers, inlined with their arguments bound;
 - ``nn.Module`` subclasses of the same file whose ``forward`` applies ``self.`` layers in order,
@@ -19,13 +19,12 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Set, Tuple
 
+from .budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, current as current_budget
 from .dims import Poly
 from .extract import Block, Item, Layer, LayerCall
 from .layers.base import UNKNOWN, LayerClass, Value, truth
 from .names import Overlay, Scope, _binop, _bound_names, _named, dotted, evaluate
 
-MAX_ITERATIONS = 64  # unrolled loop iterations per list
-MAX_DEPTH = 6  # nested inlining of helpers and modules
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -236,6 +235,7 @@ class Construction:
     # one element: a layer, a nested Sequential, a splice, an inlined helper
 
     def element(self, node: ast.expr, scope: object, owner: Optional[ast.AST], context: ast.AST) -> Layer:
+        current_budget().spend("layers")
         if isinstance(node, ast.Starred):
             return self._splice(node, scope, owner, context)
         if isinstance(node, ast.Name) and isinstance(scope, Overlay):
@@ -393,6 +393,7 @@ class Construction:
         node, parent, is_method = found
         if not self._enter(node):
             return None
+        current_budget().spend("inlined calls")
         try:
             if isinstance(node, ast.ClassDef):
                 block = ModuleInliner(self, node, parent).inline(call, scope)
@@ -450,6 +451,7 @@ class Construction:
         fn, parent, is_method = found
         if not self._enter(fn):
             return None
+        current_budget().spend("inlined calls")
         try:
             values = self._bind(fn, call, scope, skip_self=is_method)
             overlay = self._function_scope(fn, parent, values) if values is not None else None
@@ -571,7 +573,9 @@ class ListSimulation:
 
     # statements -----------------------------------------------------------------------------
     def process(self, stmts: List[ast.stmt], ov: Overlay, in_loop: bool) -> None:
+        budget = current_budget()
         for st in stmts:
+            budget.tick()
             if self.name is None or not _mentions(st, self.name):
                 self.bind(st, ov)
             else:
@@ -716,7 +720,9 @@ class ListSimulation:
         values = iteration_values(st.iter, ov)
         if values is None or len(values) > MAX_ITERATIONS:
             raise GiveUp("loop over something unknown")
+        budget = current_budget()
         for v in values:
+            budget.spend("unrolled loop iterations")
             assign_target(st.target, v, ov)
             self.process(st.body, ov, in_loop=True)
 

@@ -18,6 +18,8 @@ from fractions import Fraction
 from math import gcd
 from typing import Dict, Iterable, Optional, Set, Tuple, Union
 
+from .budget import MAX_DEGREE, MAX_PROOF_TERMS, MAX_TERMS, BudgetExceeded
+
 Number = Union[int, Fraction]
 
 
@@ -149,6 +151,7 @@ class Poly:
         x, y = self.const_value(), other.const_value()
         if x is not None and y is not None:
             return Poly.const(x * y)
+        _check_product(self, other)
         acc: Dict[Monomial, Fraction] = {}
         for m1, c1 in self.terms:
             for m2, c2 in other.terms:
@@ -243,6 +246,20 @@ class Poly:
         if self.const_value() is not None:
             return self.const_value() >= 0  # type: ignore[operator]
         return len(self.terms) == 1 and self.terms[0][1] == 1 and len(self.terms[0][0]) == 1
+
+
+def degree(p: Poly) -> int:
+    """The largest number of atoms in one monomial of ``p`` (0 for a constant)."""
+    return max((len(m) for m, _ in p.terms), default=0)
+
+
+def _check_product(a: Poly, b: Poly) -> None:
+    """The hard stop of the algebra (budget.py): a product too large to be a tensor size is
+    refused before it is built; the evaluator's own, softer limits normally come first."""
+    if len(a.terms) * len(b.terms) > MAX_TERMS:
+        raise BudgetExceeded("polynomial terms", MAX_TERMS)
+    if degree(a) + degree(b) > MAX_DEGREE:
+        raise BudgetExceeded("polynomial degree", MAX_DEGREE)
 
 
 def _single_floor(p: Poly) -> Optional[Tuple["FloorAtom", int]]:
@@ -372,7 +389,12 @@ def _substitute_atom(a: Atom, values: Dict[str, int]) -> Poly:
 
 def _shift_positive(q: Poly, t: int) -> bool:
     """``q`` (no floors) is > 0 whenever every symbol is >= t: with each x = t + y (y >= 0),
-    every coefficient of the expansion is >= 0 and its constant term is > 0."""
+    every coefficient of the expansion is >= 0 and its constant term is > 0.
+
+    The expansion has up to 2**k terms for a product of k names: past ``MAX_PROOF_TERMS`` the
+    proof is not attempted (not proven, so nothing is reported)."""
+    if t and sum(2 ** len(m) for m, _ in q.terms) > MAX_PROOF_TERMS:
+        return False
     shifted = Poly({})
     for m, c in q.terms:
         term = Poly.const(c)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from .budget import current as current_budget
 from .layers.base import CATALOG, UNKNOWN, Args, LayerCall, LayerSpec, bind
 from .names import Namespace, Scope, dotted, evaluate, scope_chain
 
@@ -250,6 +251,7 @@ class Builder:
         """The chain of one located call, and the scope its names resolve in."""
         from .construct import Construction
 
+        current_budget().new_block()
         scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class
         scope.root.walrus = self.walrus

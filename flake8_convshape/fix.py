@@ -95,9 +95,10 @@ def decode(data: bytes, path: str = "<bytes>") -> SourceFile:
 
 
 def load(path: str) -> SourceFile:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    return decode(data, path)
+    """A regular file's bytes, decoded (OSError for a FIFO or device: those would hang)."""
+    from .commands.common import read_regular_file
+
+    return decode(read_regular_file(path), path)
 
 
 def python_lines(text: str) -> List[str]:
@@ -384,22 +385,30 @@ def unified_diff(path: str, old: str, new: str) -> str:
 
 
 def write_atomically(source: SourceFile, new_text: str) -> None:
-    """Replace the file with ``new_text`` in its own encoding: temp file in the same folder,
-    permissions copied, ``os.replace``; ChangedOnDisk when its bytes are no longer what we read.
+    """Replace the file with ``new_text`` in its own encoding, keeping what it is.
 
-    A symlink is followed: the file it points to is replaced and the link stays a link.
+    A temp file in the same folder gets the original's mode and owner and is renamed over it;
+    ChangedOnDisk when its bytes are no longer what we read. A file with several hard links
+    is written through in place (a rename would split it from its other names); a read-only
+    file is left alone (FixError); a symlink is followed and stays a link.
     """
     data = source.encode(new_text)
     target = os.path.realpath(source.path)
+    info = os.stat(target)
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+        raise FixError("read-only; left untouched")
+    if info.st_nlink > 1:
+        _write_through(target, source.data, data)
+        return
     folder = os.path.dirname(target) or "."
-    mode = stat.S_IMODE(os.stat(target).st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".convshape", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, stat.S_IMODE(info.st_mode))
+        _keep_owner(tmp, info)
         with open(target, "rb") as fh:
             if fh.read() != source.data:
                 raise ChangedOnDisk("changed on disk while convshape worked on it; left untouched")
@@ -411,3 +420,28 @@ def write_atomically(source: SourceFile, new_text: str) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _keep_owner(tmp: str, info: os.stat_result) -> None:
+    """Give the temp file the original's owner and group; FixError when we may not."""
+    if not hasattr(os, "chown"):
+        return
+    current = os.stat(tmp)
+    if (current.st_uid, current.st_gid) == (info.st_uid, info.st_gid):
+        return
+    try:
+        os.chown(tmp, info.st_uid, info.st_gid)
+    except OSError as exc:
+        raise FixError(f"cannot keep its owner and group ({exc.strerror}); left untouched") from exc
+
+
+def _write_through(target: str, old: bytes, data: bytes) -> None:
+    """Rewrite a hard-linked file in place, so every name of it sees the new text."""
+    with open(target, "r+b") as fh:
+        if fh.read() != old:
+            raise ChangedOnDisk("changed on disk while convshape worked on it; left untouched")
+        fh.seek(0)
+        fh.write(data)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())

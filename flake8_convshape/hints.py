@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence
 
+from .budget import MAX_HINT_CANDIDATES
+
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
 KINDS = (CONV, CONV_T, MAX_POOL, AVG_POOL)
 
@@ -97,10 +99,19 @@ def _candidates(kind: str, param: str, n: int, w: Window, wanted: int) -> range:
         top = min(top, w.span - 1)
         return range(0, max(0, top) + 1)
     if param == "output_padding":
-        return range(0, max(w.stride, w.dilation)) if kind == CONV_T else range(0)
+        if kind != CONV_T:
+            return range(0)
+        # the size grows by one per unit of output_padding: one value can give it
+        exact = wanted - output_size(kind, n, replace(w, output_padding=0))
+        return range(exact, exact + 1) if 0 <= exact < max(w.stride, w.dilation) else range(0)
     if param == "stride":
         if kind == CONV_T:
-            return range(1, max(1, wanted) + 1)
+            if n == 1:  # the stride does not change the size: the smallest is the answer
+                return range(1, 2)
+            # (n-1)*stride is what remains: one stride can give it
+            rest = wanted - output_size(kind, n, replace(w, stride=0))
+            exact = rest // (n - 1) if rest % (n - 1) == 0 else 0
+            return range(exact, exact + 1) if exact >= 1 else range(0)
         return range(1, max(1, n + 2 * w.padding - w.span + 1) + 1)
     raise ValueError(param)
 
@@ -112,7 +123,10 @@ def solve_axis(kind: str, param: str, n: int, w: Window, wanted: int) -> Optiona
     that does not.
     """
     found: List[int] = []
-    for value in _candidates(kind, param, n, w, wanted):
+    candidates = _candidates(kind, param, n, w, wanted)
+    if len(candidates) > MAX_HINT_CANDIDATES:
+        return None  # budget.py: a hint is a courtesy, not worth a long search
+    for value in candidates:
         trial = replace(w, **{param: value})
         if accepted(kind, n, trial) and output_size(kind, n, trial) == wanted:
             found.append(value)

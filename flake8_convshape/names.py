@@ -13,7 +13,8 @@ import ast
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
-from .dims import Poly
+from .budget import MAX_DEGREE, MAX_LIST_LENGTH
+from .dims import Poly, degree
 from .layers.base import UNKNOWN, LayerClass, Value
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -624,7 +625,7 @@ def _binop(op: ast.operator, a: Value, b: Value) -> Value:
             return UNKNOWN
         return result
     if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Add):
-        return a + b
+        return a + b if len(a) + len(b) <= MAX_LIST_LENGTH else UNKNOWN  # budget.py
     x, y = _number(a), _number(b)
     if x is None or y is None or not (isinstance(a, float) or isinstance(b, float) or isinstance(op, ast.Div)):
         return UNKNOWN
@@ -648,6 +649,8 @@ def _poly_binop(op: ast.operator, a: Poly, b: Poly) -> Value:
     if isinstance(op, ast.Sub):
         return a - b
     if isinstance(op, ast.Mult):
+        if degree(a) + degree(b) > MAX_DEGREE:
+            return UNKNOWN  # budget.py: too large to be a tensor size, and to build
         return a * b
     d = b.resolved().int_value()
     if isinstance(op, ast.FloorDiv):
@@ -661,6 +664,8 @@ def _poly_binop(op: ast.operator, a: Poly, b: Poly) -> Value:
         base = a.resolved().int_value()
         if base is not None and abs(base) > 1 and d * abs(base).bit_length() > 60:
             return UNKNOWN
+        if d * degree(a) > MAX_DEGREE:
+            return UNKNOWN  # budget.py
         out = Poly.const(1)
         for _ in range(d):
             out = out * a

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from .budget import BudgetExceeded, current as current_budget, file_budget
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
@@ -429,10 +430,13 @@ class Replayer:
         elif layer.spec is None or layer.args is None:
             shape, origin = UNKNOWN_SHAPE, Origin()
         else:
+            current_budget().tick()
             try:
                 outcome = layer.spec.fn(layer.args, shape, layer.call)
+            except BudgetExceeded:
+                raise
             except Exception as exc:  # noqa: BLE001  a catalog bug: this layer's output is unknown
-                self.errors.append((layer.line, exc))
+                self.errors.append((layer.line, LayerError(layer.call.text, layer.line, exc)))
                 outcome = None
                 shape, origin = UNKNOWN_SHAPE, Origin()
             if outcome is not None:
@@ -779,22 +783,23 @@ def replay_module(
     name, when it is given; else only those it fits).
     """
     findings: List[Finding] = []
-    for located, builder in extract(tree, lines, defines):
-        try:
-            block, scope = builder.block(located)
-            trace = BlockTrace(block.line) if traces is not None else None
-            given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-            found, errors = replay_block(block, scope, trace, given)
-        except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
+    with file_budget():  # the bounds of budget.py, one budget per file
+        for located, builder in extract(tree, lines, defines):
+            try:
+                block, scope = builder.block(located)
+                trace = BlockTrace(block.line) if traces is not None else None
+                given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
+                found, errors = replay_block(block, scope, trace, given)
+            except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
+                if on_error is not None:
+                    on_error(located.call.lineno, exc)
+                continue
             if on_error is not None:
-                on_error(located.call.lineno, exc)
-            continue
-        if on_error is not None:
-            for line, exc in errors[:1]:
-                on_error(line, exc)
-        findings.extend(found)
-        if trace is not None and traces is not None:
-            traces.append(trace)
+                for line, exc in errors:  # layers whose output became unknown
+                    on_error(line, exc)
+            findings.extend(found)
+            if trace is not None and traces is not None:
+                traces.append(trace)
     findings.sort(key=lambda f: (f.line, f.col, f.code))
     return findings
 
@@ -810,6 +815,15 @@ def _block_names(located, lines: Sequence[str]) -> Tuple[str, ...]:
     if m:
         names.append(m.group(1))
     return tuple(names)
+
+
+class LayerError(Exception):
+    """Issue 16: one layer's transfer function failed; the shape after it is unknown."""
+
+    def __init__(self, text: str, line: int, cause: BaseException):
+        super().__init__(f"{text}: {type(cause).__name__}: {cause}")
+        self.line = line
+        self.cause = cause
 
 
 def trace_source(

@@ -6,6 +6,7 @@ import argparse
 import io
 import os
 import re
+import stat
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -13,7 +14,10 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..codes import DEFAULT_OFF
 
-SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env", "build", "dist"}
+# never source of the user's own: caches, installed packages, virtual environments. ``build``,
+# ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
+# any name is recognised by its pyvenv.cfg)
+SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv"}
 # flake8's own noqa syntax: "# noqa" alone silences the line, "# noqa: CVS101,E501" those codes
 NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.I)
 EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
@@ -39,12 +43,25 @@ def iter_python_files(paths: Sequence[str]) -> Iterator[str]:
 
 
 def read_source(path: str) -> str:
-    """Decode as Python does: a BOM or a coding line decides, else UTF-8."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    """Decode as Python does: a BOM or a coding line decides, else UTF-8.
+
+    Only regular files are read: a FIFO or device named ``*.py`` would block or never end."""
+    data = read_regular_file(path)
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     text = data.decode(encoding)
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_regular_file(path: str) -> bytes:
+    """The bytes of a regular file; OSError for a FIFO, socket or device (which would hang).
+
+    Opened without blocking, then checked on the open descriptor: no window in which the path
+    could be swapped for a FIFO between the check and the read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file (a FIFO, socket or device)")
+        return fh.read()
 
 
 def selected(code: str, select: List[str], ignore: List[str]) -> bool:
@@ -203,18 +220,27 @@ def add_rewrite_arguments(parser: argparse.ArgumentParser) -> None:
     add_settings_options(parser)
 
 
+def within(path: str, roots: Sequence[str]) -> bool:
+    """True when ``path``, symlinks resolved, is one of ``roots`` or lies under one: a link
+    in a walked folder must not lead a rewrite out of what the user named."""
+    real = os.path.realpath(path)
+    return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
 def rewrite_files(args: argparse.Namespace, transform, *, past: str, future: str, not_done: str) -> int:
     """Read, transform and (atomically) write each file, or print its diff with --diff.
 
     ``transform(text, settings, path)`` returns the new text (None when nothing changes), how
     many comments it touched, and whether something was left undone (it says what on stderr).
     """
+    from ..budget import file_budget
     from ..check import parse
     from ..fix import FixError, load, unified_diff, write_atomically
 
     files, status = resolve_files(args, args.paths)
     if status:
         return status
+    roots = [os.path.realpath(p) for p in args.paths]
     failed = pending = False
     for path, settings in files:
         try:
@@ -234,9 +260,14 @@ def rewrite_files(args: argparse.Namespace, transform, *, past: str, future: str
             failed = True
             continue
         try:
-            text, count, undone = transform(source.text, settings, path)
+            with file_budget() as budget:  # one budget for every replay of this file
+                text, count, undone = transform(source.text, settings, path)
         except FixError as exc:
             print(f"convshape: {path}: {not_done}: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        if budget.exceeded:  # an analysis cut short is not one to write from
+            print(f"convshape: {path}: {not_done}, left untouched: {budget.hits[0].explain()}", file=sys.stderr)
             failed = True
             continue
         failed = failed or undone
@@ -247,6 +278,13 @@ def rewrite_files(args: argparse.Namespace, transform, *, past: str, future: str
             sys.stdout.write(unified_diff(path, source.text, text))
             print(f"convshape: would {future} {count} {noun} in {path}", file=sys.stderr)
             pending = True
+            continue
+        if not within(path, roots):
+            print(
+                f"convshape: {path}: not written: it leads to {os.path.realpath(path)}, outside the given paths",
+                file=sys.stderr,
+            )
+            failed = True
             continue
         try:
             write_atomically(source, text)

@@ -48,6 +48,7 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..budget import file_budget
     from ..check import parse
     from ..replay import trace_source
     from ..summary import block_json, render_table, select_blocks
@@ -83,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"convshape: {file}: not valid Python, skipped", file=sys.stderr)
                 failed = True
                 continue
-            traces = trace_source(source, defines=settings.defines or None, input_shape=settings.input_shape)
+            with file_budget() as budget:
+                traces = trace_source(source, defines=settings.defines or None, input_shape=settings.input_shape)
+            for hit in budget.hits[:1]:
+                print(f"convshape: {file}: blocks left out: {hit.explain()}", file=sys.stderr)
             blocks = select_blocks(traces, source, line)
             if line is not None and not blocks:
                 starts = ", ".join(str(t.line) for t in traces) or "none found"
