@@ -288,8 +288,8 @@ class Replayer:
         return out
 
     def add_shape_site(self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape]) -> None:
-        if not self.collect:
-            return
+        if not self.collect or claim.size_only:
+            return  # a lone size (``# 64 -> 32``): channels, features or a spatial size; not read yet
         dims = self.claim_polys(claim, comment)
         readings = self.shape_readings(claim, dims, here, "here")
         second = self._second_reading(comment, claim)
@@ -682,8 +682,10 @@ class Judge:
         for site in verdict.wrong:
             self.report_claim(site, self.agreement(site))
         first_keys = {p.key for p in self.replayer.problems}
+        # with the agreed sizes a layer may say more (which rule PyTorch enforces first)
+        informed = {p.key: p for p in second.problems} if verdict.decided else {}
         for p in self.replayer.problems:
-            self.report_layer(p)
+            self.report_layer(informed.get(p.key, p))
         if not verdict.decided:
             return
         for p in second.problems:

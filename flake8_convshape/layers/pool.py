@@ -373,10 +373,7 @@ def make_fractional(nd: int):
             sizes = tuple(_times(length, r) for length, r in zip(spatial_in, ratios))
         if sizes is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), []))
-        problems += _check_sizes(call, sizes)
-        if problems:
-            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
-        if k is not None:
+        if k is not None:  # checked first: with a kernel too large PyTorch raises, even for a size of 0
             for size, length, kk in zip(sizes, spatial_in, k):
                 if size is None or length is None:
                     continue
@@ -392,6 +389,9 @@ def make_fractional(nd: int):
                         )
                     )
                     return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        problems += _check_sizes(call, sizes)
+        if problems:
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         return _with_zero(Outcome(Shape((*batch_ch, *sizes)), []))
 
     return fractional
