@@ -58,9 +58,9 @@ CODES: Dict[str, Code] = {
         Code(
             "CVS202",
             "a layer's output size would be zero or negative",
-            "raises; a size of exactly 0 in Linear, Embedding, adaptive and fractional pools or "
-            "constant padding runs and gives an empty tensor (in ConvTranspose: depends on the "
-            "batch size)",
+            "raises; a size of exactly 0 in Linear, Embedding, adaptive pools or constant padding "
+            "runs and gives an empty tensor (in ConvTranspose, FractionalMaxPool and reflection or "
+            "replication padding it depends on the backend or the input)",
             example_bad="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 5),",
             example_good="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 3),",
         ),

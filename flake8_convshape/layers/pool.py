@@ -299,10 +299,11 @@ def _output_sizes(
     return None, []
 
 
-def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...]) -> List[Problem]:
+def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...], empty_runs: bool = True) -> List[Problem]:
+    """CVS202 for sizes <= 0; ``empty_runs``: PyTorch gives an empty tensor for a size of 0."""
     for size in sizes:
         if size is not None and prove_nonpositive(size):
-            if size.resolved().int_value() == 0:  # adaptive and fractional pools: no error
+            if empty_runs and size.resolved().int_value() == 0:  # adaptive pools: no error
                 return [("CVS202", f"{call.text} gives a size of 0: PyTorch runs and returns an empty tensor")]
             return [("CVS202", f"{call.text} gives a size of {size.resolved()}")]
     return []
@@ -373,7 +374,11 @@ def make_fractional(nd: int):
             sizes = tuple(_times(length, r) for length, r in zip(spatial_in, ratios))
         if sizes is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), []))
-        if k is not None:  # checked first: with a kernel too large PyTorch raises, even for a size of 0
+        # a size of 0 runs only when the kernel fits the input: the message claims neither
+        problems += _check_sizes(call, sizes, empty_runs=False)
+        if problems:
+            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
+        if k is not None:
             for size, length, kk in zip(sizes, spatial_in, k):
                 if size is None or length is None:
                     continue
@@ -389,9 +394,6 @@ def make_fractional(nd: int):
                         )
                     )
                     return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
-        problems += _check_sizes(call, sizes)
-        if problems:
-            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         return _with_zero(Outcome(Shape((*batch_ch, *sizes)), []))
 
     return fractional
