@@ -185,6 +185,7 @@ def _family(layer: str) -> Optional[str]:
 
 def plan(text: str, settings=None) -> Plan:
     """Where to insert which comments; nothing when the file does not parse."""
+    from .budget import current as current_budget
     from .check import parse
     from .dims import has_fresh
     from .replay import trace_source
@@ -197,16 +198,18 @@ def plan(text: str, settings=None) -> Plan:
     parsed = parse(text)
     if parsed is None or "Sequential" not in text:
         return out
-    tree, _ = parsed
+    tree, checker_lines = parsed
     lines = python_lines(text)
-    if not checker_lines_agree(text):
+    if [ln.rstrip("\r\n") for ln in checker_lines] != [ln.rstrip("\r\n") for ln in lines]:  # checker_lines_agree
         out.notes.append("form feeds or other unusual line breaks: positions ambiguous, not annotated")
+        return out
+    traces = trace_source(text, defines=settings.defines or None, input_shape=settings.input_shape)
+    if current_budget().exceeded:  # cut short: nothing to plan from (and no need to tokenize)
         return out
     try:
         toks = _Tokens(lines)
     except (tokenize.TokenError, SyntaxError):
         return out
-    traces = trace_source(text, defines=settings.defines or None, input_shape=settings.input_shape)
     stated: Set[int] = set()  # blocks whose input the file itself states (wherever the comment is)
     if settings.input_shape:
         for t in trace_source(text, defines=settings.defines or None):
@@ -390,6 +393,7 @@ class AnnotateResult:
 
 def annotate_source(text: str, settings=None, filename: str = "<string>") -> AnnotateResult:
     """Insert the planned comments, keeping only those the checker reads back as they were meant."""
+    from .budget import current as current_budget
     from .check import check_source
 
     if settings is None:
@@ -398,7 +402,7 @@ def annotate_source(text: str, settings=None, filename: str = "<string>") -> Ann
         settings = Settings()
     p = plan(text, settings)
     insertions = list(p.insertions)
-    if not insertions:
+    if not insertions or current_budget().exceeded:  # a plan cut short is not one to write
         return AnnotateResult(text, [], p.notes)
     kwargs = dict(defines=settings.defines or None, input_shape=settings.input_shape)
     before = _signature(check_source(text, filename, **kwargs), [])
@@ -411,6 +415,8 @@ def annotate_source(text: str, settings=None, filename: str = "<string>") -> Ann
         if tree is None or new_tree is None or ast.dump(tree) != ast.dump(new_tree):
             return AnnotateResult(text, [], p.notes + ["the inserted comments would change the code; nothing inserted"])
         findings = check_source(new_text, filename, **kwargs)
+        if current_budget().exceeded:
+            return AnnotateResult(text, [], p.notes)
         on_new = {f.line for f in findings if f.line in numbers}
         unread = set()
         for ins, number in zip(sorted(insertions, key=lambda i: i.before), numbers):

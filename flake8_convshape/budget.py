@@ -65,6 +65,10 @@ MAX_PROOF_TERMS = 4_096
 # A shape comment is short: ``# state size. (ngf*8) x 4 x 4`` is 29 characters. A longer
 # comment is prose or data, never a claim (and the grammar is not run over a megabyte).
 MAX_CLAIM_CHARS = 200
+# Characters of a document the language server analyses. Python's parser holds the
+# interpreter while it runs (0.5 s per MB on a quiet machine), so a larger document would
+# freeze hovers and every other request; the largest torchvision/timm model file is ~0.15 MB.
+MAX_EDITOR_CHARS = 1_000_000
 # Values one parameter is tried at when a hint solves a layer for the size a comment states
 # (``stride=10000000`` would otherwise try ten million strides); beyond it there is no hint.
 MAX_HINT_CANDIDATES = 4_096

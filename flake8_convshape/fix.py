@@ -313,6 +313,8 @@ def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds:
     ``# noqa`` on a comment's line keeps it as written. Raises FixError (UnsafeEdit) when an
     edit would touch anything but a comment.
     """
+    from .budget import current as current_budget
+
     if settings is None:
         from .commands.common import Settings
 
@@ -322,6 +324,8 @@ def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds:
     refused: set = set()  # (line, old comment) whose rewrite would not read back as a claim
     for rounds in range(1, max_rounds + 1):
         findings, rewrites = _next_rewrites(current, settings, filename, refused)
+        if current_budget().exceeded:  # the replay was cut short: nothing it says is a fix
+            return FixResult(text, [], [], rounds, True)
         if not rewrites:
             converged = True
             break

@@ -12,6 +12,12 @@ What an editor gets:
 - inlay hints at the end of each layer's line with the replayed shape after it, where it is at
   least partly known.
 
+Bounded (issue 16): analysis runs on one worker thread, never on the event loop, so hovers and
+other requests are answered while a big document is checked; a check whose text is already stale
+is dropped (cancelled if not started, its result unused if it was); only open documents are
+cached; a document over ``budget.MAX_EDITOR_CHARS`` is not analysed (parsing it would hold the
+interpreter); every analysis has the per-file budget of ``budget.py``.
+
 Settings are those of ``convshape check``: ``[tool.convshape]`` in the nearest pyproject.toml
 (select, ignore, define, input), with ``--select``/``--ignore`` (or the same keys in the client's
 ``initializationOptions``) replacing the file's values; ``# noqa`` is honoured.
@@ -27,13 +33,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
+from .budget import MAX_EDITOR_CHARS
 from .check import parse, parse_input_shape
 from .commands.common import selected, silenced
 from .dims import paren
@@ -84,6 +92,9 @@ class Settings:
 def analyse(source: str, settings: Settings = Settings()) -> Analysis:
     if MARKER not in source:
         return Analysis(source, settings=settings)
+    if len(source) > MAX_EDITOR_CHARS:  # budget.py: parsing it would freeze the server
+        log.warning("convshape: %d characters, over the editor's budget of %d: not checked", len(source), MAX_EDITOR_CHARS)
+        return Analysis(source, settings=settings)
     text, bom = (source[1:], True) if source.startswith("\ufeff") else (source, False)
     parsed = parse(text)
     if parsed is None:  # mid-edit, not valid Python: nothing to say until it parses again
@@ -132,8 +143,12 @@ class ConvShapeServer(LanguageServer):
         self.select: List[str] = list(select)
         self.ignore: List[str] = list(ignore)
         self.debounce = debounce
-        self.analyses: Dict[str, Analysis] = {}
+        self.analyses: Dict[str, Analysis] = {}  # open documents only: closed ones are dropped
+        self.opened: Set[str] = set()
         self.pending: Dict[str, asyncio.TimerHandle] = {}
+        # one worker: analyses run one at a time, off the event loop
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convshape-analysis")
+        self.inflight: Dict[str, Tuple[str, Settings, "asyncio.Future[Analysis]"]] = {}
 
     # positions: ours are 1-based lines and code points; LSP's 0-based lines, client units
     def to_client(self, lines: Sequence[str], line: int, col: int, bom: bool) -> lsp.Position:
@@ -172,20 +187,47 @@ class ConvShapeServer(LanguageServer):
             input_shape=config.input,
         )
 
-    def analysis(self, uri: str) -> Tuple[Analysis, Sequence[str]]:
+    async def analysis(self, uri: str) -> Tuple[Analysis, Sequence[str]]:
+        """The analysis of the document's current text (from the cache when it is up to date)
+        and the lines it was made from; computed on the worker thread."""
         doc = self.workspace.get_text_document(uri)
         source = doc.source
+        lines = list(doc.lines)  # a snapshot: the document may change while we wait
         path = doc.path if uri.startswith("file:") else None
         settings = self.settings_for(path)
         cached = self.analyses.get(uri)
-        if cached is None or cached.source != source or cached.settings != settings:
-            try:
-                cached = analyse(source, settings)
-            except Exception:  # noqa: BLE001  a checker bug must not break hovers and hints
-                log.exception("convshape: checking %s failed", uri)
-                cached = Analysis(source, settings=settings)
-            self.analyses[uri] = cached
-        return cached, doc.lines
+        if cached is not None and cached.source == source and cached.settings == settings:
+            return cached, lines
+        result = await self._analyse(uri, source, settings)
+        if uri in self.opened and self.workspace.get_text_document(uri).source == source:
+            self.analyses[uri] = result
+        return result, lines
+
+    async def _analyse(self, uri: str, source: str, settings: Settings) -> Analysis:
+        """One analysis per document at a time: a request for the same text joins the running
+        one; a newer text cancels an older one that has not started yet."""
+        running = self.inflight.get(uri)
+        if running is not None:
+            old_source, old_settings, future = running
+            if old_source == source and old_settings == settings:
+                return await self._result(future, source, settings)
+            future.cancel()  # stale: dropped if it has not started (else its result goes unused)
+        future = asyncio.get_running_loop().run_in_executor(self.worker, _analyse_safely, uri, source, settings)
+        self.inflight[uri] = (source, settings, future)
+        try:
+            return await self._result(future, source, settings)
+        finally:
+            if self.inflight.get(uri, (None, None, None))[2] is future:
+                del self.inflight[uri]
+
+    @staticmethod
+    async def _result(future: "asyncio.Future[Analysis]", source: str, settings: Settings) -> Analysis:
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if not future.cancelled():
+                raise  # the request itself was cancelled
+            return Analysis(source, settings=settings)  # superseded by a newer text: nothing to say
 
     def diagnostic(self, lines: Sequence[str], f: Finding, bom: bool) -> lsp.Diagnostic:
         return lsp.Diagnostic(
@@ -197,16 +239,23 @@ class ConvShapeServer(LanguageServer):
         )
 
     def publish(self, uri: str) -> None:
+        """Check ``uri`` on the worker and publish, unless the text changed meanwhile."""
         self.pending.pop(uri, None)
+        asyncio.ensure_future(self._publish(uri))
+
+    async def _publish(self, uri: str) -> None:
         try:
             doc = self.workspace.get_text_document(uri)
-            analysis, lines = self.analysis(uri)
+            version = doc.version
+            analysis, lines = await self.analysis(uri)
+            if uri not in self.opened or self.workspace.get_text_document(uri).version != version:
+                return  # closed, or changed while it was checked: a newer check is scheduled
             diagnostics = [self.diagnostic(lines, f, analysis.bom) for f in analysis.findings]
         except Exception:  # noqa: BLE001  a checker bug must not take the editor's server down
             log.exception("convshape: checking %s failed", uri)
             return
         self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
 
     def schedule(self, uri: str, delay: float) -> None:
@@ -223,6 +272,10 @@ class ConvShapeServer(LanguageServer):
         handle = self.pending.pop(uri, None)
         if handle is not None:
             handle.cancel()
+        running = self.inflight.pop(uri, None)
+        if running is not None:
+            running[2].cancel()
+        self.opened.discard(uri)
         self.analyses.pop(uri, None)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -242,6 +295,15 @@ class ConvShapeServer(LanguageServer):
                 if best is None or (s.line, s.col) >= (best.line, best.col):
                     best = s
         return best
+
+
+def _analyse_safely(uri: str, source: str, settings: Settings) -> Analysis:
+    """``analyse`` on the worker thread; a checker bug gives an empty analysis, not a crash."""
+    try:
+        return analyse(source, settings)
+    except Exception:  # noqa: BLE001  a checker bug must not break hovers and hints
+        log.exception("convshape: checking %s failed", uri)
+        return Analysis(source, settings=settings)
 
 
 def hover_text(step: Step) -> str:
@@ -350,6 +412,7 @@ def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounc
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ConvShapeServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.opened.add(params.text_document.uri)
         ls.schedule(params.text_document.uri, 0)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -365,8 +428,8 @@ def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounc
         ls.forget(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-    def hover(ls: ConvShapeServer, params: lsp.HoverParams) -> Optional[lsp.Hover]:
-        analysis, lines = ls.analysis(params.text_document.uri)
+    async def hover(ls: ConvShapeServer, params: lsp.HoverParams) -> Optional[lsp.Hover]:
+        analysis, lines = await ls.analysis(params.text_document.uri)
         pos = ls.workspace.position_codec.position_from_client_units(lines, params.position)
         step = ls.step_at(analysis, pos.line + 1, pos.character)
         if step is None:
@@ -377,8 +440,8 @@ def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounc
         )
 
     @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
-    def inlay_hint(ls: ConvShapeServer, params: lsp.InlayHintParams) -> List[lsp.InlayHint]:
-        analysis, lines = ls.analysis(params.text_document.uri)
+    async def inlay_hint(ls: ConvShapeServer, params: lsp.InlayHintParams) -> List[lsp.InlayHint]:
+        analysis, lines = await ls.analysis(params.text_document.uri)
         first, last = params.range.start.line, params.range.end.line
         return [h for h in inlay_hints(ls, analysis, lines) if first <= h.position.line <= last]
 
@@ -386,8 +449,8 @@ def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounc
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL]),
     )
-    def code_action(ls: ConvShapeServer, params: lsp.CodeActionParams) -> List[lsp.CodeAction]:
-        analysis, lines = ls.analysis(params.text_document.uri)
+    async def code_action(ls: ConvShapeServer, params: lsp.CodeActionParams) -> List[lsp.CodeAction]:
+        analysis, lines = await ls.analysis(params.text_document.uri)
         return code_actions(ls, params, analysis, lines)
 
     return server

@@ -40,7 +40,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..check import check_source, parse, stderr_reporter
+    from ..check import parse, parse_input_shape, stderr_reporter
+    from ..replay import replay_module
     from ..findings import Finding
     from ..formats import render
 
@@ -56,15 +57,17 @@ def run(args: argparse.Namespace) -> int:
             failures.append((path, f"cannot read: {exc}"))
             print(f"convshape: {path}: cannot read: {exc}", file=sys.stderr)
             continue
-        if "Sequential" in source and parse(source) is None:
+        parsed = parse(source) if "Sequential" in source else None  # parsed once: a big file costs seconds
+        if "Sequential" in source and parsed is None:
             failures.append((path, "not valid Python, skipped"))
             print(f"convshape: {path}: not valid Python, skipped", file=sys.stderr)
             continue
         lines = source.splitlines()
         on_error = stderr_reporter(path) if args.verbose else None
-        findings = check_source(
-            source, path, on_error=on_error, defines=settings.defines or None, input_shape=settings.input_shape
-        )
+        findings = []
+        if parsed is not None:
+            claim = parse_input_shape(settings.input_shape) if settings.input_shape else None
+            findings = replay_module(*parsed, on_error=on_error, defines=settings.defines or None, input_claim=claim)
         for f in findings:
             line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
             if settings.wants(f.code, line_text):

@@ -49,8 +49,8 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
 
 def run(args: argparse.Namespace) -> int:
     from ..budget import file_budget
-    from ..check import parse
-    from ..replay import trace_source
+    from ..check import parse, parse_input_shape
+    from ..replay import BlockTrace, replay_module
     from ..summary import block_json, render_table, select_blocks
 
     targets: List[Tuple[str, Optional[int]]] = []
@@ -80,12 +80,15 @@ def run(args: argparse.Namespace) -> int:
                     print(f"convshape: error: no nn.Sequential in {file}", file=sys.stderr)
                     return EXIT_USAGE
                 continue
-            if parse(source) is None:
+            parsed = parse(source)
+            if parsed is None:
                 print(f"convshape: {file}: not valid Python, skipped", file=sys.stderr)
                 failed = True
                 continue
-            with file_budget() as budget:
-                traces = trace_source(source, defines=settings.defines or None, input_shape=settings.input_shape)
+            traces: List[BlockTrace] = []
+            claim = parse_input_shape(settings.input_shape) if settings.input_shape else None
+            with file_budget() as budget:  # parsed once: a big file costs seconds
+                replay_module(*parsed, traces, defines=settings.defines or None, input_claim=claim)
             for hit in budget.hits[:1]:
                 print(f"convshape: {file}: blocks left out: {hit.explain()}", file=sys.stderr)
             blocks = select_blocks(traces, source, line)
