@@ -42,8 +42,8 @@ CODES: Dict[str, Code] = {
             "the shape comments of a block contradict each other: no input size fits them all, "
             "and no clear majority of them settles which is wrong (nothing is rewritten)",
             "silent",
-            example_bad="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 4, 2, 1),\n# state size. 64 x 16 x 16",
-            example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 4, 2, 1),\n# state size. 64 x 32 x 32",
+            example_bad="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 1, 1),\n# state size. 64 x 60 x 60",
+            example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 1, 1),\n# state size. 64 x 64 x 64",
         ),
         Code(
             "CVS201",

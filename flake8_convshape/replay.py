@@ -22,6 +22,7 @@ from .extract import Block, Comment, Layer, extract
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
+from .noqa import silenced
 from .solve import OK, UNDECIDED, Reading, Site, Verdict, equation, fresh_names, fresh_symbol, solve, substitute_polys
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
@@ -288,8 +289,10 @@ class Replayer:
         return out
 
     def add_shape_site(self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape]) -> None:
-        if not self.collect or claim.size_only:
-            return  # a lone size (``# 64 -> 32``): channels, features or a spatial size; not read yet
+        if not self.collect or claim.size_only or silenced(comment.text, "CVS101"):
+            # a lone size (``# 64 -> 32``: channels, features or a spatial size) is not read yet;
+            # a comment its author silenced is not evidence
+            return
         dims = self.claim_polys(claim, comment)
         readings = self.shape_readings(claim, dims, here, "here")
         second = self._second_reading(comment, claim)
@@ -319,6 +322,8 @@ class Replayer:
     def add_arith_site(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
         """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result is one of its output sizes."""
         if not self.collect or layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
+            return
+        if silenced(comment.text, "CVS102"):
             return
         spatial = shape.dims[2:]
         if not spatial or any(d is None for d in spatial):
@@ -593,9 +598,10 @@ class Judge:
             if claim.has_batch or len(claim.dims) == len(here.dims):
                 words[0] = claim.dim_texts[0]
             rendered = " x ".join(words)
-            new_text = restyle(claim, shown, self.replayer.claim_polys(claim, comment))
-            if new_text is not None and not comment.joined and record.second is None:
-                fix = Edit(comment.line, comment.col + claim.start, comment.col + claim.end, new_text)
+            claimed = self.replayer.claim_polys(claim, comment)
+            new_text = restyle(claim, shown, claimed)
+            if new_text is not None and not comment.joined:
+                fix = self._fix_with_second(comment, claim, record.second, new_text, claimed, shown)
         if origin.layer is None and note:
             # an input comment the others outvote: the others are the evidence
             self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {note.strip()[1:-1]}", fix))
@@ -612,6 +618,38 @@ class Judge:
                 msg += f"; {hint}"
         msg += note
         self.findings.append(_at_comment(comment, "CVS101", msg, fix))
+
+    @staticmethod
+    def _fix_with_second(
+        comment: Comment,
+        claim: ShapeClaim,
+        second: Optional[str],
+        new_text: str,
+        claimed: Sequence[Optional[Poly]],
+        shown: Sequence[Optional[Poly]],
+    ) -> Optional[Edit]:
+        """The comment's rewrite; with a second reading, that is rewritten too (a product of
+        the sizes, its factors in the order they were written) or the comment is left alone."""
+        start, end = comment.col + claim.start, comment.col + claim.end
+        if second is None:
+            return Edit(comment.line, start, end, new_text)
+        at = comment.text.find(second, claim.end)
+        old = [None if p is None else p.resolved().int_value() for p in claimed]
+        new = [None if p is None else p.resolved().int_value() for p in shown]
+        factors = [int(n) for n in re.findall(r"\d+", second)] if _PRODUCT.match(second) else []
+        pairs = [(o, n) for o, n in zip(old, new) if n is not None]
+        if at < 0 or not factors or len(factors) != len(pairs) or any(o is None for o, _ in pairs):
+            return None
+        rewritten: List[int] = []
+        for factor in factors:  # each factor is the size it was written for, in any order
+            match = next((i for i, (o, _) in enumerate(pairs) if o == factor), None)
+            if match is None:
+                return None
+            rewritten.append(pairs.pop(match)[1])  # type: ignore[arg-type]
+        numbers = iter(rewritten)
+        new_second = re.sub(r"\d+", lambda _: str(next(numbers)), second)
+        middle = comment.text[claim.end : at]
+        return Edit(comment.line, start, comment.col + at + len(second), new_text + middle + new_second)
 
     def report_arith(self, site: Site, record: Record, note: str) -> None:
         claim, layer = record.claim, record.layer
@@ -660,7 +698,10 @@ class Judge:
                 else:
                     words.append(paren(self.value(d)))
             stated = " x ".join(words)
-        return f" (the {self.verdict.agreeing} other shape comments of this block agree on {where} {stated})"
+        n = self.verdict.agreeing
+        if n == 1:
+            return f" (the block's other shape comment states {where} {stated})"
+        return f" (the {n} other shape comments of this block agree on {where} {stated})"
 
     def judge(self, second: Replayer) -> None:
         verdict = self.verdict

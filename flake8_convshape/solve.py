@@ -296,37 +296,55 @@ def solve(sites: Sequence[Site]) -> Verdict:
 def _solve(sites: Sequence[Site]) -> Verdict:
     verdict = Verdict()
     free: List[Site] = []
+    evidence: List[Site] = []  # what comments wrong on code still say about the unknown sizes
     for site in sites:
         if site.fixed_violated():
             site.status = VIOLATED
             verdict.against_code.append(site)
+            partial = _without_code(site)
+            if partial is not None:
+                evidence.append(partial)
         else:
             free.append(site)
     if not free:
         return verdict
     scored: List[Tuple[int, List[Tuple[int, Optional[Reading]]], Dict[str, Poly]]] = []
-    for values in assignments(candidates(free)):
+    for values in assignments(candidates(free + evidence)):
         outcome = [site.evaluate(values) for site in free]
-        score = sum(1 for s, _ in outcome if s == OK)
+        score = sum(1 for s, _ in outcome if s == OK) + sum(1 for e in evidence if e.evaluate(values)[0] == OK)
         scored.append((score, outcome, values))
     scored.sort(key=lambda t: -t[0])
-    best_score, best_outcome, best_values = scored[0]
+    best_score = scored[0][0]
+    # the best assignments, one per set of comments they find wrong
+    groups: Dict[FrozenSet[int], Tuple[List[Tuple[int, Optional[Reading]]], Dict[str, Poly]]] = {}
+    for score, outcome, values in scored:
+        if score < best_score:
+            break
+        groups.setdefault(frozenset(i for i, (st, _) in enumerate(outcome) if st == VIOLATED), (outcome, values))
+    tie_broken = False
+    if len(groups) > 1:
+        # a tie: the comments one side fits pin the sizes to single values, the other side's
+        # leave a run open (an input comment against one comment after a strided layer)
+        determinate = [g for g, (o, _) in groups.items() if _determinate(free, o, g)]
+        if len(determinate) == 1:
+            groups = {determinate[0]: groups[determinate[0]]}
+            tie_broken = True
+    wrong_index, (best_outcome, best_values) = next(iter(groups.items()))
     verdict.values = best_values
-    wrong_index = {i for i, (s, _) in enumerate(best_outcome) if s == VIOLATED}
     wrong = [free[i] for i in sorted(wrong_index)]
-    for site, (s, r) in zip(free, best_outcome):
-        site.status, site.chosen = s, r
-    # another assignment as good that blames other comments: no unique solution
-    ambiguous = any(
-        score == best_score and {i for i, (s, _) in enumerate(o) if s == VIOLATED} != wrong_index
-        for score, o, _ in scored[1:]
-    )
-    pinning = [site for site in free if site.status == OK and site.chosen is not None and site.chosen.pins()]
+    for site, (st, r) in zip(free, best_outcome):
+        site.status, site.chosen = st, r
+    for e in evidence:
+        e.status, e.chosen = e.evaluate(best_values)
+    pinning = [
+        site for site in free + evidence if site.status == OK and site.chosen is not None and site.chosen.pins()
+    ]
     verdict.agreeing = len(pinning)
     verdict.ranges = _ranges(pinning)
     if not wrong:
         return verdict
-    if not ambiguous and len(pinning) >= 2 and len(pinning) > len(wrong):
+    majority = len(pinning) >= 2 and len(pinning) > len(wrong)
+    if len(groups) == 1 and (majority or (tie_broken and len(pinning) == len(wrong))):
         verdict.wrong = wrong
         return verdict
     verdict.decided = False
@@ -334,6 +352,38 @@ def _solve(sites: Sequence[Site]) -> Verdict:
     if partner is not None:
         verdict.split = tuple(sorted((partner, wrong[0]), key=lambda s: s.line))  # type: ignore[assignment]
     return verdict
+
+
+def _without_code(site: Site) -> Optional[Site]:
+    """A comment wrong on code alone (its channels, say) may still be right about the sizes the
+    code leaves unknown: its readings without the equations the code decides."""
+    readings = [
+        Reading([e for e in r.equations if e.fixed is None], r.order, r.placement, r.shown, r.wanted)
+        for r in site.readings
+        if not r.impossible and any(e.fixed is None for e in r.equations)
+    ]
+    return Site(site.key, site.line, readings, site.payload) if readings else None
+
+
+def _determinate(free: Sequence[Site], outcome: Sequence[Tuple[int, Optional[Reading]]], wrong: FrozenSet[int]) -> bool:
+    """The fitting comments pin every size the wrong ones speak of to one value."""
+    chosen = [r for i, (st, r) in enumerate(outcome) if i not in wrong and st == OK and r is not None]
+    pinned: Set[str] = set()
+    for r in chosen:
+        pinned |= r.pins()
+    ranges: Dict[str, Tuple[int, int]] = {}
+    for r in chosen:
+        for e in r.equations:
+            if len(e.names) == 1 and e.solutions:
+                (name,) = e.names
+                lo, hi = ranges.get(name, (e.solutions[0], e.solutions[1]))
+                ranges[name] = (max(lo, e.solutions[0]), min(hi, e.solutions[1]))
+    spoken: Set[str] = set()
+    for i in wrong:
+        for r in free[i].readings:
+            spoken |= r.pins()
+    contested = spoken & pinned
+    return bool(contested) and all(n not in ranges or ranges[n][0] == ranges[n][1] for n in contested)
 
 
 def _ranges(fitting: Sequence[Site]) -> Dict[str, Tuple[int, int]]:

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..codes import DEFAULT_OFF
+from ..noqa import silenced  # noqa: F401  (the front ends import it from here)
 
 # never source of the user's own: caches, installed packages, virtual environments. ``build``,
 # ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
 # any name is recognised by its pyvenv.cfg)
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv"}
-# flake8's own noqa syntax: "# noqa" alone silences the line, "# noqa: CVS101,E501" those codes
-NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.I)
 EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 
 
@@ -72,17 +71,6 @@ def selected(code: str, select: List[str], ignore: List[str]) -> bool:
     if not select:
         best_select = -1 if code in DEFAULT_OFF else 0
     return best_select >= 0 and best_select > best_ignore
-
-
-def silenced(line_text: str, code: str) -> bool:
-    """True when the line's ``# noqa`` covers ``code``."""
-    m = NOQA.search(line_text)
-    if m is None:
-        return False
-    codes = m.group("codes")
-    if not codes:
-        return True
-    return any(code.startswith(c.upper()) for c in re.split(r"[,\s]+", codes) if c)
 
 
 def prefixes(value: str) -> List[str]:

@@ -4,17 +4,17 @@ import torch.nn as nn
 encoder = nn.Sequential(
     # input: 3 x 128 x 128
     nn.Conv2d(3, 16, 3, 1, 1),
-    # state size. 16 x 64 x 64
+    # state size. 16 x 128 x 128
     nn.Conv2d(16, 16, 4, 2, 1),
-    # State size: 16 x 128 x 128
+    # State size: 16 x 64 x 64
     nn.Conv2d(16, 16, 4, 2, 1),
-    # out size. (16) x 8 x 8
+    # out size. (16) x 32 x 32
     nn.Conv2d(16, 32, 4, 2, 1),
-    # output: 32 x 4 x 4
+    # output: 32 x 16 x 16
     nn.Conv2d(32, 32, 3, 1, 1),
-    # Output Size: 32 x 8 x 8
+    # Output Size: 32 x 16 x 16
     nn.Conv2d(32, 32, 1),
-    # out: 32 x 32 x 32
+    # out: 32 x 16 x 16
     nn.Conv2d(32, 48, 1),
     # -> 48 x 16 x 16
     nn.Conv2d(48, 48, 1),
@@ -28,5 +28,5 @@ encoder = nn.Sequential(
     nn.Conv2d(64, 64, 1),
     # output is (N, 64, 16, 16)
     nn.Conv2d(64, 64, 3, 2, 1),
-    # size: 16 x 16
+    # size: 8 x 8
 )

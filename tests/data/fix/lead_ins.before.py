@@ -4,15 +4,15 @@ import torch.nn as nn
 encoder = nn.Sequential(
     # input: 3 x 128 x 128
     nn.Conv2d(3, 16, 3, 1, 1),
-    # state size. 16 x 64 x 64
+    # state size. 16 x 128 x 128
     nn.Conv2d(16, 16, 4, 2, 1),
     # State size: 16 x 128 x 128
     nn.Conv2d(16, 16, 4, 2, 1),
-    # out size. (16) x 8 x 8
+    # out size. (16) x 32 x 32
     nn.Conv2d(16, 32, 4, 2, 1),
     # output: 32 x 4 x 4
     nn.Conv2d(32, 32, 3, 1, 1),
-    # Output Size: 32 x 8 x 8
+    # Output Size: 32 x 16 x 16
     nn.Conv2d(32, 32, 1),
     # out: 32 x 32 x 32
     nn.Conv2d(32, 48, 1),

@@ -4,8 +4,8 @@ import torch.nn as nn
 signal = nn.Sequential(
     # input: 1 x 128
     nn.Conv1d(1, 16, 5, stride=2, padding=2),  # -> 16 x 32
-    nn.ReLU(),
-    nn.MaxPool1d(2),
+    nn.ReLU(),  # -> 16 x 64
+    nn.MaxPool1d(2),  # -> 16 x 32
     # state size. 16 x 16
 )
 
@@ -19,7 +19,7 @@ video = nn.Sequential(
 head = nn.Sequential(
     # input: 64 x 8 x 8
     nn.Flatten(),
-    # (N, 2048)
+    # (N, 4096)
     nn.Linear(64 * 8 * 8, 256),
     # (N, 128)
 )
