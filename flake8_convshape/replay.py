@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .budget import BudgetExceeded, current as current_budget, file_budget
 from .hints import hint_for_layer
@@ -467,8 +467,8 @@ class Replayer:
                     end_col=layer.end_col,
                     shape_in=_visible(shape_in),
                     shape_out=_visible(shape),
-                    parameters=outcome.parameters if outcome is not None else None,
-                    buffers=outcome.buffers if outcome is not None else None,
+                    parameters=_known(outcome.parameters) if outcome is not None else None,
+                    buffers=_known(outcome.buffers) if outcome is not None else None,
                 )
             )
         if layer.trailing is not None:
@@ -533,6 +533,11 @@ def _visible(shape: Shape) -> Shape:
     return Shape(tuple(None if d is None or has_fresh(d) else d for d in shape.dims))
 
 
+def _known(p: Optional[Poly]) -> Optional[Poly]:
+    """A count as traces show it: None when it depends on a size nothing fixes."""
+    return None if p is None or has_fresh(p) else p
+
+
 def _concrete(shape: Shape) -> Optional[Tuple[Optional[int], ...]]:
     if shape.dims is None:
         return None
@@ -580,10 +585,12 @@ class Judge:
                 return r
         return here[0] if here else None
 
-    def report_claim(self, site: Site, note: str = "") -> None:
+    def report_claim(self, site: Site, outvoted: bool = False) -> None:
+        """CVS101 (CVS102 for arithmetic): wrong on code alone, or ``outvoted`` by the solution
+        the block's other comments agree on (then the message says so, and the fix may use it)."""
         record: Record = site.payload  # type: ignore[assignment]
         if isinstance(record.claim, ArithClaim):
-            self.report_arith(site, record, note)
+            self.report_arith(site, record, outvoted)
             return
         claim, comment, origin = record.claim, record.comment, record.origin
         here = self.shape(record.here)
@@ -592,19 +599,19 @@ class Judge:
         if reading is None or here.dims is None:
             rendered = here.render()
         else:
-            # a comment wrong on code alone is rewritten only where the code decides
-            shown = [None if (not note and d is not None and has_fresh(d)) else self.value(d) for d in reading.shown]
-            words = [_in_style(w, d) for w, d in zip(claim.dims, shown)]
+            words = [_in_style(w, self.value(d)) for w, d in zip(claim.dims, reading.shown)]
             if claim.has_batch or len(claim.dims) == len(here.dims):
                 words[0] = claim.dim_texts[0]
             rendered = " x ".join(words)
+            # a comment wrong on code alone is rewritten only where the code decides
+            shown = [None if not outvoted and d is not None and has_fresh(d) else self.value(d) for d in reading.shown]
             claimed = self.replayer.claim_polys(claim, comment)
             new_text = restyle(claim, shown, claimed)
             if new_text is not None and not comment.joined:
                 fix = self._fix_with_second(comment, claim, record.second, new_text, claimed, shown)
-        if origin.layer is None and note:
+        if origin.layer is None and outvoted:
             # an input comment the others outvote: the others are the evidence
-            self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {note.strip()[1:-1]}", fix))
+            self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {self.agreement(site)}", fix))
             return
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         arithmetic = self.arithmetic_of(origin.layer, origin.arithmetic)
@@ -616,7 +623,8 @@ class Judge:
             hint = hint_for_layer(origin.layer.call.name, origin.layer.args, self.shape(origin.shape_in), reading.wanted)
             if hint:
                 msg += f"; {hint}"
-        msg += note
+        if outvoted and self.verdict.agreeing > 1:  # with one other comment the replay is the evidence
+            msg += f" ({self.agreement(site)})"
         self.findings.append(_at_comment(comment, "CVS101", msg, fix))
 
     @staticmethod
@@ -651,7 +659,7 @@ class Judge:
         middle = comment.text[claim.end : at]
         return Edit(comment.line, start, comment.col + at + len(second), new_text + middle + new_second)
 
-    def report_arith(self, site: Site, record: Record, note: str) -> None:
+    def report_arith(self, site: Site, record: Record, outvoted: bool) -> None:
         claim, layer = record.claim, record.layer
         assert isinstance(claim, ArithClaim) and layer is not None
         spatial = [self.value(d) for d in (self.shape(record.here).dims or ())[2:]]
@@ -670,7 +678,9 @@ class Judge:
         if size is not None:
             c = record.comment.col
             fix = Edit(record.comment.line, c + claim.value_start, c + claim.value_end, str(size))
-        self.findings.append(_at_comment(record.comment, "CVS102", msg + note, fix))
+        if outvoted and self.verdict.agreeing > 1:
+            msg += f" ({self.agreement(site)})"
+        self.findings.append(_at_comment(record.comment, "CVS102", msg, fix))
 
     def arithmetic_of(self, layer: Optional[Layer], first: Optional[str]) -> Optional[str]:
         """The layer's arithmetic with the agreed sizes (the second pass), never with a fresh
@@ -681,7 +691,7 @@ class Judge:
         return text if text and FRESH not in text else None
 
     def agreement(self, site: Site) -> str:
-        """`` (the 5 other shape comments of this block agree on an input of 1 x 1)``."""
+        """``the 5 other shape comments of this block agree on an input of 1 x 1``."""
         record: Record = site.payload  # type: ignore[assignment]
         ranges = self.verdict.ranges
         where = "an input of" if record.segment_line in (None, self.block_line) else f"line {record.segment_line}:"
@@ -700,8 +710,8 @@ class Judge:
             stated = " x ".join(words)
         n = self.verdict.agreeing
         if n == 1:
-            return f" (the block's other shape comment states {where} {stated})"
-        return f" (the {n} other shape comments of this block agree on {where} {stated})"
+            return f"the block's other shape comment states {where} {stated}"
+        return f"the {n} other shape comments of this block agree on {where} {stated}"
 
     def judge(self, second: Replayer) -> None:
         verdict = self.verdict
@@ -721,7 +731,7 @@ class Judge:
                 )
             )
         for site in verdict.wrong:
-            self.report_claim(site, self.agreement(site))
+            self.report_claim(site, outvoted=True)
         first_keys = {p.key for p in self.replayer.problems}
         # with the agreed sizes a layer may say more (which rule PyTorch enforces first)
         informed = {p.key: p for p in second.problems} if verdict.decided else {}
@@ -741,28 +751,44 @@ class Judge:
         """A layer that cannot take a size only comments state: the finding is on the comments
         that state it, unless they have another reading that does not (they may describe another
         place)."""
-        shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
-        culprits = set(fresh_names(shape_in.channels)) | set(fresh_names(shape_in.last_dim))
-        if not culprits:
-            return
+        culprits = self._culprits(problem)
         reduced = {k: v for k, v in self.values.items() if k not in culprits}
+        layer, text = problem.layer, problem.layer.call.text
+        message = problem.message[len(text) :].lstrip(" :") if problem.message.startswith(text) else problem.message
+        message = message.split("; use ")[0]  # the layer may be the right part: no advice to change it
+        at = f"at line {layer.line}" if problem.at is layer else f"(through {problem.at.call.text} at line {problem.at.line})"
         for site in self.replayer.sites:
             if site.status != OK or site.chosen is None or not (site.chosen.pins() & culprits):
                 continue
             status, _ = site.evaluate(reduced)
-            if status == OK:
-                continue  # another reading fits without the contested size
             record: Record = site.payload  # type: ignore[assignment]
-            if not isinstance(record.claim, ShapeClaim):
-                continue
-            at = f" at line {problem.layer.line}" if problem.at is problem.layer else f" (through {problem.at.call.text} at line {problem.at.line})"
+            if status == OK or not isinstance(record.claim, ShapeClaim):
+                continue  # another reading fits without the contested size
             self.findings.append(
-                _at_comment(
-                    record.comment,
-                    "CVS101",
-                    f"comment says {record.claim.text}, which {problem.layer.call.text}{at} cannot take: {problem.message}",
-                )
+                _at_comment(record.comment, "CVS101", f"comment says {record.claim.text}, which {text} {at} cannot take: {message}")
             )
+
+    def _culprits(self, problem: Problem) -> Set[str]:
+        """The sizes, stated only by comments, without which the layer would not complain."""
+        shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
+        spec, args = problem.layer.spec, problem.layer.args
+        names: Set[str] = set(fresh_names(shape_in.last))
+        for d in shape_in.dims or ():
+            names |= fresh_names(d)
+        found: Set[str] = set()
+        for name in sorted(names):
+            values = {k: v for k, v in self.values.items() if k != name}
+            trial = Shape(
+                None if shape_in.dims is None else tuple(None if d is None else substitute_polys(d, values) for d in shape_in.dims),
+                None if shape_in.last is None else substitute_polys(shape_in.last, values),
+            )
+            try:
+                outcome = spec.fn(args, trial, problem.layer.call)  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001  a catalog bug: not evidence either way
+                continue
+            if all(code != problem.code for code, _ in outcome.problems):
+                found.add(name)
+        return found
 
     def report_layer(self, p: Problem) -> None:
         message = p.message
@@ -802,7 +828,8 @@ def replay_block(
     if trace is not None:
         trace.claims_total = len(first.sites)
         trace.claims_checked = sum(1 for s in first.sites if _compared(s, judge.values))
-    return judge.findings, first.errors + second.errors
+    seen = {line for line, _ in first.errors}
+    return judge.findings, first.errors + [(line, exc) for line, exc in second.errors if line not in seen]
 
 
 def _compared(site: Site, values: Dict[str, Poly]) -> bool:

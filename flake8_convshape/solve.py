@@ -163,7 +163,8 @@ def equation(claimed: Poly, replayed: Poly) -> Equation:
     if len(names) == 1:
         target = claimed.resolved().int_value()
         if target is not None:
-            eq.solutions = _roots(replayed, next(iter(names)), target)
+            identity = replayed == Poly.sym(next(iter(names)))
+            eq.solutions = (target, target) if identity else _roots(replayed, next(iter(names)), target)
     return eq
 
 
@@ -228,12 +229,12 @@ def candidates(sites: Sequence[Site]) -> Dict[str, List[Poly]]:
                     continue
                 (name,) = e.names
                 bucket = votes.setdefault(name, {})
-                if e.solutions:
-                    for x in sorted(set(e.solutions)):
+                if e.replayed == Poly.sym(name):  # the size itself: the claim as written (``nc``)
+                    bucket[e.claimed] = bucket.get(e.claimed, 0) + 1
+                elif e.solutions:
+                    for x in sorted(set(e.solutions)):  # both ends of the run
                         p = Poly.const(x)
                         bucket[p] = bucket.get(p, 0) + 1
-                elif e.solutions is None and e.replayed == Poly.sym(name):
-                    bucket[e.claimed] = bucket.get(e.claimed, 0) + 1
     return {n: sorted(b, key=lambda p: -b[p]) for n, b in votes.items() if b}
 
 
@@ -285,8 +286,14 @@ def solve(sites: Sequence[Site]) -> Verdict:
         status, _ = by_key[site.key].evaluate(verdict.values)
         return status == VIOLATED
 
+    # wrong on code in this convention but not in every reading: wrong only if no reading fits
+    # the solution, which then decides it
+    moved_off = [by_key[s.key] for s in verdict.against_code if not by_key[s.key].fixed_violated()]
     verdict.against_code = [by_key[s.key] for s in verdict.against_code if by_key[s.key].fixed_violated()]
     verdict.wrong = [by_key[s.key] for s in verdict.wrong if wrong_in_every_reading(s)]
+    if verdict.decided and verdict.values:
+        verdict.wrong += [s for s in moved_off if wrong_in_every_reading(s)]
+        verdict.wrong.sort(key=lambda s: s.key)
     if verdict.split is not None:
         fits, wrong = verdict.split
         verdict.split = (by_key[fits.key], by_key[wrong.key]) if wrong_in_every_reading(wrong) else None
@@ -344,7 +351,10 @@ def _solve(sites: Sequence[Site]) -> Verdict:
     if not wrong:
         return verdict
     majority = len(pinning) >= 2 and len(pinning) > len(wrong)
-    if len(groups) == 1 and (majority or (tie_broken and len(pinning) == len(wrong))):
+    # the wrong comments fit none of the solutions any comment gives (``H/4`` where the input
+    # comment's ``H`` gives ``floor(H/2)``): nothing speaks for them
+    hopeless = all(all(o[i][0] != OK for _, o, _ in scored) for i in wrong_index)
+    if len(groups) == 1 and (majority or (tie_broken and len(pinning) == len(wrong)) or (hopeless and pinning)):
         verdict.wrong = wrong
         return verdict
     verdict.decided = False

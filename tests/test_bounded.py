@@ -9,6 +9,7 @@ says which budget, other blocks keep their findings, fix writes nothing.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import asyncio
 import io
 import os
@@ -33,6 +34,7 @@ from flake8_convshape import budget  # noqa: E402
 from flake8_convshape.budget import BudgetExceeded, file_budget  # noqa: E402
 from flake8_convshape.check import check_source  # noqa: E402
 from flake8_convshape.cli import main  # noqa: E402
+from flake8_convshape.layers.base import CATALOG  # noqa: E402
 from flake8_convshape.plugin import ConvShapeChecker  # noqa: E402
 
 CEILING_SECONDS = budget.SECONDS_PER_FILE * 4 + 2  # generous: CI machines are slow and shared
@@ -126,7 +128,7 @@ def test_check_says_which_budget_only_with_verbose(tmp_path: Path, capsys: pytes
 
 
 def test_fix_writes_nothing_when_a_budget_is_hit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    stale = HEADER + "a = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3),\n    # state size. 4 x 8 x 8\n)\n"
+    stale = HEADER + "a = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3, 2, 1),\n    # state size. 4 x 8 x 8\n)\n"
     path = tmp_path / "m.py"
     path.write_text(stale, encoding="utf-8")
     assert main(["fix", "--isolated", "--diff", str(path)]) == 1  # fixable on its own
@@ -138,7 +140,15 @@ def test_fix_writes_nothing_when_a_budget_is_hit(tmp_path: Path, capsys: pytest.
     assert "left untouched" in capsys.readouterr().err
 
 
-def test_a_failing_layer_keeps_the_findings_before_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_failing_layer_keeps_the_findings_before_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Upsample(scale_factor=inf) no longer trips the catalog; a transfer function that raises
+    # stands in for the next catalog bug
+    def broken(args, shape, call):  # type: ignore[no-untyped-def]
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setitem(CATALOG, "Upsample", dataclasses.replace(CATALOG["Upsample"], fn=broken))
     source = adversarial.layer_error()
     _, _, findings, heard = measured(source)
     assert [f.code for f in findings] == ["CVS201"]
@@ -260,7 +270,7 @@ def test_a_broken_unrelated_pyproject_is_ignored_but_a_broken_own_one_is_not(tmp
     assert run_cli("check", "pkg", cwd=tmp_path).returncode == 2
 
 
-STALE = HEADER + "a = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3),\n    # state size. 4 x 8 x 8\n)\n"
+STALE = HEADER + "a = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3, 2, 1),\n    # state size. 4 x 8 x 8\n)\n"
 
 
 def test_fix_writes_through_hard_links(tmp_path: Path) -> None:
@@ -268,7 +278,7 @@ def test_fix_writes_through_hard_links(tmp_path: Path) -> None:
     path.write_text(STALE, encoding="utf-8")
     os.link(path, tmp_path / "other.py")
     assert main(["fix", "--isolated", str(path)]) == 0
-    assert "4 x 6 x 6" in (tmp_path / "other.py").read_text(encoding="utf-8")
+    assert "4 x 4 x 4" in (tmp_path / "other.py").read_text(encoding="utf-8")
     assert path.stat().st_ino == (tmp_path / "other.py").stat().st_ino
 
 
@@ -288,7 +298,7 @@ def test_fix_keeps_the_owner(tmp_path: Path) -> None:
     os.chown(path, 65534, 65534)
     assert main(["fix", "--isolated", str(path)]) == 0
     assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
-    assert "4 x 6 x 6" in path.read_text(encoding="utf-8")
+    assert "4 x 4 x 4" in path.read_text(encoding="utf-8")
 
 
 def test_fix_never_follows_a_link_out_of_the_given_tree(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -200,9 +200,10 @@ def test_wrong_arguments_leave_the_layer_unknown():
 class TestConv:
     def test_reflect_padding_must_be_smaller_than_the_input(self):
         msgs = messages("nn.Conv2d(3, 8, 3, padding=2, padding_mode='reflect'),", "3 x 2 x 8")
+        # the size comes from the input comment, so the finding is on it (the layer may be right)
         assert msgs == [
-            "CVS201 Conv2d(3, 8, 3, padding=2, padding_mode='reflect') expects sizes above its reflection "
-            "padding of 2, but the incoming tensor has 2"
+            "CVS101 comment says 3 x 2 x 8, which Conv2d(3, 8, 3, padding=2, padding_mode='reflect') at line 5 "
+            "cannot take: expects sizes above its reflection padding of 2, but the incoming tensor has 2"
         ]
         assert last("nn.Conv2d(3, 8, 3, padding=2, padding_mode='reflect'),", "3 x 3 x 8").shape == (None, 8, 5, 10)
 
@@ -346,7 +347,8 @@ class TestPadding:
     def test_reflection_limit(self):
         msgs = messages("nn.ReflectionPad2d(3),", "3 x 3 x 8")
         assert msgs == [
-            "CVS201 ReflectionPad2d(3) expects sizes above its reflection padding of 3, but the incoming tensor has 3"
+            "CVS101 comment says 3 x 3 x 8, which ReflectionPad2d(3) at line 5 cannot take: expects sizes above "
+            "its reflection padding of 3, but the incoming tensor has 3"
         ]
 
     def test_negative_amounts(self):

@@ -175,9 +175,11 @@ def test_a_none_default_filled_in_by_the_code_is_followed():
         # input: 8 x 16 x 16
         conv(8),
         # state size. 8 x 14 x 14
+        conv(8),
+        # state size. 8 x 16 x 16
     )
     """
-    assert codes(src) == [(10, "CVS101")]
+    assert codes(src) == [(10, "CVS101")]  # padding 1 followed: the other two comments agree
 
 
 def test_a_conditional_expression_with_an_unknown_test_is_unknown():
