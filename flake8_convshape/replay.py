@@ -87,6 +87,8 @@ def expected_rank(items: Sequence) -> Optional[int]:
         if isinstance(item, Comment):
             continue
         if item.nested is not None:
+            if not any(isinstance(i, Layer) for i in item.nested.items):
+                continue  # an empty block passes its input on
             inner = expected_rank(item.nested.items)
             ranks, keeps = ((inner,) if inner is not None else None), False
         elif item.spec is None:
@@ -206,7 +208,7 @@ class Replayer:
                 if shape.last is None:
                     shape = Shape(None, self.fresh("F", key))
                 return shape
-            shape = Shape((None,) * rank)
+            shape = Shape((None,) * (rank - 1) + (shape.last,))  # the last size, if known, stays
         assert shape.dims is not None
         if all(d is not None for d in shape.dims):
             return shape
@@ -816,7 +818,15 @@ def replay_block(
         if {p.key for p in first.problems if p.code == "CVS201"} - {p.key for p in plain.problems}:
             first = plain  # --input does not fit this block: it goes to the blocks it fits
             input_claim = None
-    verdict = solve(first.sites)
+    complaints = {p.key for p in first.problems if p.code == "CVS201"}
+
+    def valid(values: Dict[str, Poly]) -> bool:
+        trial = Replayer(scope, values, collect=False)
+        trial.input_claim = input_claim
+        trial.run(block)
+        return not any(p.code == "CVS201" and p.key not in complaints for p in trial.problems)
+
+    verdict = solve(first.sites, valid)
     judge = Judge(first, verdict)
     judge.block_line = block.line
     second = judge.second = Replayer(scope, judge.values, collect=False)
