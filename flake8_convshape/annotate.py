@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .claims import Num, ShapeClaim, parse_comment
 from .dims import Poly, paren
-from .fix import FixError, checker_lines_agree, parses, python_lines
+from .fix import FixError, parses, python_lines
 
 FOLLOWERS = ("norm", "activation", "dropout")  # families that join the group before them
 BLOCKING = "CVS2"  # a group with a selected finding of these codes (PyTorch raises) is not annotated

@@ -23,7 +23,7 @@ from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 from .noqa import silenced
-from .solve import OK, UNDECIDED, Reading, Site, Verdict, equation, fresh_names, fresh_symbol, solve, substitute_polys
+from .solve import OK, UNDECIDED, VIOLATED, Reading, Site, Verdict, equation, fresh_names, fresh_symbol, solve, substitute_polys
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
@@ -119,6 +119,9 @@ class Record:
     second: Optional[str] = None  # the text after the shape, when it reads as a shape or product
     segment: Shape = UNKNOWN_SHAPE  # where the sizes this comment pins were left unknown
     segment_line: Optional[int] = None
+    arrow: bool = False  # ``A -> B``: both sides are claims; never rewritten
+    # for an arrow, per placement: the layer it describes and the shapes around it
+    spans: Dict[str, Tuple[Optional[Layer], Shape, Shape]] = field(default_factory=dict)
 
 
 @dataclass
@@ -290,12 +293,19 @@ class Replayer:
                 out.append(Reading([equation(option, total)], "product", placement))
         return out
 
-    def add_shape_site(self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape]) -> None:
+    def add_shape_site(
+        self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape], layer: Optional[Layer] = None
+    ) -> None:
+        """A shape comment's readings; ``moved`` is the shape at its other placement (after
+        ``layer``, the next one, for an own-line comment; before the layer it trails otherwise)."""
         if not self.collect or claim.size_only or silenced(comment.text, "CVS101"):
             # a lone size (``# 64 -> 32``: channels, features or a spatial size) is not read yet;
             # a comment its author silenced is not evidence
             return
         dims = self.claim_polys(claim, comment)
+        if claim.source is not None:
+            self.add_arrow_site(comment, claim, here, origin, moved, layer)
+            return
         readings = self.shape_readings(claim, dims, here, "here")
         second = self._second_reading(comment, claim)
         if second is not None:
@@ -319,6 +329,34 @@ class Replayer:
         if not readings:
             return
         record = Record(comment, claim, origin, here, second=second, segment=self.segment, segment_line=self.segment_line)
+        self.sites.append(Site(len(self.sites), comment.line, readings, record))
+
+    def add_arrow_site(
+        self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape], layer: Optional[Layer]
+    ) -> None:
+        """``A -> B``: A is a layer's input and B its output. On its own line the comment sits
+        above that layer (A here, B after it); at the end of a layer's line it is that layer's
+        (A before it, B here). Both sides must hold in one reading; a fix would have to rewrite
+        both, so none is offered."""
+        source = claim.source
+        assert source is not None
+        if comment.own_line:  # the layer before it (DESIGN.md's place) or the one after it
+            options = [("here", origin.layer, origin.shape_in if origin.layer is not None else None, here), ("moved", layer, here, moved)]
+        else:
+            options = [("here", layer, moved, here)]
+        a_dims, b_dims = self.claim_polys(source, comment), self.claim_polys(claim, comment)
+        readings = [
+            Reading(ra.equations + rb.equations, rb.order, placement, rb.shown, rb.wanted)
+            for placement, _, before, after in options
+            if before is not None and after is not None
+            for ra in self.shape_readings(source, a_dims, before, placement)
+            for rb in self.shape_readings(claim, b_dims, after, placement)
+            if ra.order == rb.order or "product" in (ra.order, rb.order)
+        ]
+        if not readings:
+            return
+        spans = {p: (at, before, after) for p, at, before, after in options if before is not None and after is not None}
+        record = Record(comment, claim, origin, here, segment=self.segment, segment_line=self.segment_line, arrow=True, spans=spans)
         self.sites.append(Site(len(self.sites), comment.line, readings, record))
 
     def add_arith_site(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
@@ -357,12 +395,12 @@ class Replayer:
         self._pending.append((comment, claim, shape, origin, self.segment, self.segment_line))
         return shape
 
-    def _flush(self, moved: Optional[Shape]) -> None:
+    def _flush(self, moved: Optional[Shape], layer: Optional[Layer] = None) -> None:
         pending, self._pending = self._pending, []
         for comment, claim, here, origin, segment, segment_line in pending:
             outer, outer_line = self.segment, self.segment_line
             self.segment, self.segment_line = segment, segment_line
-            self.add_shape_site(comment, claim, here, origin, moved)
+            self.add_shape_site(comment, claim, here, origin, moved, layer)
             self.segment, self.segment_line = outer, outer_line
 
     # the walk ---------------------------------------------------------------------------------
@@ -455,7 +493,7 @@ class Replayer:
                 if outcome.changes:
                     origin = Origin(layer=layer, arithmetic=outcome.arithmetic, shape_in=shape_in)
         self._pending = pending + self._pending
-        self._flush(shape)
+        self._flush(shape, layer)
         if trace is not None:
             trace.steps.append(
                 Step(
@@ -481,7 +519,7 @@ class Replayer:
                 key = f"{layer.trailing.line}:{layer.trailing.col}"
                 shape = self.freshen(shape, key, [], claim)
                 moved = shape_in if shape_in.dims is not None or shape_in.last is not None else None
-                self.add_shape_site(layer.trailing, claim, shape, origin, moved)
+                self.add_shape_site(layer.trailing, claim, shape, origin, moved, layer)
         return shape, origin
 
     def _inlined(self, layer: Layer, shape: Shape) -> Tuple[Shape, Origin]:
@@ -565,6 +603,10 @@ class Judge:
         }
         self.findings: List[Finding] = []
         self.block_line = 0
+        # an arrow before the first layer can only describe the layer below it: the block's
+        # convention for arrows that fit nowhere
+        records = [s.payload for s in replayer.sites]
+        self.arrows_above = any(r.arrow and "here" not in r.spans for r in records)  # type: ignore[attr-defined]
         # the order most comments of the block are written in (for messages and fixes)
         orders = [s.chosen.order for s in replayer.sites if s.status == OK and s.chosen is not None]
         self.order = "last" if orders.count("last") > orders.count("first") else "first"
@@ -595,6 +637,9 @@ class Judge:
             self.report_arith(site, record, outvoted)
             return
         claim, comment, origin = record.claim, record.comment, record.origin
+        if record.arrow:
+            self.report_arrow(site, record, outvoted)
+            return
         here = self.shape(record.here)
         reading = self.reading_for_message(site)
         fix = None
@@ -609,7 +654,7 @@ class Judge:
             shown = [None if not outvoted and d is not None and has_fresh(d) else self.value(d) for d in reading.shown]
             claimed = self.replayer.claim_polys(claim, comment)
             new_text = restyle(claim, shown, claimed)
-            if new_text is not None and not comment.joined:
+            if new_text is not None and not comment.joined and not record.arrow:
                 fix = self._fix_with_second(comment, claim, record.second, new_text, claimed, shown)
         if origin.layer is None and outvoted:
             # an input comment the others outvote: the others are the evidence
@@ -628,6 +673,24 @@ class Judge:
         if outvoted and self.verdict.agreeing > 1:  # with one other comment the replay is the evidence
             msg += f" ({self.agreement(site)})"
         self.findings.append(_at_comment(comment, "CVS101", msg, fix))
+
+    def report_arrow(self, site: Site, record: Record, outvoted: bool) -> None:
+        """``A -> B`` against the layer it describes: what that layer takes and gives."""
+        claim, comment = record.claim, record.comment
+        assert isinstance(claim, ShapeClaim) and claim.source is not None
+        placement = site.chosen.placement if site.chosen is not None else "here"
+        if site.status == VIOLATED and self.arrows_above:
+            placement = "moved"  # the block's arrows describe the layer below them
+        layer, before, after = record.spans.get(placement) or next(iter(record.spans.values()))
+        text = comment.text[claim.source.start : claim.end]
+        took, gave = self.shape(before).render(), self.shape(after).render()
+        if layer is not None:
+            msg = f"comment says {text}, but {layer.call.text} at line {layer.line} takes {took} and gives {gave}"
+        else:
+            msg = f"comment says {text}, but the replay gives {took} -> {gave}"
+        if outvoted and self.verdict.agreeing > 1:
+            msg += f" ({self.agreement(site)})"
+        self.findings.append(_at_comment(comment, "CVS101", msg))
 
     @staticmethod
     def _fix_with_second(
@@ -818,15 +881,7 @@ def replay_block(
         if {p.key for p in first.problems if p.code == "CVS201"} - {p.key for p in plain.problems}:
             first = plain  # --input does not fit this block: it goes to the blocks it fits
             input_claim = None
-    complaints = {p.key for p in first.problems if p.code == "CVS201"}
-
-    def valid(values: Dict[str, Poly]) -> bool:
-        trial = Replayer(scope, values, collect=False)
-        trial.input_claim = input_claim
-        trial.run(block)
-        return not any(p.code == "CVS201" and p.key not in complaints for p in trial.problems)
-
-    verdict = solve(first.sites, valid)
+    verdict = solve(first.sites)
     judge = Judge(first, verdict)
     judge.block_line = block.line
     second = judge.second = Replayer(scope, judge.values, collect=False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .dims import FRESH, FloorAtom, Poly, Sym, differs, substitute
 
@@ -264,19 +264,18 @@ def _in_mode(site: Site, placement: str) -> Site:
     return Site(site.key, site.line, chosen, site.payload)
 
 
-Valid = Callable[[Dict[str, Poly]], bool]  # does the code take these sizes (no layer complains)?
-
-
-def solve(sites: Sequence[Site], valid: Optional[Valid] = None) -> Verdict:
+def solve(sites: Sequence[Site]) -> Verdict:
     """Choose the placement convention and the values the most comments agree on; say which
     comments are wrong. A comment right under another reading (placement, order) is not wrong.
-    ``valid`` breaks ties: sizes a layer cannot take lose to sizes it can."""
+
+    A layer that cannot take a size does not break a tie: the layer may be the bug."""
     best: Optional[Tuple[int, Verdict, List[Site]]] = None
     for placement in ("here", "moved"):
         if placement == "moved" and not any(r.placement == "moved" for s in sites for r in s.readings):
             break
         moded = [_in_mode(s, placement) for s in sites]
-        verdict = _solve(moded, valid)
+        verdict = _solve(moded)
+        # the convention more comments fit; on a tie, DESIGN.md's placement
         score = sum(1 for s in moded if s.status == OK)
         if best is None or score > best[0]:
             best = (score, verdict, moded)
@@ -299,12 +298,12 @@ def solve(sites: Sequence[Site], valid: Optional[Valid] = None) -> Verdict:
         verdict.wrong += [s for s in moved_off if wrong_in_every_reading(s)]
         verdict.wrong.sort(key=lambda s: s.key)
     if verdict.split is not None:
-        fits, wrong = verdict.split
-        verdict.split = (by_key[fits.key], by_key[wrong.key]) if wrong_in_every_reading(wrong) else None
+        first, second = verdict.split
+        verdict.split = (by_key[first.key], by_key[second.key])
     return verdict
 
 
-def _solve(sites: Sequence[Site], valid: Optional[Valid] = None) -> Verdict:
+def _solve(sites: Sequence[Site]) -> Verdict:
     verdict = Verdict()
     free: List[Site] = []
     evidence: List[Site] = []  # what comments wrong on code still say about the unknown sizes
@@ -333,12 +332,6 @@ def _solve(sites: Sequence[Site], valid: Optional[Valid] = None) -> Verdict:
             break
         groups.setdefault(frozenset(i for i, (st, _) in enumerate(outcome) if st == VIOLATED), (outcome, values))
     tie_broken = False
-    if len(groups) > 1 and valid is not None:
-        # a tie the code settles: the sizes one side states make a layer complain
-        taken = [g for g, (_, values) in groups.items() if valid(values)]
-        if len(taken) == 1:
-            groups = {taken[0]: groups[taken[0]]}
-            tie_broken = True
     if len(groups) > 1:
         # a tie: the comments one side fits pin the sizes to single values, the other side's
         # leave a run open (an input comment against one comment after a strided layer)

@@ -1027,7 +1027,10 @@ def test_off_by_one_comment_is_reported(stack: Stack, data) -> None:
     # not a finding
     hits = [ln for c, ln in findings if c in ("CVS101", "CVS103") and ln == comment_lines[i]]
     split = any(c == "CVS103" for c, _ in findings)
-    moved = any(isinstance(shape, (list, tuple)) and list(shape[1:]) == dims for shape in list(shapes)[i + 1 : i + 3])
+    # right under the other placement (the next layer's output), or that output is not known
+    # to PyTorch (the next layer raises or changes the rank: that placement cannot be ruled out)
+    nxt = shapes.get(i + 1)
+    moved = (i + 1 < len(stack.layers) and nxt is None) or (nxt is not None and list(nxt[1:]) == dims)
     assert hits or split or moved, (
         f"no CVS101 on line {comment_lines[i]} (claims {dims}, torch {shapes[i][1:]}); "
         f"findings: {findings}\n{src}"
