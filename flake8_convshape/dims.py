@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
-from typing import Dict, Iterable, Optional, Set, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
 
 from .budget import MAX_DEGREE, MAX_PROOF_TERMS, MAX_TERMS, BudgetExceeded
 
@@ -368,8 +368,10 @@ def _symbols(p: Poly) -> Set[str]:
     return out
 
 
-def substitute(p: Poly, values: Dict[str, int]) -> Poly:
-    """``p`` with the given names replaced by integers, floors recomputed exactly."""
+def substitute(p: Poly, values: Mapping[str, Union[int, "Poly"]]) -> Poly:
+    """``p`` with the given names replaced by integers or polynomials, floors recomputed exactly."""
+    if not values:
+        return p
     out = Poly({})
     for m, c in p.terms:
         term = Poly.const(c)
@@ -379,10 +381,11 @@ def substitute(p: Poly, values: Dict[str, int]) -> Poly:
     return out
 
 
-def _substitute_atom(a: Atom, values: Dict[str, int]) -> Poly:
+def _substitute_atom(a: Atom, values: Mapping[str, Union[int, "Poly"]]) -> Poly:
     if isinstance(a, Sym):
         if a.value is None and a.name in values:
-            return Poly.const(values[a.name])
+            v = values[a.name]
+            return v if isinstance(v, Poly) else Poly.const(v)
         return Poly.atom(a)
     return substitute(a.num, values).floordiv(a.den)
 
@@ -532,15 +535,14 @@ def describe(p: Poly) -> str:
 FRESH = "\u00b7"  # names of the sizes the replay solves for (solve.py): "·H3"; printed as "?"
 
 
+def fresh_names(p: Optional[Poly]) -> FrozenSet[str]:
+    """The sizes the code leaves unknown (fresh symbols) that ``p`` depends on, floors included."""
+    return frozenset() if p is None else frozenset(n for n in _symbols(p) if n.startswith(FRESH))
+
+
 def has_fresh(p: Poly) -> bool:
     """True when ``p`` depends on a size the code leaves unknown (a fresh symbol)."""
-    for m, _ in p.terms:
-        for a in m:
-            if isinstance(a, Sym) and a.name.startswith(FRESH):
-                return True
-            if isinstance(a, FloorAtom) and has_fresh(a.num):
-                return True
-    return False
+    return bool(fresh_names(p))
 
 
 def paren(p: Optional[Poly]) -> str:

@@ -17,13 +17,13 @@ from .budget import BudgetExceeded, current as current_budget, file_budget
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
-from .dims import FRESH, Poly, differs, has_fresh, paren, same
+from .dims import FRESH, Poly, differs, fresh_names, has_fresh, paren, same, substitute
 from .extract import Block, Comment, Layer, extract
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 from .noqa import silenced
-from .solve import OK, UNDECIDED, VIOLATED, Reading, Site, Verdict, equation, fresh_names, fresh_symbol, solve, substitute_polys
+from .solve import OK, UNDECIDED, VIOLATED, Reading, Site, Verdict, equation, fresh_symbol, solve
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
@@ -302,6 +302,12 @@ class Replayer:
             # a lone size (``# 64 -> 32``: channels, features or a spatial size) is not read yet;
             # a comment its author silenced is not evidence
             return
+        if claim.role == "input":
+            # says what it is: the input of the layer below it, or of the layer it trails
+            if comment.own_line:
+                moved = None
+            elif moved is not None:
+                here, moved = moved, None
         dims = self.claim_polys(claim, comment)
         if claim.source is not None:
             self.add_arrow_site(comment, claim, here, origin, moved, layer)
@@ -614,7 +620,7 @@ class Judge:
     def value(self, p: Optional[Poly]) -> Optional[Poly]:
         if p is None:
             return None
-        p = substitute_polys(p, self.values)
+        p = substitute(p, self.values)
         return None if has_fresh(p) else p
 
     def shape(self, shape: Shape) -> Shape:
@@ -844,8 +850,8 @@ class Judge:
         for name in sorted(names):
             values = {k: v for k, v in self.values.items() if k != name}
             trial = Shape(
-                None if shape_in.dims is None else tuple(None if d is None else substitute_polys(d, values) for d in shape_in.dims),
-                None if shape_in.last is None else substitute_polys(shape_in.last, values),
+                None if shape_in.dims is None else tuple(None if d is None else substitute(d, values) for d in shape_in.dims),
+                None if shape_in.last is None else substitute(shape_in.last, values),
             )
             try:
                 outcome = spec.fn(args, trial, problem.layer.call)  # type: ignore[union-attr]

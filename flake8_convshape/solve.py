@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
-from .dims import FRESH, FloorAtom, Poly, Sym, differs, substitute
+from .dims import FRESH, Poly, differs, fresh_names, substitute
 
 # How far a numeric equation is solved for its one fresh symbol (sizes people write are small),
 # and how many assignments are scored at most.
@@ -35,37 +35,6 @@ OK, UNDECIDED, VIOLATED = 0, 1, 2
 def fresh_symbol(label: str, key: str) -> Poly:
     """A size the code does not fix; ``label`` (C, H, W, D, L, F) only helps debugging."""
     return Poly.sym(f"{FRESH}{label}{key}")
-
-
-def fresh_names(p: Optional[Poly]) -> FrozenSet[str]:
-    """The fresh symbols ``p`` depends on (inside floors too)."""
-    if p is None:
-        return frozenset()
-    out: Set[str] = set()
-    for m, _ in p.terms:
-        for a in m:
-            if isinstance(a, Sym):
-                if a.name.startswith(FRESH):
-                    out.add(a.name)
-            elif isinstance(a, FloorAtom):
-                out |= fresh_names(a.num)
-    return frozenset(out)
-
-
-def substitute_polys(p: Poly, values: Dict[str, Poly]) -> Poly:
-    """``p`` with the named symbols replaced by polynomials, floors recomputed."""
-    if not values:
-        return p
-    out = Poly({})
-    for m, c in p.terms:
-        term = Poly.const(c)
-        for a in m:
-            if isinstance(a, Sym):
-                term = term * values.get(a.name, Poly.atom(a))
-            else:
-                term = term * substitute_polys(a.num, values).floordiv(a.den)
-        out = out + term
-    return out
 
 
 @dataclass
@@ -94,7 +63,7 @@ class Equation:
         bound = {n: values[n] for n in self.names if n in values}
         if len(bound) < len(self.names):
             return UNDECIDED
-        return VIOLATED if differs(self.claimed, substitute_polys(self.replayed, bound)) else OK
+        return VIOLATED if differs(self.claimed, substitute(self.replayed, bound)) else OK
 
 
 @dataclass
@@ -350,7 +319,7 @@ def _solve(sites: Sequence[Site]) -> Verdict:
         site for site in free + evidence if site.status == OK and site.chosen is not None and site.chosen.pins()
     ]
     verdict.agreeing = len(pinning)
-    verdict.ranges = _ranges(pinning)
+    verdict.ranges = _ranges(site.chosen for site in pinning if site.chosen is not None)
     if not wrong:
         return verdict
     majority = len(pinning) >= 2 and len(pinning) > len(wrong)
@@ -384,13 +353,7 @@ def _determinate(free: Sequence[Site], outcome: Sequence[Tuple[int, Optional[Rea
     pinned: Set[str] = set()
     for r in chosen:
         pinned |= r.pins()
-    ranges: Dict[str, Tuple[int, int]] = {}
-    for r in chosen:
-        for e in r.equations:
-            if len(e.names) == 1 and e.solutions:
-                (name,) = e.names
-                lo, hi = ranges.get(name, (e.solutions[0], e.solutions[1]))
-                ranges[name] = (max(lo, e.solutions[0]), min(hi, e.solutions[1]))
+    ranges = _ranges(chosen)
     spoken: Set[str] = set()
     for i in wrong:
         for r in free[i].readings:
@@ -399,13 +362,12 @@ def _determinate(free: Sequence[Site], outcome: Sequence[Tuple[int, Optional[Rea
     return bool(contested) and all(n not in ranges or ranges[n][0] == ranges[n][1] for n in contested)
 
 
-def _ranges(fitting: Sequence[Site]) -> Dict[str, Tuple[int, int]]:
-    """For each fresh size, the values every fitting comment allows (``H/2`` comments and
+def _ranges(readings: Iterable[Reading]) -> Dict[str, Tuple[int, int]]:
+    """For each fresh size, the values every one of these readings allows (``H/2`` comments and
     strided layers leave a run of input sizes open: 63 and 64 both give 32)."""
     out: Dict[str, Tuple[int, int]] = {}
-    for site in fitting:
-        assert site.chosen is not None
-        for e in site.chosen.equations:
+    for r in readings:
+        for e in r.equations:
             if len(e.names) == 1 and e.solutions:
                 (name,) = e.names
                 lo, hi = out.get(name, (e.solutions[0], e.solutions[1]))
