@@ -331,7 +331,10 @@ class Replayer:
                         for r in self.shape_readings(other, self.claim_polys(other, alt), here, "here")
                     ]
         if moved is not None:
-            readings += self.shape_readings(claim, dims, moved, "moved")
+            # the other placement rescues a comment only where it is compared on as many sizes
+            # (a size unknown there proves nothing)
+            most = max((len(r.equations) for r in readings), default=0)
+            readings += [r for r in self.shape_readings(claim, dims, moved, "moved") if len(r.equations) >= most]
         if not readings:
             return
         record = Record(comment, claim, origin, here, second=second, segment=self.segment, segment_line=self.segment_line)
@@ -635,16 +638,17 @@ class Judge:
                 return r
         return here[0] if here else None
 
-    def report_claim(self, site: Site, outvoted: bool = False) -> None:
+    def report_claim(self, site: Site, outvoted: bool = False, others: Optional[int] = None) -> None:
         """CVS101 (CVS102 for arithmetic): wrong on code alone, or ``outvoted`` by the solution
         the block's other comments agree on (then the message says so, and the fix may use it)."""
         record: Record = site.payload  # type: ignore[assignment]
         if isinstance(record.claim, ArithClaim):
-            self.report_arith(site, record, outvoted)
+            self.report_arith(site, record, outvoted, self.verdict.agreeing if others is None else others)
             return
         claim, comment, origin = record.claim, record.comment, record.origin
+        others = self.verdict.agreeing if others is None else others
         if record.arrow:
-            self.report_arrow(site, record, outvoted)
+            self.report_arrow(site, record, outvoted, others)
             return
         here = self.shape(record.here)
         reading = self.reading_for_message(site)
@@ -664,7 +668,7 @@ class Judge:
                 fix = self._fix_with_second(comment, claim, record.second, new_text, claimed, shown)
         if origin.layer is None and outvoted:
             # an input comment the others outvote: the others are the evidence
-            self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {self.agreement(site)}", fix))
+            self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {self.agreement(site, others)}", fix))
             return
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         arithmetic = self.arithmetic_of(origin.layer, origin.arithmetic)
@@ -676,11 +680,11 @@ class Judge:
             hint = hint_for_layer(origin.layer.call.name, origin.layer.args, self.shape(origin.shape_in), reading.wanted)
             if hint:
                 msg += f"; {hint}"
-        if outvoted and self.verdict.agreeing > 1:  # with one other comment the replay is the evidence
-            msg += f" ({self.agreement(site)})"
+        if outvoted and others > 1:  # with one other comment the replay is the evidence
+            msg += f" ({self.agreement(site, others)})"
         self.findings.append(_at_comment(comment, "CVS101", msg, fix))
 
-    def report_arrow(self, site: Site, record: Record, outvoted: bool) -> None:
+    def report_arrow(self, site: Site, record: Record, outvoted: bool, others: int) -> None:
         """``A -> B`` against the layer it describes: what that layer takes and gives."""
         claim, comment = record.claim, record.comment
         assert isinstance(claim, ShapeClaim) and claim.source is not None
@@ -694,8 +698,8 @@ class Judge:
             msg = f"comment says {text}, but {layer.call.text} at line {layer.line} takes {took} and gives {gave}"
         else:
             msg = f"comment says {text}, but the replay gives {took} -> {gave}"
-        if outvoted and self.verdict.agreeing > 1:
-            msg += f" ({self.agreement(site)})"
+        if outvoted and others > 1:
+            msg += f" ({self.agreement(site, others)})"
         self.findings.append(_at_comment(comment, "CVS101", msg))
 
     @staticmethod
@@ -730,7 +734,7 @@ class Judge:
         middle = comment.text[claim.end : at]
         return Edit(comment.line, start, comment.col + at + len(second), new_text + middle + new_second)
 
-    def report_arith(self, site: Site, record: Record, outvoted: bool) -> None:
+    def report_arith(self, site: Site, record: Record, outvoted: bool, others: int) -> None:
         claim, layer = record.claim, record.layer
         assert isinstance(claim, ArithClaim) and layer is not None
         spatial = [self.value(d) for d in (self.shape(record.here).dims or ())[2:]]
@@ -749,8 +753,8 @@ class Judge:
         if size is not None:
             c = record.comment.col
             fix = Edit(record.comment.line, c + claim.value_start, c + claim.value_end, str(size))
-        if outvoted and self.verdict.agreeing > 1:
-            msg += f" ({self.agreement(site)})"
+        if outvoted and others > 1:
+            msg += f" ({self.agreement(site, others)})"
         self.findings.append(_at_comment(record.comment, "CVS102", msg, fix))
 
     def arithmetic_of(self, layer: Optional[Layer], first: Optional[str]) -> Optional[str]:
@@ -761,7 +765,7 @@ class Judge:
             text = self.second.arithmetic[id(layer)]
         return text if text and FRESH not in text else None
 
-    def agreement(self, site: Site) -> str:
+    def agreement(self, site: Site, n: int) -> str:
         """``the 5 other shape comments of this block agree on an input of 1 x 1``."""
         record: Record = site.payload  # type: ignore[assignment]
         ranges = self.verdict.ranges
@@ -779,7 +783,6 @@ class Judge:
                 else:
                     words.append(paren(self.value(d)))
             stated = " x ".join(words)
-        n = self.verdict.agreeing
         if n == 1:
             return f"the block's other shape comment states {where} {stated}"
         return f"the {n} other shape comments of this block agree on {where} {stated}"
@@ -817,6 +820,20 @@ class Judge:
                 self.blame(p)
             else:
                 self.report_layer(p)
+
+    def recheck(self, second: Replayer) -> None:
+        """Comments the symbolic pass could not connect to the agreed sizes (after a layer it
+        cannot follow symbolically, such as a ceil_mode pool): compared again with the sizes the
+        other comments agree on, and reported when every reading contradicts them."""
+        if not second.sites:
+            return
+        first = {(s.payload.comment.line, s.payload.comment.col): s for s in self.replayer.sites}  # type: ignore[attr-defined]
+        for site in second.sites:
+            record: Record = site.payload  # type: ignore[assignment]
+            before = first.get((record.comment.line, record.comment.col))
+            if before is not None and before.status != VIOLATED and site.fixed_violated():
+                pinned = before.status == OK and before.chosen is not None and before.chosen.pins()
+                self.report_claim(site, outvoted=True, others=self.verdict.agreeing - int(bool(pinned)))
 
     def blame(self, problem: Problem) -> None:
         """A layer that cannot take a size only comments state: the finding is on the comments
@@ -890,12 +907,13 @@ def replay_block(
     verdict = solve(first.sites)
     judge = Judge(first, verdict)
     judge.block_line = block.line
-    second = judge.second = Replayer(scope, judge.values, collect=False)
+    second = judge.second = Replayer(scope, judge.values, collect=verdict.decided and bool(judge.values))
     second.input_claim = input_claim
     if trace is not None:
         trace.steps.clear()
     second.run(block, trace=trace)
     judge.judge(second)
+    judge.recheck(second)
     if trace is not None:
         trace.claims_total = len(first.sites)
         trace.claims_checked = sum(1 for s in first.sites if _compared(s, judge.values))
