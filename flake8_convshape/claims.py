@@ -481,22 +481,27 @@ class _Shape:
         self.end = end
 
 
-def _matching_close(s: str, i: int, end: int) -> int:
-    """Index of the bracket closing ``s[i]`` (``(`` or ``[``), or -1."""
-    pairs = {"(": ")", "[": "]"}
-    stack = [pairs[s[i]]]
-    limit = min(end, i + _MAX_SCAN)
-    k = i + 1
-    while k < limit:
+_PAIRS = {"(": ")", "[": "]", ")": "(", "]": "["}
+
+
+def _matching(s: str, i: int, bound: int) -> int:
+    """Index of the bracket matching ``s[i]``: forward up to ``bound`` (exclusive) from an opening
+    ``(``/``[``, backward down to ``bound`` (inclusive) from a closing one; -1 if none."""
+    step = 1 if s[i] in "([" else -1
+    same = "([" if step == 1 else ")]"  # brackets that nest deeper in this direction
+    stack = [_PAIRS[s[i]]]
+    stop = min(bound, i + _MAX_SCAN) if step == 1 else max(bound, i - _MAX_SCAN) - 1
+    k = i + step
+    while (k < stop) if step == 1 else (k > stop):
         c = s[k]
-        if c in pairs:
-            stack.append(pairs[c])
-        elif c in (")", "]"):
+        if c in same:
+            stack.append(_PAIRS[c])
+        elif c in _PAIRS:
             if c != stack.pop():
                 return -1
             if not stack:
                 return k
-        k += 1
+        k += step
     return -1
 
 
@@ -553,7 +558,7 @@ def _parse_wrapped(s: str, i: int, end: int) -> Optional[_Shape]:
     m = _TORCH_SIZE.match(s, i, end)
     if m is not None:
         bracket = m.end() - 1
-        close = _matching_close(s, bracket, end)
+        close = _matching(s, bracket, end)
         if close < 0:
             return None
         inner = _full_list(s, bracket + 1, close)
@@ -565,7 +570,7 @@ def _parse_wrapped(s: str, i: int, end: int) -> Optional[_Shape]:
             return None
         return _Shape(inner.dims, inner.spans, inner.kind, True, i, k + 1)
     if c in "([":
-        close = _matching_close(s, i, end)
+        close = _matching(s, i, end)
         if close < 0:
             return None
         inner = _full_list(s, i + 1, close)
@@ -964,32 +969,13 @@ _END_DENY_WEAK = re.compile(
 _END_PUNCT = ".,;!\u3002\uff0c\uff1b"
 
 
-def _matching_open(s: str, close: int, start: int) -> int:
-    """Index of the bracket opening ``s[close]`` (``)`` or ``]``), or -1."""
-    pairs = {")": "(", "]": "["}
-    stack = [pairs[s[close]]]
-    k = close - 1
-    limit = max(start, close - _MAX_SCAN)
-    while k >= limit:
-        c = s[k]
-        if c in pairs:
-            stack.append(pairs[c])
-        elif c in ("(", "["):
-            if c != stack.pop():
-                return -1
-            if not stack:
-                return k
-        k -= 1
-    return -1
-
-
 def _shape_at_end(s: str, a: int, b: int) -> Optional[ShapeClaim]:
     e = b
     while e > a and (s[e - 1].isspace() or s[e - 1] in _END_PUNCT):
         e -= 1
     if e <= a or s[e - 1] not in ")]":
         return None
-    o = _matching_open(s, e - 1, a)
+    o = _matching(s, e - 1, a)
     if o <= a:
         return None
     before = s[o - 1]

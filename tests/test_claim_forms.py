@@ -185,94 +185,6 @@ def test_pair_sides_can_be_rewritten_independently():
 
 # --------------------------------------------------------------------------- non-claims
 
-NON_CLAIMS = [
-    # kernel / stride / operation notes
-    "# 3x3 conv -> 64 channels",
-    "# 3x3 conv",
-    "# kernel 4 x 4",
-    "# kernel: (3, 3, 3)",
-    "# stride = (2, 2, 2)",
-    "# padding: (1, 1, 1)",
-    "# 2x2 max pool -> 16x16",
-    "# x2 upsample",
-    "# 4x upsample -> 64 x 64",
-    "# 1024 hidden units",
-    "# \u8f93\u51653x3\u5377\u79ef",
-    "# \u8f93\u51fa 3 x 3 \u5377\u79ef\u6838",
-    "# 64 x 32 x 32 \u5377\u79ef",
-    # dates, versions, URLs
-    "# 2021-03-04",
-    "# 04/03/2021",
-    "# v1.2.3",
-    "# version 1.2 -> 1.3",
-    "# http://x/64x64",
-    "# see https://example.org/a/(1, 3, 64, 64)",
-    # commented-out code
-    "# x = x.view(-1, 64*4*4)",
-    "# x = torch.zeros(1, 3, 64, 64)",
-    "# self.fc = nn.Linear(512 * 4 * 4, 10)",
-    "# out = F.interpolate(x, size=(64, 64))",
-    "# return x.reshape(N, 64, 8, 8)",
-    # lone sizes and size notes with words
-    "# 256",
-    "# 64*64",
-    "# 64 -> 128 channels",
-    "# 512 -> 10 classes",
-    "# 0 -> 1",
-    "# 64 -> 32 -> 16",
-    "# 64 -> 32x32",
-    "# 3 -> 64 -> 128",
-    "# -> 32",
-    "# out -> 10",
-    "# step 1 -> 2",
-    "# 08 -> 16",
-    "# 1.5 -> 3",
-    "# 64x64 -> 32x32",
-    "# 64 -> (N, 32)",
-    # mixed separators and operands in brackets
-    "# (nf x 4) * 8 * 8",
-    "# state size. (nf x 4) * 8 * 8",
-    "# (64, 8) * 8",
-    "# (N, 64) + 1",
-    "# 4*4*512 + 1",
-    # arrows with a role lead-in or prose
-    "# input: (3, 32, 32) -> (64, 16, 16)",
-    "# Output: (1, B, 64, 8) -> (B, 64, 8)",
-    "# conv1 (N, 3, 32, 32) -> (N, 64, 16, 16)",
-    "# flatten -> (N, 4096)",
-    # labels need three dims; words after a label shape
-    "# image 28x28",
-    "# Image size 64x64",
-    "# Result: 2 x 2 grid",
-    "# state 1: 64",
-    # prose ending in a bracket that is not the tensor here
-    "# ImageNet mean = (124, 116, 104)",
-    "# RGB: (255, 0, 0)",
-    "# anchors: (10, 13, 16)",
-    "# from (N, 64, 8, 8)",
-    "# resize to (3, 224, 224)",
-    "# input image (N, 3, 64, 64)",
-    "# e.g. (1, 3, 224, 224)",
-    "# TODO: should be (N, 64, 8, 8)",
-    "# pool size: (2, 2, 2)",
-    "# was (N, 128, 8, 8)",
-    "# some numbers (3, 4, 5)",
-    "# dims (N, 0, 4)",
-    # misc
-    "# TODO: 64 -> 32",
-    "# FIXME 128x16x16",
-    "# 1080p -> 720p",
-    "# batch 32 -> 64",
-    "# 10% -> 20%",
-    "# 2019 -> 2020",
-]
-
-
-@pytest.mark.parametrize("comment", NON_CLAIMS)
-def test_non_claims(comment):
-    assert parse_comment(comment) is None
-    assert not isinstance(parse_comment(comment, trailing=True), ShapeClaim)
-
 
 # --------------------------------------------------------------------------- properties
 
@@ -326,3 +238,14 @@ def test_offsets_hold_on_operator_soup(body, trailing):
         else:
             assert 2 <= len(claim.dims) <= 5
         claim = claim.source
+
+
+@given(st.text(alphabet="([)] x1", max_size=40))
+def test_bracket_matching_is_the_same_both_ways(s):
+    from flake8_convshape.claims import _matching
+
+    for i, c in enumerate(s):
+        if c in "([":
+            j = _matching(s, i, len(s))
+            if j >= 0:
+                assert s[j] == {"(": ")", "[": "]"}[c] and _matching(s, j, 0) == i
