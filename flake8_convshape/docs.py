@@ -1,4 +1,5 @@
-"""README sections generated from the code (codes table, layer list); a test keeps them equal."""
+"""README and docs/ sections generated from the code (codes table, examples, layer list); a test
+keeps them equal."""
 
 from __future__ import annotations
 
@@ -63,11 +64,11 @@ def render(readme: str) -> str:
     return readme
 
 
-if __name__ == "__main__":  # python -m flake8_convshape.docs README.md  rewrites it in place
+if __name__ == "__main__":  # python -m flake8_convshape.docs README.md docs/*.md  rewrites them in place
     import sys
 
-    path = sys.argv[1] if len(sys.argv) > 1 else "README.md"
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(render(text))
+    for path in sys.argv[1:] or ["README.md"]:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(render(text))

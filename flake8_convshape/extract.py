@@ -6,7 +6,7 @@ shape so far; trailing a layer's line, that layer's output).
 
 Positions come from Python's ``ast`` (which flake8 has already built) and comments from the
 token stream (which flake8 has already tokenized), so a file costs one walk of a tree we were
-handed; see the README's "How it works" for why this replaced a per-statement LibCST parse.
+handed; see docs/internals.md ("How it works") for why this replaced a per-statement LibCST parse.
 """
 
 from __future__ import annotations
