@@ -57,6 +57,7 @@ class BlockTrace:
     steps: List[Step] = field(default_factory=list)
     claims_checked: int = 0  # shape comments compared with a replayed shape
     claims_total: int = 0  # shape comments found
+    disagreeing: List[int] = field(default_factory=list)  # lines of the comments found wrong (CVS1xx)
 
 
 @dataclass
@@ -916,14 +917,27 @@ def replay_block(
     judge.recheck(second)
     if trace is not None:
         trace.claims_total = len(first.sites)
-        trace.claims_checked = sum(1 for s in first.sites if _compared(s, judge.values))
+        trace.disagreeing = sorted({f.line for f in judge.findings if f.code.startswith("CVS1")})
+        trace.claims_checked = sum(1 for s in first.sites if _compared(s, first.sites, set(trace.disagreeing)))
     seen = {line for line, _ in first.errors}
     return judge.findings, first.errors + [(line, exc) for line, exc in second.errors if line not in seen]
 
 
-def _compared(site: Site, values: Dict[str, Poly]) -> bool:
-    status, _ = site.evaluate(values)
-    return status != UNDECIDED
+def _compared(site: Site, sites: Sequence[Site], reported: Set[int]) -> bool:
+    """A comment was compared when a finding is on it, or it fits on a size the code or another
+    comment also speaks of (a comment alone after an opaque layer is compared with nothing)."""
+    if site.line in reported or site.status == VIOLATED:
+        return True
+    if site.status != OK or site.chosen is None:
+        return False
+    if any(e.fixed is not None for e in site.chosen.equations):
+        return True
+    others: Set[str] = set()
+    for other in sites:
+        if other is not site:
+            for r in other.readings:
+                others |= r.pins()
+    return bool(site.chosen.pins() & others)
 
 
 def replay_module(

@@ -117,7 +117,11 @@ def coverage(trace) -> str:
     if not trace.claims_total:
         return "Shape comments: none"
     pct = round(100 * trace.claims_checked / trace.claims_total)
-    return f"Shape comments checked against the replay: {trace.claims_checked} of {trace.claims_total} ({pct}%)"
+    text = f"Shape comments checked against the replay: {trace.claims_checked} of {trace.claims_total} ({pct}%)"
+    wrong = getattr(trace, "disagreeing", [])
+    if wrong:
+        text += "; disagreeing: line " + ", ".join(map(str, wrong))
+    return text
 
 
 def input_text(trace) -> str:
@@ -200,6 +204,7 @@ def block_json(path: str, trace, wants=None, lines: Optional[Sequence[str]] = No
         "layers_without_count": params.unknown,
         "claims_total": trace.claims_total,
         "claims_checked": trace.claims_checked,
+        "claims_disagreeing": list(getattr(trace, "disagreeing", [])),
     }
 
 

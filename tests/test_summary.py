@@ -251,3 +251,23 @@ def test_parameter_and_buffer_counts_match_torch():
             if step.buffers is not None:
                 assert step.buffers.resolved().int_value() == sum(b.numel() for b in module.buffers()), step.text
     print(f"compared {compared} parameter counts")
+
+
+def test_the_comments_that_disagree_are_listed_and_only_compared_ones_count(tmp_path, capsys):
+    path = tmp_path / "m.py"
+    path.write_text(
+        "import torch.nn as nn\n"
+        "net = nn.Sequential(\n"
+        "    # input: 3 x 64 x 64\n"
+        "    nn.Conv2d(3, 8, 4, 2, 1),\n"
+        "    # state size. 8 x 16 x 16\n"
+        "    CustomBlock(8),\n"
+        "    # state size. 8 x 16 x 16\n"
+        ")\n"
+    )
+    assert main(["summary", "--format", "json", str(path)]) == 0
+    (block,) = json.loads(capsys.readouterr().out)
+    # the last comment follows an opaque layer: nothing to compare it with
+    assert (block["claims_checked"], block["claims_total"], block["claims_disagreeing"]) == (2, 3, [5])
+    assert main(["summary", str(path)]) == 0
+    assert "checked against the replay: 2 of 3 (67%); disagreeing: line 5" in capsys.readouterr().out
