@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
@@ -17,13 +18,13 @@ from .budget import BudgetExceeded, current as current_budget, file_budget
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
-from .dims import FRESH, Poly, differs, fresh_names, has_fresh, paren, same, substitute
+from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
 from .extract import Block, Comment, Layer, extract
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 from .noqa import silenced
-from .solve import OK, UNDECIDED, VIOLATED, Reading, Site, Verdict, equation, fresh_symbol, solve
+from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
@@ -269,6 +270,11 @@ class Replayer:
         if shape.dims is None:
             if shape.last is not None and dims[-1] is not None:
                 out.append(Reading([equation(dims[-1], shape.last)], "last-dim", placement))
+            sizes = dims[1:] if claim.has_batch else dims
+            if shape.last is not None and len(sizes) > 1 and all(d is not None for d in sizes):
+                # before a layer that reads the last size, a C x H x W comment may describe the
+                # tensor a forward() flattens first: its product is that size
+                out.append(Reading([equation(_product(sizes), shape.last)], "flattened", placement))
             return out
         for order, index in layouts(claim, len(shape.dims)):
             eqs = []
@@ -583,6 +589,17 @@ def _visible(shape: Shape) -> Shape:
     return Shape(tuple(None if d is None or has_fresh(d) else d for d in shape.dims))
 
 
+def _name_times(e: DimExpr) -> Tuple[Optional[str], int]:
+    """``ndf`` -> (ndf, 1), ``ndf*4`` or ``4*ndf`` -> (ndf, 4); (None, 0) for anything else."""
+    if isinstance(e, Name):
+        return e.id, 1
+    if isinstance(e, BinOp) and e.op == "*":
+        for a, b in ((e.left, e.right), (e.right, e.left)):
+            if isinstance(a, Name) and isinstance(b, Num):
+                return a.id, b.value
+    return None, 0
+
+
 def _known(p: Optional[Poly]) -> Optional[Poly]:
     """A count as traces show it: None when it depends on a size nothing fixes."""
     return None if p is None or has_fresh(p) else p
@@ -644,10 +661,10 @@ class Judge:
         the block's other comments agree on (then the message says so, and the fix may use it)."""
         record: Record = site.payload  # type: ignore[assignment]
         if isinstance(record.claim, ArithClaim):
-            self.report_arith(site, record, outvoted, self.verdict.agreeing if others is None else others)
+            self.report_arith(site, record, outvoted, self.verdict.agreeing_with(site) if others is None else others)
             return
         claim, comment, origin = record.claim, record.comment, record.origin
-        others = self.verdict.agreeing if others is None else others
+        others = self.verdict.agreeing_with(site) if others is None else others
         if record.arrow:
             self.report_arrow(site, record, outvoted, others)
             return
@@ -664,6 +681,7 @@ class Judge:
             # a comment wrong on code alone is rewritten only where the code decides
             shown = [None if not outvoted and d is not None and has_fresh(d) else self.value(d) for d in reading.shown]
             claimed = self.replayer.claim_polys(claim, comment)
+            shown = [self.in_comment_names(w, c, v, comment) for w, c, v in zip(claim.dims, claimed, shown)]
             new_text = restyle(claim, shown, claimed)
             if new_text is not None and not comment.joined and not record.arrow:
                 fix = self._fix_with_second(comment, claim, record.second, new_text, claimed, shown)
@@ -684,6 +702,22 @@ class Judge:
         if outvoted and others > 1:  # with one other comment the replay is the evidence
             msg += f" ({self.agreement(site, others)})"
         self.findings.append(_at_comment(comment, "CVS101", msg, fix))
+
+    def in_comment_names(self, written: DimExpr, claimed: Optional[Poly], value: Optional[Poly], comment: Comment) -> Optional[Poly]:
+        """The new size in the comment's own names: ``(ndf*4)`` becomes ``(ndf*2)`` where the code
+        says ``opt.ndf * 2`` (same value), so a rewrite keeps the comment's spelling."""
+        if value is None or claimed is None:
+            return value
+        name, k = _name_times(written)
+        v, c = value.resolved().int_value(), claimed.resolved().int_value()
+        if name is None or v is None or not c or {a.name for a in value.atoms() if isinstance(a, Sym)} <= {name}:
+            return value
+        scope = comment.scope if comment.scope is not None else self.replayer.scope
+        base = self.replayer._poly(Name(name), scope)
+        times = Fraction(v * k, c)
+        if base is None or times.denominator != 1 or times <= 0:
+            return value
+        return base * Poly.const(int(times))
 
     def report_arrow(self, site: Site, record: Record, outvoted: bool, others: int) -> None:
         """``A -> B`` against the layer it describes: what that layer takes and gives."""
@@ -770,23 +804,24 @@ class Judge:
         """``the 5 other shape comments of this block agree on an input of 1 x 1``."""
         record: Record = site.payload  # type: ignore[assignment]
         ranges = self.verdict.ranges
-        where = "an input of" if record.segment_line in (None, self.block_line) else f"line {record.segment_line}:"
-        dims = record.segment.dims
-        if dims is None:
-            stated = "?"
+        words = []
+        for d in (record.segment.dims or (None, None))[1:]:
+            names = fresh_names(d)
+            name = next(iter(names)) if len(names) == 1 and d == Poly.sym(next(iter(names))) else None
+            if name is not None and name in ranges and ranges[name][0] != ranges[name][1]:
+                words.append(f"{ranges[name][0]}..{ranges[name][1]}")  # a run of sizes fits them all
+            else:
+                words.append(paren(self.value(d)))
+        stated = " x ".join(words)
+        if record.segment_line in (None, self.block_line):
+            what = f"an input of {stated}"
+        elif record.segment_line == record.comment.line:
+            what = f"{stated} here"
         else:
-            words = []
-            for d in dims[1:]:
-                names = fresh_names(d)
-                name = next(iter(names)) if len(names) == 1 and d == Poly.sym(next(iter(names))) else None
-                if name in ranges and ranges[name][0] != ranges[name][1]:  # type: ignore[operator]
-                    words.append(f"{ranges[name][0]}..{ranges[name][1]}")  # type: ignore[index]
-                else:
-                    words.append(paren(self.value(d)))
-            stated = " x ".join(words)
+            what = f"{stated} at line {record.segment_line}"
         if n == 1:
-            return f"the block's other shape comment states {where} {stated}"
-        return f"the {n} other shape comments of this block agree on {where} {stated}"
+            return f"the block's other shape comment states {what}"
+        return f"the {n} other shape comments of this block agree on {what}"
 
     def judge(self, second: Replayer) -> None:
         verdict = self.verdict
@@ -833,8 +868,7 @@ class Judge:
             record: Record = site.payload  # type: ignore[assignment]
             before = first.get((record.comment.line, record.comment.col))
             if before is not None and before.status != VIOLATED and site.fixed_violated():
-                pinned = before.status == OK and before.chosen is not None and before.chosen.pins()
-                self.report_claim(site, outvoted=True, others=self.verdict.agreeing - int(bool(pinned)))
+                self.report_claim(site, outvoted=True, others=self.verdict.agreeing_with(before))
 
     def blame(self, problem: Problem) -> None:
         """A layer that cannot take a size only comments state: the finding is on the comments
@@ -853,31 +887,43 @@ class Judge:
             record: Record = site.payload  # type: ignore[assignment]
             if status == OK or not isinstance(record.claim, ShapeClaim):
                 continue  # another reading fits without the contested size
+            if self._a_reading_it_takes(site, problem, culprits):
+                continue
             self.findings.append(
                 _at_comment(record.comment, "CVS101", f"comment says {record.claim.text}, which {text} {at} cannot take: {message}")
             )
 
+    def _a_reading_it_takes(self, site: Site, problem: Problem, culprits: Set[str]) -> bool:
+        """Some reading of the comment gives the contested sizes values the layer takes."""
+        for reading in site.readings:
+            options = candidates([Site(site.key, site.line, [reading])])
+            if not culprits <= set(options):
+                continue
+            for values in assignments({n: options[n] for n in culprits}):
+                if self._layer_takes(problem, {**self.values, **values}):
+                    return True
+        return False
+
+    def _layer_takes(self, problem: Problem, values: Dict[str, Poly]) -> bool:
+        """The layer's transfer function raises no ``problem.code`` with these sizes."""
+        shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
+        trial = Shape(
+            None if shape_in.dims is None else tuple(None if d is None else substitute(d, values) for d in shape_in.dims),
+            None if shape_in.last is None else substitute(shape_in.last, values),
+        )
+        try:
+            outcome = problem.layer.spec.fn(problem.layer.args, trial, problem.layer.call)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001  a catalog bug: not evidence either way
+            return False
+        return all(code != problem.code for code, _ in outcome.problems)
+
     def _culprits(self, problem: Problem) -> Set[str]:
         """The sizes, stated only by comments, without which the layer would not complain."""
         shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
-        spec, args = problem.layer.spec, problem.layer.args
         names: Set[str] = set(fresh_names(shape_in.last))
         for d in shape_in.dims or ():
             names |= fresh_names(d)
-        found: Set[str] = set()
-        for name in sorted(names):
-            values = {k: v for k, v in self.values.items() if k != name}
-            trial = Shape(
-                None if shape_in.dims is None else tuple(None if d is None else substitute(d, values) for d in shape_in.dims),
-                None if shape_in.last is None else substitute(shape_in.last, values),
-            )
-            try:
-                outcome = spec.fn(args, trial, problem.layer.call)  # type: ignore[union-attr]
-            except Exception:  # noqa: BLE001  a catalog bug: not evidence either way
-                continue
-            if all(code != problem.code for code, _ in outcome.problems):
-                found.add(name)
-        return found
+        return {n for n in names if self._layer_takes(problem, {k: v for k, v in self.values.items() if k != n})}
 
     def report_layer(self, p: Problem) -> None:
         message = p.message

@@ -181,9 +181,16 @@ class Verdict:
     wrong: List[Site] = field(default_factory=list)  # contradict the agreed solution
     against_code: List[Site] = field(default_factory=list)  # contradict the code, any values
     split: Optional[Tuple[Site, Site]] = None  # CVS103: (a comment that fits, one that does not)
-    agreeing: int = 0  # comments that pin a fresh size and fit the solution
+    fitting: List["Site"] = field(default_factory=list)  # comments that pin a fresh size and fit the solution
     ranges: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # sizes the comments leave open
     decided: bool = True  # False when the comments split: nothing derived from them is reported
+
+    def agreeing_with(self, site: "Site") -> int:
+        """How many fitting comments speak of a size this one speaks of (the evidence against it)."""
+        mine: Set[str] = set()
+        for r in site.readings:
+            mine |= r.pins()
+        return sum(1 for f in self.fitting if f.key != site.key and f.chosen is not None and f.chosen.pins() & mine)
 
 
 def candidates(sites: Sequence[Site]) -> Dict[str, List[Poly]]:
@@ -318,7 +325,7 @@ def _solve(sites: Sequence[Site]) -> Verdict:
     pinning = [
         site for site in free + evidence if site.status == OK and site.chosen is not None and site.chosen.pins()
     ]
-    verdict.agreeing = len(pinning)
+    verdict.fitting = pinning
     verdict.ranges = _ranges(site.chosen for site in pinning if site.chosen is not None)
     if not wrong:
         return verdict
