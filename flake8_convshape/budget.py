@@ -74,6 +74,15 @@ MAX_EDITOR_CHARS = 1_000_000
 MAX_HINT_CANDIDATES = 4_096
 
 
+# Weighing one block's comments (solve.py): the candidate sizes combined at most, and the
+# comment evaluations (combinations x comments) at most. A real block has a few unknown sizes
+# with one to three candidates each and tens of comments; past these, only the most voted
+# candidates are tried (fewer findings, never a false one: a comment is still only reported
+# against a solution it was evaluated under).
+MAX_ASSIGNMENTS = 4_096
+MAX_WEIGHING = 200_000
+
+
 class BudgetExceeded(Exception):
     """A bound on the work was reached: the block (or file) being analysed is unknown."""
 

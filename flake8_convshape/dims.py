@@ -493,6 +493,8 @@ def prove_positive(p: Poly) -> bool:
         return False
     if _shift_positive(low, 1):
         return True
+    if has_fresh(r):
+        return False  # a size no code fixes can take any value: only the bound proves anything
     return _univariate(r, lambda v: v > 0)
 
 
@@ -511,6 +513,8 @@ def differs(a: Poly, b: Poly) -> bool:
     d = ra - rb
     if prove_positive(d) or prove_positive(-d):
         return True
+    if has_fresh(d):
+        return False  # see prove_positive
     return _univariate(d, lambda v: v != 0)
 
 
@@ -520,7 +524,12 @@ def same(a: Poly, b: Poly) -> bool:
 
 
 def prove_nonpositive(p: Poly) -> bool:
-    """True only if an integer-valued ``p <= 0`` for every positive value of the names."""
+    """True only if an integer-valued ``p <= 0`` for every positive value of the names.
+
+    A size that depends on one the code leaves unknown grows with it, so it is never proven
+    nonpositive: not tried (the layers ask this of every output size)."""
+    if has_fresh(p):
+        return False
     return prove_positive(Poly.const(1) - p)
 
 

@@ -192,6 +192,7 @@ class Replayer:
         self.segment: Shape = UNKNOWN_SHAPE
         self.segment_line: Optional[int] = None
         self.input_claim: Optional[ShapeClaim] = None  # --input, for the outermost block
+        self.seed: Optional[ShapeClaim] = None  # an input comment taken as the input (the fast path)
         self._pending: List[Tuple[Comment, ShapeClaim, Shape, Origin, Shape, Optional[int]]] = []
         self.inputs: Dict[int, Shape] = {}  # id(layer) -> the shape that entered it
         self.arithmetic: Dict[int, Optional[str]] = {}  # id(layer) -> its arithmetic, for messages
@@ -435,19 +436,25 @@ class Replayer:
         claims = [(c, parse_comment(c.text, trailing=False)) for c in block.inputs]
         stated = [(c, claim) for c, claim in claims if isinstance(claim, ShapeClaim)]
         given, self.input_claim = self.input_claim, None  # only the outermost block starts from it
-        if not stated and given is not None and shape.dims is None:
-            rank = expected_rank(block.items)
-            dims = self.claim_polys(given)
-            for _, index in layouts(given, rank or 0)[:1]:
-                full: List[Optional[Poly]] = [None] * (rank or 0)
-                for d, j in zip(dims, index):
-                    if j is not None:
-                        full[j] = d
-                shape = Shape(tuple(full))
+        seed, self.seed = self.seed, None
+        if shape.dims is None and (seed is not None or (not stated and given is not None)):
+            shape = self._stated(seed or given, block)  # type: ignore[arg-type]
         shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
         for c, claim in stated:
             self.claim_here(c, claim, shape, origin, block.items)  # type: ignore[arg-type]
         return self.items(block.items, shape, origin, trace)
+
+    def _stated(self, claim: ShapeClaim, block: Block) -> Shape:
+        """The input a claim states, read channels first, for the rank the block's layers take."""
+        rank = expected_rank(block.items)
+        dims = self.claim_polys(claim)
+        for _, index in layouts(claim, rank or 0)[:1]:
+            full: List[Optional[Poly]] = [None] * (rank or 0)
+            for d, j in zip(dims, index):
+                if j is not None:
+                    full[j] = d
+            return Shape(tuple(full))
+        return UNKNOWN_SHAPE
 
     def items(self, items: Sequence, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         skip = -1
@@ -942,31 +949,67 @@ def replay_block(
 ) -> Tuple[List[Finding], List[Tuple[int, BaseException]]]:
     """One block: replay with the unknown sizes left symbolic, weigh its comments, replay again
     with the sizes they agree on, and judge."""
+    quick = _all_agree(block, scope, trace) if input_claim is None else None
+    if quick is not None:
+        return [], quick
     first = Replayer(scope)
     first.input_claim = input_claim
-    first.run(block)
+    provisional = BlockTrace(block.line) if trace is not None else None
+    first.run(block, trace=provisional)
     if input_claim is not None:
         plain = Replayer(scope)
-        plain.run(block)
+        plain_trace = BlockTrace(block.line) if trace is not None else None
+        plain.run(block, trace=plain_trace)
         if {p.key for p in first.problems if p.code == "CVS201"} - {p.key for p in plain.problems}:
-            first = plain  # --input does not fit this block: it goes to the blocks it fits
+            first, provisional = plain, plain_trace  # --input does not fit this block: it goes to the blocks it fits
             input_claim = None
     verdict = solve(first.sites)
     judge = Judge(first, verdict)
     judge.block_line = block.line
-    second = judge.second = Replayer(scope, judge.values, collect=verdict.decided and bool(judge.values))
-    second.input_claim = input_claim
-    if trace is not None:
-        trace.steps.clear()
-    second.run(block, trace=trace)
-    judge.judge(second)
-    judge.recheck(second)
+    if judge.values:  # replay again with the sizes the comments agree on
+        second = judge.second = Replayer(scope, judge.values, collect=verdict.decided)
+        second.input_claim = input_claim
+        if trace is not None:
+            trace.steps.clear()
+        second.run(block, trace=trace)
+        judge.judge(second)
+        judge.recheck(second)
+    else:  # nothing to substitute: the second pass would be the first
+        second = judge.second = first
+        if trace is not None and provisional is not None:
+            trace.steps[:] = provisional.steps
+        judge.judge(second)
     if trace is not None:
         trace.claims_total = len(first.sites)
         trace.disagreeing = sorted({f.line for f in judge.findings if f.code.startswith("CVS1")})
         trace.claims_checked = sum(1 for s in first.sites if _compared(s, first.sites, set(trace.disagreeing)))
     seen = {line for line, _ in first.errors}
     return judge.findings, first.errors + [(line, exc) for line, exc in second.errors if line not in seen]
+
+
+def _all_agree(block: Block, scope: Scope, trace: Optional[BlockTrace]) -> Optional[List[Tuple[int, BaseException]]]:
+    """The common case, cheaply: replayed from its input comment, the block's other comments
+    and layers all agree with it. Then the symbolic replay could only find the same sizes and
+    nothing wrong (a problem the code has for every input it has for this one too), so its
+    answer is this one; None when anything disagrees (the full weighing decides then)."""
+    stated = [c for c in (parse_comment(c.text, trailing=False) for c in block.inputs) if isinstance(c, ShapeClaim)]
+    if len(stated) != 1 or stated[0].source is not None:
+        return None
+    quick = Replayer(scope)
+    quick.seed = stated[0]
+    steps = BlockTrace(block.line) if trace is not None else None
+    quick.run(block, trace=steps)
+    if quick.problems or quick.errors or not quick.sites:
+        return None
+    verdict = solve(quick.sites)
+    if not verdict.decided or verdict.wrong or verdict.against_code or verdict.values:
+        return None  # something disagrees, or a size is still open: weigh it all
+    if trace is not None and steps is not None:
+        trace.steps[:] = steps.steps
+        trace.claims_total = len(quick.sites)
+        trace.claims_checked = sum(1 for s in quick.sites if _compared(s, quick.sites, set()))
+        trace.disagreeing = []
+    return []
 
 
 def _compared(site: Site, sites: Sequence[Site], reported: Set[int]) -> bool:

@@ -19,15 +19,15 @@ a stale one (measured on real files), and ``fix`` then corrupted them.
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
-from .dims import FRESH, Poly, differs, fresh_names, substitute
+from .budget import MAX_ASSIGNMENTS, MAX_WEIGHING, current as current_budget
+from .dims import FRESH, Poly, _symbols, _value, differs, fresh_names, substitute
 
-# How far a numeric equation is solved for its one fresh symbol (sizes people write are small),
-# and how many assignments are scored at most.
+# How far a numeric equation is solved for its one fresh symbol (sizes people write are small).
 _MAX_SIZE = 1 << 16
-_MAX_ASSIGNMENTS = 4096
 
 OK, UNDECIDED, VIOLATED = 0, 1, 2
 
@@ -137,13 +137,18 @@ def equation(claimed: Poly, replayed: Poly) -> Equation:
     return eq
 
 
+@lru_cache(maxsize=4096)
 def _roots(p: Poly, name: str, target: int) -> Optional[Tuple[int, ...]]:
-    """The values of ``name`` (1 .. _MAX_SIZE) with ``p == target`` as ``(lo, hi)``, by
-    bisection: every catalog formula gives a size that only grows with its input. None when
-    ``p`` has other unknowns; ``()`` when no value solves it."""
+    """The values of ``name`` (1 .. _MAX_SIZE) with ``p == target`` as ``(lo, hi)``: every catalog
+    formula gives a size that only grows with its input, so the values are one run, found by
+    bisection from the straight line through the ends. None when ``p`` has other unknowns;
+    ``()`` when no value solves it."""
+    if _symbols(p) != {name}:
+        return None
 
     def at(x: int) -> Optional[int]:
-        return substitute(p, {name: x}).resolved().int_value()
+        v = _value(p, name, x)  # exact, floors included, without building polynomials
+        return int(v) if v.denominator == 1 else None
 
     lo_v, hi_v = at(1), at(_MAX_SIZE)
     if lo_v is None or hi_v is None or hi_v < lo_v:
@@ -151,8 +156,26 @@ def _roots(p: Poly, name: str, target: int) -> Optional[Tuple[int, ...]]:
     if target < lo_v or target > hi_v:
         return ()
 
-    def first(at_least: int) -> Optional[int]:  # the smallest x with p(x) >= at_least
-        lo, hi = 1, _MAX_SIZE
+    def first(at_least: int) -> Optional[int]:
+        """The smallest x with p(x) >= at_least, bracketed around the straight-line guess."""
+        if hi_v == lo_v:
+            return 1
+        guess = 1 + (at_least - lo_v) * (_MAX_SIZE - 1) // (hi_v - lo_v)
+        lo, hi, step = max(1, guess - 2), min(_MAX_SIZE, guess + 2), 4
+        while lo > 1:  # widen down until p(lo) < at_least
+            v = at(lo)
+            if v is None:
+                return None
+            if v < at_least:
+                break
+            lo, step = max(1, lo - step), step * 2
+        while hi < _MAX_SIZE:  # widen up until p(hi) >= at_least
+            v = at(hi)
+            if v is None:
+                return None
+            if v >= at_least:
+                break
+            hi, step = min(_MAX_SIZE, hi + step), step * 2
         while lo < hi:
             mid = (lo + hi) // 2
             v = at(mid)
@@ -167,10 +190,10 @@ def _roots(p: Poly, name: str, target: int) -> Optional[Tuple[int, ...]]:
     lo = first(target)
     if lo is None or at(lo) != target:
         return ()
-    above = first(target + 1) if hi_v > target else _MAX_SIZE + 1
-    if above is None:
-        return None
-    return (lo, above - 1 if hi_v > target else _MAX_SIZE)
+    if hi_v == target:
+        return (lo, _MAX_SIZE)
+    above = first(target + 1)
+    return None if above is None else (lo, above - 1)
 
 
 @dataclass
@@ -214,14 +237,14 @@ def candidates(sites: Sequence[Site]) -> Dict[str, List[Poly]]:
     return {n: sorted(b, key=lambda p: -b[p]) for n, b in votes.items() if b}
 
 
-def assignments(options: Dict[str, List[Poly]]) -> List[Dict[str, Poly]]:
-    """Every combination of candidate values, the most voted kept when there are too many."""
+def assignments(options: Dict[str, List[Poly]], most: int = MAX_ASSIGNMENTS) -> List[Dict[str, Poly]]:
+    """Every combination of candidate values, the most voted kept when there are over ``most``."""
     names = sorted(options)
     pools = [options[n] for n in names]
     size = 1
     for pool in pools:
         size *= max(1, len(pool))
-    while size > _MAX_ASSIGNMENTS:
+    while size > most:
         widest = max(range(len(pools)), key=lambda i: len(pools[i]))
         if len(pools[widest]) <= 1:
             break
@@ -295,10 +318,15 @@ def _solve(sites: Sequence[Site]) -> Verdict:
     if not free:
         return verdict
     scored: List[Tuple[int, List[Tuple[int, Optional[Reading]]], Dict[str, Poly]]] = []
-    for values in assignments(candidates(free + evidence)):
+    budget = current_budget()
+    most = max(1, min(MAX_ASSIGNMENTS, MAX_WEIGHING // (len(free) + len(evidence))))
+    for values in assignments(candidates(free + evidence), most):
+        budget.tick()
         outcome = [site.evaluate(values) for site in free]
         score = sum(1 for s, _ in outcome if s == OK) + sum(1 for e in evidence if e.evaluate(values)[0] == OK)
         scored.append((score, outcome, values))
+        if all(s != VIOLATED for s, _ in outcome):
+            break  # nothing is wrong under these sizes: no other choice can blame anything either
     scored.sort(key=lambda t: -t[0])
     best_score = scored[0][0]
     # the best assignments, one per set of comments they find wrong
