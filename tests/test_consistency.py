@@ -97,3 +97,33 @@ def test_a_comment_that_leaves_a_run_open_loses_to_one_that_pins():
 def test_a_comment_no_size_can_satisfy_is_wrong_on_code_alone():
     verdict = solve([site(1, (7, H * Poly.const(2)))])  # an even size claimed odd
     assert [s.key for s in verdict.against_code] == [1]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from flake8_convshape.solve import _MAX_SIZE, _roots  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 4),  # stride
+    st.integers(1, 7),  # kernel
+    st.integers(0, 3),  # padding
+    st.booleans(),  # transposed
+    st.integers(1, 300),  # target
+)
+def test_roots_match_brute_force_on_conv_formulas(stride, kernel, padding, transposed, target):
+    h = Poly.sym("\u00b7H0")
+    if transposed:
+        p = (h - Poly.const(1)) * Poly.const(stride) - Poly.const(2 * padding) + Poly.const(kernel)
+    else:
+        p = (h + Poly.const(2 * padding - kernel)).floordiv(stride) + Poly.const(1)
+    found = _roots(p, "\u00b7H0", target)
+    brute = [x for x in range(1, 1300) if (
+        (x - 1) * stride - 2 * padding + kernel if transposed else (x + 2 * padding - kernel) // stride + 1
+    ) == target]
+    if not brute:
+        assert found == ()
+    else:
+        assert found is not None and found[0] == brute[0] and found[1] == min(brute[-1], _MAX_SIZE)
