@@ -67,14 +67,11 @@ class Origin:
 
     layer: Optional[Layer] = None
     arithmetic: Optional[str] = None
-    comment_line: Optional[int] = None
     shape_in: Optional[Shape] = None  # what went into ``layer`` (for fix hints)
 
     def cite(self) -> str:
         if self.layer is not None:
             return f"{self.layer.call.text} at line {self.layer.line} gives"
-        if self.comment_line is not None:
-            return f"the shape stated at line {self.comment_line} is"
         return "the replay gives"
 
 
@@ -491,7 +488,7 @@ class Replayer:
                 origin = Origin(layer=layer, arithmetic=inner.arithmetic) if inner.layer is not None else origin
             else:
                 shape, inner = self.run(layer.nested, shape)
-                origin = inner if inner.layer is not None or inner.comment_line is not None else origin
+                origin = inner if inner.layer is not None else origin
         elif layer.choice is not None:
             shape = self._choice(layer, shape)
             origin = Origin()
