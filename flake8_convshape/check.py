@@ -22,8 +22,24 @@ from .replay import LayerError, replay_module
 MARKER = "Sequential"
 
 
+_LAST: Tuple[Optional[str], object] = (None, None)  # the last source parsed and its result (one tuple: thread-safe)
+
+
 def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
-    """Tree and physical lines; None when Python cannot parse the text."""
+    """Tree and physical lines; None when Python cannot parse the text.
+
+    The last result is kept: annotate and fix read a file's tree several times (plan, trace,
+    verify), and parsing a large file is most of their time. The tree is never modified."""
+    global _LAST
+    last_source, last_result = _LAST
+    if last_source is source or last_source == source:
+        return last_result  # type: ignore[return-value]
+    result = _parse(source)
+    _LAST = (source, result)
+    return result
+
+
+def _parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Set, Tuple
 
-from .budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, current as current_budget
+from .budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
 from .dims import Poly
 from .extract import Block, Item, Layer, LayerCall
 from .layers.base import UNKNOWN, LayerClass, Value, truth
@@ -147,6 +147,8 @@ class Construction:
             return block
         if len(args) == 1 and self._is_mapping(args[0]):
             return self._mapping(call, args[0], scope, owner, comments)
+        if len(args) > MAX_LAYERS:  # known before building any: spare the work the count would stop
+            current_budget().spend("layers", len(args))
         entries = [(self.b.pos(a), self.element(a, scope, owner, call)) for a in args]
         if comments:
             block.inputs, block.items = self.b.place(start, end, entries)
