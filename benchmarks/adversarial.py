@@ -227,7 +227,7 @@ CASES: Dict[str, Callable[[float], str]] = {
 def in_process(source: str) -> Tuple[float, float, int]:
     """check_source on ``source``: (seconds, tracemalloc peak in MB, findings)."""
     sys.path.insert(0, str(ROOT))
-    from flake8_convshape.check import check_source
+    from flake8_convshape.analysis import check_source
 
     start = time.perf_counter()
     findings = check_source(source, "adversarial.py")

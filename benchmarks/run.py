@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # benchmark this checkout even when another copy is installed
 
-from flake8_convshape.check import check_source  # noqa: E402
+from flake8_convshape.analysis import check_source  # noqa: E402
 
 WHEELS = ("torchvision==0.29.2", "timm==1.0.31")
 CACHES = (
@@ -388,7 +388,8 @@ def generated_model(blocks: int = 30, lines: int = 2000) -> str:
 
 def bench_latency(root: Path, files: List[Path], runs: int) -> None:
     from flake8_convshape.check import parse
-    from flake8_convshape.replay import replay_module, trace_source
+    from flake8_convshape.analysis import trace_source
+    from flake8_convshape.replay import replay_module
 
     section("3. per-file latency of check_source (the editor's case)")
     heavy = sorted(files, key=lambda p: (read(p).count(MARKER), len(read(p))), reverse=True)[:5]
@@ -507,7 +508,7 @@ def bench_no_sequential(files: List[Path]) -> None:
 MEMORY_SNIPPET = r"""
 import resource, sys, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from flake8_convshape.check import check_source
+from flake8_convshape.analysis import check_source
 files = sys.argv[2:]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()

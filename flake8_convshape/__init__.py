@@ -14,7 +14,7 @@ __all__ = ["Finding", "__version__", "check_source"]
 
 def __getattr__(name: str) -> Any:
     if name == "check_source":
-        from .check import check_source
+        from .analysis import check_source
 
         return check_source
     if name == "Finding":

@@ -188,10 +188,10 @@ def plan(text: str, settings=None) -> Plan:
     from .budget import current as current_budget
     from .check import parse
     from .dims import has_fresh
-    from .replay import trace_source
+    from .analysis import trace_source
 
     if settings is None:
-        from .commands.common import Settings
+        from .analysis import Settings
 
         settings = Settings()
     out = Plan()
@@ -394,10 +394,10 @@ class AnnotateResult:
 def annotate_source(text: str, settings=None, filename: str = "<string>") -> AnnotateResult:
     """Insert the planned comments, keeping only those the checker reads back as they were meant."""
     from .budget import current as current_budget
-    from .check import check_source
+    from .analysis import check_source
 
     if settings is None:
-        from .commands.common import Settings
+        from .analysis import Settings
 
         settings = Settings()
     p = plan(text, settings)

@@ -1,25 +1,21 @@
-"""From source text to findings: the entry point shared by the API, the CLI and tests.
-
-The plugin has the tree, lines and tokens from flake8 already and calls ``replay_module``
-directly; everything else comes through ``check_source``.
-"""
+"""Reading a file's text: parsing with Python's line numbering, the ``--input`` shape, and
+what ``--verbose`` says about blocks skipped. ``analysis.analyse`` is the way in."""
 
 from __future__ import annotations
 
 import ast
+import io
+import os
+import stat
+import tokenize
 import re
 import sys
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from .claims import ShapeClaim, parse_comment
-from .defines import NAME, parse_defines  # noqa: F401  (re-exported)
-from .findings import Finding
 from .budget import BudgetExceeded
-from .replay import LayerError, replay_module
-
-
-MARKER = "Sequential"
+from .replay import LayerError
 
 
 _LAST: Tuple[Optional[str], object] = (None, None)  # the last source parsed and its result (one tuple: thread-safe)
@@ -76,32 +72,6 @@ def parse_input_spec(text: str) -> Tuple[Optional[str], ShapeClaim]:
     return target, parse_input_shape(text)
 
 
-def check_source(
-    source: str,
-    filename: str = "<string>",
-    on_error: Optional[Callable[[int, BaseException], None]] = None,
-    defines: Optional[Dict[str, int]] = None,
-    input_shape: Optional[str] = None,
-) -> List[Finding]:
-    """Every finding for one module's source text (empty when it does not parse).
-
-    ``defines`` gives values to names the source leaves unknown (``{"ngf": 64}``, dotted names
-    such as ``opt.ngf`` too); ``input_shape`` (``"3x64x64"``) is the input of every block
-    whose input no comment states. ``on_error(line, exc)`` hears of blocks skipped after an
-    internal error.
-    """
-    if MARKER not in source:
-        return []
-    if source.startswith("\ufeff"):
-        source = source[1:]
-    parsed = parse(source)
-    if parsed is None:
-        return []
-    tree, lines = parsed
-    target, claim = parse_input_spec(input_shape) if input_shape else (None, None)
-    return replay_module(tree, lines, on_error=on_error, defines=defines, input_claim=claim, input_target=target)
-
-
 def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:
     """What --verbose prints when a block trips an internal error: one line, no traceback."""
 
@@ -123,3 +93,25 @@ def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:
         )
 
     return report
+
+
+def read_source(path: str) -> str:
+    """Decode as Python does: a BOM or a coding line decides, else UTF-8.
+
+    Only regular files are read: a FIFO or device named ``*.py`` would block or never end."""
+    data = read_regular_file(path)
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_regular_file(path: str) -> bytes:
+    """The bytes of a regular file; OSError for a FIFO, socket or device (which would hang).
+
+    Opened without blocking, then checked on the open descriptor: no window in which the path
+    could be swapped for a FIFO between the check and the read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file (a FIFO, socket or device)")
+        return fh.read()

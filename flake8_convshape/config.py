@@ -98,7 +98,7 @@ def _prefixes(path: Path, key: str, value: Any) -> Tuple[str, ...]:
 
 
 def _defines(path: Path, value: Any) -> Dict[str, int]:
-    from .check import parse_defines
+    from .defines import parse_defines
 
     if isinstance(value, str):
         try:

@@ -28,7 +28,7 @@ def example_source(snippet: str) -> str:
 
 
 def example_findings(snippet: str) -> List[str]:
-    from .check import check_source
+    from .analysis import check_source
 
     return [f"{f.code} {f.message}" for f in check_source(example_source(snippet))]
 

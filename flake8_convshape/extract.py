@@ -21,13 +21,13 @@ from functools import partial
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .budget import current as current_budget
+from .codes import MARKER
 from .layers.base import CATALOG, UNKNOWN, Args, LayerCall, LayerSpec, bind
 from .names import Namespace, Scope, dotted, evaluate, scope_chain
 
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
-MARKER = "Sequential"
 _INPUT_LEAD = re.compile(r"#+\s*(input|in)\b", re.IGNORECASE)
 
 

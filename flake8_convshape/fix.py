@@ -96,7 +96,7 @@ def decode(data: bytes, path: str = "<bytes>") -> SourceFile:
 
 def load(path: str) -> SourceFile:
     """A regular file's bytes, decoded (OSError for a FIFO or device: those would hang)."""
-    from .commands.common import read_regular_file
+    from .check import read_regular_file
 
     return decode(read_regular_file(path), path)
 
@@ -290,33 +290,24 @@ class FixResult:
 
 
 def fixable_findings(text: str, settings, filename: str = "<string>") -> List[Finding]:
-    """The selected, un-silenced CVS101/CVS102 findings of ``text``."""
-    from .check import check_source
+    """The selected, un-silenced CVS101/CVS102 findings of ``text`` (``# noqa`` read on
+    Python's own lines: a form feed does not end one)."""
+    from .analysis import analyse
 
-    lines = text.splitlines()
-    out = []
-    for f in check_source(
-        text, filename, defines=settings.defines or None, input_shape=settings.input_shape
-    ):
-        if f.code not in FIXABLE:
-            continue
-        line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
-        if settings.wants(f.code, line_text):
-            out.append(f)
-    return out
+    return [f for f in analyse(text, settings).findings if f.code in FIXABLE]
 
 
 def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
     """Rewrite every comment behind a selected CVS101/CVS102 until none with a fix is left.
 
-    ``settings`` is a ``commands.common.Settings`` (select, ignore, defines, input shape);
+    ``settings`` is an ``analysis.Settings`` (select, ignore, defines, input shape);
     ``# noqa`` on a comment's line keeps it as written. Raises FixError (UnsafeEdit) when an
     edit would touch anything but a comment.
     """
     from .budget import current as current_budget
 
     if settings is None:
-        from .commands.common import Settings
+        from .analysis import Settings
 
         settings = Settings()
     current = text

@@ -9,6 +9,8 @@ What an editor gets:
 - a quick fix per CVS101/CVS102 finding (the comment rewritten to the replayed value), and a
   ``source.fixAll.convshape`` action applying all of them;
 - hover on a layer: the shape going in and out, symbolically and with known values put in;
+  hover on a shape comment: how it was read and whether it was checked ("checked: matches",
+  "checked: CVS101", or "not checked: " and why);
 - inlay hints at the end of each layer's line with the replayed shape after it, where it is at
   least partly known.
 
@@ -23,8 +25,8 @@ Settings are those of ``convshape check``: ``[tool.convshape]`` in the nearest p
 ``initializationOptions``) replacing the file's values; ``# noqa`` is honoured.
 
 This module imports pygls at the top: only ``convshape lsp`` imports it, so nothing else in the
-package needs pygls installed. Findings and traces come from one ``replay_module`` pass (what
-``check_source`` and ``trace_source`` each do); positions there are 1-based lines and 0-based
+package needs pygls installed. Findings, traces and claims come from ``analysis.analyse``, as
+for every command; positions there are 1-based lines and 0-based
 code points, converted here to LSP's 0-based lines and the negotiated position encoding (UTF-16
 by default).
 """
@@ -34,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from lsprotocol import types as lsp
@@ -42,18 +44,18 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .budget import MAX_EDITOR_CHARS
-from .check import parse, parse_input_shape
-from .commands.common import selected, silenced
+from .analysis import Analysis, Settings, analyse as analyse_source
+from .check import parse_input_spec
+from .claimstatus import ClaimStatus
 from .dims import paren
 from .findings import Finding
 from .layers.base import Shape
-from .replay import BlockTrace, Step, replay_module
+from .replay import Step
 
 log = logging.getLogger(__name__)
 
 SOURCE = "convshape"
 DEBOUNCE = 0.3  # seconds of quiet after a change before the document is checked again
-MARKER = "Sequential"
 FIXABLE = ("CVS101", "CVS102")
 FIX_ALL = "source.fixAll.convshape"
 
@@ -70,53 +72,19 @@ def severity(code: str) -> lsp.DiagnosticSeverity:
 # --- analysis, cached per document text ---------------------------------------------------------
 
 
-@dataclass
-class Analysis:
-    source: str
-    findings: List[Finding] = field(default_factory=list)  # after --select/--ignore and noqa
-    steps: List[Step] = field(default_factory=list)  # every traced layer, in source order
-    bom: bool = False  # the text starts with a BOM that the checker did not see (line 1 shifts)
-    settings: Optional["Settings"] = None  # what it was computed with
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What decides a document's findings besides its text."""
-
-    select: Tuple[str, ...] = ()
-    ignore: Tuple[str, ...] = ()
-    defines: Tuple[Tuple[str, int], ...] = ()
-    input_shape: Optional[str] = None
-
-
 def analyse(source: str, settings: Settings = Settings()) -> Analysis:
-    if MARKER not in source:
-        return Analysis(source, settings=settings)
+    """``analysis.analyse`` within the editor's budget; a bad ``input`` setting is logged and
+    left out (an editor has no command line to complain on)."""
     if len(source) > MAX_EDITOR_CHARS:  # budget.py: parsing it would freeze the server
         log.warning("convshape: %d characters, over the editor's budget of %d: not checked", len(source), MAX_EDITOR_CHARS)
-        return Analysis(source, settings=settings)
-    text, bom = (source[1:], True) if source.startswith("\ufeff") else (source, False)
-    parsed = parse(text)
-    if parsed is None:  # mid-edit, not valid Python: nothing to say until it parses again
-        return Analysis(source, bom=bom, settings=settings)
-    tree, lines = parsed
-    claim = None
+        return Analysis(source, settings)
     if settings.input_shape:
         try:
-            claim = parse_input_shape(settings.input_shape)
+            parse_input_spec(settings.input_shape)
         except ValueError:
             log.warning("convshape: ignoring input = %r: not a shape", settings.input_shape)
-    traces: List[BlockTrace] = []
-    findings = []
-    select, ignore = list(settings.select), list(settings.ignore)
-    # one replay gives both what check_source and trace_source would (half the latency)
-    for f in replay_module(tree, lines, traces, defines=dict(settings.defines) or None, input_claim=claim):
-        line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
-        if selected(f.code, select, ignore) and not silenced(line_text, f.code):
-            findings.append(f)
-    steps = [s for trace in traces for s in trace.steps]
-    steps.sort(key=lambda s: (s.line, s.col))
-    return Analysis(source, findings, steps, bom, settings)
+            settings = replace(settings, input_shape=None)
+    return analyse_source(source, settings)
 
 
 def partly_known(shape: Shape) -> bool:
@@ -183,7 +151,7 @@ class ConvShapeServer(LanguageServer):
         return Settings(
             select=tuple(self.select) or tuple(config.select or ()),
             ignore=tuple(self.ignore) or tuple(config.ignore or ()),
-            defines=tuple(sorted(config.define.items())),
+            defines=config.define,
             input_shape=config.input,
         )
 
@@ -295,6 +263,17 @@ class ConvShapeServer(LanguageServer):
                 if best is None or (s.line, s.col) >= (best.line, best.col):
                     best = s
         return best
+
+
+    @staticmethod
+    def claim_at(analysis: Analysis, line: int, col: int) -> Optional[ClaimStatus]:
+        """The shape comment under (1-based line, 0-based code point), if any."""
+        if analysis.bom and line == 1:
+            col -= 1
+        for c in analysis.claims:
+            if c.line == line and c.col <= col <= c.col + len(c.text):
+                return c
+        return None
 
 
 def _analyse_safely(uri: str, source: str, settings: Settings) -> Analysis:
@@ -431,6 +410,12 @@ def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounc
     async def hover(ls: ConvShapeServer, params: lsp.HoverParams) -> Optional[lsp.Hover]:
         analysis, lines = await ls.analysis(params.text_document.uri)
         pos = ls.workspace.position_codec.position_from_client_units(lines, params.position)
+        claim = ls.claim_at(analysis, pos.line + 1, pos.character)
+        if claim is not None:
+            start = ls.to_client(lines, claim.line, claim.col, analysis.bom)
+            end = ls.to_client(lines, claim.line, claim.col + len(claim.text), analysis.bom)
+            text = f"shape comment, read as `{claim.claim}`\n\n{claim.verdict}"
+            return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=lsp.Range(start, end))
         step = ls.step_at(analysis, pos.line + 1, pos.character)
         if step is None:
             return None

@@ -6,9 +6,7 @@ import ast
 from typing import Any, ClassVar, Dict, Iterator, Sequence, Tuple, Type
 
 from . import __version__
-from .codes import DEFAULT_OFF
-
-MARKER = "Sequential"
+from .codes import DEFAULT_OFF, MARKER
 
 
 class ConvShapeChecker:

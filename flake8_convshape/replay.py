@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 from .budget import BudgetExceeded, current as current_budget, file_budget
 from .hints import hint_for_layer
 from .restyle import restyle
+from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
 from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
 from .extract import Block, Comment, Layer, extract
@@ -59,6 +60,7 @@ class BlockTrace:
     claims_checked: int = 0  # shape comments compared with a replayed shape
     claims_total: int = 0  # shape comments found
     disagreeing: List[int] = field(default_factory=list)  # lines of the comments found wrong (CVS1xx)
+    claims: List[ClaimStatus] = field(default_factory=list)  # every claim comment, in source order
 
 
 @dataclass
@@ -193,6 +195,12 @@ class Replayer:
         self._pending: List[Tuple[Comment, ShapeClaim, Shape, Origin, Shape, Optional[int]]] = []
         self.inputs: Dict[int, Shape] = {}  # id(layer) -> the shape that entered it
         self.arithmetic: Dict[int, Optional[str]] = {}  # id(layer) -> its arithmetic, for messages
+        # why sizes are unknown, for the comments nothing is compared with (claimstatus.py)
+        self.lost = _NOT_STATED  # the latest reason
+        self.lost_for: Dict[int, str] = {}  # site key -> the reason where its comment stands
+        self.lost_above: Dict[Tuple[int, int], str] = {}  # an own-line comment -> the reason there
+        self.unread: List[Tuple[Comment, str]] = []  # claims with no reading here, and why
+        self.muted: Optional[str] = None  # why this pass collects nothing (an undecided ``if``)
 
     # fresh sizes ------------------------------------------------------------------------------
     def fresh(self, label: str, key: str) -> Poly:
@@ -306,6 +314,7 @@ class Replayer:
         if not self.collect or claim.size_only or silenced(comment.text, "CVS101"):
             # a lone size (``# 64 -> 32``: channels, features or a spatial size) is not read yet;
             # a comment its author silenced is not evidence
+            self._unread(comment, "a lone size on each side of an arrow" if claim.size_only else "silenced with noqa")
             return
         if claim.role == "input":
             # says what it is: the input of the layer below it, or of the layer it trails
@@ -341,9 +350,10 @@ class Replayer:
             most = max((len(r.equations) for r in readings), default=0)
             readings += [r for r in self.shape_readings(claim, dims, moved, "moved") if len(r.equations) >= most]
         if not readings:
+            self._unread(comment, self.lost)
             return
         record = Record(comment, claim, origin, here, second=second, segment=self.segment, segment_line=self.segment_line)
-        self.sites.append(Site(len(self.sites), comment.line, readings, record))
+        self._add_site(comment, readings, record)
 
     def add_arrow_site(
         self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape], layer: Optional[Layer]
@@ -368,19 +378,24 @@ class Replayer:
             if ra.order == rb.order or "product" in (ra.order, rb.order)
         ]
         if not readings:
+            self._unread(comment, self.lost)
             return
         spans = {p: (at, before, after) for p, at, before, after in options if before is not None and after is not None}
         record = Record(comment, claim, origin, here, segment=self.segment, segment_line=self.segment_line, arrow=True, spans=spans)
-        self.sites.append(Site(len(self.sites), comment.line, readings, record))
+        self._add_site(comment, readings, record)
 
     def add_arith_site(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
         """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result is one of its output sizes."""
         if not self.collect or layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
+            spatial = layer.spec is not None and layer.spec.family in _SPATIAL_FAMILIES
+            self._unread(comment, self.lost if spatial or layer.spec is None else f"{layer.call.name} has no spatial size")
             return
         if silenced(comment.text, "CVS102"):
+            self._unread(comment, "silenced with noqa")
             return
         spatial = shape.dims[2:]
         if not spatial or any(d is None for d in spatial):
+            self._unread(comment, self.lost)
             return
         value = Poly.const(claim.value)
         # weighed as "every spatial size" (a disjunction would fit too many inputs); judged
@@ -389,7 +404,16 @@ class Replayer:
         record = Record(
             comment, claim, Origin(layer=layer), shape, layer, outcome.arithmetic, segment=self.segment, segment_line=self.segment_line
         )
+        self._add_site(comment, readings, record)
+
+    def _add_site(self, comment: Comment, readings: List[Reading], record: Record) -> None:
+        self.lost_for[len(self.sites)] = self.lost_above.get((comment.line, comment.col), self.lost)
         self.sites.append(Site(len(self.sites), comment.line, readings, record))
+
+    def _unread(self, comment: Comment, why: str) -> None:
+        """A claim comment that gets no site, and why (``claimstatus``)."""
+        if self.collect or self.muted:
+            self.unread.append((comment, self.muted or why))
 
     @staticmethod
     def _second_reading(comment: Comment, claim: ShapeClaim) -> Optional[str]:
@@ -406,6 +430,7 @@ class Replayer:
         """An own-line shape comment: a claim on the shape here, or on the next layer's output
         (some files put each comment above the layer it describes)."""
         shape = self.freshen(shape, f"{comment.line}:{comment.col}", upcoming, claim)
+        self.lost_above[(comment.line, comment.col)] = self.lost
         self._pending.append((comment, claim, shape, origin, self.segment, self.segment_line))
         return shape
 
@@ -436,6 +461,8 @@ class Replayer:
         seed, self.seed = self.seed, None
         if shape.dims is None and (seed is not None or (not stated and given is not None)):
             shape = self._stated(seed or given, block)  # type: ignore[arg-type]
+        if shape.dims is None and not self.inputs and expected_rank(block.items) is None:
+            self.lost = "the block's first layers take any rank, so its input's layout is not settled"
         shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
         for c, claim in stated:
             self.claim_here(c, claim, shape, origin, block.items)  # type: ignore[arg-type]
@@ -512,6 +539,8 @@ class Replayer:
                 self.arithmetic[id(layer)] = outcome.arithmetic
                 if outcome.changes:
                     origin = Origin(layer=layer, arithmetic=outcome.arithmetic, shape_in=shape_in)
+        if _has_unknown(shape) and layer.nested is None:
+            self.lost = _why_unknown(layer, outcome, self.lost if _has_unknown(shape_in) else None)
         self._pending = pending + self._pending
         self._flush(shape, layer)
         if trace is not None:
@@ -555,9 +584,11 @@ class Replayer:
         results = []
         for branch in layer.choice:  # type: ignore[union-attr]
             muted = Replayer(self.scope, self.values, collect=False)
+            muted.muted = f"inside the `if` at line {layer.line}, which the checker cannot decide" if self.collect else None
             muted.site = layer
             out, _ = muted.items(branch, shape, Origin(), None)
             results.append(out)
+            self.unread += muted.unread
         a, b = results
         if a.dims is not None and b.dims is not None and len(a.dims) == len(b.dims):
             dims = tuple(
@@ -565,6 +596,31 @@ class Replayer:
             )
             return Shape(dims)
         return UNKNOWN_SHAPE
+
+
+_NOT_STATED = "the block's input is not stated"
+
+
+def _has_unknown(shape: Shape) -> bool:
+    return shape.dims is None or any(d is None for d in shape.dims)
+
+
+def _why_unknown(layer: Layer, outcome: Optional[Outcome], before: Optional[str]) -> str:
+    """Why the sizes after ``layer`` are unknown (``before``: why they were unknown going in),
+    in words for ``claims`` and ``check -v``."""
+    at = f"at line {layer.line}"
+    if layer.choice is not None:
+        return f"the two ways of the `if` {at} give different shapes"
+    if layer.call.name == "?":
+        what = layer.call.text or "this argument"
+        return f"`{what}` {at} is not a layer the checker can follow"
+    if layer.spec is None:
+        return f"{layer.call.name} {at} is not in the layer catalog"
+    if layer.args is None:
+        return f"the arguments of {layer.call.text} {at} are not all known"
+    if outcome is None:
+        return f"{layer.call.text} {at} could not be replayed"
+    return before or f"{layer.call.text} {at} leaves sizes unknown"
 
 
 def _in_style(written: DimExpr, dim: Optional[Poly]) -> str:
@@ -980,6 +1036,7 @@ def replay_block(
         trace.claims_total = len(first.sites)
         trace.disagreeing = sorted({f.line for f in judge.findings if f.code.startswith("CVS1")})
         trace.claims_checked = sum(1 for s in first.sites if _compared(s, first.sites, set(trace.disagreeing)))
+        trace.claims = _statuses(first, judge.findings)
     seen = {line for line, _ in first.errors}
     return judge.findings, first.errors + [(line, exc) for line, exc in second.errors if line not in seen]
 
@@ -1006,6 +1063,7 @@ def _all_agree(block: Block, scope: Scope, trace: Optional[BlockTrace]) -> Optio
         trace.claims_total = len(quick.sites)
         trace.claims_checked = sum(1 for s in quick.sites if _compared(s, quick.sites, set()))
         trace.disagreeing = []
+        trace.claims = _statuses(quick, [])
     return []
 
 
@@ -1024,6 +1082,40 @@ def _compared(site: Site, sites: Sequence[Site], reported: Set[int]) -> bool:
             for r in other.readings:
                 others |= r.pins()
     return bool(site.chosen.pins() & others)
+
+
+def _statuses(replayer: Replayer, findings: Sequence[Finding]) -> List[ClaimStatus]:
+    """What each claim comment of one block was read as, and whether it was compared."""
+    codes: Dict[int, str] = {}
+    for f in findings:
+        if f.code.startswith("CVS1"):
+            codes.setdefault(f.line, f.code)
+    out: List[ClaimStatus] = []
+    for site in replayer.sites:
+        record: Record = site.payload  # type: ignore[assignment]
+        reading = site.chosen or site.readings[0]
+        comment, claim = record.comment, record.claim
+        role = getattr(claim, "role", None)
+        where = placement_text(reading.placement, comment.own_line, role, record.arrow)
+        text = _claim_text(claim)
+        compared = _compared(site, replayer.sites, set(codes))
+        cause = None
+        if not compared:
+            lost = replayer.lost_for.get(site.key)
+            cause = not_compared(None if role == "input" or lost == _NOT_STATED else lost)
+        out.append(ClaimStatus(comment.line, comment.col, comment.text, describe(text, reading.order, where), compared, codes.get(comment.line), cause or ""))
+    for comment, why in replayer.unread:
+        claim_read = parse_comment(comment.text, trailing=not comment.own_line)
+        text = _claim_text(claim_read) if claim_read is not None else comment.text.lstrip("# ")
+        out.append(ClaimStatus(comment.line, comment.col, comment.text, text, False, codes.get(comment.line), why))
+    out.sort(key=lambda c: (c.line, c.col))
+    return out
+
+
+def _claim_text(claim: Union[ShapeClaim, ArithClaim]) -> str:
+    if isinstance(claim, ShapeClaim) and claim.source is not None:
+        return f"{claim.source.text} -> {claim.text}"
+    return claim.text
 
 
 def replay_module(
@@ -1083,20 +1175,3 @@ class LayerError(Exception):
         super().__init__(f"{text}: {type(cause).__name__}: {cause}")
         self.line = line
         self.cause = cause
-
-
-def trace_source(
-    source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None
-) -> List[BlockTrace]:
-    """Layer-by-layer replay of every top-level Sequential (for tests, summary and editors)."""
-    from .check import parse, parse_input_spec
-
-    if source.startswith("\ufeff"):
-        source = source[1:]
-    parsed = parse(source)
-    traces: List[BlockTrace] = []
-    if parsed is not None:
-        tree, lines = parsed
-        target, claim = parse_input_spec(input_shape) if input_shape else (None, None)
-        replay_module(tree, lines, traces, defines=defines, input_claim=claim, input_target=target)
-    return traces

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flake8_convshape.annotate import DEFAULT_STYLE, Insertion, Style, annotate_source, insert_lines, plan, style_of
-from flake8_convshape.check import check_source
+from flake8_convshape.analysis import check_source
 from flake8_convshape.claims import ShapeClaim, parse_comment
 from flake8_convshape.cli import main
-from flake8_convshape.commands.common import Settings
+from flake8_convshape.analysis import Settings
 from flake8_convshape.dims import Poly
 from flake8_convshape.fix import decode, python_lines
 

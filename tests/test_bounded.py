@@ -32,7 +32,7 @@ import adversarial  # noqa: E402
 
 from flake8_convshape import budget  # noqa: E402
 from flake8_convshape.budget import BudgetExceeded, file_budget  # noqa: E402
-from flake8_convshape.check import check_source  # noqa: E402
+from flake8_convshape.analysis import check_source  # noqa: E402
 from flake8_convshape.cli import main  # noqa: E402
 from flake8_convshape.layers.base import CATALOG  # noqa: E402
 from flake8_convshape.plugin import ConvShapeChecker  # noqa: E402

@@ -45,7 +45,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from flake8_convshape import check_source  # noqa: E402
 from flake8_convshape.layers import CATALOG  # noqa: E402
-from flake8_convshape.replay import trace_source  # noqa: E402
+from flake8_convshape.analysis import trace_source  # noqa: E402
 
 nn = torch.nn
 pytestmark = pytest.mark.torch

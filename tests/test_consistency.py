@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flake8_convshape import check_source
 from flake8_convshape.fix import fix_source
-from flake8_convshape.commands.common import Settings
+from flake8_convshape.analysis import Settings
 from flake8_convshape.solve import Reading, Site, equation, solve
 from flake8_convshape.dims import Poly
 

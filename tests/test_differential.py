@@ -42,7 +42,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from flake8_convshape.replay import trace_source  # noqa: E402
+from flake8_convshape.analysis import trace_source  # noqa: E402
 
 nn = torch.nn
 pytestmark = pytest.mark.torch

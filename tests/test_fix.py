@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flake8_convshape.cli import main
-from flake8_convshape.commands.common import Settings
+from flake8_convshape.analysis import Settings
 from flake8_convshape.findings import Edit
 from flake8_convshape.fix import (
     ChangedOnDisk,
@@ -276,7 +276,7 @@ def test_libcst_is_imported_only_when_a_file_is_fixed():
     code = (
         "import sys\n"
         "import flake8_convshape.plugin, flake8_convshape.fix, flake8_convshape.check\n"
-        "from flake8_convshape.check import check_source\n"
+        "from flake8_convshape.analysis import check_source\n"
         "check_source(open(sys.argv[1]).read())\n"
         "assert 'libcst' not in sys.modules, 'imported too early'\n"
         "from flake8_convshape.fix import fix_source\n"

@@ -19,7 +19,8 @@ from flake8_convshape import check_source
 from flake8_convshape.dims import Poly, differs, prove_nonpositive, prove_positive, substitute
 from flake8_convshape.layers import CATALOG
 from flake8_convshape.layers.base import KW_ONLY, REQUIRED, bind
-from flake8_convshape.replay import Step, trace_source
+from flake8_convshape.analysis import trace_source
+from flake8_convshape.replay import Step
 
 H, W, C = Poly.sym("H"), Poly.sym("W"), Poly.sym("C")
 K = Poly.const

@@ -19,7 +19,8 @@ import pytest
 from flake8_convshape.cli import main
 from flake8_convshape.dims import Poly
 from flake8_convshape.layers.base import Shape
-from flake8_convshape.replay import BlockTrace, Step, trace_source
+from flake8_convshape.analysis import trace_source
+from flake8_convshape.replay import BlockTrace, Step
 from flake8_convshape.summary import Count, block_json, number, render_table, written
 
 ROOT = Path(__file__).resolve().parents[1]

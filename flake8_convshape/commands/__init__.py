@@ -6,7 +6,7 @@ import importlib
 from typing import List
 
 # a command is listed here and lives in the module of the same name
-NAMES: List[str] = ["check", "fix", "annotate", "summary", "lsp"]
+NAMES: List[str] = ["check", "claims", "fix", "annotate", "summary", "lsp"]
 
 
 def load(name: str):

@@ -34,14 +34,18 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     add_settings_options(parser)
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="say on stderr when a block was skipped after an internal error"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also say on stderr which shape comments were not compared and why (an unknown layer, "
+        "an unresolved name, an input rank no layer settles), and when a block was skipped",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..check import parse, parse_input_shape, stderr_reporter
-    from ..replay import replay_module
+    from ..analysis import analyse
+    from ..check import stderr_reporter
     from ..findings import Finding
     from ..formats import render
 
@@ -57,20 +61,15 @@ def run(args: argparse.Namespace) -> int:
             failures.append((path, f"cannot read: {exc}"))
             print(f"convshape: {path}: cannot read: {exc}", file=sys.stderr)
             continue
-        parsed = parse(source) if "Sequential" in source else None  # parsed once: a big file costs seconds
-        if "Sequential" in source and parsed is None:
+        result = analyse(source, settings, stderr_reporter(path) if args.verbose else None)
+        if not result.valid:
             failures.append((path, "not valid Python, skipped"))
             print(f"convshape: {path}: not valid Python, skipped", file=sys.stderr)
             continue
-        lines = source.splitlines()
-        on_error = stderr_reporter(path) if args.verbose else None
-        findings = []
-        if parsed is not None:
-            claim = parse_input_shape(settings.input_shape) if settings.input_shape else None
-            findings = replay_module(*parsed, on_error=on_error, defines=settings.defines or None, input_claim=claim)
-        for f in findings:
-            line_text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
-            if settings.wants(f.code, line_text):
-                records.append((path, f))
+        records += [(path, f) for f in result.findings]
+        if args.verbose:
+            for claim in result.claims:
+                if not claim.compared and claim.code is None:
+                    print(f"convshape: {path}:{claim.line}: {claim.text.strip()!s}: {claim.verdict}", file=sys.stderr)
     sys.stdout.write(render(args.format, records, failures))
     return EXIT_FOUND if records or failures else EXIT_CLEAN

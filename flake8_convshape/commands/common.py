@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
-import stat
 import sys
-import tokenize
-from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..codes import DEFAULT_OFF
-from ..noqa import silenced  # noqa: F401  (the front ends import it from here)
+from ..analysis import Settings
+from ..check import read_regular_file, read_source  # noqa: F401  (the commands read files with it)
 
 # never source of the user's own: caches, installed packages, virtual environments. ``build``,
 # ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
@@ -41,38 +37,6 @@ def iter_python_files(paths: Sequence[str]) -> Iterator[str]:
                     yield os.path.join(root, name)
 
 
-def read_source(path: str) -> str:
-    """Decode as Python does: a BOM or a coding line decides, else UTF-8.
-
-    Only regular files are read: a FIFO or device named ``*.py`` would block or never end."""
-    data = read_regular_file(path)
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    text = data.decode(encoding)
-    return text[1:] if text.startswith("\ufeff") else text
-
-
-def read_regular_file(path: str) -> bytes:
-    """The bytes of a regular file; OSError for a FIFO, socket or device (which would hang).
-
-    Opened without blocking, then checked on the open descriptor: no window in which the path
-    could be swapped for a FIFO between the check and the read."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError("not a regular file (a FIFO, socket or device)")
-        return fh.read()
-
-
-def selected(code: str, select: List[str], ignore: List[str]) -> bool:
-    """flake8's rule in small: the longest matching prefix wins, an explicit --select beats
-    the default-off list, and without --select the default-off codes stay off."""
-    best_select = max((len(p) for p in select if code.startswith(p)), default=-1)
-    best_ignore = max((len(p) for p in ignore if code.startswith(p)), default=-1)
-    if not select:
-        best_select = -1 if code in DEFAULT_OFF else 0
-    return best_select >= 0 and best_select > best_ignore
-
-
 def prefixes(value: str) -> List[str]:
     """``CVS1, cvs203`` as ``["CVS1", "CVS203"]``."""
     return [p.strip().upper() for p in (value or "").split(",") if p.strip()]
@@ -83,20 +47,6 @@ def prefixes(value: str) -> List[str]:
 
 class UsageError(Exception):
     """A bad option value or configuration file: the command exits 2 before doing anything."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What one file is checked with: the command line merged over its [tool.convshape]."""
-
-    select: List[str] = field(default_factory=list)
-    ignore: List[str] = field(default_factory=list)
-    defines: Dict[str, int] = field(default_factory=dict)
-    input_shape: Optional[str] = None
-
-    def wants(self, code: str, line_text: str = "") -> bool:
-        """True when ``code`` is selected and the line's ``# noqa`` does not silence it."""
-        return selected(code, self.select, self.ignore) and not silenced(line_text, code)
 
 
 def add_settings_options(parser: argparse.ArgumentParser, codes: bool = True) -> None:
@@ -134,7 +84,8 @@ class SettingsResolver:
     """
 
     def __init__(self, args: argparse.Namespace):
-        from ..check import parse_defines, parse_input_shape
+        from ..check import parse_input_shape
+        from ..defines import parse_defines
         from ..config import ConfigError, Finder, load
 
         self.select = prefixes(args.select) if getattr(args, "select", None) is not None else None

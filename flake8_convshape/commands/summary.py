@@ -48,9 +48,7 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..budget import file_budget
-    from ..check import parse, parse_input_shape
-    from ..replay import BlockTrace, replay_module
+    from ..analysis import analyse
     from ..summary import block_json, render_table, select_blocks
 
     targets: List[Tuple[str, Optional[int]]] = []
@@ -75,31 +73,27 @@ def run(args: argparse.Namespace) -> int:
                 print(f"convshape: {file}: cannot read: {exc}", file=sys.stderr)
                 failed = True
                 continue
+            result = analyse(source, settings)
+            if not result.valid:
+                print(f"convshape: {file}: not valid Python, skipped", file=sys.stderr)
+                failed = True
+                continue
             if "Sequential" not in source:
                 if line is not None:
                     print(f"convshape: error: no nn.Sequential in {file}", file=sys.stderr)
                     return EXIT_USAGE
                 continue
-            parsed = parse(source)
-            if parsed is None:
-                print(f"convshape: {file}: not valid Python, skipped", file=sys.stderr)
-                failed = True
-                continue
-            traces: List[BlockTrace] = []
-            claim = parse_input_shape(settings.input_shape) if settings.input_shape else None
-            with file_budget() as budget:  # parsed once: a big file costs seconds
-                replay_module(*parsed, traces, defines=settings.defines or None, input_claim=claim)
-            for hit in budget.hits[:1]:
+            for hit in result.budget_hits[:1]:
                 print(f"convshape: {file}: blocks left out: {hit.explain()}", file=sys.stderr)
-            blocks = select_blocks(traces, source, line)
+            blocks = select_blocks(result.traces, source, line)
             if line is not None and not blocks:
-                starts = ", ".join(str(t.line) for t in traces) or "none found"
+                starts = ", ".join(str(t.line) for t in result.traces) or "none found"
                 print(
                     f"convshape: error: no nn.Sequential spans {file}:{line} (blocks start at lines: {starts})",
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
-            lines = source.splitlines()  # numbered as the replay numbers them
+            lines = result.lines
             for trace in blocks:
                 shown += 1
                 if args.format == "json":

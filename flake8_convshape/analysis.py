@@ -1,0 +1,145 @@
+"""One way in: source text and settings to findings, block traces and claim statuses.
+
+Every front end but the flake8 plugin (which gets the tree and lines from flake8, and leaves
+--select and noqa to flake8) comes through ``analyse``: the BOM, the cheap pre-filter, parsing,
+Python's physical lines, --select/--ignore and ``# noqa`` happen here once, so ``check``,
+``claims``, ``summary``, ``fix``, ``annotate`` and the language server cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .claimstatus import ClaimStatus
+from .codes import DEFAULT_OFF, MARKER
+from .findings import Finding
+from .noqa import silenced
+
+if TYPE_CHECKING:
+    from .budget import BudgetExceeded
+    from .replay import BlockTrace, Step
+
+
+def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
+    """flake8's rule in small: the longest matching prefix wins, an explicit --select beats
+    the default-off list, and without --select the default-off codes stay off."""
+    best_select = max((len(p) for p in select if code.startswith(p)), default=-1)
+    best_ignore = max((len(p) for p in ignore if code.startswith(p)), default=-1)
+    if not select:
+        best_select = -1 if code in DEFAULT_OFF else 0
+    return best_select >= 0 and best_select > best_ignore
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What decides a file's findings besides its text, however it was configured
+    (command line, ``[tool.convshape]``, an editor's initialization options)."""
+
+    select: Sequence[str] = ()
+    ignore: Sequence[str] = ()
+    defines: Mapping[str, int] = field(default_factory=dict)
+    input_shape: Optional[str] = None  # ``3x64x64``, or ``Discriminator=3x64x64`` for one class or attribute
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "select", tuple(self.select))
+        object.__setattr__(self, "ignore", tuple(self.ignore))
+        object.__setattr__(self, "defines", dict(self.defines))
+
+    def wants(self, code: str, line_text: str = "") -> bool:
+        """True when ``code`` is selected and the line's ``# noqa`` does not silence it."""
+        return selected(code, self.select, self.ignore) and not silenced(line_text, code)
+
+
+@dataclass
+class Analysis:
+    """Everything one source text gives; positions are the replay's (1-based lines, 0-based
+    code points, the BOM not counted)."""
+
+    source: str  # as given, BOM included
+    settings: Settings = field(default_factory=Settings)
+    lines: List[str] = field(default_factory=list)  # Python's physical lines (no break at \f)
+    findings: List[Finding] = field(default_factory=list)  # selected, not silenced
+    unfiltered: List[Finding] = field(default_factory=list)  # every finding, before select and noqa
+    traces: List["BlockTrace"] = field(default_factory=list)
+    bom: bool = False
+    valid: bool = True  # False: not valid Python, nothing was checked
+    errors: List[Tuple[int, BaseException]] = field(default_factory=list)  # blocks or layers skipped
+    budget_hits: List["BudgetExceeded"] = field(default_factory=list)  # bounds of budget.py that were reached
+
+    @property
+    def claims(self) -> List[ClaimStatus]:
+        out = [c for t in self.traces for c in t.claims]
+        out.sort(key=lambda c: (c.line, c.col))
+        return out
+
+    @property
+    def steps(self) -> List["Step"]:
+        out = [s for t in self.traces for s in t.steps]
+        out.sort(key=lambda s: (s.line, s.col))
+        return out
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+
+def analyse(
+    source: str,
+    settings: Settings = Settings(),
+    on_error: Optional[Callable[[int, BaseException], None]] = None,
+) -> Analysis:
+    """Replay every block of one module's source and judge its comments.
+
+    Raises ValueError when ``settings.input_shape`` is not a shape (front ends validate it
+    first and say so)."""
+    from .budget import file_budget
+    from .check import parse, parse_input_spec
+    from .replay import replay_module
+
+    bom = source.startswith("\ufeff")
+    text = source[1:] if bom else source
+    if MARKER not in text:
+        return Analysis(source, settings, bom=bom)
+    parsed = parse(text)
+    if parsed is None:
+        return Analysis(source, settings, bom=bom, valid=False)
+    tree, lines = parsed
+    target, claim = parse_input_spec(settings.input_shape) if settings.input_shape else (None, None)
+    result = Analysis(source, settings, list(lines), bom=bom)
+
+    def note(line: int, exc: BaseException) -> None:
+        result.errors.append((line, exc))
+        if on_error is not None:
+            on_error(line, exc)
+
+    with file_budget() as budget:
+        result.unfiltered = replay_module(
+            tree, lines, result.traces, on_error=note, defines=dict(settings.defines) or None, input_claim=claim, input_target=target
+        )
+    result.budget_hits = list(budget.hits)
+    result.findings = [f for f in result.unfiltered if settings.wants(f.code, result.line_text(f.line))]
+    return result
+
+
+
+def check_source(
+    source: str,
+    filename: str = "<string>",
+    on_error: Optional[Callable[[int, BaseException], None]] = None,
+    defines: Optional[Dict[str, int]] = None,
+    input_shape: Optional[str] = None,
+) -> List[Finding]:
+    """Every finding for one module's source text (empty when it does not parse), before
+    --select and noqa: the library's entry point.
+
+    ``defines`` gives values to names the source leaves unknown (``{"ngf": 64}``, dotted names
+    such as ``opt.ngf`` too); ``input_shape`` (``"3x64x64"``) is the input of every block
+    whose input no comment states. ``on_error(line, exc)`` hears of blocks skipped after an
+    internal error.
+    """
+    return analyse(source, Settings(defines=defines or {}, input_shape=input_shape), on_error).unfiltered
+
+
+def trace_source(source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None) -> List["BlockTrace"]:
+    """Layer-by-layer replay of every block (for tests, summary and editors)."""
+    return analyse(source, Settings(defines=defines or {}, input_shape=input_shape)).traces
