@@ -200,7 +200,6 @@ class Replayer:
         self.lost_for: Dict[int, str] = {}  # site key -> the reason where its comment stands
         self.lost_above: Dict[Tuple[int, int], str] = {}  # an own-line comment -> the reason there
         self.unread: List[Tuple[Comment, str]] = []  # claims with no reading here, and why
-        self.muted: Optional[str] = None  # why this pass collects nothing (an undecided ``if``)
 
     # fresh sizes ------------------------------------------------------------------------------
     def fresh(self, label: str, key: str) -> Poly:
@@ -412,8 +411,8 @@ class Replayer:
 
     def _unread(self, comment: Comment, why: str) -> None:
         """A claim comment that gets no site, and why (``claimstatus``)."""
-        if self.collect or self.muted:
-            self.unread.append((comment, self.muted or why))
+        if self.collect:
+            self.unread.append((comment, why))
 
     @staticmethod
     def _second_reading(comment: Comment, claim: ShapeClaim) -> Optional[str]:
@@ -584,11 +583,9 @@ class Replayer:
         results = []
         for branch in layer.choice:  # type: ignore[union-attr]
             muted = Replayer(self.scope, self.values, collect=False)
-            muted.muted = f"inside the `if` at line {layer.line}, which the checker cannot decide" if self.collect else None
             muted.site = layer
             out, _ = muted.items(branch, shape, Origin(), None)
             results.append(out)
-            self.unread += muted.unread
         a, b = results
         if a.dims is not None and b.dims is not None and len(a.dims) == len(b.dims):
             dims = tuple(
@@ -613,7 +610,7 @@ def _why_unknown(layer: Layer, outcome: Optional[Outcome], before: Optional[str]
         return f"the two ways of the `if` {at} give different shapes"
     if layer.call.name == "?":
         what = layer.call.text or "this argument"
-        return f"`{what}` {at} is not a layer the checker can follow"
+        return f"`{what}` {at} is not a layer the checker knows or can follow"
     if layer.spec is None:
         return f"{layer.call.name} {at} is not in the layer catalog"
     if layer.args is None:

@@ -353,6 +353,30 @@ def test_hover_shows_the_shape_in_and_out():
     )
 
 
+def test_hover_on_a_shape_comment_says_how_it_was_read_and_checked():
+    right_row = row("# state size. (ngf*8) x 4 x 4")
+
+    async def body(c: Client):
+        c.open()
+        await c.diagnostics()
+        hovers = []
+        for r in (right_row, STALE_ROW):
+            hovers.append(
+                await c.lc.text_document_hover_async(
+                    lsp.HoverParams(lsp.TextDocumentIdentifier(URI), lsp.Position(r, LINES[r].index("#") + 3))
+                )
+            )
+        return hovers
+
+    right, stale = session(body)
+    assert right.contents.value == (
+        "shape comment, read as `(ngf*8) x 4 x 4: channels first, the shape above it`\n\nchecked: matches"
+    )
+    assert stale.contents.value.endswith("checked: CVS101")
+    start = LINES[STALE_ROW].index("#")
+    assert stale.range == lsp.Range(lsp.Position(STALE_ROW, start), lsp.Position(STALE_ROW, len(LINES[STALE_ROW])))
+
+
 def test_inlay_hints_show_the_shape_after_each_layer():
     async def body(c: Client):
         c.open()

@@ -1,0 +1,143 @@
+"""What each comment was read as and whether it was compared: ``convshape claims``,
+``check -v``, and the one way in (``analysis.analyse``) that every command shares."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from flake8_convshape.analysis import Settings, analyse, trace_source
+from flake8_convshape.cli import main
+
+LISTING = Path(__file__).parent / "data" / "claims" / "listing.py"
+SHOWN = "tests/data/claims/listing.py"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "flake8_convshape.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+def test_claims_lists_every_comment_with_its_reading_and_verdict():
+    result = run_cli("claims", "--isolated", SHOWN)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{SHOWN}:10:13: 3 x 64 x 64: channels first, the input | checked: matches",
+        f"{SHOWN}:12:13: 32 x 32 x 32: channels first, the shape above it | checked: matches",
+        f"{SHOWN}:14:45: 64 x 8 x 8: channels first, the output of its layer | checked: CVS101",
+        f"{SHOWN}:16:13: 64 x 16 x 16: channels first, the shape above it | not checked: `Mystery(64)` at "
+        "line 15 is not a layer the checker knows or can follow, and no other comment fixes the sizes it names",
+        f"{SHOWN}:17:42: 64 x 4 x 4 | not checked: silenced with noqa",
+        f"{SHOWN}:21:13: 64 x 4 x 4: the last size, the shape above it | not checked: the block's first "
+        "layers take any rank, so its input's layout is not settled, and no other comment fixes the sizes it names",
+        f"{SHOWN}:29:9: 64 x 16 x 16: channels first, the input | checked: matches",
+        f"{SHOWN}:31:58: 64 x 8 x 8: channels first, the output of its layer | checked: matches",
+        "8 shape comments read, 5 compared",
+    ]
+
+
+def test_claims_json_has_one_object_per_comment():
+    result = run_cli("claims", "--isolated", "--format", "json", SHOWN)
+    assert result.returncode == 0
+    rows = json.loads(result.stdout)
+    assert [r["line"] for r in rows] == [10, 12, 14, 16, 17, 21, 29, 31]
+    wrong = rows[2]
+    assert wrong == {
+        "path": SHOWN,
+        "line": 14,
+        "col": 45,
+        "comment": "# 64 x 8 x 8",
+        "claim": "64 x 8 x 8: channels first, the output of its layer",
+        "compared": True,
+        "code": "CVS101",
+        "reason": None,
+    }
+    assert rows[3]["compared"] is False and "Mystery(64)" in rows[3]["reason"]
+    assert all(set(r) == set(wrong) for r in rows)
+
+
+def test_claims_on_a_file_it_cannot_parse_says_so_and_exits_1(tmp_path: Path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import torch.nn as nn\nnn.Sequential(\n")
+    assert main(["claims", "--isolated", str(bad)]) == 1
+
+
+def test_claims_on_a_file_without_blocks_lists_nothing(tmp_path: Path, capsys):
+    plain = tmp_path / "plain.py"
+    plain.write_text("x = 1  # 3 x 64 x 64\n")
+    assert main(["claims", "--isolated", str(plain)]) == 0
+    assert capsys.readouterr().out == "0 shape comments read, 0 compared\n"
+
+
+def test_check_verbose_says_which_comments_were_not_compared_and_why():
+    result = run_cli("check", "--isolated", "-v", SHOWN)
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{SHOWN}:14:45: CVS101 ")
+    assert result.stderr.splitlines() == [
+        f"convshape: {SHOWN}:16: # 64 x 16 x 16: not checked: `Mystery(64)` at line 15 is not a layer the "
+        "checker knows or can follow, and no other comment fixes the sizes it names",
+        f"convshape: {SHOWN}:17: # 64 x 4 x 4  # noqa: CVS101: not checked: silenced with noqa",
+        f"convshape: {SHOWN}:21: # 64 x 4 x 4: not checked: the block's first layers take any rank, so its "
+        "input's layout is not settled, and no other comment fixes the sizes it names",
+    ]
+    quiet = run_cli("check", "--isolated", SHOWN)
+    assert quiet.stdout == result.stdout and quiet.stderr == ""
+
+
+def test_a_catalog_layer_with_unknown_arguments_is_named_as_the_reason():
+    source = (
+        "import torch.nn as nn\n"
+        "def make(cfg):\n"
+        "    return nn.Sequential(\n"
+        "        # input: 3 x 32 x 32\n"
+        "        nn.Conv2d(3, 8, 3),\n"
+        "        nn.AdaptiveAvgPool2d(cfg.size),\n"
+        "        # 8 x 4 x 4\n"
+        "    )\n"
+    )
+    (first, second) = analyse(source).claims
+    assert first.compared and second.compared  # the channels still are
+    source = source.replace("nn.Conv2d(3, 8, 3)", "nn.Conv2d(3, 8, 3),\n        nn.Upsample(size=cfg.size)")
+    (_, after) = analyse(source).claims
+    assert after.verdict == "checked: matches"  # channels still compared through the resize
+
+
+def test_noqa_after_a_form_feed_is_honoured_by_check_and_fix(tmp_path: Path):
+    # str.splitlines breaks at a form feed, Python does not: every line after it would shift
+    source = (
+        "import torch.nn as nn\n"
+        "seq = nn.Sequential(  \x0c # a form feed inside a line\n"
+        "    # input: 3 x 64 x 64\n"
+        "    nn.Conv2d(3, 8, 3, 2, 1),\n"
+        "    nn.BatchNorm2d(4),  # noqa: CVS201\n"
+        "    # 8 x 16 x 16  # noqa: CVS101\n"
+        ")\n"
+    )
+    path = tmp_path / "ff.py"
+    path.write_text(source)
+    assert main(["check", "--isolated", str(path)]) == 0
+    assert main(["fix", "--isolated", str(path)]) == 0
+    assert path.read_text() == source
+    assert analyse(source).findings == []
+    assert [(f.line, f.code) for f in analyse(source).unfiltered] == [(5, "CVS201")]
+
+
+def test_a_bom_is_read_the_same_way_by_every_entry():
+    source = "\ufeffimport torch.nn as nn\nseq = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3),\n    # 4 x 5 x 5\n)\n"
+    result = analyse(source)
+    assert result.bom and [f.line for f in result.findings] == [5]
+    assert [t.line for t in trace_source(source)] == [2]
+
+
+def test_settings_select_and_ignore_are_applied_once():
+    source = "import torch.nn as nn\nseq = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3),\n    # 4 x 5 x 5\n    nn.BatchNorm2d(5),\n)\n"
+    assert [f.code for f in analyse(source).findings] == ["CVS103", "CVS201"]
+    assert [f.code for f in analyse(source, Settings(ignore=["CVS1"])).findings] == ["CVS201"]
+    assert [f.code for f in analyse(source, Settings(select=["CVS103"])).findings] == ["CVS103"]
+    assert Settings(select=["CVS1"]) == Settings(select=("CVS1",))
