@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Finding", "__version__", "check_source"]
+__all__ = ["Finding", "Settings", "__version__", "analyse", "check_source"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "check_source":
-        from .analysis import check_source
+    if name in ("analyse", "check_source", "Settings"):
+        from . import analysis
 
-        return check_source
+        return getattr(analysis, name)
     if name == "Finding":
         from .findings import Finding
 

@@ -141,3 +141,11 @@ def test_settings_select_and_ignore_are_applied_once():
     assert [f.code for f in analyse(source, Settings(ignore=["CVS1"])).findings] == ["CVS201"]
     assert [f.code for f in analyse(source, Settings(select=["CVS103"])).findings] == ["CVS103"]
     assert Settings(select=["CVS1"]) == Settings(select=("CVS1",))
+
+
+def test_the_readme_shows_real_claims_output():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    shown = [line for line in readme.splitlines() if line.startswith(f"{SHOWN}:")]
+    assert len(shown) == 2
+    output = run_cli("claims", "--isolated", SHOWN).stdout.splitlines()
+    assert all(line in output for line in shown)
