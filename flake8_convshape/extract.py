@@ -28,6 +28,8 @@ from .names import Namespace, Scope, dotted, evaluate, scope_chain
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
+# a line after which a comment can only be about what follows
+_OPENS_BODY = re.compile(r"(?:async\s+)?(?:def|class)\b.*:$|super\(.*\)\.__init__\(.*\)$|[\"']{3}.*[\"']{3}$")
 _INPUT_LEAD = re.compile(r"#+\s*(input|in)\b", re.IGNORECASE)
 
 
@@ -287,8 +289,10 @@ class Builder:
     def comments_above(self, call: ast.Call) -> List[Comment]:
         """``# input: 3 x 64 x 64`` on the line(s) just above ``self.main = nn.Sequential(``.
 
-        Only comments that say "input", and only when the call opens its line's code (not a
-        Sequential in the middle of an expression).
+        Only when the call opens its line's code (not a Sequential in the middle of an
+        expression), and only comments that say "input" or that stand apart from the code
+        above them (a blank line, or the ``def``, ``class`` or ``super().__init__()`` line
+        above): a comment right under another statement may describe that statement's result.
         """
         before = self.src.lines[call.lineno - 1][: self.src.char_col(call.lineno, call.col_offset)].strip()
         opens_statement = before in ("", "return", "yield") or (
@@ -304,6 +308,9 @@ class Builder:
                 break
             found.insert(0, Comment(line, text.index("#"), text.strip(), True))
             line -= 1
+        above = self.src.lines[line - 1].strip() if line >= 1 else ""
+        if not above or _OPENS_BODY.match(above):
+            return found
         return [c for c in found if _INPUT_LEAD.match(c.text)]
 
     def place(self, start: Tuple[int, int], end: Tuple[int, int], entries: List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], scope: object = None) -> Tuple[List[Comment], List[Item]]:

@@ -199,6 +199,7 @@ class Replayer:
         self.lost = _NOT_STATED  # the latest reason
         self.lost_for: Dict[int, str] = {}  # site key -> the reason where its comment stands
         self.lost_above: Dict[Tuple[int, int], str] = {}  # an own-line comment -> the reason there
+        self.stated_inputs: Set[Tuple[int, int]] = set()  # comments before a block's first layer
         self.unread: List[Tuple[Comment, str]] = []  # claims with no reading here, and why
 
     # fresh sizes ------------------------------------------------------------------------------
@@ -464,6 +465,7 @@ class Replayer:
             self.lost = "the block's first layers take any rank, so its input's layout is not settled"
         shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
         for c, claim in stated:
+            self.stated_inputs.add((c.line, c.col))
             self.claim_here(c, claim, shape, origin, block.items)  # type: ignore[arg-type]
         return self.items(block.items, shape, origin, trace)
 
@@ -1093,6 +1095,8 @@ def _statuses(replayer: Replayer, findings: Sequence[Finding]) -> List[ClaimStat
         reading = site.chosen or site.readings[0]
         comment, claim = record.comment, record.claim
         role = getattr(claim, "role", None)
+        if (comment.line, comment.col) in replayer.stated_inputs and reading.placement == "here":
+            role = "input"
         where = placement_text(reading.placement, comment.own_line, role, record.arrow)
         text = _claim_text(claim)
         compared = _compared(site, replayer.sites, set(codes))
