@@ -18,6 +18,10 @@ class Code:
     code: str
     summary: str  # one line, for the README table and --help
     at_runtime: str  # what PyTorch does: "silent", "raises", or per layer (CVS202)
+    # "error": PyTorch raises; "warning": a comment lies; "note": legal but suspicious. SARIF
+    # levels by these names, LSP severities Error / Warning / Information
+    severity: str = "warning"
+    fixable: bool = False  # ``fix`` and the editor's quick fix can rewrite the comment
     default_on: bool = True
     example_bad: str = ""  # README before/after
     example_good: str = ""
@@ -30,7 +34,7 @@ CODES: Dict[str, Code] = {
             "CVS101",
             "a shape comment disagrees with the replayed shape (channels, sizes or rank)",
             "silent",
-            example_bad="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 64 x 16 x 16",
+            fixable=True, example_bad="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 64 x 16 x 16",
             example_good="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 16 x 16",
         ),
         Code(
@@ -38,7 +42,7 @@ CODES: Dict[str, Code] = {
             "a trailing arithmetic comment on a layer line states a result that disagrees with "
             "the layer's output size",
             "silent",
-            example_bad="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16\n# 256 x 8 x 8",
+            fixable=True, example_bad="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=16\n# 256 x 8 x 8",
             example_good="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8\n# 256 x 8 x 8",
         ),
         Code(
@@ -56,7 +60,7 @@ CODES: Dict[str, Code] = {
             "incoming tensor does not fit the layer (a reflection padding as large as the input, "
             "channels PixelShuffle or GroupNorm cannot split, ...)",
             "raises",
-            example_bad="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(128),",
+            severity="error", example_bad="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(128),",
             example_good="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(64),",
         ),
         Code(
@@ -65,7 +69,7 @@ CODES: Dict[str, Code] = {
             "raises; a size of exactly 0 in Linear, Embedding, adaptive pools or constant padding "
             "runs and gives an empty tensor (in ConvTranspose, FractionalMaxPool and reflection or "
             "replication padding it depends on the backend or the input)",
-            example_bad="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 5),",
+            severity="error", example_bad="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 5),",
             example_good="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 3),",
         ),
         Code(
@@ -74,7 +78,7 @@ CODES: Dict[str, Code] = {
             "not smaller than stride or dilation, padding='same' with stride > 1, pool padding "
             "over half the kernel, dropout p outside [0, 1], ...)",
             "raises",
-            example_bad="nn.Conv2d(64, 96, 3, groups=5),",
+            severity="error", example_bad="nn.Conv2d(64, 96, 3, groups=5),",
             example_good="nn.Conv2d(64, 96, 3, groups=4),",
         ),
         Code(
@@ -82,7 +86,7 @@ CODES: Dict[str, Code] = {
             "a conv or pool never reads some real input rows or columns: the remainder of "
             "(size + 2*padding - dilation*(kernel-1) - 1) / stride exceeds the padding",
             "silent",
-            example_bad="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 2, 0),",
+            severity="note", example_bad="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 2, 0),",
             example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 2, 1),",
         ),
         Code(
@@ -91,13 +95,15 @@ CODES: Dict[str, Code] = {
             "stride: uneven overlap, checkerboard artifacts",
             "silent",
             default_on=False,
-            example_bad="nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),",
+            severity="note", example_bad="nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1),",
             example_good="nn.ConvTranspose2d(64, 32, 4, 2, 1),",
         ),
     )
 }
 
 DEFAULT_OFF = tuple(c.code for c in CODES.values() if not c.default_on)
+FIXABLE = tuple(c.code for c in CODES.values() if c.fixable)
+SEVERITIES = ("error", "warning", "note")
 
 
 def readme_table() -> str:

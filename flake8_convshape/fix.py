@@ -30,9 +30,9 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .codes import FIXABLE
 from .findings import Edit, Finding
 
-FIXABLE = ("CVS101", "CVS102")
 MAX_ROUNDS = 10
 # what Python counts as a line break; str.splitlines also breaks at \f, \v, \x1c.. \u2029
 _PY_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")

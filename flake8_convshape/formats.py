@@ -22,8 +22,10 @@ SARIF_VERSION = "2.1.0"
 
 
 def level(code: str) -> str:
-    """``warning`` for the CVS3xx advice (PyTorch runs the code), ``error`` for the rest."""
-    return "warning" if code.startswith("CVS3") else "error"
+    """The SARIF level: the code's severity in the codes table (``error`` when PyTorch raises,
+    ``warning`` for a comment that lies, ``note`` for legal but suspicious code)."""
+    known = CODES.get(code)
+    return known.severity if known is not None else "error"
 
 
 def _end(f: Finding) -> Tuple[Optional[int], Optional[int]]:
@@ -196,7 +198,8 @@ def github(records: Sequence[Record]) -> str:
         if f.end_line:  # GitHub's endColumn is the last character's column (inclusive)
             props += [f"endLine={f.end_line}", f"endColumn={max(f.end_col, 1)}"]
         props.append(f"title={_escape_property(f.code)}")
-        out.append(f"::{level(f.code)} {','.join(props)}::{_escape_data(f.message)}\n")
+        command = "notice" if level(f.code) == "note" else level(f.code)  # GitHub says notice
+        out.append(f"::{command} {','.join(props)}::{_escape_data(f.message)}\n")
     return "".join(out)
 
 

@@ -44,6 +44,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .budget import MAX_EDITOR_CHARS
+from .codes import CODES, FIXABLE
 from .analysis import Analysis, Settings, analyse as analyse_source
 from .check import parse_input_spec
 from .claimstatus import ClaimStatus
@@ -56,17 +57,21 @@ log = logging.getLogger(__name__)
 
 SOURCE = "convshape"
 DEBOUNCE = 0.3  # seconds of quiet after a change before the document is checked again
-FIXABLE = ("CVS101", "CVS102")
 FIX_ALL = "source.fixAll.convshape"
 
 
 def severity(code: str) -> lsp.DiagnosticSeverity:
-    """CVS2xx: PyTorch raises; CVS1xx: a comment lies; CVS3xx: legal but suspicious."""
-    if code.startswith("CVS2"):
-        return lsp.DiagnosticSeverity.Error
-    if code.startswith("CVS1"):
-        return lsp.DiagnosticSeverity.Warning
-    return lsp.DiagnosticSeverity.Information
+    """The code's severity in the codes table: CVS2xx (PyTorch raises) errors, CVS1xx (a
+    comment lies) warnings, CVS3xx (legal but suspicious) information."""
+    known = CODES.get(code)
+    return _SEVERITY[known.severity if known is not None else "error"]
+
+
+_SEVERITY = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "note": lsp.DiagnosticSeverity.Information,
+}
 
 
 # --- analysis, cached per document text ---------------------------------------------------------

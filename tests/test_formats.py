@@ -78,7 +78,7 @@ def test_every_format_carries_the_same_findings(capsys, monkeypatch):
     _, out, _ = run_check(capsys, monkeypatch, "--format", "github", "sample.py")
     assert len(out.splitlines()) == len(expected)
     for line, (row, col, code, message) in zip(out.splitlines(), expected):
-        kind = "warning" if code == "CVS301" else "error"
+        kind = {"CVS1": "warning", "CVS2": "error", "CVS3": "notice"}[code[:4]]
         assert line.startswith(f"::{kind} file=sample.py,line={row},col={col},")
         assert line.endswith(f",title={code}::{message}")
 
@@ -267,7 +267,7 @@ def test_sarif_rules_are_the_codes_table_and_results_point_at_them(capsys, monke
         assert rule["defaultConfiguration"]["level"] == level(code.code)
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
-        assert result["level"] == ("warning" if result["ruleId"].startswith("CVS3") else "error")
+        assert result["level"] == {"CVS1": "warning", "CVS2": "error", "CVS3": "note"}[result["ruleId"][:4]]
 
 
 def test_sarif_fix_replaces_exactly_the_stale_text(capsys, monkeypatch):
@@ -309,7 +309,7 @@ def test_sarif_uris_are_relative_references_with_forward_slashes():
 def test_github_escapes_properties_and_data():
     f = Finding(3, 4, "CVS301", "100% of rows\nare: read, or not", 3, 9)
     assert github([("a,b:c%.py", f)]) == (
-        "::warning file=a%2Cb%3Ac%25.py,line=3,col=5,endLine=3,endColumn=9,title=CVS301::100%25 of rows%0Aare: read, or not\n"
+        "::notice file=a%2Cb%3Ac%25.py,line=3,col=5,endLine=3,endColumn=9,title=CVS301::100%25 of rows%0Aare: read, or not\n"
     )
 
 
@@ -353,3 +353,21 @@ def test_installed_command_prints_sarif(tmp_path):
         "CVS201",
         "CVS301",
     ]
+
+
+def test_every_output_takes_its_severity_from_the_codes_table():
+    from flake8_convshape.codes import CODES, FIXABLE, SEVERITIES
+    from flake8_convshape.fix import fixable_findings  # noqa: F401  (fix reads FIXABLE from codes)
+
+    assert all(c.severity in SEVERITIES for c in CODES.values())
+    assert {c.code[:4] for c in CODES.values() if c.severity == "error"} == {"CVS2"}
+    assert FIXABLE == ("CVS101", "CVS102")
+    for c in CODES.values():
+        assert level(c.code) == c.severity
+    try:
+        from flake8_convshape.lsp import severity
+    except ImportError:  # pygls not installed
+        return
+    names = {"error": "Error", "warning": "Warning", "note": "Information"}
+    for c in CODES.values():
+        assert severity(c.code).name == names[c.severity]
