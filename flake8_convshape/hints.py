@@ -11,8 +11,7 @@ Everything here works on plain integers, one spatial axis at a time; ``hint_for_
 the catalog's bound arguments and symbolic shapes (and gives up, with None, on anything
 symbolic). The replay calls it when it reports a CVS101 whose origin is a conv or pool.
 
-CVS201 hints (``input_size_hint``) name the value the input-size parameter should have, written
-in the style of the argument (symbolic when the code wrote names).
+(CVS201 hints, the value an input-size parameter should have, are ``layers.base.should_be``.)
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence
 
 from .budget import MAX_HINT_CANDIDATES
+from .layers.base import ints_of, truth
 
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
 KINDS = (CONV, CONV_T, MAX_POOL, AVG_POOL)
@@ -197,7 +197,6 @@ def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Opt
     the batched dims (``(None, C, H, W)``: Poly or None; the batch and channels are ignored).
     None unless every size involved is a known integer and one parameter fixes it.
     """
-    from .layers.base import ints_of, truth
 
     kind, nd = kind_of(layer), _nd(layer)
     if kind is None or nd is None or shape_in is None or shape_in.dims is None:
@@ -235,21 +234,3 @@ def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Opt
         for i in range(nd)
     ]
     return size_hint(kind, sizes, windows, wanted)
-
-
-def input_size_hint(param: str, written: str, incoming) -> Optional[str]:
-    """``num_features=ndf * 2``: what a CVS201's input-size parameter should say.
-
-    ``written`` is the argument as the code wrote it; ``incoming`` the Poly the replay has. A
-    symbolic value is written symbolically (``ndf*2``) when the code used names, else as the
-    integer it resolves to; None when it is neither.
-    """
-    resolved = incoming.resolved()
-    value = resolved.int_value()
-    uses_names = any(ch.isalpha() or ch == "_" for ch in written)
-    if uses_names or value is None:
-        text = str(incoming)
-        if value is not None and text != str(value):
-            return f"{param}={text} ({value})"
-        return f"{param}={text}"
-    return f"{param}={value}"

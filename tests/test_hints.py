@@ -17,13 +17,13 @@ from flake8_convshape.hints import (
     Window,
     accepted,
     hint_for_layer,
-    input_size_hint,
+
     output_size,
     reads_all,
     size_hint,
     solve_axis,
 )
-from flake8_convshape.layers.base import Args, Shape
+from flake8_convshape.layers.base import Args, Shape, input_size_hint
 
 
 def test_the_issue_example():

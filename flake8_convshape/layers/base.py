@@ -294,11 +294,27 @@ def same_arithmetic(per_dim: Sequence[str]) -> Optional[str]:
     return ", ".join(distinct) if distinct else None
 
 
+def input_size_hint(param: str, written: str, incoming) -> Optional[str]:
+    """``num_features=ndf * 2``: what a CVS201's input-size parameter should say.
+
+    ``written`` is the argument as the code wrote it; ``incoming`` the Poly the replay has. A
+    symbolic value is written symbolically (``ndf*2``) when the code used names, else as the
+    integer it resolves to; None when it is neither.
+    """
+    resolved = incoming.resolved()
+    value = resolved.int_value()
+    uses_names = any(ch.isalpha() or ch == "_" for ch in written)
+    if uses_names or value is None:
+        text = str(incoming)
+        if value is not None and text != str(value):
+            return f"{param}={text} ({value})"
+        return f"{param}={text}"
+    return f"{param}={value}"
+
+
 def should_be(args: Args, param: str, incoming: Poly) -> str:
     """``; use num_features=ndf*2``: the value a CVS201's input-size parameter should have,
     written with names where the code wrote names."""
-    from ..hints import input_size_hint
-
     written = args.texts.get(param) if param in args.texts else None
     hint = input_size_hint(param, written or "", incoming) if written is not None else None
     return f"; use {hint}" if hint else ""
