@@ -807,7 +807,10 @@ class Judge:
         if claim.size_only:
             what = f"{layer.call.text} at line {layer.line}" if layer is not None else "the replay"
             pairs = _size_pairs(self.shape(before), self.shape(after), layer)
-            msg = f"comment says {text}, but {what} gives {pairs or 'sizes it cannot compare'}"
+            if pairs:
+                msg = f"comment says {text}, but {what} gives {pairs}"
+            else:  # the sizes are open, but none of them can go this way
+                msg = f"comment says {text}, but no size of the input and output of {what} goes {text}, whatever the input"
             arithmetic = self.arithmetic_of(layer, None)
             if arithmetic:
                 msg += f": {arithmetic}"
