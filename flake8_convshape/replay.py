@@ -31,6 +31,7 @@ _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the rank: a comment before them is read by what comes after
 _RANK_KEEPING = ("activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention")
+_LAST_SIZE = ("LayerNorm", "RMSNorm")  # read only the last size: a forward() may flatten first
 _SPATIAL_FAMILIES = ("conv", "pool", "padding", "resample")  # whose trailing arithmetic comments are output sizes
 
 
@@ -1126,7 +1127,10 @@ def _untakeable_input(block: Block, replayer: Replayer, comment: Comment, claim:
     known = {p.layer.line for p in replayer.problems}
     failures = []
     batch = fresh_symbol("N", f"{comment.line}:{comment.col}")
-    for shape in (Shape((batch, *dims)), Shape(tuple(dims)), Shape((batch, _product(dims)))):
+    readings = [Shape((batch, *dims)), Shape(tuple(dims))]
+    if layers and (layers[0].spec.family == "linear" or layers[0].call.name in _LAST_SIZE):  # type: ignore[union-attr]
+        readings.append(Shape((batch, _product(dims))))
+    for shape in readings:
         failure = _first_refusal(layers, shape, known)
         if failure is None:
             return []  # a reading the layers take
