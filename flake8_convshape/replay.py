@@ -601,6 +601,7 @@ def _lone_readings(a: Optional[Poly], b: Optional[Poly], before: Shape, after: S
     is compared with nothing; a layer that changes the rank is not read (which size went where?)."""
     if a is None or b is None:
         return []
+    pairs: List[Tuple[int, Optional[Poly], Optional[Poly]]]
     if before.dims is None or after.dims is None:
         if before.last is None or after.last is None or before.dims is not None or after.dims is not None:
             return []
@@ -1146,8 +1147,9 @@ def _first_refusal(layers: Sequence[Layer], shape: Shape, known: Set[int]) -> Op
     """The first layer that cannot take ``shape`` (CVS201), or None when they all do (or when
     the replay cannot tell)."""
     for layer in layers:
+        assert layer.spec is not None and layer.args is not None
         try:
-            outcome = layer.spec.fn(layer.args, shape, layer.call)  # type: ignore[union-attr]
+            outcome = layer.spec.fn(layer.args, shape, layer.call)
         except Exception:  # noqa: BLE001  a catalog bug: not evidence
             return None
         refusal = next((m for code, m in outcome.problems if code == "CVS201"), None)
