@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from fractions import Fraction
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .budget import BudgetExceeded, current as current_budget, file_budget
@@ -25,12 +25,14 @@ from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope
 from .noqa import silenced
+from .viewseed import ViewSeed, forward_view
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the rank: a comment before them is read by what comes after
 _RANK_KEEPING = ("activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention")
+_LAST_SIZE = ("LayerNorm", "RMSNorm")  # read only the last size: a forward() may flatten first
 _SPATIAL_FAMILIES = ("conv", "pool", "padding", "resample")  # whose trailing arithmetic comments are output sizes
 
 
@@ -70,10 +72,13 @@ class Origin:
     layer: Optional[Layer] = None
     arithmetic: Optional[str] = None
     shape_in: Optional[Shape] = None  # what went into ``layer`` (for fix hints)
+    code: Optional[str] = None  # what else in the code set the shape (``x.view(...) in forward() at line 30``)
 
     def cite(self) -> str:
         if self.layer is not None:
             return f"{self.layer.call.text} at line {self.layer.line} gives"
+        if self.code is not None:
+            return f"{self.code} gives"
         return "the replay gives"
 
 
@@ -192,6 +197,7 @@ class Replayer:
         self.segment_line: Optional[int] = None
         self.input_claim: Optional[ShapeClaim] = None  # --input, for the outermost block
         self.seed: Optional[ShapeClaim] = None  # an input comment taken as the input (the fast path)
+        self.view: Optional[ViewSeed] = None  # the input size forward() gives the block (a fact)
         self._pending: List[Tuple[Comment, ShapeClaim, Shape, Origin, Shape, Optional[int]]] = []
         self.inputs: Dict[int, Shape] = {}  # id(layer) -> the shape that entered it
         self.arithmetic: Dict[int, Optional[str]] = {}  # id(layer) -> its arithmetic, for messages
@@ -311,10 +317,12 @@ class Replayer:
     ) -> None:
         """A shape comment's readings; ``moved`` is the shape at its other placement (after
         ``layer``, the next one, for an own-line comment; before the layer it trails otherwise)."""
-        if not self.collect or claim.size_only or silenced(comment.text, "CVS101"):
-            # a lone size (``# 64 -> 32``: channels, features or a spatial size) is not read yet;
-            # a comment its author silenced is not evidence
-            self._unread(comment, "a lone size on each side of an arrow" if claim.size_only else "silenced with noqa")
+        if not self.collect or silenced(comment.text, "CVS101"):
+            self._unread(comment, "silenced with noqa")
+            return  # a comment its author silenced is not evidence
+        if claim.size_only:
+            if claim.source is not None:  # ``# 64 -> 32``: one size of a layer's input and output
+                self.add_arrow_site(comment, claim, here, origin, moved, layer)
             return
         if claim.role == "input":
             # says what it is: the input of the layer below it, or of the layer it trails
@@ -369,16 +377,26 @@ class Replayer:
         else:
             options = [("here", layer, moved, here)]
         a_dims, b_dims = self.claim_polys(source, comment), self.claim_polys(claim, comment)
-        readings = [
-            Reading(ra.equations + rb.equations, rb.order, placement, rb.shown, rb.wanted)
-            for placement, _, before, after in options
-            if before is not None and after is not None
-            for ra in self.shape_readings(source, a_dims, before, placement)
-            for rb in self.shape_readings(claim, b_dims, after, placement)
-            if ra.order == rb.order or "product" in (ra.order, rb.order)
-        ]
+        if claim.size_only:
+            readings = [
+                r
+                for placement, _, before, after in options
+                if before is not None and after is not None
+                for r in _lone_readings(a_dims[0], b_dims[0], before, after, placement)
+            ]
+        else:
+            readings = [
+                Reading(ra.equations + rb.equations, rb.order, placement, rb.shown, rb.wanted)
+                for placement, _, before, after in options
+                if before is not None and after is not None
+                for ra in self.shape_readings(source, a_dims, before, placement)
+                for rb in self.shape_readings(claim, b_dims, after, placement)
+                if ra.order == rb.order or "product" in (ra.order, rb.order)
+            ]
         if not readings:
-            self._unread(comment, self.lost)
+            spanned = any(before is not None and after is not None for _, _, before, after in options)
+            lone = claim.size_only and spanned
+            self._unread(comment, "one size on each side, across a layer that changes the rank" if lone else self.lost)
             return
         spans = {p: (at, before, after) for p, at, before, after in options if before is not None and after is not None}
         record = Record(comment, claim, origin, here, segment=self.segment, segment_line=self.segment_line, arrow=True, spans=spans)
@@ -455,6 +473,10 @@ class Replayer:
 
     def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
+        view, self.view = self.view, None
+        if view is not None and shape.dims is None:
+            shape = Shape((None, *(Poly.const(n) for n in view.sizes)))
+            origin = Origin(code=f"{view.text} in forward() at line {view.line}")
         claims = [(c, parse_comment(c.text, trailing=False)) for c in block.inputs]
         stated = [(c, claim) for c, claim in claims if isinstance(claim, ShapeClaim)]
         given, self.input_claim = self.input_claim, None  # only the outermost block starts from it
@@ -620,6 +642,59 @@ def _why_unknown(layer: Layer, outcome: Optional[Outcome], before: Optional[str]
     if outcome is None:
         return f"{layer.call.text} {at} could not be replayed"
     return before or f"{layer.call.text} {at} leaves sizes unknown"
+
+
+def _reason(layer: Layer, message: str) -> str:
+    """A layer's complaint without its own name in front, and without advice to change the layer
+    (when a comment is blamed, the layer may be the right part)."""
+    text = layer.call.text
+    message = message[len(text) :].lstrip(" :") if message.startswith(text) else message
+    return message.split("; use ")[0]
+
+
+def _lone_readings(a: Optional[Poly], b: Optional[Poly], before: Shape, after: Shape, placement: str) -> List[Reading]:
+    """``# 64 -> 32``: the same dimension of a layer's input and output, any of them but the
+    batch (channels, each spatial size, a Linear's features). A size the code leaves unknown
+    is compared with nothing; a layer that changes the rank is not read (which size went where?)."""
+    if a is None or b is None:
+        return []
+    pairs: List[Tuple[int, Optional[Poly], Optional[Poly]]]
+    if before.dims is None or after.dims is None:
+        if before.last is None or after.last is None or before.dims is not None or after.dims is not None:
+            return []
+        pairs = [(-1, before.last, after.last)]
+    elif len(before.dims) != len(after.dims):
+        return []
+    else:
+        pairs = [(j, x, y) for j, (x, y) in enumerate(zip(before.dims, after.dims)) if j > 0]
+    readings = []
+    for j, x, y in pairs:
+        equations = [equation(c, d) for c, d in ((a, x), (b, y)) if d is not None]
+        readings.append(Reading(equations, "size", placement, (x, y), (None,) * max(j, 0) + (b,)))
+    return readings
+
+
+def _size_pairs(before: Shape, after: Shape, layer: Optional[Layer]) -> str:
+    """``32 -> 16 (H, W) and 64 -> 128 (channels)``: each size of a layer's input with the same
+    size of its output, sizes that change alike together."""
+    if before.dims is None or after.dims is None:
+        pairs = [("features", before.last, after.last)] if before.dims is None and after.dims is None else []
+    elif len(before.dims) != len(after.dims):
+        pairs = []
+    else:
+        rank = len(before.dims)
+        letters = _LABELS.get(rank, "N" + "S" * rank)
+        linear = layer is not None and layer.spec is not None and layer.spec.family == "linear"
+        pairs = [
+            ("features" if rank == 2 or (linear and j == rank - 1) else "channels" if j == 1 else letters[j], x, y)
+            for j, (x, y) in enumerate(zip(before.dims, after.dims))
+            if j > 0
+        ]
+    groups: Dict[str, List[str]] = {}
+    for label, x, y in pairs:
+        if x is not None and y is not None:
+            groups.setdefault(f"{paren(x)} -> {paren(y)}", []).append(label)
+    return " and ".join(f"{change} ({', '.join(labels)})" for change, labels in groups.items())
 
 
 def _in_style(written: DimExpr, dim: Optional[Poly]) -> str:
@@ -788,7 +863,17 @@ class Judge:
         layer, before, after = record.spans.get(placement) or next(iter(record.spans.values()))
         text = comment.text[claim.source.start : claim.end]
         took, gave = self.shape(before).render(), self.shape(after).render()
-        if layer is not None:
+        if claim.size_only:
+            what = f"{layer.call.text} at line {layer.line}" if layer is not None else "the replay"
+            pairs = _size_pairs(self.shape(before), self.shape(after), layer)
+            if pairs:
+                msg = f"comment says {text}, but {what} gives {pairs}"
+            else:  # the sizes are open, but none of them can go this way
+                msg = f"comment says {text}, but no size of the input and output of {what} goes {text}, whatever the input"
+            arithmetic = self.arithmetic_of(layer, None)
+            if arithmetic:
+                msg += f": {arithmetic}"
+        elif layer is not None:
             msg = f"comment says {text}, but {layer.call.text} at line {layer.line} takes {took} and gives {gave}"
         else:
             msg = f"comment says {text}, but the replay gives {took} -> {gave}"
@@ -936,12 +1021,13 @@ class Judge:
         culprits = self._culprits(problem)
         reduced = {k: v for k, v in self.values.items() if k not in culprits}
         layer, text = problem.layer, problem.layer.call.text
-        message = problem.message[len(text) :].lstrip(" :") if problem.message.startswith(text) else problem.message
-        message = message.split("; use ")[0]  # the layer may be the right part: no advice to change it
+        message = _reason(layer, problem.message)
         at = f"at line {layer.line}" if problem.at is layer else f"(through {problem.at.call.text} at line {problem.at.line})"
         for site in self.replayer.sites:
             if site.status != OK or site.chosen is None or not (site.chosen.pins() & culprits):
                 continue
+            if self.reported(site.payload.comment):  # type: ignore[attr-defined]
+                continue  # one finding per comment: the first layer that cannot take it
             status, _ = site.evaluate(reduced)
             record: Record = site.payload  # type: ignore[assignment]
             if status == OK or not isinstance(record.claim, ShapeClaim):
@@ -951,6 +1037,9 @@ class Judge:
             self.findings.append(
                 _at_comment(record.comment, "CVS101", f"comment says {record.claim.text}, which {text} {at} cannot take: {message}")
             )
+
+    def reported(self, comment: Comment) -> bool:
+        return any(f.line == comment.line and f.col == comment.col and f.code.startswith("CVS1") for f in self.findings)
 
     def _a_reading_it_takes(self, site: Site, problem: Problem, culprits: Set[str]) -> bool:
         """Some reading of the comment gives the contested sizes values the layer takes."""
@@ -998,14 +1087,19 @@ def replay_block(
     scope: Scope,
     trace: Optional[BlockTrace] = None,
     input_claim: Optional[ShapeClaim] = None,
+    view: Optional[ViewSeed] = None,
 ) -> Tuple[List[Finding], List[Tuple[int, BaseException]]]:
     """One block: replay with the unknown sizes left symbolic, weigh its comments, replay again
-    with the sizes they agree on, and judge."""
-    quick = _all_agree(block, scope, trace) if input_claim is None else None
+    with the sizes they agree on, and judge. ``view`` is the input size forward() gives it
+    (code: it outranks ``input_claim`` and every comment)."""
+    if view is not None:
+        input_claim = None
+    quick = _all_agree(block, scope, trace) if input_claim is None and view is None else None
     if quick is not None:
         return [], quick
     first = Replayer(scope)
     first.input_claim = input_claim
+    first.view = view
     provisional = BlockTrace(block.line) if trace is not None else None
     first.run(block, trace=provisional)
     if input_claim is not None:
@@ -1021,6 +1115,7 @@ def replay_block(
     if judge.values:  # replay again with the sizes the comments agree on
         second = judge.second = Replayer(scope, judge.values, collect=verdict.decided)
         second.input_claim = input_claim
+        second.view = view
         if trace is not None:
             trace.steps.clear()
         second.run(block, trace=trace)
@@ -1031,13 +1126,95 @@ def replay_block(
         if trace is not None and provisional is not None:
             trace.steps[:] = provisional.steps
         judge.judge(second)
+    for comment, claim in _input_claims(block) if view is None else ():
+        if not judge.reported(comment):
+            judge.findings += _untakeable_input(block, first, comment, claim)
     if trace is not None:
         trace.claims_total = len(first.sites)
         trace.disagreeing = sorted({f.line for f in judge.findings if f.code.startswith("CVS1")})
         trace.claims_checked = sum(1 for s in first.sites if _compared(s, first.sites, set(trace.disagreeing)))
         trace.claims = _statuses(first, judge.findings)
+    if view is not None:  # the sizes came from code outside the block: say where
+        said = f" (its input: {view.text} in forward() at line {view.line})"
+        judge.findings = [
+            replace(f, message=f.message + said) if f.code.startswith("CVS1") and "forward()" not in f.message else f
+            for f in judge.findings
+        ]
     seen = {line for line, _ in first.errors}
     return judge.findings, first.errors + [(line, exc) for line, exc in second.errors if line not in seen]
+
+
+def _input_claims(block: Block) -> List[Tuple[Comment, ShapeClaim]]:
+    """The block's input comments that state a whole unbatched shape (``# input: 32 x 28 x 28``)
+    where its layers leave the rank open (a GroupNorm, LayerNorm, PReLU... with no conv after)."""
+    if not block.inputs or expected_rank(block.items) is not None:
+        return []
+    out = []
+    for comment in block.inputs:
+        claim = parse_comment(comment.text, trailing=False)
+        if (
+            isinstance(claim, ShapeClaim)
+            and claim.source is None
+            and not claim.size_only
+            and not claim.has_batch
+            and len(claim.dims) <= 4
+            and not silenced(comment.text, "CVS101")
+        ):
+            out.append((comment, claim))
+    return out
+
+
+def _untakeable_input(block: Block, replayer: Replayer, comment: Comment, claim: ShapeClaim) -> List[Finding]:
+    """CVS101 when the block's first layers cannot take the comment's shape read any way:
+    C x H x W with a batch in front, as written (its first size the batch, as PyTorch reads an
+    unbatched tensor), or flattened by a forward() first (a batch of their product). A layer
+    that complains whatever its input is left to its own finding."""
+    dims = replayer.claim_polys(claim, comment)
+    if any(d is None or d.resolved().int_value() is None for d in dims):
+        return []
+    layers: List[Layer] = []
+    for item in block.items:
+        if isinstance(item, Comment):
+            continue
+        if item.nested is not None or item.choice is not None or item.spec is None or item.args is None:
+            break
+        if item.spec.ranks is not None or len(layers) == 8:
+            break
+        layers.append(item)
+        if item.spec.family not in _RANK_KEEPING:
+            break
+    known = {p.layer.line for p in replayer.problems}
+    failures = []
+    batch = fresh_symbol("N", f"{comment.line}:{comment.col}")
+    readings = [Shape((batch, *dims)), Shape(tuple(dims))]
+    if layers and (layers[0].spec.family == "linear" or layers[0].call.name in _LAST_SIZE):  # type: ignore[union-attr]
+        readings.append(Shape((batch, _product(dims))))
+    for shape in readings:
+        failure = _first_refusal(layers, shape, known)
+        if failure is None:
+            return []  # a reading the layers take
+        failures.append(failure)
+    (layer, message), (other, unbatched) = failures[:2]
+    text = f"comment says {claim.text}, which {layer.call.text} at line {layer.line} cannot take: {_reason(layer, message)}"
+    if (other, unbatched) != (layer, message):
+        text += f" (read unbatched, as PyTorch would: {_reason(other, unbatched)})"
+    return [_at_comment(comment, "CVS101", text)]
+
+
+def _first_refusal(layers: Sequence[Layer], shape: Shape, known: Set[int]) -> Optional[Tuple[Layer, str]]:
+    """The first layer that cannot take ``shape`` (CVS201), or None when they all do (or when
+    the replay cannot tell)."""
+    for layer in layers:
+        assert layer.spec is not None and layer.args is not None
+        try:
+            outcome = layer.spec.fn(layer.args, shape, layer.call)
+        except Exception:  # noqa: BLE001  a catalog bug: not evidence
+            return None
+        refusal = next((m for code, m in outcome.problems if code == "CVS201"), None)
+        if refusal is not None:
+            return None if layer.line in known else (layer, refusal)
+        shape = outcome.shape
+    return None
 
 
 def _all_agree(block: Block, scope: Scope, trace: Optional[BlockTrace]) -> Optional[List[Tuple[int, BaseException]]]:
@@ -1141,7 +1318,8 @@ def replay_module(
                 block, scope = builder.block(located)
                 trace = BlockTrace(block.line) if traces is not None else None
                 given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-                found, errors = replay_block(block, scope, trace, given)
+                view = forward_view(tree, located.scopes, located.call, lines)
+                found, errors = replay_block(block, scope, trace, given, view)
             except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
                 if on_error is not None:
                     on_error(located.call.lineno, exc)

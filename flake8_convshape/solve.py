@@ -78,7 +78,7 @@ class Reading:
     impossible: bool = False  # an equation no positive value of its symbol solves
 
     def __post_init__(self) -> None:
-        self.impossible = self.impossible or any(e.solutions == () for e in self.equations)
+        self.impossible = self.impossible or any(e.solutions == () for e in self.equations) or _disjoint(self.equations)
 
     def status(self, values: Dict[str, Poly]) -> int:
         if self.impossible:
@@ -122,6 +122,21 @@ class Site:
     def fixed_violated(self) -> bool:
         """Every reading fails on code alone: wrong whatever the unknown sizes are."""
         return all(r.impossible or any(e.fixed == VIOLATED for e in r.equations) for r in self.readings)
+
+
+def _disjoint(equations: Sequence[Equation]) -> bool:
+    """Two equations on the same one size that no value satisfies together (``# 16 -> 30``
+    read as a pool's input and output size: 16 is in, 60..61 would be)."""
+    runs: Dict[str, Tuple[int, int]] = {}
+    for e in equations:
+        if len(e.names) == 1 and e.solutions:
+            (name,) = e.names
+            lo, hi = runs.get(name, (e.solutions[0], e.solutions[1]))
+            lo, hi = max(lo, e.solutions[0]), min(hi, e.solutions[1])
+            if lo > hi:
+                return True
+            runs[name] = (lo, hi)
+    return False
 
 
 def equation(claimed: Poly, replayed: Poly) -> Equation:
