@@ -379,6 +379,8 @@ class Construction:
                     s = s.parent
                     continue
                 if s.binds(func.id):
+                    if isinstance(scope, Overlay) and s is base and isinstance(s.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        return None  # a def of the simulated function not reached yet
                     sites = s.bindings().get(func.id, [])
                     if len(sites) == 1 and isinstance(sites[0], (ast.FunctionDef, ast.ClassDef)):
                         return Found(sites[0], s, False, None)
