@@ -3,9 +3,11 @@
 - ``nn.Sequential(a, b, c)`` and ``nn.Sequential(OrderedDict([("a", a), ...]))`` / ``{...}``;
 - ``nn.Sequential(*layers)`` where ``layers`` is built in straight-line code of the same function:
   ``layers = [...]``, ``append``, ``+=``, ``extend``, ``insert(0, ...)``, ``for`` loops over
-  literal ranges or lists (unrolled within budget.py's bounds), ``if`` on a known value;
+  literal ranges or lists, their slices, ``zip``/``enumerate`` of them (unrolled within
+  budget.py's bounds), ``if`` on a known value;
 - calls of helper functions and methods of the same file that return a layer, a Sequential or
-  a list of layers, inlined with their arguments bound;
+  a list of layers, inlined with their arguments bound; defs nested in the function being
+  simulated too (closures, reading its locals as they are at the call);
 - ``nn.Module`` subclasses of the same file whose ``forward`` applies ``self.`` layers in order,
   and ``nn.Sequential`` subclasses that pass their layers to ``super().__init__``.
 
