@@ -430,12 +430,18 @@ class Construction:
         return values
 
     def _function_scope(
-        self, fn: ast.FunctionDef, parent: Scope, values: Dict[str, Value], closure: Optional[Closure] = None
+        self,
+        fn: ast.FunctionDef,
+        parent: Scope,
+        values: Dict[str, Value],
+        closure: Optional[Closure] = None,
+        no_defaults: bool = False,
     ) -> Optional[Overlay]:
         """The helper's scope with its parameters bound; defaults fill what the call leaves
-        (a closure's are evaluated where its ``def`` ran, and stay UNKNOWN if unknown there)."""
+        (a closure's are evaluated where its ``def`` ran, and stay UNKNOWN if unknown there).
+        ``no_defaults``: called where the enclosing defaults are unknown (docs/values.md)."""
         fn_scope = parent.child(fn)
-        overlay = Overlay(fn_scope, values)
+        overlay = Overlay(fn_scope, values, no_defaults=no_defaults)
         for name, default in fn_scope._params.items():
             if name in overlay.values:
                 continue
@@ -462,7 +468,9 @@ class Construction:
             if captured is None:
                 return None
             values = {**captured, **values}
-        return self._function_scope(fn, found.parent, values, found.closure)
+        # the names it reads from outside are unknown defaults where the caller's are
+        no_defaults = bool(getattr(caller, "no_defaults", False))
+        return self._function_scope(fn, found.parent, values, found.closure, no_defaults)
 
     def _enter(self, node: ast.AST) -> bool:
         if self.b.depth >= MAX_DEPTH or id(node) in self._active:

@@ -239,3 +239,18 @@ def test_closures_nested_deep_and_wide_stay_within_the_inlining_budget():
     start = time.perf_counter()
     assert codes("\n".join(lines) + "\n") == []
     assert time.perf_counter() - start < 5
+
+
+def test_under_a_guard_the_default_fails_a_closure_reads_no_enclosing_default():
+    source = """
+    import torch.nn as nn
+    class Net(nn.Module):
+        def __init__(self, n=-1):
+            super().__init__()
+            def head(c):
+                return nn.Linear(c, n)
+            if n > 0:
+                self.fc = nn.Sequential(head(16), nn.Linear(n, 4))
+                self.bad = nn.Sequential(head(16), nn.Linear(n * 2, 4))
+    """
+    assert codes(source) == [(10, "CVS201")]  # n is unknown here, not -1; n * 2 is never n
