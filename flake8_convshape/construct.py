@@ -3,9 +3,11 @@
 - ``nn.Sequential(a, b, c)`` and ``nn.Sequential(OrderedDict([("a", a), ...]))`` / ``{...}``;
 - ``nn.Sequential(*layers)`` where ``layers`` is built in straight-line code of the same function:
   ``layers = [...]``, ``append``, ``+=``, ``extend``, ``insert(0, ...)``, ``for`` loops over
-  literal ranges or lists (unrolled within budget.py's bounds), ``if`` on a known value;
+  literal ranges or lists, their slices, ``zip``/``enumerate`` of them (unrolled within
+  budget.py's bounds), ``if`` on a known value;
 - calls of helper functions and methods of the same file that return a layer, a Sequential or
-  a list of layers, inlined with their arguments bound;
+  a list of layers, inlined with their arguments bound; defs nested in the function being
+  simulated too (closures, reading its locals as they are at the call);
 - ``nn.Module`` subclasses of the same file whose ``forward`` applies ``self.`` layers in order,
   and ``nn.Sequential`` subclasses that pass their layers to ``super().__init__``.
 
@@ -17,15 +19,24 @@ since a symbol would equate values that differ between loop iterations.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from .budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
 from .dims import Poly
 from .extract import Block, Item, Layer, LayerCall
-from .layers.base import UNKNOWN, LayerClass, Value, truth
-from .names import Overlay, Scope, _binop, _bound_names, _named, dotted, evaluate
+from .layers.base import UNKNOWN, LayerClass, Value
+from .names import Overlay, Scope, _binop, _bound_names, _named, condition, dotted, evaluate
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+class Found(NamedTuple):
+    """What a called name refers to (see Construction._definition)."""
+
+    node: ast.AST  # the def or class
+    parent: Scope  # the scope it stands in
+    is_method: bool  # called through ``self.``
+    closure: Optional["Closure"]  # a def nested in the simulated function, else None
 
 
 class GiveUp(Exception):
@@ -38,6 +49,56 @@ class DefRef:
     def __init__(self, expr: ast.expr, scope: object):
         self.expr = expr
         self.scope = scope
+
+
+class Closure:
+    """A ``def`` nested in the function being simulated, bound when its statement runs.
+
+    ``defined`` is the enclosing function's locals at the ``def`` (its defaults are evaluated
+    there); the names it reads from the enclosing function take their values where it is
+    called (Python reads closure cells at call time), see :meth:`captured`.
+    """
+
+    def __init__(self, fn: ast.FunctionDef, defined: Overlay):
+        self.fn = fn
+        self.defined = defined
+
+    def captured(self, caller: object, fn_scope: Scope) -> Optional[Dict[str, Value]]:
+        """The enclosing function's locals as a call from ``caller`` lets the closure see them.
+
+        None when the caller is not code of the enclosing function or of a def nested in it
+        (the closure escaped). A local the caller cannot tell us the current value of (not yet
+        bound, or hidden by a nested def's own name) is UNKNOWN, never a symbol.
+        """
+        if not isinstance(caller, Overlay):
+            return None
+        outer = self.defined.base
+        hidden: Set[str] = set()
+        s: Optional[Scope] = caller.base
+        while s is not None and s.node is not outer.node:
+            hidden.update(s.bindings())
+            hidden.update(s._params)
+            s = s.parent
+        if s is None:
+            return None
+        out = {k: v for k, v in caller.values.items() if k not in hidden and not fn_scope.binds(k)}
+        for name in outer.bindings():
+            if name not in out and not fn_scope.binds(name) and (name in hidden or name not in outer._params):
+                out[name] = UNKNOWN
+        return out
+
+
+def _closure_of(st: ast.stmt, ov: Overlay) -> Optional[Closure]:
+    """A plain ``def`` in a function's body that we may inline where it is called: no
+    decorators, and no ``nonlocal``/``global`` (its writes to outer names are not simulated)."""
+    if (
+        isinstance(st, ast.FunctionDef)
+        and not st.decorator_list
+        and isinstance(ov.base.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and not any(isinstance(n, (ast.Nonlocal, ast.Global)) for n in ast.walk(st))
+    ):
+        return Closure(st, ov.copy())
+    return None
 
 
 class Deferred:
@@ -300,13 +361,16 @@ class Construction:
     # ------------------------------------------------------------------------------------
     # inlining helpers and modules of the same file
 
-    def _definition(self, func: ast.expr, scope: object) -> Optional[Tuple[ast.AST, Scope, bool]]:
-        """The def or class a call names, the scope it stands in, and whether ``self`` is bound."""
+    def _definition(self, func: ast.expr, scope: object) -> Optional[Found]:
+        """The def or class a call names, the scope it stands in, whether ``self`` is bound,
+        and the Closure when it is a def nested in the function being simulated."""
         base: Scope = scope.base if isinstance(scope, Overlay) else scope  # type: ignore[assignment]
         if isinstance(func, ast.Name) and isinstance(scope, Overlay):
             held = scope.values.get(func.id)
             if isinstance(held, DefRef):
                 return self._definition(held.expr, held.scope)
+            if isinstance(held, Closure):
+                return Found(held.fn, held.defined.base, False, held)
             if func.id in scope.values:
                 return None
         if isinstance(func, ast.Name):
@@ -317,9 +381,11 @@ class Construction:
                     s = s.parent
                     continue
                 if s.binds(func.id):
+                    if isinstance(scope, Overlay) and s is base and isinstance(s.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        return None  # a def of the simulated function not reached yet
                     sites = s.bindings().get(func.id, [])
                     if len(sites) == 1 and isinstance(sites[0], (ast.FunctionDef, ast.ClassDef)):
-                        return sites[0], s, False
+                        return Found(sites[0], s, False, None)
                     return None
                 first = False
                 s = s.parent
@@ -333,7 +399,7 @@ class Construction:
                 isinstance(n, ast.Assign) and any(_mentions_attr(t, func.attr) for t in n.targets)
                 for n in ast.walk(cls.node)
             ):
-                return methods[0], cls, True
+                return Found(methods[0], cls, True, None)
         return None
 
     def _bind(self, fn: ast.FunctionDef, call: ast.Call, caller: object, skip_self: bool) -> Optional[Dict[str, Value]]:
@@ -363,10 +429,19 @@ class Construction:
                 values[extra.arg] = UNKNOWN
         return values
 
-    def _function_scope(self, fn: ast.FunctionDef, parent: Scope, values: Dict[str, Value]) -> Optional[Overlay]:
-        """The helper's scope with its parameters bound; defaults fill what the call leaves."""
+    def _function_scope(
+        self,
+        fn: ast.FunctionDef,
+        parent: Scope,
+        values: Dict[str, Value],
+        closure: Optional[Closure] = None,
+        no_defaults: bool = False,
+    ) -> Optional[Overlay]:
+        """The helper's scope with its parameters bound; defaults fill what the call leaves
+        (a closure's are evaluated where its ``def`` ran, and stay UNKNOWN if unknown there).
+        ``no_defaults``: called where the enclosing defaults are unknown (docs/values.md)."""
         fn_scope = parent.child(fn)
-        overlay = Overlay(fn_scope, values)
+        overlay = Overlay(fn_scope, values, no_defaults=no_defaults)
         for name, default in fn_scope._params.items():
             if name in overlay.values:
                 continue
@@ -374,8 +449,28 @@ class Construction:
                 if name in ("self", "cls"):
                     continue
                 return None  # a required parameter the call does not give
+            if closure is not None:
+                value = evaluate(default, closure.defined)
+                overlay.values[name] = value if value is UNKNOWN else _named(name, value, fn_scope)
+                continue
             overlay.values[name] = _named(name, evaluate(default, parent), fn_scope)
         return overlay
+
+    def _helper_scope(self, found: Found, call: ast.Call, caller: object) -> Optional[Overlay]:
+        """A helper's scope for one call: its arguments bound, and a closure's view of the
+        enclosing function's locals at the call."""
+        fn: ast.FunctionDef = found.node  # type: ignore[assignment]
+        values = self._bind(fn, call, caller, skip_self=found.is_method)
+        if values is None:
+            return None
+        if found.closure is not None:
+            captured = found.closure.captured(caller, found.parent.child(fn))
+            if captured is None:
+                return None
+            values = {**captured, **values}
+        # the names it reads from outside are unknown defaults where the caller's are
+        no_defaults = bool(getattr(caller, "no_defaults", False))
+        return self._function_scope(fn, found.parent, values, found.closure, no_defaults)
 
     def _enter(self, node: ast.AST) -> bool:
         if self.b.depth >= MAX_DEPTH or id(node) in self._active:
@@ -392,15 +487,15 @@ class Construction:
         found = self._definition(call.func, scope)
         if found is None:
             return None
-        node, parent, is_method = found
+        node = found.node
         if not self._enter(node):
             return None
         current_budget().spend("inlined calls")
         try:
             if isinstance(node, ast.ClassDef):
-                block = ModuleInliner(self, node, parent).inline(call, scope)
+                block = ModuleInliner(self, node, found.parent).inline(call, scope)
             else:
-                block = self._inline_function(node, parent, call, scope, is_method)  # type: ignore[arg-type]
+                block = self._inline_function(found, call, scope)
         except (GiveUp, RecursionError):
             block = None
         finally:
@@ -425,11 +520,9 @@ class Construction:
         ListSimulation(self, None, fn).effects(body[:-1], ov)
         return body[-1].value, ov
 
-    def _inline_function(self, fn: ast.FunctionDef, parent: Scope, call: ast.Call, caller: object, is_method: bool) -> Optional[Block]:
-        values = self._bind(fn, call, caller, skip_self=is_method)
-        if values is None:
-            return None
-        overlay = self._function_scope(fn, parent, values)
+    def _inline_function(self, found: Found, call: ast.Call, caller: object) -> Optional[Block]:
+        fn: ast.FunctionDef = found.node  # type: ignore[assignment]
+        overlay = self._helper_scope(found, call, caller)
         if overlay is None:
             return None
         expr, ov = self._returned(fn, overlay)
@@ -448,15 +541,14 @@ class Construction:
     def _inline_list(self, call: ast.Call, scope: object) -> Optional[List[Item]]:
         """``*make_layers(cfg)``: a helper that builds and returns a list of layers."""
         found = self._definition(call.func, scope)
-        if found is None or not isinstance(found[0], ast.FunctionDef):
+        if found is None or not isinstance(found.node, ast.FunctionDef):
             return None
-        fn, parent, is_method = found
+        fn = found.node
         if not self._enter(fn):
             return None
         current_budget().spend("inlined calls")
         try:
-            values = self._bind(fn, call, scope, skip_self=is_method)
-            overlay = self._function_scope(fn, parent, values) if values is not None else None
+            overlay = self._helper_scope(found, call, scope)
             if overlay is None:
                 return None
             body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
@@ -585,6 +677,10 @@ class ListSimulation:
 
     def bind(self, st: ast.stmt, ov: Overlay) -> None:
         """What a statement that does not touch the list does to the locals."""
+        closure = _closure_of(st, ov)
+        if closure is not None:
+            ov.values[closure.fn.name] = closure
+            return
         if isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets):
             value = self.value(st.value, ov)
             for t in st.targets:
@@ -761,24 +857,44 @@ def assign_target(target: ast.expr, value: Value, ov: Overlay) -> None:
 
 
 def iteration_values(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
-    """What a ``for`` iterates over, when it is literal enough to unroll."""
+    """What a ``for`` iterates over, when it is literal enough to unroll: a known tuple or list
+    (sliced or not), ``range`` of known integers, and ``enumerate``, ``zip``, ``reversed``,
+    ``list``, ``tuple`` over those (nested as deep as written). None when anything is unknown."""
+    values = _iterated(node, ov)
+    if values is None or len(values) > MAX_ITERATIONS:
+        return None
+    return values
+
+
+def _iterated(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         fname = node.func.id
-        args = [evaluate(a, ov) for a in node.args]
-        if fname == "range" and 1 <= len(args) <= 3:
-            ints = [a.resolved().int_value() if hasattr(a, "resolved") else None for a in args]  # type: ignore[union-attr]
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        if fname == "range" and 1 <= len(node.args) <= 3:
+            ints = [_known_int(evaluate(a, ov)) for a in node.args]
             if any(i is None for i in ints) or (len(ints) == 3 and ints[2] == 0):
                 return None
             r = range(*ints)  # type: ignore[arg-type]
             if len(r) > MAX_ITERATIONS:
                 return None
             return [Poly.const(i) for i in r]
-        if fname == "enumerate" and len(args) == 1 and isinstance(args[0], tuple):
-            return [(Poly.const(i), v) for i, v in enumerate(args[0])]
-        if fname == "zip" and args and all(isinstance(a, tuple) for a in args):
-            return list(zip(*args))  # type: ignore[arg-type]
-        if fname == "reversed" and len(args) == 1 and isinstance(args[0], tuple):
-            return list(reversed(args[0]))
+        if fname == "enumerate" and len(node.args) in (1, 2):
+            inner = _sequence(node.args[0], ov)
+            start = _known_int(evaluate(node.args[1], ov)) if len(node.args) == 2 else 0
+            if inner is None or start is None:
+                return None
+            return [(Poly.const(i), v) for i, v in enumerate(inner, start)]
+        if fname == "zip" and node.args:
+            seqs = [_sequence(a, ov) for a in node.args]
+            if any(seq is None for seq in seqs):
+                return None
+            return [tuple(t) for t in zip(*seqs)]  # type: ignore[misc]
+        if fname in ("reversed", "list", "tuple") and len(node.args) == 1:
+            inner = _sequence(node.args[0], ov)
+            if inner is None:
+                return None
+            return list(reversed(inner)) if fname == "reversed" else inner
         return None
     value = evaluate(node, ov)
     if isinstance(value, tuple) and all(v is not UNKNOWN for v in value):
@@ -786,65 +902,19 @@ def iteration_values(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
     return None
 
 
-def condition(node: ast.expr, ov: Overlay) -> Optional[bool]:
-    """The truth of an ``if`` test when every value in it is known."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        inner = condition(node.operand, ov)
-        return None if inner is None else not inner
-    if isinstance(node, ast.BoolOp):
-        results = [condition(v, ov) for v in node.values]
-        if isinstance(node.op, ast.And):
-            if any(r is False for r in results):
-                return False
-            return True if all(r is True for r in results) else None
-        if any(r is True for r in results):
-            return True
-        return False if all(r is False for r in results) else None
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        left, right = _plain(evaluate(node.left, ov)), _plain(evaluate(node.comparators[0], ov))
-        if left is _NOPE or right is _NOPE:
-            return None
-        op = node.ops[0]
-        try:
-            if isinstance(op, (ast.Eq, ast.Is)):
-                return left == right
-            if isinstance(op, (ast.NotEq, ast.IsNot)):
-                return left != right
-            if isinstance(op, ast.Lt):
-                return left < right  # type: ignore[operator]
-            if isinstance(op, ast.LtE):
-                return left <= right  # type: ignore[operator]
-            if isinstance(op, ast.Gt):
-                return left > right  # type: ignore[operator]
-            if isinstance(op, ast.GtE):
-                return left >= right  # type: ignore[operator]
-            if isinstance(op, ast.In) and isinstance(right, tuple):
-                return left in right
-            if isinstance(op, ast.NotIn) and isinstance(right, tuple):
-                return left not in right
-        except TypeError:
-            return None
-        return None
+def _sequence(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
+    """The items of an argument of ``zip``/``enumerate``: a known-length tuple (unknown items
+    stay unknown in the loop), or another iteration we can list."""
+    if isinstance(node, ast.Call):
+        values = _iterated(node, ov)
+        return values if values is None or len(values) <= MAX_ITERATIONS else None
     value = evaluate(node, ov)
-    if isinstance(value, Poly) and value.resolved().int_value() is None:
-        return None
-    return truth(value)
+    return list(value) if isinstance(value, tuple) else None
 
 
-_NOPE = object()
+def _known_int(value: Value) -> Optional[int]:
+    return value.resolved().int_value() if isinstance(value, Poly) else None
 
-
-def _plain(v: object) -> object:
-    """A known value as a plain Python object for comparisons, or _NOPE."""
-    if isinstance(v, Poly):
-        i = v.resolved().int_value()
-        return _NOPE if i is None else i
-    if isinstance(v, (bool, str, float)) or v is None:
-        return v
-    if isinstance(v, tuple):
-        items = tuple(_plain(x) for x in v)
-        return _NOPE if any(x is _NOPE for x in items) else items
-    return _NOPE
 
 
 class ModuleInliner:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from .budget import MAX_DEGREE, MAX_LIST_LENGTH
 from .dims import Poly, degree
-from .layers.base import UNKNOWN, LayerClass, Value
+from .layers.base import UNKNOWN, LayerClass, Value, truth
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # where statements hold statements (and except handlers / match cases hold statements too)
@@ -491,10 +491,75 @@ def _evaluate(node: ast.AST, scope: Any) -> Value:
     if isinstance(node, ast.Call):
         return _call(node, scope)
     if isinstance(node, ast.IfExp):
-        # ``a if test else b``: known only when both arms agree (construct.py decides tests)
+        # ``2 if i == 0 else 1``: the arm a known test picks; else known only when both agree
+        cond = condition(node.test, scope)
+        if cond is not None:
+            return evaluate(node.body if cond else node.orelse, scope)
         body = evaluate(node.body, scope)
         return body if body is not UNKNOWN and body == evaluate(node.orelse, scope) else UNKNOWN
     return UNKNOWN
+
+
+def condition(node: ast.expr, ov: Any) -> Optional[bool]:
+    """The truth of an ``if`` test (or a conditional expression's) when every value in it is
+    known; None otherwise."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = condition(node.operand, ov)
+        return None if inner is None else not inner
+    if isinstance(node, ast.BoolOp):
+        results = [condition(v, ov) for v in node.values]
+        if isinstance(node.op, ast.And):
+            if any(r is False for r in results):
+                return False
+            return True if all(r is True for r in results) else None
+        if any(r is True for r in results):
+            return True
+        return False if all(r is False for r in results) else None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = _plain(evaluate(node.left, ov)), _plain(evaluate(node.comparators[0], ov))
+        if left is _NOPE or right is _NOPE:
+            return None
+        op = node.ops[0]
+        try:
+            if isinstance(op, (ast.Eq, ast.Is)):
+                return left == right
+            if isinstance(op, (ast.NotEq, ast.IsNot)):
+                return left != right
+            if isinstance(op, ast.Lt):
+                return left < right  # type: ignore[operator]
+            if isinstance(op, ast.LtE):
+                return left <= right  # type: ignore[operator]
+            if isinstance(op, ast.Gt):
+                return left > right  # type: ignore[operator]
+            if isinstance(op, ast.GtE):
+                return left >= right  # type: ignore[operator]
+            if isinstance(op, ast.In) and isinstance(right, tuple):
+                return left in right
+            if isinstance(op, ast.NotIn) and isinstance(right, tuple):
+                return left not in right
+        except TypeError:
+            return None
+        return None
+    value = evaluate(node, ov)
+    if isinstance(value, Poly) and value.resolved().int_value() is None:
+        return None
+    return truth(value)
+
+
+_NOPE = object()
+
+
+def _plain(v: object) -> object:
+    """A known value as a plain Python object for comparisons, or _NOPE."""
+    if isinstance(v, Poly):
+        i = v.resolved().int_value()
+        return _NOPE if i is None else i
+    if isinstance(v, (bool, str, float)) or v is None:
+        return v
+    if isinstance(v, tuple):
+        items = tuple(_plain(x) for x in v)
+        return _NOPE if any(x is _NOPE for x in items) else items
+    return _NOPE
 
 
 def _call(node: ast.Call, scope: Scope) -> Value:
@@ -519,6 +584,9 @@ def _call(node: ast.Call, scope: Scope) -> Value:
         if isinstance(v, float) and abs(v) <= _MAX_MAGNITUDE:
             return Poly.const(int(v))
         return UNKNOWN
+    if isinstance(func, ast.Name) and func.id == "len" and len(node.args) == 1 and not node.keywords:
+        v = evaluate(node.args[0], scope)
+        return Poly.const(len(v)) if isinstance(v, tuple) else UNKNOWN
     if isinstance(func, ast.Name) and func.id == "dict" and not node.args and all(k.arg for k in node.keywords):
         return Namespace(tuple((k.arg, evaluate(k.value, scope)) for k in node.keywords), "dict")  # type: ignore[misc]
     if isinstance(func, ast.Attribute) and func.attr == "parse_args" and not node.args:
@@ -592,9 +660,11 @@ def _self_attribute(attr: str, scope: Scope) -> Value:
 
 
 def _subscript(node: ast.Subscript, scope: Scope) -> Value:
-    """``cfg["ngf"]`` on a literal dict, ``sizes[0]`` on a literal tuple."""
+    """``cfg["ngf"]`` on a literal dict, ``sizes[0]`` and ``sizes[1:]`` on a literal tuple."""
     owner = evaluate(node.value, scope)
     key_node = node.slice
+    if isinstance(key_node, ast.Slice):
+        return _sliced(owner, key_node, scope)
     if type(key_node).__name__ == "Index":  # Python 3.8 wraps the key
         key_node = key_node.value  # type: ignore[attr-defined]
     key = evaluate(key_node, scope)
@@ -605,6 +675,26 @@ def _subscript(node: ast.Subscript, scope: Scope) -> Value:
         if i is not None and -len(owner) <= i < len(owner):
             return owner[i]
     return UNKNOWN
+
+
+def _sliced(owner: Value, key: ast.Slice, scope: Scope) -> Value:
+    """``widths[1:]``, ``widths[::-1]``: a tuple sliced as Python slices it, when the owner's
+    length and every bound given are known integers."""
+    if not isinstance(owner, tuple):
+        return UNKNOWN
+    bounds: List[Optional[int]] = []
+    for part in (key.lower, key.upper, key.step):
+        if part is None:
+            bounds.append(None)
+            continue
+        value = evaluate(part, scope)
+        known = value.resolved().int_value() if isinstance(value, Poly) else None
+        if known is None:
+            return UNKNOWN
+        bounds.append(known)
+    if bounds[2] == 0:
+        return UNKNOWN  # ValueError in Python
+    return owner[slice(*bounds)]
 
 
 def _number(v: Value) -> Optional[float]:
