@@ -9,7 +9,7 @@ from typing import List, Tuple
 import pytest
 
 from flake8_convshape import check_source
-from flake8_convshape.commands.common import Settings
+from flake8_convshape.analysis import Settings
 from flake8_convshape.fix import fix_source
 
 
