@@ -17,6 +17,8 @@ from .findings import Finding
 from .noqa import silenced
 
 if TYPE_CHECKING:
+    import ast
+
     from .budget import BudgetExceeded
     from .replay import BlockTrace, Step
 
@@ -87,14 +89,14 @@ def analyse(
     source: str,
     settings: Settings = Settings(),
     on_error: Optional[Callable[[int, BaseException], None]] = None,
+    traced: bool = True,
 ) -> Analysis:
     """Replay every block of one module's source and judge its comments.
 
+    ``traced=False`` leaves out the layer traces and claim statuses (findings only, faster).
     Raises ValueError when ``settings.input_shape`` is not a shape (front ends validate it
     first and say so)."""
-    from .budget import file_budget
-    from .check import parse, parse_input_spec
-    from .replay import replay_module
+    from .check import parse
 
     bom = source.startswith("\ufeff")
     text = source[1:] if bom else source
@@ -104,8 +106,27 @@ def analyse(
     if parsed is None:
         return Analysis(source, settings, bom=bom, valid=False)
     tree, lines = parsed
+    result = analyse_tree(tree, lines, settings, on_error, traced)
+    result.source, result.bom = source, bom
+    result.findings = [f for f in result.unfiltered if settings.wants(f.code, result.line_text(f.line))]
+    return result
+
+
+def analyse_tree(
+    tree: "ast.AST",
+    lines: Sequence[str],
+    settings: Settings = Settings(),
+    on_error: Optional[Callable[[int, BaseException], None]] = None,
+    traced: bool = True,
+) -> Analysis:
+    """``analyse`` for a caller that has parsed already (the flake8 plugin gets the tree and
+    lines from flake8, and leaves select and noqa to flake8: ``findings`` stays empty)."""
+    from .budget import file_budget
+    from .check import parse_input_spec
+    from .replay import replay_module
+
     target, claim = parse_input_spec(settings.input_shape) if settings.input_shape else (None, None)
-    result = Analysis(source, settings, list(lines), bom=bom)
+    result = Analysis("", settings, list(lines))
 
     def note(line: int, exc: BaseException) -> None:
         result.errors.append((line, exc))
@@ -114,12 +135,10 @@ def analyse(
 
     with file_budget() as budget:
         result.unfiltered = replay_module(
-            tree, lines, result.traces, on_error=note, defines=dict(settings.defines) or None, input_claim=claim, input_target=target
+            tree, lines, result.traces if traced else None, on_error=note, defines=dict(settings.defines) or None, input_claim=claim, input_target=target
         )
     result.budget_hits = list(budget.hits)
-    result.findings = [f for f in result.unfiltered if settings.wants(f.code, result.line_text(f.line))]
     return result
-
 
 
 def check_source(
@@ -137,7 +156,7 @@ def check_source(
     whose input no comment states. ``on_error(line, exc)`` hears of blocks skipped after an
     internal error.
     """
-    return analyse(source, Settings(defines=defines or {}, input_shape=input_shape), on_error).unfiltered
+    return analyse(source, Settings(defines=defines or {}, input_shape=input_shape), on_error, traced=False).unfiltered
 
 
 def trace_source(source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None) -> List["BlockTrace"]:

@@ -21,7 +21,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from .analysis import Settings
 
 SECTION = "convshape"
 KEYS = ("select", "ignore", "define", "input")
@@ -46,6 +49,25 @@ class Config:
 
 
 EMPTY = Config()
+
+
+def merged(
+    config: Config,
+    select: Optional[Sequence[str]] = None,
+    ignore: Optional[Sequence[str]] = None,
+    defines: Optional[Dict[str, int]] = None,
+    input_shape: Optional[str] = None,
+) -> "Settings":
+    """The one rule of every front end (CLI, flake8, editor): options given explicitly replace
+    the file's ``select``, ``ignore`` and ``input``, and add to its ``define`` (theirs win)."""
+    from .analysis import Settings
+
+    return Settings(
+        select=tuple(select) if select is not None else tuple(config.select or ()),
+        ignore=tuple(ignore) if ignore is not None else tuple(config.ignore or ()),
+        defines={**config.define, **(defines or {})},
+        input_shape=input_shape if input_shape is not None else config.input,
+    )
 
 
 def _toml_loads(text: str) -> Dict[str, Any]:

@@ -145,7 +145,7 @@ class ConvShapeServer(LanguageServer):
     def settings_for(self, path: Optional[str]) -> Settings:
         """``[tool.convshape]`` of the nearest pyproject.toml, as ``convshape check`` reads it;
         --select/--ignore (or initializationOptions) replace the file's values."""
-        from .config import EMPTY, ConfigError, find_config
+        from .config import EMPTY, ConfigError, find_config, merged
 
         config = EMPTY
         if path:
@@ -153,12 +153,7 @@ class ConvShapeServer(LanguageServer):
                 config = find_config(path)
             except (ConfigError, OSError) as exc:
                 log.warning("convshape: %s", exc)
-        return Settings(
-            select=tuple(self.select) or tuple(config.select or ()),
-            ignore=tuple(self.ignore) or tuple(config.ignore or ()),
-            defines=config.define,
-            input_shape=config.input,
-        )
+        return merged(config, self.select or None, self.ignore or None)
 
     async def analysis(self, uri: str) -> Tuple[Analysis, Sequence[str]]:
         """The analysis of the document's current text (from the cache when it is up to date)

@@ -247,3 +247,46 @@ def test_fix_annotate_and_summary_read_the_file(tmp_path, capsys):
     text = path.read_text()
     assert "    # input: 3 x 128 x 128\n    nn.Conv2d(c, w, 4, 2, 1)," in text
     assert text.rstrip().endswith("nn.ReLU(),\n    # state size. 8 x 32 x 32\n)")
+
+
+# flake8 reads the same settings ------------------------------------------------------------------
+
+
+def run_flake8(cwd: Path, *args: str):
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "CVS", *args, "models/net.py"], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_flake8_reads_define_input_and_ignore_from_the_file(tmp_path):
+    path = project(tmp_path, 'define = { c = 3, w = 8 }\ninput = "3x64x64"\nignore = ["CVS3"]')
+    result = run_flake8(tmp_path)
+    assert result.stdout.splitlines() == [
+        "models/net.py:5:5: CVS101 comment says 8 x 32 x 32, but Conv2d(c, w, 3, 2, 0) at line 4 gives 8 x 31 x 31: "
+        "(64+2*0-3)/2+1 = 31; padding=1 gives 32",
+    ]
+    assert result.stderr == ""
+    (tmp_path / "pyproject.toml").write_text('[tool.convshape]\ndefine = { c = 3, w = 8 }\ninput = "3x64x64"\n')
+    assert [line.split()[1] for line in run_flake8(tmp_path).stdout.splitlines()] == ["CVS301", "CVS101"]
+    (tmp_path / "pyproject.toml").write_text('[tool.convshape]\ndefine = { c = 3, w = 8 }\ninput = "3x64x64"\nselect = ["CVS3"]\n')
+    assert [line.split()[1] for line in run_flake8(tmp_path).stdout.splitlines()] == ["CVS301"]
+    assert path.exists()
+
+
+def test_flake8_options_override_the_file(tmp_path):
+    project(tmp_path, 'define = { c = 3, w = 8 }\ninput = "3x64x64"')
+    out = run_flake8(tmp_path, "--convshape-define", "w=16").stdout
+    assert "gives 16 x 31 x 31" in out  # w from the option, c from the file
+    assert run_flake8(tmp_path, "--convshape-input", "3x66x66", "--extend-ignore", "CVS3").stdout == ""
+    result = run_flake8(tmp_path, "--convshape-input", "3xx")
+    assert result.returncode != 0 and "flake8-convshape: --convshape-input: not a shape: '3xx'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_flake8_with_a_bad_table_warns_and_goes_on(tmp_path):
+    project(tmp_path, "input = 5")
+    result = run_flake8(tmp_path, "--convshape-define", "c=3,w=8", "--convshape-input", "3x64x64")
+    assert result.stderr.count("input must be a string") == 1 and "Traceback" not in result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines()] == ["CVS301", "CVS101"]

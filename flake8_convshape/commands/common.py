@@ -120,7 +120,7 @@ class SettingsResolver:
                 raise UsageError(str(exc)) from exc
 
     def for_path(self, path: str) -> Settings:
-        from ..config import EMPTY
+        from ..config import EMPTY, merged
 
         try:
             if self._fixed is not None:
@@ -135,11 +135,7 @@ class SettingsResolver:
             if warning not in self._warned:
                 self._warned.add(warning)
                 print(f"convshape: warning: {warning}", file=sys.stderr)
-        select = self.select if self.select is not None else list(config.select or ())
-        ignore = self.ignore if self.ignore is not None else list(config.ignore or ())
-        defines = {**config.define, **self.defines}
-        shape = self.input_shape if self.input_shape is not None else config.input
-        return Settings(select, ignore, defines, shape)
+        return merged(config, self.select, self.ignore, self.defines, self.input_shape)
 
 
 def resolve_files(args: argparse.Namespace, paths: Sequence[str]) -> Tuple[List[Tuple[str, Settings]], int]:
