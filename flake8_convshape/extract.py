@@ -16,14 +16,16 @@ import bisect
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .budget import current as current_budget
 from .codes import MARKER
-from .layers.base import CATALOG, UNKNOWN, Args, LayerCall, LayerSpec, bind
+from .construct import Construction
+from .layers.base import CATALOG, UNKNOWN, LayerCall, bind
 from .names import Namespace, Scope, dotted, evaluate, scope_chain
+from .program import Block, Comment, Item, Layer  # noqa: F401  (the replay imports them from here)
 
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -31,47 +33,6 @@ _QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
 # a line after which a comment can only be about what follows
 _OPENS_BODY = re.compile(r"(?:async\s+)?(?:def|class)\b.*:$|super\(.*\)\.__init__\(.*\)$|[\"']{3}.*[\"']{3}$")
 _INPUT_LEAD = re.compile(r"#+\s*(input|in)\b", re.IGNORECASE)
-
-
-@dataclass
-class Comment:
-    line: int
-    col: int  # 0-based, in characters
-    text: str  # the token, starting with '#'
-    own_line: bool
-    scope: Optional[object] = None  # where its names resolve, when not the block's scope
-    joined: bool = False  # two comment lines read as one claim (no automatic fix then)
-
-
-@dataclass
-class Layer:
-    """One argument of a Sequential: a known layer, a nested block, or something opaque."""
-
-    line: int
-    col: int
-    call: LayerCall
-    end_line: int = 0
-    end_col: int = 0
-    spec: Optional[LayerSpec] = None
-    args: Optional[Args] = None
-    nested: Optional["Block"] = None
-    trailing: Optional[Comment] = None
-    # a layer list that depends on a condition we cannot decide: both ways, and the shape
-    # after them is known only if both give the same
-    choice: Optional[Tuple[List["Item"], List["Item"]]] = None
-    inlined: bool = False  # a helper or module of this file, replayed as its layers
-
-
-Item = Union[Layer, Comment]
-
-
-@dataclass
-class Block:
-    line: int
-    col: int
-    inputs: List[Comment] = field(default_factory=list)
-    items: List[Item] = field(default_factory=list)
-    scope: Optional[object] = None  # Scope or Overlay its names resolve in
 
 
 class SourceLines:
@@ -251,8 +212,6 @@ class Builder:
 
     def block(self, located: Located) -> Tuple[Block, Scope]:
         """The chain of one located call, and the scope its names resolve in."""
-        from .construct import Construction
-
         current_budget().new_block()
         scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class

@@ -20,7 +20,8 @@ from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
 from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
-from .extract import Block, Comment, Layer, extract
+from .extract import extract
+from .program import Block, Comment, Layer
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .names import Scope

@@ -1,0 +1,55 @@
+"""The neutral program a frontend hands the engine: layers in order, with the comments between.
+
+A ``Block`` is what one ``nn.Sequential`` (or, next, one ``forward()``) becomes: its input
+comments and a list of items, each a ``Layer`` (a catalog layer with bound arguments, a nested
+block, an undecided choice, or something opaque) or a ``Comment`` tagged by where it sits.
+Nothing here knows Python syntax; frontends build it, ``replay`` runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple, Union
+
+from .layers.base import Args, LayerCall, LayerSpec
+
+
+@dataclass
+class Comment:
+    line: int
+    col: int  # 0-based, in characters
+    text: str  # the token, starting with '#'
+    own_line: bool
+    scope: Optional[object] = None  # where its names resolve, when not the block's scope
+    joined: bool = False  # two comment lines read as one claim (no automatic fix then)
+
+
+@dataclass
+class Layer:
+    """One argument of a Sequential: a known layer, a nested block, or something opaque."""
+
+    line: int
+    col: int
+    call: LayerCall
+    end_line: int = 0
+    end_col: int = 0
+    spec: Optional[LayerSpec] = None
+    args: Optional[Args] = None
+    nested: Optional["Block"] = None
+    trailing: Optional[Comment] = None
+    # a layer list that depends on a condition we cannot decide: both ways, and the shape
+    # after them is known only if both give the same
+    choice: Optional[Tuple[List["Item"], List["Item"]]] = None
+    inlined: bool = False  # a helper or module of this file, replayed as its layers
+
+
+Item = Union[Layer, Comment]
+
+
+@dataclass
+class Block:
+    line: int
+    col: int
+    inputs: List[Comment] = field(default_factory=list)
+    items: List[Item] = field(default_factory=list)
+    scope: Optional[object] = None  # Scope or Overlay its names resolve in
