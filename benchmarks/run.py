@@ -389,7 +389,7 @@ def generated_model(blocks: int = 30, lines: int = 2000) -> str:
 def bench_latency(root: Path, files: List[Path], runs: int) -> None:
     from flake8_convshape.check import parse
     from flake8_convshape.analysis import trace_source
-    from flake8_convshape.replay import replay_module
+    from flake8_convshape.analysis import replay_module
 
     section("3. per-file latency of check_source (the editor's case)")
     heavy = sorted(files, key=lambda p: (read(p).count(MARKER), len(read(p))), reverse=True)[:5]

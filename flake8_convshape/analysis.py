@@ -8,6 +8,8 @@ Python's physical lines, --select/--ignore and ``# noqa`` happen here once, so `
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -17,7 +19,8 @@ from .findings import Finding
 from .noqa import silenced
 
 if TYPE_CHECKING:
-    import ast
+    from .claims import ShapeClaim
+    from .frontends.sequential import Located
 
     from .budget import BudgetExceeded
     from .replay import BlockTrace, Step
@@ -113,7 +116,7 @@ def analyse(
 
 
 def analyse_tree(
-    tree: "ast.AST",
+    tree: ast.AST,
     lines: Sequence[str],
     settings: Settings = Settings(),
     on_error: Optional[Callable[[int, BaseException], None]] = None,
@@ -123,7 +126,6 @@ def analyse_tree(
     lines from flake8, and leaves select and noqa to flake8: ``findings`` stays empty)."""
     from .budget import file_budget
     from .check import parse_input_spec
-    from .replay import replay_module
 
     target, claim = parse_input_spec(settings.input_shape) if settings.input_shape else (None, None)
     result = Analysis("", settings, list(lines))
@@ -162,3 +164,59 @@ def check_source(
 def trace_source(source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None) -> List["BlockTrace"]:
     """Layer-by-layer replay of every block (for tests, summary and editors)."""
     return analyse(source, Settings(defines=defines or {}, input_shape=input_shape)).traces
+
+
+def replay_module(
+    tree: ast.AST,
+    lines: Sequence[str],
+    traces: Optional[List["BlockTrace"]] = None,
+    on_error: Optional[Callable[[int, BaseException], None]] = None,
+    defines: Optional[Dict[str, int]] = None,
+    input_claim: Optional["ShapeClaim"] = None,
+    input_target: Optional[str] = None,
+) -> List[Finding]:
+    """All findings of one module; a block that fails internally yields none (see ``on_error``).
+
+    ``defines`` gives values to names the source leaves unknown; ``input_claim`` is the input
+    shape of blocks that state none (only those named ``input_target``, a class or attribute
+    name, when it is given; else only those it fits).
+    """
+    from .budget import file_budget
+    from .frontends.forward_view import forward_view
+    from .frontends.sequential import extract
+    from .replay import BlockTrace, replay_block
+
+    findings: List[Finding] = []
+    with file_budget():  # the bounds of budget.py, one budget per file
+        for located, builder in extract(tree, lines, defines):
+            try:
+                block, scope = builder.block(located)
+                trace = BlockTrace(block.line) if traces is not None else None
+                given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
+                view = forward_view(tree, located.scopes, located.call, lines)
+                found, errors = replay_block(block, scope, trace, given, view)
+            except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
+                if on_error is not None:
+                    on_error(located.call.lineno, exc)
+                continue
+            if on_error is not None:
+                for line, exc in errors:  # layers whose output became unknown
+                    on_error(line, exc)
+            findings.extend(found)
+            if trace is not None and traces is not None:
+                traces.append(trace)
+    findings.sort(key=lambda f: (f.line, f.col, f.code))
+    return findings
+
+
+_TARGET = re.compile(r"(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:\w+\.)*\w*Sequential\b")
+
+
+def _block_names(located: "Located", lines: Sequence[str]) -> Tuple[str, ...]:
+    """The class a block is built in and the attribute or name it is assigned to."""
+    names = [s.name for s in located.scopes if isinstance(s, ast.ClassDef)]
+    line = lines[located.call.lineno - 1] if 0 < located.call.lineno <= len(lines) else ""
+    m = _TARGET.search(line)
+    if m:
+        names.append(m.group(1))
+    return tuple(names)

@@ -12,7 +12,7 @@ Two kinds of bound live here:
 - sizes checked where the work happens (a polynomial's degree, a tuple's length, a comment's
   length): the value becomes unknown, the rest of the block goes on;
 - per-file counters and a wall-clock deadline kept in a :class:`Budget` that the entry point
-  (``replay.replay_module``, or a command around several replays of one file) opens with
+  (``analysis.replay_module``, or a command around several replays of one file) opens with
   :func:`file_budget`. Exceeding one raises :class:`BudgetExceeded`, which the block loop turns
   into "this block is unknown" and ``-v`` reports.
 """

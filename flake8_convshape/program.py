@@ -9,7 +9,7 @@ Nothing here knows Python syntax; frontends build it, ``replay`` runs it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Protocol, Tuple, Union
 
 from .layers.base import Args, LayerCall, LayerSpec
 
@@ -53,3 +53,21 @@ class Block:
     inputs: List[Comment] = field(default_factory=list)
     items: List[Item] = field(default_factory=list)
     scope: Optional[object] = None  # Scope or Overlay its names resolve in
+
+
+@dataclass(frozen=True)
+class ViewSeed:
+    """The input a ``forward()`` gives a block (``x.view(-1, 1, 32, 32, 32)``): code, so a fact."""
+
+    sizes: Tuple[int, ...]  # every size but the batch
+    line: int  # where the view is written
+    text: str  # ``x.view(-1, 1, 32, 32, 32)``, for messages
+
+
+class NameScope(Protocol):
+    """Where the names of a block (and of its comments) get their values: what the engine asks
+    of a frontend's scopes."""
+
+    def lookup(self, name: str) -> object: ...
+
+    def symbol(self, name: str) -> object: ...

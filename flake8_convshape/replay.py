@@ -8,25 +8,21 @@ no single comment re-seeds the replay.
 
 from __future__ import annotations
 
-import ast
 import re
 from fractions import Fraction
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
-from .budget import BudgetExceeded, current as current_budget, file_budget
+from .budget import BudgetExceeded, current as current_budget
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
 from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
-from .extract import extract
-from .program import Block, Comment, Layer
+from .program import Block, Comment, Layer, NameScope as Scope, ViewSeed
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
-from .names import Scope
 from .noqa import silenced
-from .viewseed import ViewSeed, forward_view
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
 _MAX_TERMS = 32  # see names._MAX_TERMS
@@ -1295,57 +1291,6 @@ def _claim_text(claim: Union[ShapeClaim, ArithClaim]) -> str:
     if isinstance(claim, ShapeClaim) and claim.source is not None:
         return f"{claim.source.text} -> {claim.text}"
     return claim.text
-
-
-def replay_module(
-    tree: ast.AST,
-    lines: Sequence[str],
-    traces: Optional[List[BlockTrace]] = None,
-    on_error: Optional[Callable[[int, BaseException], None]] = None,
-    defines: Optional[Dict[str, int]] = None,
-    input_claim: Optional[ShapeClaim] = None,
-    input_target: Optional[str] = None,
-) -> List[Finding]:
-    """All findings of one module; a block that fails internally yields none (see ``on_error``).
-
-    ``defines`` gives values to names the source leaves unknown; ``input_claim`` is the input
-    shape of blocks that state none (only those named ``input_target``, a class or attribute
-    name, when it is given; else only those it fits).
-    """
-    findings: List[Finding] = []
-    with file_budget():  # the bounds of budget.py, one budget per file
-        for located, builder in extract(tree, lines, defines):
-            try:
-                block, scope = builder.block(located)
-                trace = BlockTrace(block.line) if traces is not None else None
-                given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-                view = forward_view(tree, located.scopes, located.call, lines)
-                found, errors = replay_block(block, scope, trace, given, view)
-            except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
-                if on_error is not None:
-                    on_error(located.call.lineno, exc)
-                continue
-            if on_error is not None:
-                for line, exc in errors:  # layers whose output became unknown
-                    on_error(line, exc)
-            findings.extend(found)
-            if trace is not None and traces is not None:
-                traces.append(trace)
-    findings.sort(key=lambda f: (f.line, f.col, f.code))
-    return findings
-
-
-_TARGET = re.compile(r"(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:\w+\.)*\w*Sequential\b")
-
-
-def _block_names(located, lines: Sequence[str]) -> Tuple[str, ...]:
-    """The class a block is built in and the attribute or name it is assigned to."""
-    names = [s.name for s in located.scopes if isinstance(s, ast.ClassDef)]
-    line = lines[located.call.lineno - 1] if 0 < located.call.lineno <= len(lines) else ""
-    m = _TARGET.search(line)
-    if m:
-        names.append(m.group(1))
-    return tuple(names)
 
 
 class LayerError(Exception):

@@ -11,10 +11,10 @@ import pytest
 
 from flake8_convshape import check_source
 from flake8_convshape.budget import MAX_ITERATIONS
-from flake8_convshape.construct import GiveUp, assign_target, iteration_values
+from flake8_convshape.frontends.construct import GiveUp, assign_target, iteration_values
 from flake8_convshape.dims import Poly
 from flake8_convshape.layers.base import UNKNOWN
-from flake8_convshape.names import Overlay, condition, evaluate, scope_chain
+from flake8_convshape.frontends.names import Overlay, condition, evaluate, scope_chain
 
 MODULE = """
 W = (16, 32, 64)

@@ -16,7 +16,8 @@ from typing import Dict, List, Tuple
 import pytest
 
 from flake8_convshape.check import parse
-from flake8_convshape.replay import BlockTrace, replay_module
+from flake8_convshape.analysis import replay_module
+from flake8_convshape.replay import BlockTrace
 
 pytestmark = pytest.mark.realcode
 

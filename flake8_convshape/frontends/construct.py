@@ -21,11 +21,11 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-from .budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
-from .dims import Poly
-from .layers.base import LayerCall
-from .program import Block, Item, Layer
-from .layers.base import UNKNOWN, LayerClass, Value
+from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
+from ..dims import Poly
+from ..layers.base import LayerCall
+from ..program import Block, Item, Layer
+from ..layers.base import UNKNOWN, LayerClass, Value
 from .names import Overlay, Scope, _binop, _bound_names, _named, condition, dotted, evaluate
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

@@ -12,18 +12,12 @@ constant. Anything else says nothing.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from ..program import ViewSeed
 
 _VIEWS = ("view", "reshape")
 _SIMPLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.Pass)
-
-
-@dataclass(frozen=True)
-class ViewSeed:
-    sizes: Tuple[int, ...]  # every size but the batch
-    line: int  # where the view is written
-    text: str  # ``x.view(-1, 1, 32, 32, 32)``, for messages
 
 
 def forward_view(tree: ast.AST, scopes: Sequence[ast.AST], call: ast.Call, lines: Sequence[str]) -> Optional[ViewSeed]:

@@ -13,9 +13,9 @@ import ast
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
-from .budget import MAX_DEGREE, MAX_LIST_LENGTH
-from .dims import Poly, degree
-from .layers.base import UNKNOWN, LayerClass, Value, truth
+from ..budget import MAX_DEGREE, MAX_LIST_LENGTH
+from ..dims import Poly, degree
+from ..layers.base import UNKNOWN, LayerClass, Value, truth
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # where statements hold statements (and except handlers / match cases hold statements too)

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .budget import current as current_budget
-from .codes import MARKER
+from ..budget import current as current_budget
+from ..codes import MARKER
 from .construct import Construction
-from .layers.base import CATALOG, UNKNOWN, LayerCall, bind
+from ..layers.base import CATALOG, UNKNOWN, LayerCall, bind
 from .names import Namespace, Scope, dotted, evaluate, scope_chain
-from .program import Block, Comment, Item, Layer  # noqa: F401  (the replay imports them from here)
+from ..program import Block, Comment, Item, Layer  # noqa: F401  (the replay imports them from here)
 
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

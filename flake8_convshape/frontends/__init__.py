@@ -1,0 +1,9 @@
+"""Frontends: Python source to the neutral program of ``program.py`` (blocks of layers and the
+comments between them). Only this package reads Python syntax; the engine (``replay``,
+``solve``, the layer catalog, ``dims``, ``claims``) works on what it produces.
+
+- ``sequential``: finds the ``nn.Sequential(...)`` calls and their comments (the entry point);
+- ``construct``: the argument forms, helpers and modules inlined, list-building statements;
+- ``names``: scopes, the constant evaluator, and what a file says about its names;
+- ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``.
+"""
