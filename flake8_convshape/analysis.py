@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .claimstatus import ClaimStatus
 from .codes import DEFAULT_OFF, MARKER
@@ -43,7 +43,7 @@ class Settings:
 
     select: Sequence[str] = ()
     ignore: Sequence[str] = ()
-    defines: Mapping[str, int] = field(default_factory=dict)
+    defines: Dict[str, int] = field(default_factory=dict)
     input_shape: Optional[str] = None  # ``3x64x64``, or ``Discriminator=3x64x64`` for one class or attribute
 
     def __post_init__(self) -> None:
@@ -200,8 +200,8 @@ def replay_module(
                     on_error(located.call.lineno, exc)
                 continue
             if on_error is not None:
-                for line, exc in errors:  # layers whose output became unknown
-                    on_error(line, exc)
+                for line, error in errors:  # layers whose output became unknown
+                    on_error(line, error)
             findings.extend(found)
             if trace is not None and traces is not None:
                 traces.append(trace)

@@ -21,12 +21,17 @@ from __future__ import annotations
 import ast
 import tokenize
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from .claims import Num, ShapeClaim, parse_comment
 from .dims import Poly, paren
 from .fix import FixError, parses, python_lines
+
+if TYPE_CHECKING:
+    from .analysis import Settings
+    from .findings import Finding
+    from .replay import BlockTrace
 
 FOLLOWERS = ("norm", "activation", "dropout")  # families that join the group before them
 BLOCKING = "CVS2"  # a group with a selected finding of these codes (PyTorch raises) is not annotated
@@ -183,12 +188,12 @@ def _family(layer: str) -> Optional[str]:
     return spec.family if spec is not None else None
 
 
-def plan(text: str, settings=None) -> Plan:
+def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
     """Where to insert which comments; nothing when the file does not parse."""
     from .budget import current as current_budget
     from .check import parse
     from .dims import has_fresh
-    from .analysis import trace_source
+    from .analysis import analyse
 
     if settings is None:
         from .analysis import Settings
@@ -203,7 +208,7 @@ def plan(text: str, settings=None) -> Plan:
     if [ln.rstrip("\r\n") for ln in checker_lines] != [ln.rstrip("\r\n") for ln in lines]:  # checker_lines_agree
         out.notes.append("form feeds or other unusual line breaks: positions ambiguous, not annotated")
         return out
-    traces = trace_source(text, defines=settings.defines or None, input_shape=settings.input_shape)
+    traces = analyse(text, settings).traces
     if current_budget().exceeded:  # cut short: nothing to plan from (and no need to tokenize)
         return out
     try:
@@ -212,7 +217,7 @@ def plan(text: str, settings=None) -> Plan:
         return out
     stated: Set[int] = set()  # blocks whose input the file itself states (wherever the comment is)
     if settings.input_shape:
-        for t in trace_source(text, defines=settings.defines or None):
+        for t in analyse(text, replace(settings, input_shape=None)).traces:
             first_in = t.steps[0].shape_in if t.steps else None
             if first_in is not None and any(
                 d is not None and not has_fresh(d) for d in (first_in.dims or ())[1:] + (first_in.last,)
@@ -235,9 +240,9 @@ def plan(text: str, settings=None) -> Plan:
         blocks.append((trace, end_line, comments))
 
     # the file's style: own-line shape comments after a first layer vote; input comments apart
-    votes: Counter = Counter()
-    input_votes: Counter = Counter()
-    trailing_votes: Counter = Counter()
+    votes: "Counter[Style]" = Counter()
+    input_votes: "Counter[Style]" = Counter()
+    trailing_votes: "Counter[Style]" = Counter()
     symbolic: List[bool] = []
     for trace, _, comments in blocks:
         first = (trace.steps[0].line, trace.steps[0].col)
@@ -268,7 +273,7 @@ def plan(text: str, settings=None) -> Plan:
     return out
 
 
-def _most_common(votes: Counter) -> Optional[Style]:
+def _most_common(votes: "Counter[Style]") -> Optional[Style]:
     if not votes:
         return None
     best = max(votes.values())
@@ -276,7 +281,16 @@ def _most_common(votes: Counter) -> Optional[Style]:
 
 
 def _plan_block(
-    trace, end_line, comments, toks, settings, style, input_style, numeric, lines, input_stated
+    trace: "BlockTrace",
+    end_line: int,
+    comments: Sequence[_Comment],
+    toks: "_Tokens",
+    settings: "Settings",
+    style: Style,
+    input_style: Optional[Style],
+    numeric: bool,
+    lines: Sequence[str],
+    input_stated: bool,
 ) -> List[Insertion]:
     steps = trace.steps
     inside = [trace.line <= s.line and s.end_line <= end_line for s in steps]
@@ -371,9 +385,9 @@ def _newline(line: str) -> str:
     return "\n"
 
 
-def _signature(findings, inserted: Sequence[int]) -> Set[Tuple[str, int, int]]:
+def _signature(findings: Sequence["Finding"], inserted: Sequence[int]) -> Set[Tuple[str, int, int]]:
     """Findings as (code, line in the original numbering, col)."""
-    out = set()
+    out: Set[Tuple[str, int, int]] = set()
     for f in findings:
         shift = sum(1 for n in inserted if n < f.line)
         out.add((f.code, f.line - shift, f.col))
@@ -391,10 +405,10 @@ class AnnotateResult:
         return bool(self.inserted)
 
 
-def annotate_source(text: str, settings=None, filename: str = "<string>") -> AnnotateResult:
+def annotate_source(text: str, settings: Optional["Settings"] = None, filename: str = "<string>") -> AnnotateResult:
     """Insert the planned comments, keeping only those the checker reads back as they were meant."""
     from .budget import current as current_budget
-    from .analysis import check_source
+    from .analysis import analyse
 
     if settings is None:
         from .analysis import Settings
@@ -404,8 +418,7 @@ def annotate_source(text: str, settings=None, filename: str = "<string>") -> Ann
     insertions = list(p.insertions)
     if not insertions or current_budget().exceeded:  # a plan cut short is not one to write
         return AnnotateResult(text, [], p.notes)
-    kwargs = dict(defines=settings.defines or None, input_shape=settings.input_shape)
-    before = _signature(check_source(text, filename, **kwargs), [])
+    before = _signature(analyse(text, settings, traced=False).unfiltered, [])
     tree = parses(text)
     for _ in range(len(insertions) + 1):
         if not insertions:
@@ -414,7 +427,7 @@ def annotate_source(text: str, settings=None, filename: str = "<string>") -> Ann
         new_tree = parses(new_text)
         if tree is None or new_tree is None or ast.dump(tree) != ast.dump(new_tree):
             return AnnotateResult(text, [], p.notes + ["the inserted comments would change the code; nothing inserted"])
-        findings = check_source(new_text, filename, **kwargs)
+        findings = analyse(new_text, settings, traced=False).unfiltered
         if current_budget().exceeded:
             return AnnotateResult(text, [], p.notes)
         on_new = {f.line for f in findings if f.line in numbers}

@@ -8,7 +8,7 @@ silence: ``convshape claims``, ``convshape check -v`` and editor hovers say it, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, Optional
 
 # how a chosen reading maps the comment's sizes onto the tensor
 ORDERS = {
@@ -44,7 +44,7 @@ class ClaimStatus:
             return "checked: matches"
         return f"not checked: {self.reason}"
 
-    def as_json(self, path: str) -> dict:
+    def as_json(self, path: str) -> Dict[str, Any]:
         return {
             "path": path,
             "line": self.line,

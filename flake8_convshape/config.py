@@ -166,7 +166,7 @@ def parse_table(path: Path, table: Dict[str, Any]) -> Config:
     return Config(select, ignore, define, shape, str(path), warnings)
 
 
-def load(path: os.PathLike) -> Config:
+def load(path: "os.PathLike[str]") -> Config:
     """The settings of one pyproject.toml (EMPTY when it has no [tool.convshape])."""
     p = Path(path)
     table = read_table(p)

@@ -28,10 +28,13 @@ import tempfile
 import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .codes import FIXABLE
 from .findings import Edit, Finding
+
+if TYPE_CHECKING:
+    from .analysis import Settings
 
 MAX_ROUNDS = 10
 # what Python counts as a line break; str.splitlines also breaks at \f, \v, \x1c.. \u2029
@@ -217,7 +220,7 @@ def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[st
     if module.code != text:  # e.g. lone-CR line ends: LibCST's round trip is not exact there
         return None
     wanted = {(r.line, r.col): r for r in rewrites}
-    done: set = set()
+    done: Set[Tuple[int, int]] = set()
 
     class CommentFixer(cst.CSTTransformer):
         METADATA_DEPENDENCIES = (PositionProvider,)
@@ -289,7 +292,7 @@ class FixResult:
         return bool(self.changed_lines)
 
 
-def fixable_findings(text: str, settings, filename: str = "<string>") -> List[Finding]:
+def fixable_findings(text: str, settings: "Settings", filename: str = "<string>") -> List[Finding]:
     """The selected, un-silenced CVS101/CVS102 findings of ``text`` (``# noqa`` read on
     Python's own lines: a form feed does not end one)."""
     from .analysis import analyse
@@ -297,7 +300,7 @@ def fixable_findings(text: str, settings, filename: str = "<string>") -> List[Fi
     return [f for f in analyse(text, settings).findings if f.code in FIXABLE]
 
 
-def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
+def fix_source(text: str, settings: Optional["Settings"] = None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
     """Rewrite every comment behind a selected CVS101/CVS102 until none with a fix is left.
 
     ``settings`` is an ``analysis.Settings`` (select, ignore, defines, input shape);
@@ -312,7 +315,7 @@ def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds:
         settings = Settings()
     current = text
     rounds = 0
-    refused: set = set()  # (line, old comment) whose rewrite would not read back as a claim
+    refused: Set[Tuple[int, str]] = set()  # (line, old comment) whose rewrite would not read back as a claim
     for rounds in range(1, max_rounds + 1):
         findings, rewrites = _next_rewrites(current, settings, filename, refused)
         if current_budget().exceeded:  # the replay was cut short: nothing it says is a fix
@@ -331,7 +334,9 @@ def fix_source(text: str, settings=None, filename: str = "<string>", max_rounds:
     return FixResult(current, changed, findings, rounds, converged)
 
 
-def _next_rewrites(text: str, settings, filename: str, refused: set) -> Tuple[List[Finding], List[CommentRewrite]]:
+def _next_rewrites(
+    text: str, settings: "Settings", filename: str, refused: Set[Tuple[int, str]]
+) -> Tuple[List[Finding], List[CommentRewrite]]:
     """The findings left in ``text`` and the comment rewrites that safely fix them."""
     findings = fixable_findings(text, settings, filename)
     if not any(f.fix is not None for f in findings):

@@ -20,7 +20,7 @@ class Comment:
     col: int  # 0-based, in characters
     text: str  # the token, starting with '#'
     own_line: bool
-    scope: Optional[object] = None  # where its names resolve, when not the block's scope
+    scope: Optional["NameScope"] = None  # where its names resolve, when not the block's scope
     joined: bool = False  # two comment lines read as one claim (no automatic fix then)
 
 
@@ -52,7 +52,7 @@ class Block:
     col: int
     inputs: List[Comment] = field(default_factory=list)
     items: List[Item] = field(default_factory=list)
-    scope: Optional[object] = None  # Scope or Overlay its names resolve in
+    scope: Optional["NameScope"] = None  # Scope or Overlay its names resolve in
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
 from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
-from .program import Block, Comment, Layer, NameScope as Scope, ViewSeed
+from .program import Block, Comment, Item, Layer, NameScope as Scope, ViewSeed
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .noqa import silenced
@@ -79,13 +79,14 @@ class Origin:
         return "the replay gives"
 
 
-def expected_rank(items: Sequence) -> Optional[int]:
+def expected_rank(items: Sequence[Item]) -> Optional[int]:
     """The input rank (batch included) the first layers of a chain agree on.
 
     Layers that keep the rank are read on until one rank is left: BatchNorm1d takes 2 or 3
     dims, a Conv1d after it settles 3.
     """
-    candidates: Optional[set] = None
+    candidates: Optional[Set[int]] = None
+    ranks: Optional[Tuple[int, ...]]
     for item in items:
         if isinstance(item, Comment):
             continue
@@ -211,7 +212,7 @@ class Replayer:
         name = next(iter(p.atoms())).name  # type: ignore[union-attr]
         return self.values.get(name, p)
 
-    def freshen(self, shape: Shape, key: str, upcoming: Sequence, claim: Optional[ShapeClaim] = None) -> Shape:
+    def freshen(self, shape: Shape, key: str, upcoming: Sequence[Item], claim: Optional[ShapeClaim] = None) -> Shape:
         """The shape with every unknown size replaced by a fresh symbol (the rank from the
         layers that follow, or from a comment that writes its batch)."""
         if shape.dims is None:
@@ -240,7 +241,7 @@ class Replayer:
         scope = comment.scope if comment is not None and comment.scope is not None else self.scope
         return [self._poly(d, scope) for d in claim.dims]
 
-    def _poly(self, e: DimExpr, scope) -> Optional[Poly]:
+    def _poly(self, e: DimExpr, scope: Scope) -> Optional[Poly]:
         if isinstance(e, Num):
             return Poly.const(e.value)
         if isinstance(e, Name):
@@ -402,20 +403,20 @@ class Replayer:
     def add_arith_site(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
         """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result is one of its output sizes."""
         if not self.collect or layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
-            spatial = layer.spec is not None and layer.spec.family in _SPATIAL_FAMILIES
-            self._unread(comment, self.lost if spatial or layer.spec is None else f"{layer.call.name} has no spatial size")
+            has_sizes = layer.spec is not None and layer.spec.family in _SPATIAL_FAMILIES
+            self._unread(comment, self.lost if has_sizes or layer.spec is None else f"{layer.call.name} has no spatial size")
             return
         if silenced(comment.text, "CVS102"):
             self._unread(comment, "silenced with noqa")
             return
-        spatial = shape.dims[2:]
-        if not spatial or any(d is None for d in spatial):
+        spatial = [d for d in shape.dims[2:] if d is not None]
+        if not spatial or len(spatial) < len(shape.dims) - 2:
             self._unread(comment, self.lost)
             return
         value = Poly.const(claim.value)
         # weighed as "every spatial size" (a disjunction would fit too many inputs); judged
         # in the end as "one of them" (Judge.report_arith)
-        readings = [Reading([equation(value, d) for d in spatial], "arith")]  # type: ignore[arg-type]
+        readings = [Reading([equation(value, d) for d in spatial], "arith")]
         record = Record(
             comment, claim, Origin(layer=layer), shape, layer, outcome.arithmetic, segment=self.segment, segment_line=self.segment_line
         )
@@ -441,7 +442,7 @@ class Replayer:
             return rest
         return None
 
-    def claim_here(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming: Sequence) -> Shape:
+    def claim_here(self, comment: Comment, claim: ShapeClaim, shape: Shape, origin: Origin, upcoming: Sequence[Item]) -> Shape:
         """An own-line shape comment: a claim on the shape here, or on the next layer's output
         (some files put each comment above the layer it describes)."""
         shape = self.freshen(shape, f"{comment.line}:{comment.col}", upcoming, claim)
@@ -485,7 +486,7 @@ class Replayer:
         shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
         for c, claim in stated:
             self.stated_inputs.add((c.line, c.col))
-            self.claim_here(c, claim, shape, origin, block.items)  # type: ignore[arg-type]
+            self.claim_here(c, claim, shape, origin, block.items)
         return self.items(block.items, shape, origin, trace)
 
     def _stated(self, claim: ShapeClaim, block: Block) -> Shape:
@@ -500,7 +501,7 @@ class Replayer:
             return Shape(tuple(full))
         return UNKNOWN_SHAPE
 
-    def items(self, items: Sequence, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
+    def items(self, items: Sequence[Item], shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         skip = -1
         for index, item in enumerate(items):
             if index == skip:
@@ -904,7 +905,7 @@ class Judge:
             match = next((i for i, (o, _) in enumerate(pairs) if o == factor), None)
             if match is None:
                 return None
-            rewritten.append(pairs.pop(match)[1])  # type: ignore[arg-type]
+            rewritten.append(pairs.pop(match)[1])
         numbers = iter(rewritten)
         new_second = re.sub(r"\d+", lambda _: str(next(numbers)), second)
         middle = comment.text[claim.end : at]
@@ -1056,8 +1057,11 @@ class Judge:
             None if shape_in.dims is None else tuple(None if d is None else substitute(d, values) for d in shape_in.dims),
             None if shape_in.last is None else substitute(shape_in.last, values),
         )
+        spec, args = problem.layer.spec, problem.layer.args
+        if spec is None or args is None:
+            return False
         try:
-            outcome = problem.layer.spec.fn(problem.layer.args, trial, problem.layer.call)  # type: ignore[union-attr]
+            outcome = spec.fn(args, trial, problem.layer.call)
         except Exception:  # noqa: BLE001  a catalog bug: not evidence either way
             return False
         return all(code != problem.code for code, _ in outcome.problems)

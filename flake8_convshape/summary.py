@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .dims import Poly
 from .layers.base import Shape
+
+if TYPE_CHECKING:
+    from .replay import BlockTrace, Step
+
+Wants = Optional[Callable[[str], bool]]  # which codes to show (select, ignore)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Row:
     codes: Tuple[str, ...]
 
 
-def written(step, lines: Optional[Sequence[str]] = None) -> str:
+def written(step: "Step", lines: Optional[Sequence[str]] = None) -> str:
     """The layer as the source writes it, arguments and all (``bias=False`` matters for the
     count), without the module path (``nn.``) and folded onto one line; the replay's own text
     of the call when the source span holds a comment or is not there."""
@@ -103,8 +108,8 @@ def written(step, lines: Optional[Sequence[str]] = None) -> str:
     return text
 
 
-def block_rows(trace, wants=None, lines: Optional[Sequence[str]] = None) -> List[Row]:
-    rows = []
+def block_rows(trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None) -> List[Row]:
+    rows: List[Row] = []
     for i, step in enumerate(trace.steps):
         codes = tuple(c for c in step.codes if wants is None or wants(c))
         rows.append(
@@ -113,22 +118,22 @@ def block_rows(trace, wants=None, lines: Optional[Sequence[str]] = None) -> List
     return rows
 
 
-def coverage(trace) -> str:
+def coverage(trace: "BlockTrace") -> str:
     if not trace.claims_total:
         return "Shape comments: none"
     pct = round(100 * trace.claims_checked / trace.claims_total)
     text = f"Shape comments checked against the replay: {trace.claims_checked} of {trace.claims_total} ({pct}%)"
-    wrong = getattr(trace, "disagreeing", [])
+    wrong = trace.disagreeing
     if wrong:
         text += "; disagreeing: line " + ", ".join(map(str, wrong))
     return text
 
 
-def input_text(trace) -> str:
+def input_text(trace: "BlockTrace") -> str:
     return shape_text(trace.steps[0].shape_in) if trace.steps else "?"
 
 
-def render_table(path: str, trace, wants=None, lines: Optional[Sequence[str]] = None) -> str:
+def render_table(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None) -> str:
     """The text table of one block; ``lines`` (the source) lets the layers read as written."""
     rows = block_rows(trace, wants, lines)
     with_codes = any(r.codes for r in rows)
@@ -144,7 +149,7 @@ def render_table(path: str, trace, wants=None, lines: Optional[Sequence[str]] = 
         return "  ".join(parts).rstrip()
 
     width = sum(widths) + 2 * (len(widths) - 1)
-    params = Count.of([s.parameters for s in trace.steps])
+    total = Count.of([s.parameters for s in trace.steps])
     buffers = Count.of([s.buffers for s in trace.steps])
     out = [
         f"{path}:{trace.line}: nn.Sequential, input {input_text(trace)}",
@@ -153,8 +158,8 @@ def render_table(path: str, trace, wants=None, lines: Optional[Sequence[str]] = 
         "=" * width,
         *(fmt(c) for c in cells),
         "=" * width,
-        f"Total params: {params.render()}",
-        f"Trainable params: {params.render()}",
+        f"Total params: {total.render()}",
+        f"Trainable params: {total.render()}",
         f"Non-trainable params (buffers): {buffers.render()}",
         coverage(trace),
         "-" * width,
@@ -169,7 +174,7 @@ def _count_json(p: Optional[Poly]) -> Tuple[Optional[int], Optional[str]]:
     return r.int_value(), str(r)
 
 
-def block_json(path: str, trace, wants=None, lines: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+def block_json(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     layers = []
     for i, step in enumerate(trace.steps):
         params, params_expr = _count_json(step.parameters)
@@ -189,22 +194,22 @@ def block_json(path: str, trace, wants=None, lines: Optional[Sequence[str]] = No
                 "codes": [c for c in step.codes if wants is None or wants(c)],
             }
         )
-    params = Count.of([s.parameters for s in trace.steps])
+    total = Count.of([s.parameters for s in trace.steps])
     buffers = Count.of([s.buffers for s in trace.steps])
     return {
         "path": path,
         "line": trace.line,
         "input": input_text(trace),
         "layers": layers,
-        "total_parameters": params.value(),
-        "total_parameters_expr": params.render(),
-        "trainable_parameters": params.value(),
+        "total_parameters": total.value(),
+        "total_parameters_expr": total.render(),
+        "trainable_parameters": total.value(),
         "non_trainable_buffers": buffers.value(),
         "non_trainable_buffers_expr": buffers.render(),
-        "layers_without_count": params.unknown,
+        "layers_without_count": total.unknown,
         "claims_total": trace.claims_total,
         "claims_checked": trace.claims_checked,
-        "claims_disagreeing": list(getattr(trace, "disagreeing", [])),
+        "claims_disagreeing": list(trace.disagreeing),
     }
 
 
@@ -227,7 +232,7 @@ def block_end_lines(source: str) -> Dict[int, int]:
     return ends
 
 
-def select_blocks(traces: Sequence, source: str, line: Optional[int]) -> List:
+def select_blocks(traces: Sequence["BlockTrace"], source: str, line: Optional[int]) -> List["BlockTrace"]:
     """Every trace, or the one whose call spans ``line``."""
     if line is None:
         return list(traces)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Optional, Tuple
+
+from ..analysis import Settings
 
 from .common import add_rewrite_arguments, rewrite_files
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = sub.add_parser(
         "annotate",
         help="insert the replayed shape as a comment after each layer group that has none",
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     return rewrite_files(args, _annotate, past="inserted", future="insert", not_done="not annotated")
 
 
-def _annotate(text: str, settings, path: str):
+def _annotate(text: str, settings: Settings, path: str) -> Tuple[Optional[str], int, bool]:
     from ..annotate import annotate_source
 
     result = annotate_source(text, settings, path)

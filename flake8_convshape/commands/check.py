@@ -6,10 +6,11 @@ import argparse
 import sys
 from typing import List, Tuple
 
-from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, read_source, resolve_files
+from ..check import read_source
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, resolve_files
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     from ..formats import FORMATS
 
     parser = sub.add_parser(

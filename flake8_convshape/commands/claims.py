@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List
+from typing import Any, Dict, List
 
-from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, read_source, resolve_files
+from ..check import read_source
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, resolve_files
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = sub.add_parser(
         "claims",
         help="list the comments read as shape claims: how each was understood, whether it was compared, the finding",
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if status:
         return status
     failed = False
-    rows: List[dict] = []
+    rows: List[Dict[str, Any]] = []
     text: List[str] = []
     for path, settings in files:
         try:

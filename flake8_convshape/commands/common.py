@@ -6,10 +6,9 @@ import argparse
 import os
 import re
 import sys
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..analysis import Settings
-from ..check import read_regular_file, read_source  # noqa: F401  (the commands read files with it)
 
 # never source of the user's own: caches, installed packages, virtual environments. ``build``,
 # ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
@@ -109,7 +108,7 @@ class SettingsResolver:
         self._error = ConfigError
         self._finder = None if getattr(args, "isolated", False) else Finder()
         self._fixed = None
-        self._warned: set = set()
+        self._warned: Set[str] = set()
         config_file = getattr(args, "config", None)
         if config_file is not None:
             if not os.path.isfile(config_file):
@@ -162,7 +161,12 @@ def within(path: str, roots: Sequence[str]) -> bool:
     return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def rewrite_files(args: argparse.Namespace, transform, *, past: str, future: str, not_done: str) -> int:
+# ``transform(text, settings, path)``: the new text (None when nothing changes), how many comments
+# it touched, and whether something was left undone
+Transform = Callable[[str, Settings, str], Tuple[Optional[str], int, bool]]
+
+
+def rewrite_files(args: argparse.Namespace, transform: Transform, *, past: str, future: str, not_done: str) -> int:
     """Read, transform and (atomically) write each file, or print its diff with --diff.
 
     ``transform(text, settings, path)`` returns the new text (None when nothing changes), how

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Optional, Tuple
+
+from ..analysis import Settings
 
 from .common import add_rewrite_arguments, rewrite_files
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = sub.add_parser(
         "fix",
         help="rewrite stale shape comments (CVS101/CVS102) to the replayed shape, in their own style",
@@ -26,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     return rewrite_files(args, _fix, past="fixed", future="fix", not_done="not fixed")
 
 
-def _fix(text: str, settings, path: str):
+def _fix(text: str, settings: Settings, path: str) -> Tuple[Optional[str], int, bool]:
     from ..fix import fix_source
 
     result = fix_source(text, settings, path)

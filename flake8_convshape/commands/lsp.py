@@ -13,7 +13,7 @@ MISSING = (
 )
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = sub.add_parser(
         "lsp",
         help="run the Language Server (diagnostics, quick fixes, shape hovers and inlay hints) over stdio",

@@ -7,12 +7,13 @@ import json
 import os
 import re
 import sys
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from .common import EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_settings_options, read_source, resolve_files
+from ..check import read_source
+from .common import EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_settings_options, resolve_files
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = sub.add_parser(
         "summary",
         help="a torchsummary-like table per Sequential: layers, output shapes, parameters, coverage",
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     shown = 0
     text_out: List[str] = []
-    json_out: List[dict] = []
+    json_out: List[Dict[str, Any]] = []
     for path, line in targets:
         files, status = resolve_files(args, [path])
         if status:
