@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from .budget import BudgetExceeded, current as current_budget
 from .hints import hint_for_layer
@@ -126,6 +126,11 @@ class Record:
     arrow: bool = False  # ``A -> B``: both sides are claims; never rewritten
     # for an arrow, per placement: the layer it describes and the shapes around it
     spans: Dict[str, Tuple[Optional[Layer], Shape, Shape]] = field(default_factory=dict)
+
+
+def _record(site: Site) -> Record:
+    """The replay's own record of a site (the solver keeps it as an opaque payload)."""
+    return cast(Record, site.payload)
 
 
 @dataclass
@@ -764,8 +769,8 @@ class Judge:
         self.block_line = 0
         # an arrow before the first layer can only describe the layer below it: the block's
         # convention for arrows that fit nowhere
-        records = [s.payload for s in replayer.sites]
-        self.arrows_above = any(r.arrow and "here" not in r.spans for r in records)  # type: ignore[attr-defined]
+        records = [_record(s) for s in replayer.sites]
+        self.arrows_above = any(r.arrow and "here" not in r.spans for r in records)
         # the order most comments of the block are written in (for messages and fixes)
         orders = [s.chosen.order for s in replayer.sites if s.status == OK and s.chosen is not None]
         self.order = "last" if orders.count("last") > orders.count("first") else "first"
@@ -791,7 +796,7 @@ class Judge:
     def report_claim(self, site: Site, outvoted: bool = False, others: Optional[int] = None) -> None:
         """CVS101 (CVS102 for arithmetic): wrong on code alone, or ``outvoted`` by the solution
         the block's other comments agree on (then the message says so, and the fix may use it)."""
-        record: Record = site.payload  # type: ignore[assignment]
+        record = _record(site)
         if isinstance(record.claim, ArithClaim):
             self.report_arith(site, record, outvoted, self.verdict.agreeing_with(site) if others is None else others)
             return
@@ -944,7 +949,7 @@ class Judge:
 
     def agreement(self, site: Site, n: int) -> str:
         """``the 5 other shape comments of this block agree on an input of 1 x 1``."""
-        record: Record = site.payload  # type: ignore[assignment]
+        record = _record(site)
         ranges = self.verdict.ranges
         words = []
         for d in (record.segment.dims or (None, None))[1:]:
@@ -971,8 +976,8 @@ class Judge:
             self.report_claim(site)
         if verdict.split is not None:
             earlier, later = verdict.split
-            record: Record = later.payload  # type: ignore[assignment]
-            other: Record = earlier.payload  # type: ignore[assignment]
+            record = _record(later)
+            other = _record(earlier)
             self.findings.append(
                 _at_comment(
                     record.comment,
@@ -1005,9 +1010,9 @@ class Judge:
         other comments agree on, and reported when every reading contradicts them."""
         if not second.sites:
             return
-        first = {(s.payload.comment.line, s.payload.comment.col): s for s in self.replayer.sites}  # type: ignore[attr-defined]
+        first = {(_record(s).comment.line, _record(s).comment.col): s for s in self.replayer.sites}
         for site in second.sites:
-            record: Record = site.payload  # type: ignore[assignment]
+            record = _record(site)
             before = first.get((record.comment.line, record.comment.col))
             if before is not None and before.status != VIOLATED and site.fixed_violated():
                 self.report_claim(site, outvoted=True, others=self.verdict.agreeing_with(before))
@@ -1024,10 +1029,10 @@ class Judge:
         for site in self.replayer.sites:
             if site.status != OK or site.chosen is None or not (site.chosen.pins() & culprits):
                 continue
-            if self.reported(site.payload.comment):  # type: ignore[attr-defined]
+            if self.reported(_record(site).comment):
                 continue  # one finding per comment: the first layer that cannot take it
             status, _ = site.evaluate(reduced)
-            record: Record = site.payload  # type: ignore[assignment]
+            record = _record(site)
             if status == OK or not isinstance(record.claim, ShapeClaim):
                 continue  # another reading fits without the contested size
             if self._a_reading_it_takes(site, problem, culprits):
@@ -1269,7 +1274,7 @@ def _statuses(replayer: Replayer, findings: Sequence[Finding]) -> List[ClaimStat
             codes.setdefault(f.line, f.code)
     out: List[ClaimStatus] = []
     for site in replayer.sites:
-        record: Record = site.payload  # type: ignore[assignment]
+        record = _record(site)
         reading = site.chosen or site.readings[0]
         comment, claim = record.comment, record.claim
         role = getattr(claim, "role", None)
