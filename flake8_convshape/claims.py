@@ -152,7 +152,7 @@ _LEAD_IN = re.compile(
         | input\s+is(?![A-Za-z0-9_])\s*:?
         | input\s*:
         | in\s*:
-        | input(?=\s)
+        | input(?=\s|[\[(])
         | (?:\u8f93\u5165|\uc785\ub825|\u5165\u529b)"""
     + _CJK_SUFFIX
     + _CJK_TAIL
@@ -165,14 +165,14 @@ _LEAD_IN = re.compile(
     + _ARROW_TOKEN
     + r"""
         | (?:output|out)\s*:
-        | output(?=\s)
+        | output(?=\s|[\[(])
         | (?:\u8f93\u51fa|\ucd9c\ub825|\u51fa\u529b)"""
     + _CJK_SUFFIX
     + _CJK_TAIL
     + r"""
       )
     | (?P<neutral>
-          state\s*size(?![A-Za-z0-9_])\s*[.:]?
+          state\s*(?:size|shape)(?![A-Za-z0-9_])\s*[.:]?
         | (?:shape|size)\s*:
         | shape(?=\s)
         | (?:\u7279\u5f81\u56fe|\u5c3a\u5bf8|\u5f62\u72b6)(?:\u5c3a\u5bf8|\u5927\u5c0f)?"""
@@ -834,6 +834,10 @@ def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
         shape = _parse_shape_at(comment, start, b)
         if shape is None:
             return None
+        if group == "inp":
+            both = _input_output(comment, shape, b)
+            if both is not None:
+                return both
         min_dims = _MIN_BARE_DIMS if group in _LABEL_GROUPS else _MIN_DIMS
         return _accept(comment, shape, True, b, _LEAD_ROLES.get(group or ""), min_dims)
     try:
@@ -891,6 +895,46 @@ def _size_claim(s: str, span: Tuple[int, int], **extra: object) -> ShapeClaim:
     )
 
 
+# "input[3, 224, 224]  output[48, 55, 55]": the input and the output of one layer, as an arrow
+_THEN_OUTPUT = re.compile(r"[\s,;]*(?:output|out)\s*[:=]?\s*(?=[\[(0-9])", re.IGNORECASE)
+
+
+def _input_output(s: str, first: "_Shape", end: int) -> Optional[ShapeClaim]:
+    m = _THEN_OUTPUT.match(s, first.end, end)
+    if m is None:
+        return None
+    second = _parse_shape_at(s, m.end(), end)
+    if second is None:
+        return None
+    source = _accept(s, first, True, first.end)
+    claim = _accept(s, second, True, end)
+    if source is None or claim is None:
+        return None
+    return dataclasses.replace(claim, source=source)
+
+
+# a bare "32x32 -> 16x16" (no lead-in) is a spatial size on each side only when the sizes are
+# too large for a kernel ("3x3 -> 1x1" says which kernel replaced which)
+_MIN_BARE_SPATIAL = 8
+
+
+def _bare_spatial_pair(s: str, a: "_Shape", b: "_Shape", end: int) -> Optional[ShapeClaim]:
+    for shape in (a, b):
+        if len(shape.dims) != 2 or shape.wrapped or shape.kind not in ("x", "\u00d7"):
+            return None
+        if not all(isinstance(d, Num) for d in shape.dims):
+            return None
+    if min(d.value for d in a.dims) < _MIN_BARE_SPATIAL:  # type: ignore[attr-defined]
+        return None
+    if _SIZE_TAIL.fullmatch(s, b.end, end) is None:
+        return None  # "32x32 -> 16x16 feature maps": prose goes on
+    source = _accept(s, a, True, a.end)
+    claim = _accept(s, b, True, end)
+    if source is None or claim is None:
+        return None
+    return dataclasses.replace(claim, source=source)
+
+
 def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
     """``A -> B`` where both sides are shapes, or both lone sizes: B, with ``source`` A."""
     p = _Parser(s, end)
@@ -916,6 +960,10 @@ def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
     shape_b = _parse_shape_at(s, q, end)
     if shape_b is None:
         return None
+    if not led:
+        spatial = _bare_spatial_pair(s, shape_a, shape_b, end)
+        if spatial is not None:
+            return spatial
     source = _accept(s, shape_a, shape_a.wrapped or led, shape_a.end)
     if source is None:
         return None

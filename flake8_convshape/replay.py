@@ -623,6 +623,7 @@ class Replayer:
 
 
 _NOT_STATED = "the block's input is not stated"
+_ARROW_BETWEEN = re.compile(r"-{1,2}>|=>|\u2192|\u27f6|\u21d2|\u27f9")
 
 
 def _has_unknown(shape: Shape) -> bool:
@@ -865,6 +866,8 @@ class Judge:
             placement = "moved"  # the block's arrows describe the layer below them
         layer, before, after = record.spans.get(placement) or next(iter(record.spans.values()))
         text = comment.text[claim.source.start : claim.end]
+        if not _ARROW_BETWEEN.search(comment.text, claim.source.end, claim.start):
+            text = _claim_text(claim)  # "input[...] output[...]": said as an arrow
         took, gave = self.shape(before).render(), self.shape(after).render()
         if claim.size_only:
             what = f"{layer.call.text} at line {layer.line}" if layer is not None else "the replay"

@@ -52,6 +52,7 @@ SHAPES = [
     # DCGAN generator / discriminator style
     ("# state size. (ngf*8) x 4 x 4", ["ngf*8", "4", "4"], False, True, "(ngf*8) x 4 x 4"),
     ("# state size. 512 x 4 x 4", ["512", "4", "4"], False, True, "512 x 4 x 4"),
+    ("# state shape: [bs, ngf*8, 4, 4]", ["bs", "ngf*8", "4", "4"], True, True, "[bs, ngf*8, 4, 4]"),
     ("# input is (nc) x 64 x 64", ["nc", "64", "64"], False, True, "(nc) x 64 x 64"),
     ("# input: 3 x 64 x 64", ["3", "64", "64"], False, True, "3 x 64 x 64"),
     ("# out size. (512) x 6 x 6", ["512", "6", "6"], False, True, "(512) x 6 x 6"),
@@ -369,7 +370,10 @@ NON_CLAIMS = [
     "# Output: (1, B, seq, D) -> (B, seq, D)",
     "# shape: (1, T) → (T,)",
     "# [B, C, H, W] to [B, H, W, C]",
-    "# 64x64 -> 32x32",
+    # a bare pair of small squares is a kernel note; a pair with prose after it is prose
+    "# 3x3 -> 1x1",
+    "# 7x7 -> 3x3",
+    "# 32x32 -> 16x16 feature maps",
     # lead-in followed by something that is not a shape
     "# input:",
     "# input image",
