@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import List, Tuple
 
-from ..check import read_source
-from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, resolve_files
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analysed, resolve_files
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -45,8 +44,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import analyse
-    from ..check import stderr_reporter
     from ..findings import Finding
     from ..formats import render
 
@@ -55,17 +52,9 @@ def run(args: argparse.Namespace) -> int:
         return status
     records: List[Tuple[str, Finding]] = []
     failures: List[Tuple[str, str]] = []
-    for path, settings in files:
-        try:
-            source = read_source(path)
-        except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
-            failures.append((path, f"cannot read: {exc}"))
-            print(f"convshape: {path}: cannot read: {exc}", file=sys.stderr)
-            continue
-        result = analyse(source, settings, stderr_reporter(path) if args.verbose else None)
-        if not result.valid:
-            failures.append((path, "not valid Python, skipped"))
-            print(f"convshape: {path}: not valid Python, skipped", file=sys.stderr)
+    for path, _, result, failure in analysed(files, args.verbose, traced=args.verbose):
+        if result is None:
+            failures.append((path, failure))
             continue
         records += [(path, f) for f in result.findings]
         if args.verbose:

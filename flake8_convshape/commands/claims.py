@@ -7,8 +7,7 @@ import json
 import sys
 from typing import Any, Dict, List
 
-from ..check import read_source
-from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, resolve_files
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analysed, resolve_files
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -34,24 +33,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import analyse
-
     files, status = resolve_files(args, args.paths)
     if status:
         return status
     failed = False
     rows: List[Dict[str, Any]] = []
     text: List[str] = []
-    for path, settings in files:
-        try:
-            source = read_source(path)
-        except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
-            print(f"convshape: {path}: cannot read: {exc}", file=sys.stderr)
-            failed = True
-            continue
-        result = analyse(source, settings)
-        if not result.valid:
-            print(f"convshape: {path}: not valid Python, skipped", file=sys.stderr)
+    for path, _, result, _ in analysed(files):
+        if result is None:
             failed = True
             continue
         for claim in result.claims:

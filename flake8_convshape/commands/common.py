@@ -6,9 +6,12 @@ import argparse
 import os
 import re
 import sys
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ..analysis import Settings
+
+if TYPE_CHECKING:
+    from ..analysis import Analysis
 
 # never source of the user's own: caches, installed packages, virtual environments. ``build``,
 # ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
@@ -135,6 +138,36 @@ class SettingsResolver:
                 self._warned.add(warning)
                 print(f"convshape: warning: {warning}", file=sys.stderr)
         return merged(config, self.select, self.ignore, self.defines, self.input_shape)
+
+
+class Analysed(NamedTuple):
+    path: str
+    settings: Settings
+    result: Optional["Analysis"]  # None when the file could not be read or parsed
+    failure: str = ""  # why not, as printed on stderr
+
+
+def analysed(
+    files: Sequence[Tuple[str, Settings]], verbose: bool = False, traced: bool = True
+) -> Iterator[Analysed]:
+    """Each file read and analysed, the way every reading command does it; a file that cannot
+    be read or parsed is said on stderr and comes with its failure instead of a result."""
+    from ..analysis import analyse
+    from ..check import read_source, stderr_reporter
+
+    for path, settings in files:
+        try:
+            source = read_source(path)
+        except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+            failure = f"cannot read: {exc}"
+        else:
+            result = analyse(source, settings, stderr_reporter(path) if verbose else None, traced)
+            if result.valid:
+                yield Analysed(path, settings, result)
+                continue
+            failure = "not valid Python, skipped"
+        print(f"convshape: {path}: {failure}", file=sys.stderr)
+        yield Analysed(path, settings, None, failure)
 
 
 def resolve_files(args: argparse.Namespace, paths: Sequence[str]) -> Tuple[List[Tuple[str, Settings]], int]:

@@ -9,8 +9,7 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..check import read_source
-from .common import EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_settings_options, resolve_files
+from .common import EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_settings_options, analysed, resolve_files
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -49,7 +48,6 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import analyse
     from ..summary import block_json, render_table, select_blocks
 
     targets: List[Tuple[str, Optional[int]]] = []
@@ -67,18 +65,11 @@ def run(args: argparse.Namespace) -> int:
         files, status = resolve_files(args, [path])
         if status:
             return status
-        for file, settings in files:
-            try:
-                source = read_source(file)
-            except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
-                print(f"convshape: {file}: cannot read: {exc}", file=sys.stderr)
+        for file, settings, result, _ in analysed(files):
+            if result is None:
                 failed = True
                 continue
-            result = analyse(source, settings)
-            if not result.valid:
-                print(f"convshape: {file}: not valid Python, skipped", file=sys.stderr)
-                failed = True
-                continue
+            source = result.source
             if "Sequential" not in source:
                 if line is not None:
                     print(f"convshape: error: no nn.Sequential in {file}", file=sys.stderr)
