@@ -47,6 +47,8 @@ from flake8_convshape import check_source  # noqa: E402
 from flake8_convshape.layers import CATALOG  # noqa: E402
 from flake8_convshape.analysis import trace_source  # noqa: E402
 
+from conftest import IMPORT_NN, sequential  # noqa: E402
+
 nn = torch.nn
 pytestmark = pytest.mark.torch
 
@@ -171,10 +173,9 @@ def source_for(case: Case, text: str) -> str:
             prefix = ["nn.MaxPool1d(1)", "nn.Flatten()"]
         else:
             raise AssertionError(f"no prefix for rank {rank}")
-    lines = ["import torch.nn as nn", "", "model = nn.Sequential(", f"    # input: {tuple(comment)}"]
-    lines += [f"    {p}," for p in prefix]
-    lines += [f"    {text},", ")", ""]
-    return "\n".join(lines)
+    return sequential(
+        *(f"{p}," for p in prefix), f"{text},", header=IMPORT_NN + "\n", name="model", input_comment=str(tuple(comment))
+    )
 
 
 # --------------------------------------------------------------------------- the oracle
@@ -1061,8 +1062,8 @@ def test_cvs202_says_what_pytorch_does(text, shape, runs):
         except Exception:  # noqa: BLE001
             outcome = "raises"
     assert outcome == ("raises" if runs is False else "empty"), f"{text}: PyTorch {outcome}"
-    comment = f"    # input: {tuple(shape[1:])}\n" if shape else ""
-    source = f"import torch.nn as nn\n\nmodel = nn.Sequential(\n{comment}    {text},\n)\n"
+    comment = str(tuple(shape[1:])) if shape else None
+    source = sequential(f"{text},", header=IMPORT_NN + "\n", name="model", input_comment=comment)
     found = [(f.code, f.message) for f in check_source(source)]
     assert [code for code, _ in found] == ["CVS202"], found
     assert (EMPTY in found[0][1]) == bool(runs), found
