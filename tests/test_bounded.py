@@ -71,8 +71,9 @@ def test_adversarial_case_finishes_within_budget(name: str) -> None:
     seconds, peak, findings, heard = measured(adversarial.CASES[name](scale))
     assert seconds < CEILING_SECONDS, f"{name}: {seconds:.1f} s"
     assert peak < CEILING_MB, f"{name}: {peak:.0f} MB"
-    # whatever was cut short is a budget, or the one layer error the case is about
-    assert all(isinstance(exc, BudgetExceeded) for exc in heard if name != "layer_error")
+    # whatever was cut short is a budget (layer_error's Upsample(scale_factor=inf) no longer
+    # trips the catalog: test_a_failing_layer_keeps_the_findings_before_it makes a layer fail)
+    assert all(isinstance(exc, BudgetExceeded) for exc in heard), heard
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))

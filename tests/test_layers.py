@@ -306,7 +306,9 @@ class TestPools:
 
 class TestResample:
     def test_float_scale_floors_as_pytorch(self):
-        assert last("nn.Upsample(scale_factor=0.29),", "3 x 100")
+        # without a layer that fixes the rank, "3 x 100" may be batched or not: unknown, and quiet
+        step = last("nn.Upsample(scale_factor=0.29),", "3 x 100")
+        assert step.shape is None and step.codes == ()
         assert last("nn.MaxPool1d(1),\nnn.Upsample(scale_factor=0.29),", "3 x 100").shape == (None, 3, 28)
         assert last("nn.MaxPool1d(1),\nnn.Upsample(scale_factor=1.1),", "3 x 10").shape == (None, 3, 11)
 
@@ -459,7 +461,10 @@ class TestActivations:
         ],
     )
     def test_invalid_parameters(self, layer):
-        assert last(f"{layer},\nnn.Conv2d(3, 3, 1),", "3 x 8 x 8") and steps(f"{layer},\nnn.Conv2d(3, 3, 1),", "3 x 8 x 8")[0].codes == ("CVS203",)
+        # CVS203 on the layer; its shape is still known, so the replay goes on past it
+        first, conv = steps(f"{layer},\nnn.Conv2d(3, 3, 1),", "3 x 8 x 8")
+        assert first.codes == ("CVS203",)
+        assert conv.codes == () and conv.shape == (None, 3, 8, 8)
 
     def test_prelu(self):
         assert last("nn.MaxPool2d(1),\nnn.PReLU(64),", "64 x 8 x 8").codes == ()
