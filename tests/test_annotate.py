@@ -24,6 +24,8 @@ from flake8_convshape.analysis import Settings
 from flake8_convshape.dims import Poly
 from flake8_convshape.fix import decode, python_lines
 
+from conftest import copy_before
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "annotate"
 PAIRS = sorted(p.name[: -len(".before.py")] for p in DATA.glob("*.before.py"))
@@ -32,12 +34,6 @@ PAIRS = sorted(p.name[: -len(".before.py")] for p in DATA.glob("*.before.py"))
 def args_of(name: str) -> List[str]:
     extra = DATA / f"{name}.args"
     return extra.read_text().split() if extra.exists() else []
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / f"{name}.py"
-    target.write_bytes((DATA / f"{name}.before.py").read_bytes())
-    return target
 
 
 def inserted_lines(before: str, after: str) -> List[str]:
@@ -59,7 +55,7 @@ def test_there_are_pairs():
 
 @pytest.mark.parametrize("name", PAIRS)
 def test_annotate_turns_before_into_after_byte_for_byte(name, tmp_path, capsys):
-    path = copy(name, tmp_path)
+    path = copy_before(DATA, name, tmp_path)
     assert main(["annotate", "--isolated", *args_of(name), str(path)]) == 0
     assert path.read_bytes() == (DATA / f"{name}.after.py").read_bytes()
     assert "inserted" in capsys.readouterr().err
@@ -97,7 +93,7 @@ def test_only_whole_comment_lines_are_added_and_the_checker_agrees(name):
 
 @pytest.mark.parametrize("name", PAIRS)
 def test_diff_prints_and_writes_nothing(name, tmp_path, capsys):
-    path = copy(name, tmp_path)
+    path = copy_before(DATA, name, tmp_path)
     before = path.read_bytes()
     assert main(["annotate", "--isolated", "--diff", *args_of(name), str(path)]) == 1
     assert path.read_bytes() == before
@@ -130,7 +126,7 @@ def test_ignoring_cvs201_lets_the_group_after_a_bad_batchnorm_be_annotated():
 
 
 def test_without_a_known_input_nothing_is_inserted(tmp_path, capsys):
-    path = copy("no_comments", tmp_path)
+    path = copy_before(DATA, "no_comments", tmp_path)
     before = path.read_bytes()
     assert main(["annotate", "--isolated", str(path)]) == 0
     assert path.read_bytes() == before
@@ -147,7 +143,7 @@ def test_a_file_with_a_syntax_error_is_left_untouched(tmp_path, capsys):
 
 
 def test_the_installed_command(tmp_path):
-    path = copy("dcgan_discriminator", tmp_path)
+    path = copy_before(DATA, "dcgan_discriminator", tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "flake8_convshape.cli", "annotate", "--isolated", str(path)],
         capture_output=True,

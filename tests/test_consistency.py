@@ -3,11 +3,12 @@ rewrites in the comment's own names and order, the solver's rules on small block
 
 from __future__ import annotations
 
-from flake8_convshape import check_source
 from flake8_convshape.fix import fix_source
 from flake8_convshape.analysis import Settings
 from flake8_convshape.solve import Reading, Site, equation, solve
 from flake8_convshape.dims import Poly
+
+from conftest import codes
 
 TWO_BLOCKS = """import torch.nn as nn
 
@@ -29,10 +30,6 @@ class Discriminator(nn.Module):
             # state size. 64 x 16 x 16
         )
 """
-
-
-def codes(source: str, **kw) -> list:
-    return [(f.line, f.code) for f in check_source(source, **kw)]
 
 
 def test_input_goes_only_to_the_blocks_it_fits():

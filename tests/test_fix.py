@@ -39,15 +39,11 @@ from flake8_convshape.fix import (
     write_atomically,
 )
 
+from conftest import copy_before
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "fix"
 PAIRS = sorted(p.name[: -len(".before.py")] for p in DATA.glob("*.before.py"))
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / f"{name}.py"
-    target.write_bytes((DATA / f"{name}.before.py").read_bytes())
-    return target
 
 
 def code_tokens(text: str) -> List[tuple]:
@@ -68,7 +64,7 @@ def test_every_pair_has_both_halves():
 
 @pytest.mark.parametrize("name", PAIRS)
 def test_fix_turns_before_into_after_byte_for_byte(name, tmp_path, capsys):
-    path = copy(name, tmp_path)
+    path = copy_before(DATA, name, tmp_path)
     assert main(["fix", "--isolated", str(path)]) == 0
     assert path.read_bytes() == (DATA / f"{name}.after.py").read_bytes()
     err = capsys.readouterr().err
@@ -90,7 +86,7 @@ def test_a_second_run_changes_nothing_and_check_is_clean(name, tmp_path, capsys)
 
 @pytest.mark.parametrize("name", PAIRS)
 def test_diff_prints_the_change_and_writes_nothing(name, tmp_path, capsys):
-    path = copy(name, tmp_path)
+    path = copy_before(DATA, name, tmp_path)
     before = path.read_bytes()
     assert main(["fix", "--isolated", "--diff", str(path)]) == 1
     assert path.read_bytes() == before
@@ -135,7 +131,7 @@ def test_noqa_keeps_comments_for_our_codes_only():
 
 
 def test_layer_parameters_are_never_rewritten(tmp_path, capsys):
-    path = copy("dcgan_symbolic", tmp_path)
+    path = copy_before(DATA, "dcgan_symbolic", tmp_path)
     main(["check", "--isolated", "--select", "CVS2", str(path)])
     before = capsys.readouterr().out
     assert "CVS201" in before
@@ -207,7 +203,7 @@ def test_an_undecodable_file_is_left_untouched(tmp_path, capsys):
 def test_a_file_changed_on_disk_while_we_worked_is_left_alone(tmp_path, capsys, monkeypatch):
     import flake8_convshape.fix as fix_module
 
-    path = copy("crlf", tmp_path)
+    path = copy_before(DATA, "crlf", tmp_path)
     real = fix_module.fix_source
 
     def meanwhile(text, settings=None, filename="<string>", **kw):
@@ -234,7 +230,7 @@ def test_write_atomically_refuses_stale_content_and_cleans_up(tmp_path):
 
 
 def test_the_file_mode_is_kept(tmp_path):
-    path = copy("crlf", tmp_path)
+    path = copy_before(DATA, "crlf", tmp_path)
     os.chmod(path, 0o640)
     assert main(["fix", "--isolated", str(path)]) == 0
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
@@ -242,7 +238,7 @@ def test_the_file_mode_is_kept(tmp_path):
 
 
 def test_a_symlink_stays_a_link_and_its_target_is_fixed(tmp_path):
-    target = copy("crlf", tmp_path)
+    target = copy_before(DATA, "crlf", tmp_path)
     link = tmp_path / "link.py"
     link.symlink_to(target)
     assert main(["fix", "--isolated", str(link)]) == 0
@@ -252,14 +248,14 @@ def test_a_symlink_stays_a_link_and_its_target_is_fixed(tmp_path):
 
 def test_a_directory_is_walked(tmp_path, capsys):
     for name in ("crlf", "tabs"):
-        copy(name, tmp_path)
+        copy_before(DATA, name, tmp_path)
     assert main(["fix", "--isolated", str(tmp_path)]) == 0
     for name in ("crlf", "tabs"):
         assert (tmp_path / f"{name}.py").read_bytes() == (DATA / f"{name}.after.py").read_bytes()
 
 
 def test_the_installed_command_fixes_a_file(tmp_path):
-    path = copy("dcgan_symbolic", tmp_path)
+    path = copy_before(DATA, "dcgan_symbolic", tmp_path)
     diff = subprocess.run(
         [sys.executable, "-m", "flake8_convshape.cli", "fix", "--diff", str(path)], capture_output=True, text=True
     )

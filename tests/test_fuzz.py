@@ -72,7 +72,7 @@ def exercise(source: str) -> Tuple[bool, list]:
     """
     internal: List[Tuple[int, BaseException]] = []
     findings = check_source(source, "fuzz.py", on_error=lambda line, exc: internal.append((line, exc)))
-    assert isinstance(findings, list)
+    assert findings == sorted(findings, key=lambda f: (f.line, f.col, f.code)), "findings out of file order"
     for f in findings:
         assert isinstance(f.line, int) and f.line >= 1, f
         assert isinstance(f.col, int) and f.col >= 0, f

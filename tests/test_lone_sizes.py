@@ -4,21 +4,13 @@ running the block in PyTorch."""
 
 from __future__ import annotations
 
-from typing import List, Tuple
-
 import pytest
 
 from flake8_convshape import check_source
 from flake8_convshape.analysis import Settings
 from flake8_convshape.fix import fix_source
 
-
-def codes(source: str) -> List[Tuple[int, str]]:
-    return [(f.line, f.code) for f in check_source(source)]
-
-
-def block(*lines: str, head: str = "") -> str:
-    return "import torch.nn as nn\n" + head + "net = nn.Sequential(\n" + "".join(f"    {line}\n" for line in lines) + ")\n"
+from conftest import codes, sequential
 
 
 # ------------------------------------------------------------------------------- lone sizes
@@ -40,33 +32,33 @@ STRIDED = 'nn.Conv2d(64, 128, 4, 2, 1),  # {}'
     ],
 )
 def test_a_trailing_lone_arrow_is_one_size_of_its_layer(arrow, expected):
-    source = block("# input: 64 x 32 x 32", STRIDED.format(arrow))
+    source = sequential("# input: 64 x 32 x 32", STRIDED.format(arrow))
     assert codes(source) == expected
 
 
 def test_the_message_says_what_the_layer_gives_for_each_size():
-    (f,) = check_source(block("# input: 64 x 32 x 32", STRIDED.format("32 -> 8")))
+    (f,) = check_source(sequential("# input: 64 x 32 x 32", STRIDED.format("32 -> 8")))
     assert "comment says 32 -> 8, but Conv2d(64, 128, 4, 2, 1) at line 4 gives" in f.message
     assert "64 -> 128 (channels)" in f.message and "32 -> 16 (H, W)" in f.message
     assert f.fix is None
 
 
 def test_linear_features_and_rectangular_sizes():
-    assert codes(block("nn.Linear(512, 10),  # 512 -> 10")) == []
-    assert codes(block("nn.Linear(512, 10),  # 256 -> 10")) == [(3, "CVS101")]
+    assert codes(sequential("nn.Linear(512, 10),  # 512 -> 10")) == []
+    assert codes(sequential("nn.Linear(512, 10),  # 256 -> 10")) == [(3, "CVS101")]
     # a non-square input: one of the sizes fits (48 -> 24 is W)
-    assert codes(block("# input: 3 x 32 x 48", "nn.Conv2d(3, 8, 4, 2, 1),  # 48 -> 24")) == []
+    assert codes(sequential("# input: 3 x 32 x 48", "nn.Conv2d(3, 8, 4, 2, 1),  # 48 -> 24")) == []
 
 
 def test_unknown_sizes_stay_open_and_the_arrow_fits_them():
     # no input comment: 64 -> 32 pins the input to 64 (or 65) and fits
-    assert codes(block("nn.Conv2d(3, 64, 4, 2, 1),  # 64 -> 32")) == []
+    assert codes(sequential("nn.Conv2d(3, 64, 4, 2, 1),  # 64 -> 32")) == []
     # after a layer nothing can follow, there is nothing to compare
-    assert codes(block("Custom(),", "nn.ReLU(),  # 64 -> 7")) == []
+    assert codes(sequential("Custom(),", "nn.ReLU(),  # 64 -> 7")) == []
 
 
 def test_an_arrow_the_other_comments_contradict_is_outvoted_or_split():
-    source = block(
+    source = sequential(
         "# input: 3 x 64 x 64",
         "nn.Conv2d(3, 64, 4, 2, 1),",
         "# 64 x 32 x 32",
@@ -77,23 +69,23 @@ def test_an_arrow_the_other_comments_contradict_is_outvoted_or_split():
 
 
 def test_own_line_arrows_take_either_neighbour():
-    above = block("nn.MaxPool2d(2),", "# 14 -> 12", "nn.Conv2d(16, 32, 3),")
-    below = block("nn.MaxPool2d(2),", "# 28 -> 14", "nn.Conv2d(16, 32, 3),")
+    above = sequential("nn.MaxPool2d(2),", "# 14 -> 12", "nn.Conv2d(16, 32, 3),")
+    below = sequential("nn.MaxPool2d(2),", "# 28 -> 14", "nn.Conv2d(16, 32, 3),")
     assert codes(above) == codes(below) == []
-    assert codes(block("nn.MaxPool2d(2),", "# 16 -> 30", "nn.Conv2d(16, 32, 3),")) == [(4, "CVS101")]
+    assert codes(sequential("nn.MaxPool2d(2),", "# 16 -> 30", "nn.Conv2d(16, 32, 3),")) == [(4, "CVS101")]
 
 
 @pytest.mark.parametrize("comment", ["# 64", "# 64 -> 32 channels", "# 64 -> 32 -> 16"])
 def test_what_is_not_a_lone_arrow_claim(comment):
-    assert codes(block("# input: 3 x 64 x 64", f"nn.Conv2d(3, 64, 4, 2, 1),  {comment}")) == []
+    assert codes(sequential("# input: 3 x 64 x 64", f"nn.Conv2d(3, 64, 4, 2, 1),  {comment}")) == []
 
 
 def test_an_arrow_across_a_rank_change_is_not_read():
-    assert codes(block("nn.Conv2d(3, 64, 3),", "nn.Flatten(),  # 7 -> 9", "nn.Linear(64, 10),")) == []
+    assert codes(sequential("nn.Conv2d(3, 64, 3),", "nn.Flatten(),  # 7 -> 9", "nn.Linear(64, 10),")) == []
 
 
 def test_fix_never_rewrites_a_lone_arrow():
-    source = block("# input: 64 x 32 x 32", STRIDED.format("32 -> 8"))
+    source = sequential("# input: 64 x 32 x 32", STRIDED.format("32 -> 8"))
     assert fix_source(source, Settings()).text == source
 
 
@@ -121,24 +113,24 @@ def test_fix_never_rewrites_a_lone_arrow():
     ],
 )
 def test_an_unbatched_input_before_rank_free_layers(layers, wrong):
-    source = block("# input: 32 x 28 x 28", *layers)
+    source = sequential("# input: 32 x 28 x 28", *layers)
     assert codes(source) == ([(3, "CVS101")] if wrong else [])
 
 
 def test_one_finding_per_comment_naming_the_first_layer():
-    found = check_source(block("# input: 32 x 28 x 28", "nn.GroupNorm(8, 64),", "nn.Conv2d(64, 64, 3),"))
+    found = check_source(sequential("# input: 32 x 28 x 28", "nn.GroupNorm(8, 64),", "nn.Conv2d(64, 64, 3),"))
     assert [(f.line, f.code) for f in found] == [(3, "CVS101")]
     assert "GroupNorm(8, 64) at line 4" in found[0].message
 
 
 def test_before_a_2d_layer_the_comment_is_c_h_w():
     # as written (28 channels) GroupNorm(4, 28) would take it; Conv2d says the input is 4-d
-    assert codes(block("# input: 32 x 28 x 28", "nn.GroupNorm(4, 28),", "nn.Conv2d(32, 8, 3),")) == [(3, "CVS101")]
-    assert codes(block("# input: 28 x 28 x 28", "nn.GroupNorm(4, 28),", "nn.Conv2d(28, 8, 3),")) == []
+    assert codes(sequential("# input: 32 x 28 x 28", "nn.GroupNorm(4, 28),", "nn.Conv2d(32, 8, 3),")) == [(3, "CVS101")]
+    assert codes(sequential("# input: 28 x 28 x 28", "nn.GroupNorm(4, 28),", "nn.Conv2d(28, 8, 3),")) == []
 
 
 def test_a_layer_wrong_for_any_input_keeps_its_own_finding():
-    assert codes(block("# input: 32 x 28 x 28", "nn.GroupNorm(3, 64),")) == [(4, "CVS203")]
+    assert codes(sequential("# input: 32 x 28 x 28", "nn.GroupNorm(3, 64),")) == [(4, "CVS203")]
 
 
 # ------------------------------------------------------------------- view in forward()

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import ast
-import textwrap
 import time
 
 import pytest
 
-from flake8_convshape import check_source
+from conftest import codes
+
 from flake8_convshape.budget import MAX_ITERATIONS
 from flake8_convshape.frontends.construct import GiveUp, assign_target, iteration_values
 from flake8_convshape.dims import Poly
@@ -123,10 +123,6 @@ def test_an_unknown_test_keeps_the_conditional_unknown_unless_both_arms_agree():
 
 
 # end to end -------------------------------------------------------------------------------------
-
-
-def codes(source: str) -> list:
-    return [(f.line, f.code) for f in check_source(textwrap.dedent(source))]
 
 
 def test_a_closure_sees_the_enclosing_locals_as_they_are_when_it_is_called():

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import textwrap
-
-from flake8_convshape import check_source
-
-
-def codes(source: str, **kw) -> list:
-    return [(f.line, f.code) for f in check_source(textwrap.dedent(source), **kw)]
+from conftest import codes
 
 
 def test_parameter_default_resolves_and_call_site_values_do_not_matter():

@@ -19,6 +19,8 @@ import pytest
 from flake8_convshape import check_source
 from flake8_convshape.plugin import ConvShapeChecker
 
+from conftest import sequential
+
 HEADER = "import torch\nimport torch.nn as nn\nfrom collections import OrderedDict\n"
 
 
@@ -42,7 +44,7 @@ def as_rows(findings: list) -> list:
 
 def block(*body: str, indent: str = "    ") -> str:
     """``HEADER`` and ``m = nn.Sequential(`` with one body line per argument."""
-    return HEADER + "m = nn.Sequential(\n" + "".join(f"{indent}{line}\n" for line in body) + ")\n"
+    return sequential(*body, header=HEADER, name="m", indent=indent)
 
 
 def run(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess:

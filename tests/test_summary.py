@@ -241,8 +241,10 @@ def test_parameter_and_buffer_counts_match_torch():
         94: ns["signal_encoder"],
         102: ns["video_stem"],
     }
-    compared = 0
-    for trace in trace_source(path.read_text()):
+    compared = buffers = 0
+    traces = trace_source(path.read_text())
+    assert sorted(t.line for t in traces) == sorted(modules)
+    for trace in traces:
         seq = modules[trace.line]
         assert len(seq) == len(trace.steps)
         for step, module in zip(trace.steps, seq):
@@ -251,7 +253,9 @@ def test_parameter_and_buffer_counts_match_torch():
                 compared += 1
             if step.buffers is not None:
                 assert step.buffers.resolved().int_value() == sum(b.numel() for b in module.buffers()), step.text
-    print(f"compared {compared} parameter counts")
+                buffers += 1
+    print(f"compared {compared} parameter counts and {buffers} buffer counts")
+    assert compared > 0 and buffers > 0, "no count compared: the catalog gave none for dcgan.py"
 
 
 def test_the_comments_that_disagree_are_listed_and_only_compared_ones_count(tmp_path, capsys):

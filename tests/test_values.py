@@ -6,13 +6,11 @@ import textwrap
 
 from flake8_convshape import check_source
 
+from conftest import codes
+
 
 def findings(source: str, **kw) -> list:
     return [(f.line, f.code, f.message) for f in check_source(textwrap.dedent(source), **kw)]
-
-
-def codes(source: str, **kw) -> list:
-    return [(line, code) for line, code, _ in findings(source, **kw)]
 
 
 HEAD = """
