@@ -14,7 +14,6 @@ import stat
 import subprocess
 import sys
 import tokenize
-import io
 from pathlib import Path
 from typing import List
 
