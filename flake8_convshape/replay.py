@@ -333,6 +333,8 @@ class Replayer:
                 moved = None
             elif moved is not None:
                 here, moved = moved, None
+        elif claim.role == "output" and not comment.own_line:
+            moved = None  # "out -> ..." at the end of a layer's line: that layer's output
         dims = self.claim_polys(claim, comment)
         if claim.source is not None:
             self.add_arrow_site(comment, claim, here, origin, moved, layer)
