@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..dims import Poly, describe, differs, paren
 from .base import (
+    Default,
     ONE,
     REQUIRED,
     UNKNOWN_SHAPE,
@@ -32,7 +33,7 @@ Problem = Tuple[str, str]
 INPLACE = (("inplace", False),)
 
 # name -> signature, for the layers whose only rule is "shape in = shape out"
-SIGNATURES: Dict[str, Tuple[Tuple[str, object], ...]] = {
+SIGNATURES: Dict[str, Tuple[Tuple[str, Default], ...]] = {
     "ReLU": INPLACE,
     "ReLU6": INPLACE,
     "SELU": INPLACE,

@@ -28,6 +28,7 @@ from .base import (
     truth,
     ZERO,
     should_be,
+    TransferFn,
 )
 from .padding import pad_dim
 from .spatial import (
@@ -77,7 +78,7 @@ def _lazy_transposed_out(args: Args) -> Optional[Poly]:
     out_channels not divisible by groups and no bias (whose size would not match) PyTorch
     silently returns (out_channels // groups) * groups channels."""
     out_ch = poly_of(args["out_channels"])
-    groups = int_of(args["groups"])  # type: ignore[arg-type]
+    groups = int_of(args["groups"])
     if out_ch is None or groups is None or groups <= 0 or truth(args["bias"]) is not False:
         return out_ch
     rem = out_ch.resolved().mod(groups)
@@ -92,7 +93,7 @@ def _channel_checks(
     """groups must divide both channel counts (raises at construction); in_channels must match."""
     problems: List[Problem] = []
     out_ch = poly_of(args["out_channels"])
-    groups = int_of(args["groups"])  # type: ignore[arg-type]
+    groups = int_of(args["groups"])
     lenient_out = lazy and transposed and truth(args["bias"]) is False
     if groups is not None and groups <= 0:
         problems.append(("CVS203", f"{call.text}: groups={groups} must be a positive integer"))
@@ -160,7 +161,7 @@ def _counts(
     """(parameters, buffers): weight ``out x in/groups x k...`` (``in x out/groups x k...``
     transposed: the same count) plus ``out`` for the bias; no buffers."""
     out_ch = out_ch if out_ch is not None else poly_of(args["out_channels"])
-    groups = int_of(args["groups"])  # type: ignore[arg-type]
+    groups = int_of(args["groups"])
     has_bias = truth(args["bias"])
     if in_ch is None or out_ch is None or k is None or not groups or groups < 0 or has_bias is None:
         return None, ZERO
@@ -181,7 +182,7 @@ def _finish(outcome: Outcome, counts: Tuple[Optional[Poly], Optional[Poly]]) -> 
     return outcome
 
 
-def make_conv(nd: int, lazy: bool = False):
+def make_conv(nd: int, lazy: bool = False) -> TransferFn:
     def conv(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         in_ch = _in_channels(args, shape, lazy)
         problems = _channel_checks(args, shape, call, in_ch, lazy)
@@ -236,7 +237,7 @@ def make_conv(nd: int, lazy: bool = False):
             for i, length in enumerate(spatial_in):
                 if length is None:
                     continue
-                pad_i = p[i] if p is not None else None  # type: ignore[index]
+                pad_i = p[i] if p is not None else None
                 if same and i >= same_dims:
                     pad_i = 0
                 if mode != "zeros":
@@ -247,7 +248,8 @@ def make_conv(nd: int, lazy: bool = False):
                         left, right = total_pad // 2, total_pad - total_pad // 2
                     else:
                         left = right = pad_i  # type: ignore[assignment]
-                    padded, failure = pad_dim(mode, length, left, right)  # type: ignore[arg-type]
+                    assert isinstance(mode, str)  # a mode of another type returned above
+                    padded, failure = pad_dim(mode, length, left, right)
                     if failure is not None:
                         code, why = failure
                         problems.append((code, f"{call.text} {why}"))
@@ -280,7 +282,7 @@ def make_conv(nd: int, lazy: bool = False):
     return conv
 
 
-def make_conv_transpose(nd: int, lazy: bool = False):
+def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
     def conv_transpose(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         in_ch = _in_channels(args, shape, lazy)
         problems = _channel_checks(args, shape, call, in_ch, lazy, transposed=True)

@@ -37,6 +37,7 @@ from .base import (
     register,
     truth,
     should_be,
+    TransferFn,
 )
 
 Problem = Tuple[str, str]
@@ -136,7 +137,7 @@ def _values_per_channel(shape: Shape, with_batch: bool) -> Optional[int]:
     return n
 
 
-def make_batch_norm(accepted: Sequence[int], lazy: bool = False):
+def make_batch_norm(accepted: Sequence[int], lazy: bool = False) -> TransferFn:
     def batch_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """Shape-preserving; num_features must equal the channels when it sizes a tensor."""
         incoming = shape.channels
@@ -161,7 +162,7 @@ def make_batch_norm(accepted: Sequence[int], lazy: bool = False):
     return batch_norm
 
 
-def make_instance_norm(nd: int, lazy: bool = False):
+def make_instance_norm(nd: int, lazy: bool = False) -> TransferFn:
     def instance_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         incoming = shape.channels
         features = incoming if lazy else poly_of(args["num_features"])
@@ -260,7 +261,7 @@ def _normalized_shape(args: Args) -> Optional[Tuple[Optional[Poly], ...]]:
     return None
 
 
-def make_layer_norm(rms: bool):
+def make_layer_norm(rms: bool) -> TransferFn:
     def layer_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """normalized_shape must equal the trailing sizes; weight (and bias) of that shape."""
         normalized = _normalized_shape(args)

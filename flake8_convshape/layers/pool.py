@@ -29,6 +29,8 @@ from .base import (
     register,
     same_arithmetic,
     truth,
+    TransferFn,
+    Value,
 )
 from .spatial import (
     drop_message,
@@ -167,7 +169,7 @@ def _windows(
     return _with_zero(Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas)))
 
 
-def make_pool(nd: int, kind: str):
+def make_pool(nd: int, kind: str) -> TransferFn:
     def pool(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
         lengths = (1,) if nd == 1 else (1, nd)
@@ -214,7 +216,7 @@ def make_pool(nd: int, kind: str):
     return pool
 
 
-def make_lp_pool(nd: int):
+def make_lp_pool(nd: int) -> TransferFn:
     def lp_pool(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """An AvgPool of x**p without padding (norm_type inf: a MaxPool); 1/norm_type at the end."""
         problems: List[Problem] = []
@@ -292,7 +294,7 @@ def _output_sizes(
         if any(isinstance(x, (float, str, bool)) for x in v):
             return None, [("CVS203", f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
         if all(x is None or isinstance(x, Poly) for x in v):
-            return tuple(v), []
+            return tuple(x if isinstance(x, Poly) else None for x in v), []
         return None, []
     if v is None or isinstance(v, (float, str, bool)):
         return None, [("CVS203", f"{call.text}: output_size must be an int or a tuple, got {args.texts['output_size']}")]
@@ -309,7 +311,7 @@ def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...], empty_runs:
     return []
 
 
-def make_adaptive(nd: int, kind: str):
+def make_adaptive(nd: int, kind: str) -> TransferFn:
     def adaptive(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         sizes, problems = _output_sizes(args, nd, call, allow_none=nd > 1)
         if sizes is not None:
@@ -331,7 +333,7 @@ def make_adaptive(nd: int, kind: str):
     return adaptive
 
 
-def make_fractional(nd: int):
+def make_fractional(nd: int) -> TransferFn:
     def fractional(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
         k_arg = args["kernel_size"]
@@ -399,7 +401,7 @@ def make_fractional(nd: int):
     return fractional
 
 
-def _ratios(v, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tuple[float, ...]], List[Problem]]:
+def _ratios(v: Value, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tuple[float, ...]], List[Problem]]:
     values = v if isinstance(v, tuple) else (v,) * nd
     floats: List[float] = []
     for x in values:
