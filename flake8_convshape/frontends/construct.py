@@ -19,7 +19,7 @@ since a symbol would equate values that differ between loop iterations.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set, Tuple, Union
 
 from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
 from ..dims import Poly
@@ -129,7 +129,7 @@ def _overlay(scope: AnyScope) -> Overlay:
 def _statement_index(body: List[ast.stmt], node: ast.AST) -> Optional[int]:
     """The index of the simple statement of ``body`` that holds ``node``."""
     for i, st in enumerate(body):
-        if st.lineno <= node.lineno <= (st.end_lineno or st.lineno):  # type: ignore[attr-defined]
+        if st.lineno <= node.lineno <= (st.end_lineno or st.lineno):  # type: ignore[attr-defined]  # ast.AST declares no positions; callers pass located nodes
             if any(n is node for n in ast.walk(st)):
                 return i
     return None
@@ -471,7 +471,7 @@ class Construction:
     def _helper_scope(self, found: Found, call: ast.Call, caller: AnyScope) -> Optional[Overlay]:
         """A helper's scope for one call: its arguments bound, and a closure's view of the
         enclosing function's locals at the call."""
-        fn: ast.FunctionDef = found.node  # type: ignore[assignment]
+        fn: ast.FunctionDef = found.node  # type: ignore[assignment]  # callers pass a def: classes go to ModuleInliner
         values = self._bind(fn, call, caller, skip_self=found.is_method)
         if values is None:
             return None
@@ -533,14 +533,14 @@ class Construction:
         return body[-1].value, ov
 
     def _inline_function(self, found: Found, call: ast.Call, caller: AnyScope) -> Optional[Block]:
-        fn: ast.FunctionDef = found.node  # type: ignore[assignment]
+        fn: ast.FunctionDef = found.node  # type: ignore[assignment]  # _inline_call sends classes to ModuleInliner
         overlay = self._helper_scope(found, call, caller)
         if overlay is None:
             return None
         expr, ov = self._returned(fn, overlay)
-        if isinstance(expr, ast.Name) and isinstance(ov.values.get(expr.id), Deferred):
-            deferred = ov.values[expr.id]
-            expr, ov = deferred.node, deferred.scope  # type: ignore[union-attr]
+        deferred = ov.values.get(expr.id) if isinstance(expr, ast.Name) else None
+        if isinstance(deferred, Deferred):
+            expr, ov = deferred.node, deferred.scope
         if not isinstance(expr, ast.Call):
             return None
         if self.b.imports.nn_class(expr.func) == "Sequential":
@@ -791,7 +791,7 @@ class ListSimulation:
                     return
                 if func.attr == "insert" and len(call.args) == 2:
                     where = evaluate(call.args[0], ov)
-                    if where == 0 or (hasattr(where, "int_value") and where.resolved().int_value() == 0):  # type: ignore[union-attr]
+                    if where == 0 or (isinstance(where, Poly) and where.resolved().int_value() == 0):
                         self.items.insert(0, self.c.element(call.args[1], ov.copy(), self.owner, st))
                         return
         if isinstance(st, ast.For):
@@ -802,8 +802,8 @@ class ListSimulation:
             return
         raise GiveUp(f"unsupported use of the list at line {st.lineno}")
 
-    def literal(self, node: ast.expr, ov: Overlay, in_loop: bool) -> None:
-        elts = node.elts  # type: ignore[attr-defined]
+    def literal(self, node: Union[ast.List, ast.Tuple], ov: Overlay, in_loop: bool) -> None:
+        elts = node.elts
         snapshot = ov.copy()
         entries = [(self.b.pos(e), self.c.element(e, snapshot, self.owner, e)) for e in elts]
         if self.comments and not in_loop:
@@ -886,9 +886,10 @@ def _iterated(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
             return None
         if fname == "range" and 1 <= len(node.args) <= 3:
             ints = [_known_int(evaluate(a, ov)) for a in node.args]
-            if any(i is None for i in ints) or (len(ints) == 3 and ints[2] == 0):
+            known = [i for i in ints if i is not None]
+            if len(known) != len(ints) or (len(known) == 3 and known[2] == 0):
                 return None
-            r = range(*ints)  # type: ignore[arg-type]
+            r = range(*known)
             if len(r) > MAX_ITERATIONS:
                 return None
             return [Poly.const(i) for i in r]

@@ -51,8 +51,8 @@ class SourceLines:
 
     def segment(self, node: ast.AST) -> str:
         """The source text of a node, whitespace folded (for messages)."""
-        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
-        c0, c1 = node.col_offset, node.end_col_offset or 0  # type: ignore[attr-defined]
+        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
+        c0, c1 = node.col_offset, node.end_col_offset or 0  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
         rows = [self.lines[i - 1].encode("utf-8") for i in range(l0, min(l1, len(self.lines)) + 1)]
         if not rows:
             return ""
@@ -226,10 +226,10 @@ class Builder:
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         """(line, char col) of a node's start and end."""
-        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
         return (
-            (l0, self.src.char_col(l0, node.col_offset)),  # type: ignore[attr-defined]
-            (l1, self.src.char_col(l1, node.end_col_offset or 0)),  # type: ignore[attr-defined]
+            (l0, self.src.char_col(l0, node.col_offset)),  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
+            (l1, self.src.char_col(l1, node.end_col_offset or 0)),  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
         )
 
     def comments_in(self, start: Tuple[int, int], end: Tuple[int, int]) -> List[Comment]:

@@ -308,7 +308,8 @@ def ints_of(v: Value, n: int) -> Optional[Tuple[int, ...]]:
         if len(v) != n:
             return None
         out = tuple(int_of(x) for x in v)
-        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+        known = tuple(x for x in out if x is not None)
+        return None if len(known) != len(out) else known
     return None
 
 
@@ -376,7 +377,8 @@ def int_tuple(v: Value) -> Optional[Tuple[int, ...]]:
         return None if i is None else (i,)
     if isinstance(v, tuple):
         out = tuple(int_of(x) for x in v)
-        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+        known = tuple(x for x in out if x is not None)
+        return None if len(known) != len(out) else known
     return None
 
 

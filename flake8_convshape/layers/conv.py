@@ -233,7 +233,7 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
         same_dims = len(dil_arg) if isinstance(dil_arg, tuple) else nd  # dims padding='same' pads (F.pad modes)
         if spatial_in is not None and same and mode == "zeros":
             spatial = list(spatial_in)
-        elif spatial_in is not None and None not in (k, s, d) and (p is not None or same):
+        elif spatial_in is not None and k is not None and s is not None and d is not None and (p is not None or same):
             for i, length in enumerate(spatial_in):
                 if length is None:
                     continue
@@ -244,10 +244,10 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
                     if same and i >= same_dims:
                         left = right = 0  # PyTorch zips the dilation tuple as written: 1 value, 1 dim
                     elif same:
-                        total_pad = d[i] * (k[i] - 1)  # type: ignore[index]
+                        total_pad = d[i] * (k[i] - 1)
                         left, right = total_pad // 2, total_pad - total_pad // 2
                     else:
-                        left = right = pad_i  # type: ignore[assignment]
+                        left = right = pad_i  # type: ignore[assignment]  # not 'same': p is known, so pad_i is
                     assert isinstance(mode, str)  # a mode of another type returned above
                     padded, failure = pad_dim(mode, length, left, right)
                     if failure is not None:
@@ -259,11 +259,11 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
                     if same and i < same_dims:
                         spatial[i] = length
                         continue
-                    num = window_numerator(padded, 0, k[i], d[i])  # type: ignore[index]
+                    num = window_numerator(padded, 0, k[i], d[i])
                 else:
-                    num = window_numerator(length, pad_i, k[i], d[i])  # type: ignore[index,arg-type]
-                out = num.floordiv(s[i]) + Poly.const(1)  # type: ignore[index]
-                formulas.append(window_formula(length, pad_i, k[i], s[i], d[i], out))  # type: ignore[index,arg-type]
+                    num = window_numerator(length, pad_i, k[i], d[i])  # type: ignore[arg-type]  # 'zeros' with 'same' took the branch above
+                out = num.floordiv(s[i]) + Poly.const(1)
+                formulas.append(window_formula(length, pad_i, k[i], s[i], d[i], out))  # type: ignore[arg-type]  # None only for a 'same' dim, which continued
                 if prove_nonpositive(out):
                     problems.append(
                         ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
@@ -271,9 +271,9 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
                     return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems, formulas[-1]), counts)
                 spatial[i] = out
                 if pad_i is not None and pad_i >= 0:
-                    n = dropped_rows(length, pad_i, k[i], s[i], d[i])  # type: ignore[index]
+                    n = dropped_rows(length, pad_i, k[i], s[i], d[i])
                     if n:
-                        fix = padding_that_reads_all(length, pad_i, k[i], s[i], d[i], d[i] * (k[i] - 1))  # type: ignore[index]
+                        fix = padding_that_reads_all(length, pad_i, k[i], s[i], d[i], d[i] * (k[i] - 1))
                         drops.append((i, n, length, fix))
         if drops:
             problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
@@ -332,15 +332,15 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)
         spatial: List[Optional[Poly]] = [None] * nd
         formulas: List[str] = []
-        if spatial_in is not None and None not in (k, s, d, p, op):
+        if spatial_in is not None and k is not None and s is not None and d is not None and p is not None and op is not None:
             for i, length in enumerate(spatial_in):
                 if length is None:
                     continue
-                extra = d[i] * (k[i] - 1) + 1 + op[i]  # type: ignore[index]
-                out = (length - Poly.const(1)).scale(s[i]) + Poly.const(extra - 2 * p[i])  # type: ignore[index]
-                kernel = f"{k[i]}" if d[i] == 1 else f"{d[i]}*({k[i]}-1) + 1"  # type: ignore[index]
-                tail = f" + {op[i]}" if op[i] else ""  # type: ignore[index]
-                formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")  # type: ignore[index]
+                extra = d[i] * (k[i] - 1) + 1 + op[i]
+                out = (length - Poly.const(1)).scale(s[i]) + Poly.const(extra - 2 * p[i])
+                kernel = f"{k[i]}" if d[i] == 1 else f"{d[i]}*({k[i]}-1) + 1"
+                tail = f" + {op[i]}" if op[i] else ""
+                formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")
                 if prove_nonpositive(out):
                     problems.append(
                         ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")

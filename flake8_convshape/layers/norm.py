@@ -212,7 +212,7 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems.append(("CVS203", f"{call.text}: num_groups must be positive, got 0"))
     elif groups is not None and channels is not None and channels.resolved().mod(abs(groups)) not in (None, 0):
         problems.append(("CVS203", f"{call.text}: num_channels {describe(channels)} is not divisible by num_groups={groups}"))
-    elif affine and channels is not None and int_of(channels) is not None and int_of(channels) < 0:  # type: ignore[operator]
+    elif affine and channels is not None and (known := int_of(channels)) is not None and known < 0:
         problems.append(("CVS203", f"{call.text}: num_channels must not be negative"))
     elif groups is not None and groups < 0:
         problems.append(("CVS203", f"{call.text}: num_groups must be positive, got {groups}"))
@@ -280,7 +280,7 @@ def make_layer_norm(rms: bool) -> TransferFn:
             return _with_counts(
                 Outcome(shape, [("CVS203", f"{call.text}: normalized_shape must not be empty")], changes=False), counts
             )
-        if any(d is not None and int_of(d) is not None and int_of(d) < 0 for d in normalized):  # type: ignore[operator]
+        if any(d is not None and (known := int_of(d)) is not None and known < 0 for d in normalized):
             return _with_counts(
                 Outcome(shape, [("CVS203", f"{call.text}: normalized_shape must not be negative")], changes=False), counts
             )

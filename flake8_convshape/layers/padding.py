@@ -109,7 +109,8 @@ def pads_of(v: Value) -> Optional[Tuple[int, ...]]:
     """The padding as F.pad gets it, for ``nd`` filled in by the caller; None if not concrete."""
     if isinstance(v, tuple):
         out = tuple(int_of(x) if isinstance(x, Poly) else None for x in v)
-        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+        known = tuple(x for x in out if x is not None)
+        return None if len(known) != len(out) else known
     return None
 
 

@@ -206,12 +206,12 @@ def make_pool(nd: int, kind: str) -> TransferFn:
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        batch_ch = shape.dims[:2] if spatial_in is not None else (None, None)  # type: ignore[index]
-        if problems or spatial_in is None or None in (k, s, p, d) or ceil is None:
+        batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
+        if problems or spatial_in is None or k is None or s is None or p is None or d is None or ceil is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems, changes=True))
-        if kind == "avg" and nd == 3 and not _kernel_fits(call, shape, k, problems):  # type: ignore[arg-type]
+        if kind == "avg" and nd == 3 and not _kernel_fits(call, shape, k, problems):
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
-        return _windows(call, shape, nd, k, s, p, d, ceil, problems)  # type: ignore[arg-type]
+        return _windows(call, shape, nd, k, s, p, d, ceil, problems)
 
     return pool
 
@@ -254,7 +254,7 @@ def make_lp_pool(nd: int) -> TransferFn:
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        batch_ch = shape.dims[:2] if spatial_in is not None else (None, None)  # type: ignore[index]
+        batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
         if problems or spatial_in is None or k is None or s is None or ceil is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         if nd == 3 and not infinite:
@@ -322,9 +322,9 @@ def make_adaptive(nd: int, kind: str) -> TransferFn:
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        if spatial_in is None:
+        if spatial_in is None or shape.dims is None:  # input_spatial is None if dims are
             return _with_zero(Outcome(Shape((None, None, *([None] * nd))), problems))
-        batch_ch = shape.dims[:2]  # type: ignore[index]
+        batch_ch = shape.dims[:2]
         if problems or sizes is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         out = [length if size is None else size for size, length in zip(sizes, spatial_in)]
@@ -369,9 +369,9 @@ def make_fractional(nd: int) -> TransferFn:
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        if spatial_in is None:
+        if spatial_in is None or shape.dims is None:  # input_spatial is None if dims are
             return _with_zero(Outcome(Shape((None, None, *([None] * nd))), []))
-        batch_ch = shape.dims[:2]  # type: ignore[index]
+        batch_ch = shape.dims[:2]
         if sizes is None and ratios is not None:
             sizes = tuple(_times(length, r) for length, r in zip(spatial_in, ratios))
         if sizes is None:
@@ -407,7 +407,8 @@ def _ratios(v: Value, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tup
     for x in values:
         if isinstance(x, bool) or not isinstance(x, (float, Poly)):
             return None, []
-        f = x if isinstance(x, float) else (float(int_of(x)) if int_of(x) is not None else None)  # type: ignore[arg-type]
+        i = None if isinstance(x, float) else int_of(x)
+        f = x if isinstance(x, float) else (float(i) if i is not None else None)
         if f is None:
             return None, []
         floats.append(f)

@@ -63,8 +63,8 @@ def _scales(v: Value) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
         for x in v:
             if isinstance(x, (bool, float)):
                 out.append(float(x))
-            elif isinstance(x, Poly) and int_of(x) is not None:
-                out.append(float(int_of(x)))  # type: ignore[arg-type]
+            elif isinstance(x, Poly) and (i := int_of(x)) is not None:
+                out.append(float(i))
             else:
                 return None, False
         return tuple(out), True
@@ -72,8 +72,8 @@ def _scales(v: Value) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
         return (None if not v else (1.0,)), True
     if isinstance(v, float):
         return ((v,) if v else None), True
-    if isinstance(v, Poly) and int_of(v) is not None:
-        return ((float(int_of(v)),) if int_of(v) else None), True  # type: ignore[arg-type]
+    if isinstance(v, Poly) and (i := int_of(v)) is not None:
+        return ((float(i),) if i else None), True
     return None, False
 
 
