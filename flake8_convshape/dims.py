@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
-from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
+from typing import Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
 
 from .budget import MAX_DEGREE, MAX_PROOF_TERMS, MAX_TERMS, BudgetExceeded
 
@@ -71,7 +71,7 @@ class Poly:
 
     __slots__ = ("terms", "_hash", "_resolved", "_const")
 
-    def __init__(self, terms: Dict[Monomial, Number]):
+    def __init__(self, terms: Mapping[Monomial, Number]) -> None:
         # coefficients stay plain ints unless a division made them rational (Fractions are slow)
         items = [(m, int(c) if c.denominator == 1 else c) for m, c in terms.items() if c != 0]
         if len(items) > 1:
@@ -113,9 +113,9 @@ class Poly:
             self._hash = hash(tuple((_mono_key(m), c) for m, c in self.terms))
         return self._hash
 
-    def const_value(self) -> Optional[Fraction]:
+    def const_value(self) -> Optional[Number]:
         """The value when the polynomial has no atoms, else None."""
-        return self._const  # type: ignore[return-value]
+        return self._const
 
     def int_value(self) -> Optional[int]:
         v = self._const
@@ -152,7 +152,7 @@ class Poly:
         if x is not None and y is not None:
             return Poly.const(x * y)
         _check_product(self, other)
-        acc: Dict[Monomial, Fraction] = {}
+        acc: Dict[Monomial, Number] = {}
         for m1, c1 in self.terms:
             for m2, c2 in other.terms:
                 m = tuple(sorted(m1 + m2, key=lambda a: a.key))
@@ -178,8 +178,8 @@ class Poly:
         q = _denominator_lcm(self)
         if q != 1:  # floor(p/d) == floor(q*p / (q*d)), now with integer coefficients
             return self.scale(q).floordiv(d * q)
-        quotient: Dict[Monomial, Fraction] = {}
-        remainder: Dict[Monomial, Fraction] = {}
+        quotient: Dict[Monomial, int] = {}
+        remainder: Dict[Monomial, int] = {}
         for m, c in self.terms:
             qq, r = divmod(int(c), d)
             quotient[m] = qq
@@ -231,7 +231,7 @@ class Poly:
             return "0"
         parts = []
         for i, (m, c) in enumerate(self.terms):
-            body = _format_term(m, abs(c))
+            body = _format_term(m, -c if c < 0 else c)
             if i == 0:
                 parts.append(("-" if c < 0 else "") + body)
             else:
@@ -243,8 +243,9 @@ class Poly:
 
     def is_atomic(self) -> bool:
         """True for a plain integer or a single symbol: no parentheses needed around it."""
-        if self.const_value() is not None:
-            return self.const_value() >= 0  # type: ignore[operator]
+        value = self.const_value()
+        if value is not None:
+            return value >= 0
         return len(self.terms) == 1 and self.terms[0][1] == 1 and len(self.terms[0][0]) == 1
 
 
@@ -290,7 +291,7 @@ def _resolve_atom(a: Atom) -> Poly:
     return a.num.resolved().floordiv(a.den)
 
 
-def _format_term(m: Monomial, c: Fraction) -> str:
+def _format_term(m: Monomial, c: Number) -> str:
     if m == ():
         return _format_number(c)
     names = []
@@ -310,7 +311,7 @@ def _format_term(m: Monomial, c: Fraction) -> str:
     return body
 
 
-def _format_number(c: Fraction) -> str:
+def _format_number(c: Number) -> str:
     return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
 
 
@@ -404,7 +405,7 @@ def _shift_positive(q: Poly, t: int) -> bool:
         for a in m:
             term = term * (Poly.atom(a) + Poly.const(t) if t else Poly.atom(a))
         shifted = shifted + term
-    constant = Fraction(0)
+    constant: Number = Fraction(0)
     for m, c in shifted.terms:
         if m == ():
             constant = c
@@ -438,7 +439,7 @@ def _tail_threshold(q: Optional[Poly]) -> Optional[int]:
     return None
 
 
-def _univariate(r: Poly, accept) -> bool:
+def _univariate(r: Poly, accept: Callable[[Fraction], bool]) -> bool:
     """For ``r`` in one unknown name: find t with ``r``'s sign fixed for x >= t (from its
     bounds) on a side ``accept`` takes, then check ``accept`` on the exact value at each x < t."""
     names = _symbols(r)

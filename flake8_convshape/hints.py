@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence
 
 from .budget import MAX_HINT_CANDIDATES
-from .layers.base import ints_of, truth
+from .dims import Poly
+from .layers.base import Args, Shape, ints_of, truth
 
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
 KINDS = (CONV, CONV_T, MAX_POOL, AVG_POOL)
@@ -127,7 +128,7 @@ def solve_axis(kind: str, param: str, n: int, w: Window, wanted: int) -> Optiona
     if len(candidates) > MAX_HINT_CANDIDATES:
         return None  # budget.py: a hint is a courtesy, not worth a long search
     for value in candidates:
-        trial = replace(w, **{param: value})
+        trial = replace(w, **{param: value})  # type: ignore[arg-type]  # param names an int field, never ceil_mode
         if accepted(kind, n, trial) and output_size(kind, n, trial) == wanted:
             found.append(value)
             if param != "padding" or reads_all(kind, n, trial):
@@ -189,7 +190,7 @@ def _nd(layer: str) -> Optional[int]:
     return int(layer[-2]) if layer[-2:] in ("1d", "2d", "3d") else None
 
 
-def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Optional[str]:
+def hint_for_layer(layer: str, args: Args, shape_in: Optional[Shape], claimed: Sequence[Optional[Poly]]) -> Optional[str]:
     """The hint for a CVS101 whose replayed shape comes from ``layer``.
 
     ``layer`` is the catalog name (``Conv2d``), ``args`` its bound ``layers.base.Args``,
@@ -214,9 +215,9 @@ def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Opt
     d = ints_of(values.get("dilation", 1), nd) if kind != AVG_POOL else (1,) * nd
     op = ints_of(values.get("output_padding", 0), nd) if kind == CONV_T else (0,) * nd
     ceil = truth(values.get("ceil_mode", False)) if kind in (MAX_POOL, AVG_POOL) else False
-    if None in (k, s, p, d, op) or ceil is None:
+    if k is None or s is None or p is None or d is None or op is None or ceil is None:
         return None
-    if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:  # type: ignore[type-var]
+    if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
         return None  # the layer itself is invalid (a CVS203 says so); no size to solve for
     if kind == MAX_POOL and truth(values.get("return_indices", False)) is not False:
         return None
@@ -228,9 +229,9 @@ def hint_for_layer(layer: str, args, shape_in, claimed: Sequence[object]) -> Opt
         sizes.append(v)
     wanted: List[Optional[int]] = []
     for dim in claimed[2:]:
-        wanted.append(None if dim is None else dim.resolved().int_value())  # type: ignore[attr-defined]
+        wanted.append(None if dim is None else dim.resolved().int_value())
     windows = [
-        Window(k[i], s[i], p[i], d[i], op[i], bool(ceil))  # type: ignore[index]
+        Window(k[i], s[i], p[i], d[i], op[i], bool(ceil))
         for i in range(nd)
     ]
     return size_hint(kind, sizes, windows, wanted)

@@ -19,14 +19,20 @@ since a symbol would equate values that differ between loop iterations.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set, Tuple, Union
 
 from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
 from ..dims import Poly
 from ..layers.base import LayerCall
 from ..program import Block, Item, Layer
-from ..layers.base import UNKNOWN, LayerClass, Value
-from .names import Overlay, Scope, _binop, _bound_names, _named, condition, dotted, evaluate
+from ..layers.base import UNKNOWN, Held, LayerClass, Value
+from .names import AnyScope, FileFacts, Overlay, Scope, _binop, _bound_names, _named, condition, dotted, evaluate
+
+if TYPE_CHECKING:
+    from .sequential import Builder
+
+# a comment's or a layer's place: (line, column) of its start and of its end
+Span = Tuple[Tuple[int, int], Tuple[int, int]]
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -44,15 +50,15 @@ class GiveUp(Exception):
     """The code does something we do not follow: the list (or call) is opaque."""
 
 
-class DefRef:
+class DefRef(Held):
     """A same-file class or function held in a variable: ``conv_block = BasicConv2d``."""
 
-    def __init__(self, expr: ast.expr, scope: object):
+    def __init__(self, expr: ast.expr, scope: AnyScope):
         self.expr = expr
         self.scope = scope
 
 
-class Closure:
+class Closure(Held):
     """A ``def`` nested in the function being simulated, bound when its statement runs.
 
     ``defined`` is the enclosing function's locals at the ``def`` (its defaults are evaluated
@@ -64,7 +70,7 @@ class Closure:
         self.fn = fn
         self.defined = defined
 
-    def captured(self, caller: object, fn_scope: Scope) -> Optional[Dict[str, Value]]:
+    def captured(self, caller: AnyScope, fn_scope: Scope) -> Optional[Dict[str, Value]]:
         """The enclosing function's locals as a call from ``caller`` lets the closure see them.
 
         None when the caller is not code of the enclosing function or of a def nested in it
@@ -102,7 +108,7 @@ def _closure_of(st: ast.stmt, ov: Overlay) -> Optional[Closure]:
     return None
 
 
-class Deferred:
+class Deferred(Held):
     """A layer built into a local before it is appended: ``conv = nn.Conv2d(...)``."""
 
     def __init__(self, node: ast.expr, scope: Overlay):
@@ -114,16 +120,16 @@ def _mentions(node: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
-def _overlay(scope: object) -> Overlay:
+def _overlay(scope: AnyScope) -> Overlay:
     if isinstance(scope, Overlay):
         return scope.copy()
-    return Overlay(scope)  # type: ignore[arg-type]
+    return Overlay(scope)
 
 
 def _statement_index(body: List[ast.stmt], node: ast.AST) -> Optional[int]:
     """The index of the simple statement of ``body`` that holds ``node``."""
     for i, st in enumerate(body):
-        if st.lineno <= node.lineno <= (st.end_lineno or st.lineno):  # type: ignore[attr-defined]
+        if st.lineno <= node.lineno <= (st.end_lineno or st.lineno):  # type: ignore[attr-defined]  # ast.AST declares no positions; callers pass located nodes
             if any(n is node for n in ast.walk(st)):
                 return i
     return None
@@ -132,11 +138,11 @@ def _statement_index(body: List[ast.stmt], node: ast.AST) -> Optional[int]:
 class Construction:
     """Turns the code around one located Sequential into a Block."""
 
-    def __init__(self, builder) -> None:
+    def __init__(self, builder: Builder) -> None:
         self.b = builder
         self._active: Set[int] = set()  # helpers being inlined (recursion guard)
 
-    def at_statement(self, call: ast.Call, scope: Scope, owner: ast.AST) -> object:
+    def at_statement(self, call: ast.Call, scope: Scope, owner: ast.AST) -> AnyScope:
         """The names of a function as they stand where ``call`` is evaluated.
 
         Locals the function rebinds get the value they have at that statement. Names whose
@@ -195,7 +201,7 @@ class Construction:
     # ------------------------------------------------------------------------------------
     # Sequential calls
 
-    def sequential(self, call: ast.Call, scope: object, owner: Optional[ast.AST], comments: bool = True) -> Block:
+    def sequential(self, call: ast.Call, scope: AnyScope, owner: Optional[ast.AST], comments: bool = True) -> Block:
         start, end = self.b.pos(call)
         block = Block(start[0], start[1], scope=scope)
         if getattr(scope, "dead", False):
@@ -218,10 +224,12 @@ class Construction:
             block.items = [layer for _, layer in entries]
         return block
 
-    def _added_later(self, call: ast.Call, scope: object, owner: ast.AST, comments: bool) -> List[Item]:
+    def _added_later(self, call: ast.Call, scope: AnyScope, owner: ast.AST, comments: bool) -> List[Item]:
         """``model = nn.Sequential()`` then ``model.add_module("name", layer)`` / ``model.append``."""
         body = getattr(owner, "body", None)
-        index = _statement_index(body, call) if isinstance(body, list) else None
+        if not isinstance(body, list):
+            return []
+        index = _statement_index(body, call)
         if index is None:
             return []
         st = body[index]
@@ -261,11 +269,11 @@ class Construction:
             return tail in ("OrderedDict", "dict") and len(node.args) <= 1
         return False
 
-    def _mapping(self, call: ast.Call, arg: ast.expr, scope: object, owner, comments: bool) -> Block:
+    def _mapping(self, call: ast.Call, arg: ast.expr, scope: AnyScope, owner: Optional[ast.AST], comments: bool) -> Block:
         """``OrderedDict([("conv", nn.Conv2d(...)), ...])``, ``{"conv": ...}``, ``dict(conv=...)``."""
         start, end = self.b.pos(call)
         block = Block(start[0], start[1], scope=scope)
-        pairs: List[Tuple[Tuple, ast.expr]] = []
+        pairs: List[Tuple[Span, ast.expr]] = []
         if isinstance(arg, ast.Dict):
             for k, v in zip(arg.keys, arg.values):
                 if k is None:
@@ -273,7 +281,8 @@ class Construction:
                     return block
                 pairs.append(((self.b.pos(k)[0], self.b.pos(v)[1]), v))
         else:
-            inner = arg.args[0] if arg.args else None  # type: ignore[union-attr]
+            assert isinstance(arg, ast.Call)  # _is_mapping: a Dict or a Call
+            inner = arg.args[0] if arg.args else None
             if inner is not None and isinstance(inner, (ast.List, ast.Tuple)):
                 for elt in inner.elts:
                     if not (isinstance(elt, ast.Tuple) and len(elt.elts) == 2):
@@ -283,11 +292,11 @@ class Construction:
             elif inner is not None:
                 block.items = [self.b.opaque(arg, "OrderedDict(...)")]
                 return block
-            for k in arg.keywords:  # type: ignore[union-attr]
-                if k.arg is None:
+            for kw in arg.keywords:
+                if kw.arg is None:
                     block.items = [self.b.opaque(arg, "**mapping")]
                     return block
-                pairs.append((self.b.pos(k.value), k.value))
+                pairs.append((self.b.pos(kw.value), kw.value))
         entries = [(span, self.element(v, scope, owner, call)) for span, v in pairs]
         if comments:
             block.inputs, block.items = self.b.place(start, end, entries)
@@ -298,7 +307,7 @@ class Construction:
     # ------------------------------------------------------------------------------------
     # one element: a layer, a nested Sequential, a splice, an inlined helper
 
-    def element(self, node: ast.expr, scope: object, owner: Optional[ast.AST], context: ast.AST) -> Layer:
+    def element(self, node: ast.expr, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
         current_budget().spend("layers")
         if isinstance(node, ast.Starred):
             return self._splice(node, scope, owner, context)
@@ -328,7 +337,7 @@ class Construction:
             return inlined
         return self.b.layer(node, scope)
 
-    def _conditional(self, node: ast.IfExp, scope: object, owner, context) -> Layer:
+    def _conditional(self, node: ast.IfExp, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
         """``nn.AvgPool2d(2) if stride == 2 else nn.Identity()``."""
         cond = condition(node.test, _overlay(scope))
         if cond is not None:
@@ -337,7 +346,7 @@ class Construction:
         layer.choice = ([self.element(node.body, scope, owner, context)], [self.element(node.orelse, scope, owner, context)])
         return layer
 
-    def _splice(self, node: ast.Starred, scope: object, owner: Optional[ast.AST], context: ast.AST) -> Layer:
+    def _splice(self, node: ast.Starred, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
         """``*layers``: the list built before this statement, or a helper's returned list."""
         layer = self.b.opaque(node, self.b.src.segment(node))
         items: Optional[List[Item]] = None
@@ -348,7 +357,7 @@ class Construction:
             elif isinstance(value, ast.Name) and owner is not None:
                 body = getattr(owner, "body", None)
                 index = _statement_index(body, context) if isinstance(body, list) else None
-                if index is not None:
+                if index is not None and isinstance(body, list):
                     items = ListSimulation(self, value.id, owner).run(body[:index], _overlay(scope))
             elif isinstance(value, ast.Call):
                 items = self._inline_list(value, scope)
@@ -362,10 +371,10 @@ class Construction:
     # ------------------------------------------------------------------------------------
     # inlining helpers and modules of the same file
 
-    def _definition(self, func: ast.expr, scope: object) -> Optional[Found]:
+    def _definition(self, func: ast.expr, scope: AnyScope) -> Optional[Found]:
         """The def or class a call names, the scope it stands in, whether ``self`` is bound,
         and the Closure when it is a def nested in the function being simulated."""
-        base: Scope = scope.base if isinstance(scope, Overlay) else scope  # type: ignore[assignment]
+        base: Scope = scope.base if isinstance(scope, Overlay) else scope
         if isinstance(func, ast.Name) and isinstance(scope, Overlay):
             held = scope.values.get(func.id)
             if isinstance(held, DefRef):
@@ -393,9 +402,9 @@ class Construction:
             return None
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
             cls = base.enclosing_class()
-            if cls is None:
+            if cls is None or not isinstance(cls.node, ast.ClassDef):  # a class scope, when not None
                 return None
-            methods = [n for n in cls.node.body if isinstance(n, ast.FunctionDef) and n.name == func.attr]  # type: ignore[attr-defined]
+            methods = [n for n in cls.node.body if isinstance(n, ast.FunctionDef) and n.name == func.attr]
             if len(methods) == 1 and not any(
                 isinstance(n, ast.Assign) and any(_mentions_attr(t, func.attr) for t in n.targets)
                 for n in ast.walk(cls.node)
@@ -403,7 +412,7 @@ class Construction:
                 return Found(methods[0], cls, True, None)
         return None
 
-    def _bind(self, fn: ast.FunctionDef, call: ast.Call, caller: object, skip_self: bool) -> Optional[Dict[str, Value]]:
+    def _bind(self, fn: ast.FunctionDef, call: ast.Call, caller: AnyScope, skip_self: bool) -> Optional[Dict[str, Value]]:
         """Parameter values for a call, as Python would bind them; None if we cannot."""
         a = fn.args
         positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -418,13 +427,15 @@ class Construction:
             values[p.arg] = evaluate(arg, caller)
         names = {p.arg for p in positional} | {p.arg for p in a.kwonlyargs}
         for k in call.keywords:
-            if k.arg not in names:
+            name = k.arg
+            assert name is not None  # ``**kwargs`` in the call returned None above
+            if name not in names:
                 if a.kwarg is None:
                     return None
                 continue
-            if k.arg in values:
+            if name in values:
                 return None
-            values[k.arg] = evaluate(k.value, caller)
+            values[name] = evaluate(k.value, caller)
         for extra in (a.vararg, a.kwarg):
             if extra is not None:
                 values[extra.arg] = UNKNOWN
@@ -457,10 +468,10 @@ class Construction:
             overlay.values[name] = _named(name, evaluate(default, parent), fn_scope)
         return overlay
 
-    def _helper_scope(self, found: Found, call: ast.Call, caller: object) -> Optional[Overlay]:
+    def _helper_scope(self, found: Found, call: ast.Call, caller: AnyScope) -> Optional[Overlay]:
         """A helper's scope for one call: its arguments bound, and a closure's view of the
         enclosing function's locals at the call."""
-        fn: ast.FunctionDef = found.node  # type: ignore[assignment]
+        fn: ast.FunctionDef = found.node  # type: ignore[assignment]  # callers pass a def: classes go to ModuleInliner
         values = self._bind(fn, call, caller, skip_self=found.is_method)
         if values is None:
             return None
@@ -484,7 +495,7 @@ class Construction:
         self.b.depth -= 1
         self._active.discard(id(node))
 
-    def _inline_call(self, call: ast.Call, scope: object) -> Optional[Layer]:
+    def _inline_call(self, call: ast.Call, scope: AnyScope) -> Optional[Layer]:
         found = self._definition(call.func, scope)
         if found is None:
             return None
@@ -521,15 +532,15 @@ class Construction:
         ListSimulation(self, None, fn).effects(body[:-1], ov)
         return body[-1].value, ov
 
-    def _inline_function(self, found: Found, call: ast.Call, caller: object) -> Optional[Block]:
-        fn: ast.FunctionDef = found.node  # type: ignore[assignment]
+    def _inline_function(self, found: Found, call: ast.Call, caller: AnyScope) -> Optional[Block]:
+        fn: ast.FunctionDef = found.node  # type: ignore[assignment]  # _inline_call sends classes to ModuleInliner
         overlay = self._helper_scope(found, call, caller)
         if overlay is None:
             return None
         expr, ov = self._returned(fn, overlay)
-        if isinstance(expr, ast.Name) and isinstance(ov.values.get(expr.id), Deferred):
-            deferred = ov.values[expr.id]
-            expr, ov = deferred.node, deferred.scope  # type: ignore[union-attr]
+        deferred = ov.values.get(expr.id) if isinstance(expr, ast.Name) else None
+        if isinstance(deferred, Deferred):
+            expr, ov = deferred.node, deferred.scope
         if not isinstance(expr, ast.Call):
             return None
         if self.b.imports.nn_class(expr.func) == "Sequential":
@@ -539,7 +550,7 @@ class Construction:
             return None
         return Block(layer.line, layer.col, items=[layer], scope=ov)
 
-    def _inline_list(self, call: ast.Call, scope: object) -> Optional[List[Item]]:
+    def _inline_list(self, call: ast.Call, scope: AnyScope) -> Optional[List[Item]]:
         """``*make_layers(cfg)``: a helper that builds and returns a list of layers."""
         found = self._definition(call.func, scope)
         if found is None or not isinstance(found.node, ast.FunctionDef):
@@ -685,10 +696,11 @@ class ListSimulation:
         if isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets):
             value = self.value(st.value, ov)
             for t in st.targets:
-                ov.values[t.id] = value  # type: ignore[attr-defined]
+                if isinstance(t, ast.Name):  # all are, as checked
+                    ov.values[t.id] = value
             return
         if isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
-            ov.values[st.target.id] = _binop(st.op, ov.lookup(st.target.id), evaluate(st.value, ov))  # type: ignore[arg-type]
+            ov.values[st.target.id] = _binop(st.op, ov.lookup(st.target.id), evaluate(st.value, ov))
             return
         if isinstance(st, ast.If):
             cond = condition(st.test, ov)
@@ -704,11 +716,11 @@ class ListSimulation:
             for name in _bound_names(node):
                 ov.values[name] = UNKNOWN
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                name = dotted(node)
-                if name is not None:
-                    ov.values[name] = UNKNOWN
+                attr = dotted(node)
+                if attr is not None:
+                    ov.values[attr] = UNKNOWN
 
-    def value(self, node: ast.expr, ov: Overlay) -> object:
+    def value(self, node: ast.expr, ov: Overlay) -> Value:
         """A local's value; layer constructions are kept as Deferred until appended."""
         if isinstance(node, (ast.Name, ast.Attribute)) and self.c._definition(node, ov) is not None:
             return DefRef(node, ov.copy())
@@ -735,7 +747,7 @@ class ListSimulation:
             st = ast.Assign(targets=[st.target], value=st.value, lineno=st.lineno, col_offset=st.col_offset)
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and st.targets[0].id == name:
             v = st.value
-            if isinstance(v, (ast.List, ast.Tuple)) and not _mentions(v, name):  # type: ignore[arg-type]
+            if isinstance(v, (ast.List, ast.Tuple)) and not _mentions(v, name):
                 self.items = []
                 self.started = True
                 self.literal(v, ov, in_loop)
@@ -769,7 +781,7 @@ class ListSimulation:
             call = st.value
             func = call.func
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == name and not call.keywords:
-                if any(_mentions(a, name) for a in call.args):  # type: ignore[arg-type]
+                if any(_mentions(a, name) for a in call.args):
                     raise GiveUp("the list refers to itself")
                 if func.attr == "append" and len(call.args) == 1:
                     self.append(call.args[0], st, ov, in_loop)
@@ -779,7 +791,7 @@ class ListSimulation:
                     return
                 if func.attr == "insert" and len(call.args) == 2:
                     where = evaluate(call.args[0], ov)
-                    if where == 0 or (hasattr(where, "int_value") and where.resolved().int_value() == 0):  # type: ignore[union-attr]
+                    if where == 0 or (isinstance(where, Poly) and where.resolved().int_value() == 0):
                         self.items.insert(0, self.c.element(call.args[1], ov.copy(), self.owner, st))
                         return
         if isinstance(st, ast.For):
@@ -790,8 +802,8 @@ class ListSimulation:
             return
         raise GiveUp(f"unsupported use of the list at line {st.lineno}")
 
-    def literal(self, node: ast.expr, ov: Overlay, in_loop: bool) -> None:
-        elts = node.elts  # type: ignore[attr-defined]
+    def literal(self, node: Union[ast.List, ast.Tuple], ov: Overlay, in_loop: bool) -> None:
+        elts = node.elts
         snapshot = ov.copy()
         entries = [(self.b.pos(e), self.c.element(e, snapshot, self.owner, e)) for e in elts]
         if self.comments and not in_loop:
@@ -874,9 +886,10 @@ def _iterated(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
             return None
         if fname == "range" and 1 <= len(node.args) <= 3:
             ints = [_known_int(evaluate(a, ov)) for a in node.args]
-            if any(i is None for i in ints) or (len(ints) == 3 and ints[2] == 0):
+            known = [i for i in ints if i is not None]
+            if len(known) != len(ints) or (len(known) == 3 and known[2] == 0):
                 return None
-            r = range(*ints)  # type: ignore[arg-type]
+            r = range(*known)
             if len(r) > MAX_ITERATIONS:
                 return None
             return [Poly.const(i) for i in r]
@@ -890,7 +903,7 @@ def _iterated(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
             seqs = [_sequence(a, ov) for a in node.args]
             if any(seq is None for seq in seqs):
                 return None
-            return [tuple(t) for t in zip(*seqs)]  # type: ignore[misc]
+            return [tuple(t) for t in zip(*seqs)]
         if fname in ("reversed", "list", "tuple") and len(node.args) == 1:
             inner = _sequence(node.args[0], ov)
             if inner is None:
@@ -927,7 +940,7 @@ class ModuleInliner:
         self.cls = cls
         self.parent = parent
 
-    def inline(self, call: ast.Call, caller: object) -> Optional[Block]:
+    def inline(self, call: ast.Call, caller: AnyScope) -> Optional[Block]:
         bases = {self.b.imports.nn_class(base) for base in self.cls.bases}
         methods = {n.name: n for n in self.cls.body if isinstance(n, ast.FunctionDef)}
         init = methods.get("__init__")
@@ -969,7 +982,7 @@ class ModuleInliner:
             return None
         return init.body.index(stmt), stmt.value
 
-    def b_facts(self):
+    def b_facts(self) -> FileFacts:
         return self.parent.facts()
 
     def _sequential_subclass(self, init: ast.FunctionDef, overlay: Overlay) -> Optional[Block]:

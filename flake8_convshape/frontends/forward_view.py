@@ -12,7 +12,7 @@ constant. Anything else says nothing.
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Union
 
 from ..program import ViewSeed
 
@@ -107,7 +107,7 @@ def _targets(stmt: ast.stmt) -> Iterable[str]:
                 yield n.func.value.id
 
 
-def _assigned_names(fn: ast.FunctionDef) -> set:
+def _assigned_names(fn: ast.FunctionDef) -> Set[str]:
     return {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
@@ -123,8 +123,8 @@ def _module_constants(tree: ast.AST) -> Dict[str, int]:
     return {k: v[0] for k, v in seen.items() if len(v) == 1 and v[0] is not None}
 
 
-def _targets_are_one_name(stmt: ast.stmt) -> bool:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
+def _targets_are_one_name(stmt: Union[ast.Assign, ast.AnnAssign]) -> bool:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
     return len(targets) == 1 and isinstance(targets[0], ast.Name)
 
 
@@ -143,7 +143,7 @@ def _zero(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value == 0 and not isinstance(node.value, bool)
 
 
-def _seed(view: ast.Call, constants: Dict[str, int], local: set, lines: Sequence[str]) -> Optional[ViewSeed]:
+def _seed(view: ast.Call, constants: Dict[str, int], local: Set[str], lines: Sequence[str]) -> Optional[ViewSeed]:
     args = list(view.args)
     if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
         args = list(args[0].elts)

@@ -10,12 +10,11 @@ Anything else becomes a symbol: an unknown positive integer that still compares 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
+from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 
 from ..budget import MAX_DEGREE, MAX_LIST_LENGTH
 from ..dims import Poly, degree
-from ..layers.base import UNKNOWN, LayerClass, Value, truth
+from ..layers.base import UNKNOWN, LayerClass, Namespace, Value, truth
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # where statements hold statements (and except handlers / match cases hold statements too)
@@ -27,11 +26,16 @@ _MAX_DEPTH = 150  # nesting of an argument expression we follow (deeper: unknown
 # docs/values.md): parameter and argparse defaults are then unknown, and caches are bypassed.
 _NO_DEFAULTS = [False]
 
+# what opens a scope: the module, a def, a class body, a lambda
+ScopeNode = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda]
+Method = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+SelfAssignment = Union[ast.Assign, ast.AugAssign, ast.AnnAssign]
+
 
 class Scope:
     """One Python scope (module, class body or function) and the names it binds."""
 
-    def __init__(self, node: ast.AST, parent: Optional["Scope"], defines: Optional[Dict[str, int]] = None):
+    def __init__(self, node: ScopeNode, parent: Optional["Scope"], defines: Optional[Dict[str, int]] = None):
         self.node = node
         self.parent = parent
         # values given from outside (--define): for names the source leaves unknown
@@ -45,9 +49,11 @@ class Scope:
         self._facts: Optional[FileFacts] = None
         self._children: Dict[int, Scope] = {}
         # set on the module scope by the extractor: node -> torch.nn class name, or None
-        self.nn_class = parent.nn_class if parent is not None else (lambda node: None)
+        self.nn_class: Callable[[ast.AST], Optional[str]] = (
+            parent.nn_class if parent is not None else (lambda node: None)
+        )
         # does the file use ":=" anywhere? (set by the extractor; unknown means walk everything)
-        self.walrus = True if parent is None else parent.walrus
+        self.walrus: bool = True if parent is None else parent.walrus
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
             positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -133,7 +139,7 @@ class Scope:
             root._facts = FileFacts(root.node)
         return root._facts
 
-    def child(self, node: ast.AST) -> "Scope":
+    def child(self, node: ScopeNode) -> "Scope":
         """The Scope of a def or class nested directly in this one (shared per node)."""
         root = self.root
         found = root._children.get(id(node))
@@ -189,14 +195,14 @@ class Scope:
             return _named(name, evaluate(site.value, self), self)
         if isinstance(site, ast.Assign) and len(site.targets) == 1:
             # nz, ngf, ndf = 100, 64, 64
-            target, value = site.targets[0], site.value
+            target, source = site.targets[0], site.value
             if (
                 isinstance(target, (ast.Tuple, ast.List))
-                and isinstance(value, (ast.Tuple, ast.List))
-                and len(target.elts) == len(value.elts)
-                and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts)
+                and isinstance(source, (ast.Tuple, ast.List))
+                and len(target.elts) == len(source.elts)
+                and not any(isinstance(e, ast.Starred) for e in target.elts + source.elts)
             ):
-                for t, v in zip(target.elts, value.elts):
+                for t, v in zip(target.elts, source.elts):
                     if isinstance(t, ast.Name) and t.id == name:
                         return _named(name, evaluate(v, self), self)
         if isinstance(site, ast.AnnAssign) and site.value is not None and site.simple:
@@ -257,20 +263,6 @@ class Overlay:
         out = Overlay(self.base, self.values, self.no_defaults)
         out.dead = self.dead
         return out
-
-
-@dataclass(frozen=True)
-class Namespace:
-    """An object whose attributes we know: argparse results, dataclass config instances."""
-
-    attrs: Tuple[Tuple[str, Value], ...]
-    label: str = ""
-
-    def get(self, attr: str) -> Value:
-        for key, value in self.attrs:
-            if key == attr:
-                return value
-        return UNKNOWN
 
 
 def _named(name: str, value: Value, scope: "Scope") -> Value:
@@ -351,9 +343,9 @@ class FileFacts:
         for dest, default in self.argparse.items():
             if default is None:  # no default, or default=None: the user must give it
                 self.argparse[dest] = UNKNOWN
-        self._self_attrs: Dict[int, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
+        self._self_attrs: Dict[int, Dict[str, List[Tuple[Method, SelfAssignment]]]] = {}
 
-    def self_assignments(self, cls: ast.ClassDef) -> Dict[str, List[Tuple[ast.AST, ast.AST]]]:
+    def self_assignments(self, cls: ast.ClassDef) -> Dict[str, List[Tuple[Method, SelfAssignment]]]:
         """attr -> [(method, statement)] for every ``self.attr = ...`` in the class's methods."""
         found = self._self_attrs.get(id(cls))
         if found is not None:
@@ -363,11 +355,9 @@ class FileFacts:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             for node in ast.walk(method):
-                targets: List[ast.AST] = []
-                if isinstance(node, ast.Assign):
-                    targets = list(node.targets)
-                elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                    targets = [node.target]
+                if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                    continue
+                targets: List[ast.AST] = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
                     for sub in ast.walk(t):
                         if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "self":
@@ -402,8 +392,8 @@ def _literal(node: ast.AST) -> Value:
         if isinstance(v, int) and abs(v) <= _MAX_MAGNITUDE:
             return Poly.const(v)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        v = _literal(node.operand)
-        return -v if isinstance(v, (Poly, float)) else UNKNOWN
+        inner = _literal(node.operand)
+        return -inner if isinstance(inner, (Poly, float)) else UNKNOWN
     return UNKNOWN
 
 
@@ -429,7 +419,7 @@ AnyScope = Union["Scope", "Overlay"]
 _depth = [0]
 
 
-def evaluate(node: ast.AST, scope: Any) -> Value:
+def evaluate(node: ast.AST, scope: AnyScope) -> Value:
     """The value of an argument expression; ``UNKNOWN`` for anything beyond plain arithmetic."""
     if _depth[0] >= _MAX_DEPTH:
         return UNKNOWN
@@ -445,7 +435,7 @@ def evaluate(node: ast.AST, scope: Any) -> Value:
             _NO_DEFAULTS[0] = False
 
 
-def _evaluate(node: ast.AST, scope: Any) -> Value:
+def _evaluate(node: ast.AST, scope: AnyScope) -> Value:
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
@@ -462,31 +452,32 @@ def _evaluate(node: ast.AST, scope: Any) -> Value:
     if isinstance(node, ast.Dict):
         if any(k is None or not (isinstance(k, ast.Constant) and isinstance(k.value, str)) for k in node.keys):
             return UNKNOWN
-        return Namespace(tuple((k.value, evaluate(v, scope)) for k, v in zip(node.keys, node.values)), "dict")  # type: ignore[union-attr]
+        keys = [k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]  # all, as checked
+        return Namespace(tuple((k, evaluate(v, scope)) for k, v in zip(keys, node.values)), "dict")
     if isinstance(node, (ast.Tuple, ast.List)):
         if any(isinstance(e, ast.Starred) for e in node.elts):
             return UNKNOWN
         return tuple(evaluate(e, scope) for e in node.elts)
     if isinstance(node, ast.UnaryOp):
-        v = evaluate(node.operand, scope)
+        operand = evaluate(node.operand, scope)
         if isinstance(node.op, ast.USub):
-            if isinstance(v, Poly):
-                return -v
-            if isinstance(v, float):
-                return -v
-        if isinstance(node.op, ast.UAdd) and isinstance(v, (Poly, float)):
-            return v
+            if isinstance(operand, Poly):
+                return -operand
+            if isinstance(operand, float):
+                return -operand
+        if isinstance(node.op, ast.UAdd) and isinstance(operand, (Poly, float)):
+            return operand
         return UNKNOWN
     if isinstance(node, ast.BinOp):
         # a + b + c + ... nests to the left: walk the chain iteratively, not recursively
-        chain = []
+        chain: List[ast.BinOp] = []
         cur: ast.AST = node
         while isinstance(cur, ast.BinOp):
             chain.append(cur)
             cur = cur.left
         value = evaluate(cur, scope)
         for link in reversed(chain):
-            value = _binop(link.op, value, evaluate(link.right, scope))  # type: ignore[attr-defined]
+            value = _binop(link.op, value, evaluate(link.right, scope))
         return value
     if isinstance(node, ast.Call):
         return _call(node, scope)
@@ -500,7 +491,7 @@ def _evaluate(node: ast.AST, scope: Any) -> Value:
     return UNKNOWN
 
 
-def condition(node: ast.expr, ov: Any) -> Optional[bool]:
+def condition(node: ast.expr, ov: AnyScope) -> Optional[bool]:
     """The truth of an ``if`` test (or a conditional expression's) when every value in it is
     known; None otherwise."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
@@ -525,14 +516,15 @@ def condition(node: ast.expr, ov: Any) -> Optional[bool]:
                 return left == right
             if isinstance(op, (ast.NotEq, ast.IsNot)):
                 return left != right
+            # plain values of any two types: an order Python does not define raises TypeError
             if isinstance(op, ast.Lt):
-                return left < right  # type: ignore[operator]
+                return bool(left < right)  # type: ignore[operator]  # see above
             if isinstance(op, ast.LtE):
-                return left <= right  # type: ignore[operator]
+                return bool(left <= right)  # type: ignore[operator]  # see above
             if isinstance(op, ast.Gt):
-                return left > right  # type: ignore[operator]
+                return bool(left > right)  # type: ignore[operator]  # see above
             if isinstance(op, ast.GtE):
-                return left >= right  # type: ignore[operator]
+                return bool(left >= right)  # type: ignore[operator]  # see above
             if isinstance(op, ast.In) and isinstance(right, tuple):
                 return left in right
             if isinstance(op, ast.NotIn) and isinstance(right, tuple):
@@ -562,7 +554,7 @@ def _plain(v: object) -> object:
     return _NOPE
 
 
-def _call(node: ast.Call, scope: Scope) -> Value:
+def _call(node: ast.Call, scope: AnyScope) -> Value:
     func = node.func
     if isinstance(func, ast.Name) and func.id == "float" and len(node.args) == 1 and not node.keywords:
         # float('inf') (LPPool's norm_type), float(2) (a scale factor)
@@ -588,7 +580,7 @@ def _call(node: ast.Call, scope: Scope) -> Value:
         v = evaluate(node.args[0], scope)
         return Poly.const(len(v)) if isinstance(v, tuple) else UNKNOWN
     if isinstance(func, ast.Name) and func.id == "dict" and not node.args and all(k.arg for k in node.keywords):
-        return Namespace(tuple((k.arg, evaluate(k.value, scope)) for k in node.keywords), "dict")  # type: ignore[misc]
+        return Namespace(tuple((k.arg, evaluate(k.value, scope)) for k in node.keywords if k.arg), "dict")  # all, as checked
     if isinstance(func, ast.Attribute) and func.attr == "parse_args" and not node.args:
         if _NO_DEFAULTS[0]:  # argparse defaults are defaults: the command line overrides them
             return Namespace(tuple((k, UNKNOWN) for k in scope.facts().argparse), "argparse")
@@ -598,24 +590,24 @@ def _call(node: ast.Call, scope: Scope) -> Value:
     return UNKNOWN
 
 
-def _dataclass_instance(cls: ast.ClassDef, call: ast.Call, scope: Scope) -> Value:
+def _dataclass_instance(cls: ast.ClassDef, call: ast.Call, scope: AnyScope) -> Value:
     """A dataclass built in this file: fields from the call, else their literal defaults."""
-    fields = [s for s in cls.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
+    # (name, default) per field
+    fields = [(s.target.id, s.value) for s in cls.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
     if len(call.args) > len(fields) or any(isinstance(a, ast.Starred) for a in call.args):
         return UNKNOWN
-    given: Dict[str, Value] = {f.target.id: evaluate(a, scope) for f, a in zip(fields, call.args)}  # type: ignore[union-attr]
+    given: Dict[str, Value] = {f: evaluate(a, scope) for (f, _), a in zip(fields, call.args)}
     for k in call.keywords:
         if k.arg is None:
             return UNKNOWN
         given[k.arg] = evaluate(k.value, scope)
     attrs = []
-    for f in fields:
-        name = f.target.id  # type: ignore[union-attr]
-        attrs.append((name, given[name] if name in given else (_literal(f.value) if f.value is not None else UNKNOWN)))
+    for name, default in fields:
+        attrs.append((name, given[name] if name in given else (_literal(default) if default is not None else UNKNOWN)))
     return Namespace(tuple(attrs), cls.name)
 
 
-def _attribute(node: ast.Attribute, scope: Scope) -> Value:
+def _attribute(node: ast.Attribute, scope: AnyScope) -> Value:
     """``self.ngf``, ``opt.ngf`` (argparse), ``config.ngf`` (dataclass): known, else a symbol."""
     cls = scope.root.nn_class(node)
     if cls:
@@ -637,7 +629,7 @@ def _attribute(node: ast.Attribute, scope: Scope) -> Value:
     return scope.symbol(name) if value is UNKNOWN else value
 
 
-def _self_attribute(attr: str, scope: Scope) -> Value:
+def _self_attribute(attr: str, scope: AnyScope) -> Value:
     """``self.x``: the one ``self.x = ...`` at the top of ``__init__``, or a class constant."""
     cls_scope = scope.enclosing_class()
     if cls_scope is None or not isinstance(cls_scope.node, ast.ClassDef):
@@ -646,8 +638,8 @@ def _self_attribute(attr: str, scope: Scope) -> Value:
     if len(sites) == 1:
         method, stmt = sites[0]
         if (
-            getattr(method, "name", "") == "__init__"
-            and stmt in method.body  # type: ignore[attr-defined]
+            method.name == "__init__"
+            and stmt in method.body
             and isinstance(stmt, ast.Assign)
             and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], ast.Attribute)
@@ -659,14 +651,14 @@ def _self_attribute(attr: str, scope: Scope) -> Value:
     return UNKNOWN
 
 
-def _subscript(node: ast.Subscript, scope: Scope) -> Value:
+def _subscript(node: ast.Subscript, scope: AnyScope) -> Value:
     """``cfg["ngf"]`` on a literal dict, ``sizes[0]`` and ``sizes[1:]`` on a literal tuple."""
     owner = evaluate(node.value, scope)
     key_node = node.slice
     if isinstance(key_node, ast.Slice):
         return _sliced(owner, key_node, scope)
     if type(key_node).__name__ == "Index":  # Python 3.8 wraps the key
-        key_node = key_node.value  # type: ignore[attr-defined]
+        key_node = key_node.value  # type: ignore[attr-defined]  # ast.Index: Python 3.8 only, not in typeshed
     key = evaluate(key_node, scope)
     if isinstance(owner, Namespace) and isinstance(key, str):
         return owner.get(key)
@@ -677,7 +669,7 @@ def _subscript(node: ast.Subscript, scope: Scope) -> Value:
     return UNKNOWN
 
 
-def _sliced(owner: Value, key: ast.Slice, scope: Scope) -> Value:
+def _sliced(owner: Value, key: ast.Slice, scope: AnyScope) -> Value:
     """``widths[1:]``, ``widths[::-1]``: a tuple sliced as Python slices it, when the owner's
     length and every bound given are known integers."""
     if not isinstance(owner, tuple):
@@ -710,7 +702,7 @@ def _binop(op: ast.operator, a: Value, b: Value) -> Value:
     if isinstance(a, Poly) and isinstance(b, Poly):
         result = _poly_binop(op, a, b)
         if isinstance(result, Poly) and (
-            len(result.terms) > _MAX_TERMS or any(abs(c) > _MAX_MAGNITUDE for _, c in result.terms)
+            len(result.terms) > _MAX_TERMS or any(not -_MAX_MAGNITUDE <= c <= _MAX_MAGNITUDE for _, c in result.terms)
         ):
             return UNKNOWN
         return result
@@ -771,7 +763,7 @@ def _poly_binop(op: ast.operator, a: Poly, b: Poly) -> Value:
 
 
 def scope_chain(
-    nodes: Tuple[ast.AST, ...], module: ast.AST, cache: Dict[int, Scope], defines: Optional[Dict[str, int]] = None
+    nodes: Tuple[ScopeNode, ...], module: ast.Module, cache: Dict[int, Scope], defines: Optional[Dict[str, int]] = None
 ) -> Scope:
     """The Scope for code nested in ``nodes`` (outermost first), sharing Scope objects."""
     scope = cache.get(id(module))

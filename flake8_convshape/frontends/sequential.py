@@ -18,13 +18,13 @@ import re
 import tokenize
 from dataclasses import dataclass
 from functools import partial
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..budget import current as current_budget
 from ..codes import MARKER
 from .construct import Construction
-from ..layers.base import CATALOG, UNKNOWN, LayerCall, bind
-from .names import Namespace, Scope, dotted, evaluate, scope_chain
+from ..layers.base import CATALOG, UNKNOWN, LayerCall, Namespace, Text, Value, bind
+from .names import AnyScope, Scope, ScopeNode, dotted, evaluate, scope_chain
 from ..program import Block, Comment, Item, Layer  # noqa: F401  (the replay imports them from here)
 
 TORCH_NN = "torch.nn"
@@ -51,8 +51,8 @@ class SourceLines:
 
     def segment(self, node: ast.AST) -> str:
         """The source text of a node, whitespace folded (for messages)."""
-        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
-        c0, c1 = node.col_offset, node.end_col_offset or 0  # type: ignore[attr-defined]
+        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
+        c0, c1 = node.col_offset, node.end_col_offset or 0  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
         rows = [self.lines[i - 1].encode("utf-8") for i in range(l0, min(l1, len(self.lines)) + 1)]
         if not rows:
             return ""
@@ -135,7 +135,7 @@ class Imports:
 @dataclass
 class Located:
     call: ast.Call
-    scopes: Tuple[ast.AST, ...]
+    scopes: Tuple[ScopeNode, ...]  # the defs, classes and lambdas around it, outermost first
 
 
 def locate(tree: ast.AST, lines: Optional[Sequence[str]] = None) -> Tuple[List[Located], Imports]:
@@ -146,7 +146,7 @@ def locate(tree: ast.AST, lines: Optional[Sequence[str]] = None) -> Tuple[List[L
     """
     imports = Imports()
     candidates: List[Located] = []
-    items_of_candidates: set = set()
+    items_of_candidates: Set[int] = set()
     # ``from torch.nn import Sequential as S``: names that mean Sequential without saying so
     aliases = {
         a.asname
@@ -158,7 +158,7 @@ def locate(tree: ast.AST, lines: Optional[Sequence[str]] = None) -> Tuple[List[L
     marked: Optional[List[int]] = None
     if lines is not None and not aliases:
         marked = [i for i, line in enumerate(lines, 1) if MARKER in line]
-    stack: List[Tuple[ast.AST, Tuple[ast.AST, ...]]] = [(tree, ())]
+    stack: List[Tuple[ast.AST, Tuple[ScopeNode, ...]]] = [(tree, ())]
     while stack:
         node, scopes = stack.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -210,9 +210,10 @@ class Builder:
         self._scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
 
-    def block(self, located: Located) -> Tuple[Block, Scope]:
+    def block(self, located: Located) -> Tuple[Block, AnyScope]:
         """The chain of one located call, and the scope its names resolve in."""
         current_budget().new_block()
+        assert isinstance(self.tree, ast.Module)  # ast.parse's (and flake8's) tree of a file
         scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class
         scope.root.walrus = self.walrus
@@ -221,14 +222,14 @@ class Builder:
         here = construction.at_statement(located.call, scope, owner)
         block = construction.sequential(located.call, here, owner)
         block.inputs = self.comments_above(located.call) + block.inputs
-        return block, here  # type: ignore[return-value]
+        return block, here
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         """(line, char col) of a node's start and end."""
-        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+        l0, l1 = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
         return (
-            (l0, self.src.char_col(l0, node.col_offset)),  # type: ignore[attr-defined]
-            (l1, self.src.char_col(l1, node.end_col_offset or 0)),  # type: ignore[attr-defined]
+            (l0, self.src.char_col(l0, node.col_offset)),  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
+            (l1, self.src.char_col(l1, node.end_col_offset or 0)),  # type: ignore[attr-defined]  # ast.AST declares no positions; nodes here have them
         )
 
     def comments_in(self, start: Tuple[int, int], end: Tuple[int, int]) -> List[Comment]:
@@ -300,7 +301,7 @@ class Builder:
         (line, col), (end_line, end_col) = self.pos(node)
         return Layer(line, col, LayerCall("?", why, line), end_line, end_col)
 
-    def layer(self, node: ast.expr, scope: object, name: Optional[str] = None) -> Layer:
+    def layer(self, node: ast.expr, scope: AnyScope, name: Optional[str] = None) -> Layer:
         """One catalog layer, with its arguments evaluated; an opaque Layer otherwise.
 
         ``name`` is the class when the call goes through a variable (``norm_layer(c)``).
@@ -313,7 +314,7 @@ class Builder:
         spec = CATALOG.get(name or "")
         if spec is None or any(isinstance(a, ast.Starred) for a in node.args):
             return layer
-        keywords: Dict[str, Tuple[object, str]] = {}
+        keywords: Dict[str, Tuple[Value, Text]] = {}
         for k in node.keywords:
             if k.arg is not None:
                 keywords[k.arg] = (evaluate(k.value, scope), partial(self.src.segment, k.value))
@@ -327,7 +328,7 @@ class Builder:
                 keywords[key] = (value, f"{self.src.segment(k.value)}[{key!r}]")
         positional = [(evaluate(a, scope), partial(self.src.segment, a)) for a in node.args]
         layer.spec = spec
-        layer.args = bind(spec, positional, keywords)  # type: ignore[arg-type]
+        layer.args = bind(spec, positional, keywords)
         return layer
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str:

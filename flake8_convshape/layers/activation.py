@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..dims import Poly, describe, differs, paren
 from .base import (
+    Default,
     ONE,
     REQUIRED,
     UNKNOWN_SHAPE,
@@ -32,7 +33,7 @@ Problem = Tuple[str, str]
 INPLACE = (("inplace", False),)
 
 # name -> signature, for the layers whose only rule is "shape in = shape out"
-SIGNATURES: Dict[str, Tuple[Tuple[str, object], ...]] = {
+SIGNATURES: Dict[str, Tuple[Tuple[str, Default], ...]] = {
     "ReLU": INPLACE,
     "ReLU6": INPLACE,
     "SELU": INPLACE,
@@ -59,7 +60,7 @@ DROPOUT_RANKS: Dict[str, Optional[Tuple[int, ...]]] = {
 }
 
 
-def _same(shape: Shape, problems: Optional[List[Problem]] = None, parameters: Poly = ZERO) -> Outcome:
+def _same(shape: Shape, problems: Optional[List[Problem]] = None, parameters: Optional[Poly] = ZERO) -> Outcome:
     return Outcome(shape, list(problems or []), changes=False, parameters=parameters, buffers=ZERO)
 
 
@@ -165,8 +166,9 @@ def softmax2d(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 def prelu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """num_parameters must be 1 or the channel count (dim 1; 1 for a 1-d input)."""
     n = poly_of(args["num_parameters"])
-    count = n if n is not None and (int_of(n) is None or int_of(n) >= 0) else None  # type: ignore[operator]
-    if n is not None and int_of(n) is not None and int_of(n) < 0:  # type: ignore[operator]
+    known = int_of(n)
+    count = n if n is not None and (known is None or known >= 0) else None
+    if n is not None and known is not None and known < 0:
         return _failed(("CVS203", f"{call.text}: num_parameters must not be negative"))
     channels = shape.channels if shape.rank is None or shape.rank >= 2 else ONE
     if n is not None and int_of(n) != 1 and channels is not None and differs(n, channels):
@@ -183,7 +185,7 @@ def prelu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             parameters=count,
             buffers=ZERO,
         )
-    return _same(shape, parameters=count)  # type: ignore[arg-type]
+    return _same(shape, parameters=count)
 
 
 @register("GLU", "activation", (("dim", -1),))

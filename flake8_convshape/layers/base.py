@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from ..dims import Poly, paren
 
@@ -37,9 +37,28 @@ class LayerClass:
     name: str
 
 
-# Poly for integers (symbolic or not); Python values for the rest.
-Value = Union[Poly, bool, float, str, None, tuple, _Unknown, LayerClass]
-REQUIRED = object()  # marks a parameter without default in a signature
+class Held:
+    """A frontend's object bound to a name rather than a value the evaluator computes (a layer
+    built before it is appended, a same-file function or class held in a variable). Read as a
+    value it is opaque, like UNKNOWN: no layer takes it for a number."""
+
+    __slots__ = ()
+
+
+# Poly for integers (symbolic or not); Python values for the rest; Namespace for objects whose
+# attributes are known (argparse results, dataclass instances, literal dicts).
+Value = Union[Poly, bool, float, str, None, Tuple["Value", ...], _Unknown, LayerClass, "Namespace", Held]
+
+
+class _Required:
+    """The type of REQUIRED, which marks a parameter without default in a signature."""
+
+    __slots__ = ()
+
+
+REQUIRED = _Required()
+# a default in a signature: a Python int is a size (a Poly once bound), the rest as Value
+Default = Union[int, Value, _Required]
 KW_ONLY = ("*", None)  # in a signature: the parameters after it are keyword-only
 
 
@@ -81,6 +100,20 @@ class Shape:
 UNKNOWN_SHAPE = Shape(None)
 
 
+@dataclass(frozen=True)
+class Namespace:
+    """An object whose attributes we know: argparse results, dataclass config instances."""
+
+    attrs: Tuple[Tuple[str, Value], ...]
+    label: str = ""
+
+    def get(self, attr: str) -> Value:
+        for key, value in self.attrs:
+            if key == attr:
+                return value
+        return UNKNOWN
+
+
 @dataclass
 class Args:
     """Arguments bound to parameter names; ``texts`` keeps the source text for messages."""
@@ -92,6 +125,10 @@ class Args:
         return self.values[name]
 
 
+# source text for messages, or a function that cuts it out of the source when one needs it
+Text = Union[str, Callable[[], str]]
+
+
 class LayerCall:
     """How a layer was written, for messages: ``Conv2d(nc, ndf, 4, 2, 1)`` at line 12.
 
@@ -101,7 +138,7 @@ class LayerCall:
 
     __slots__ = ("name", "_text", "line")
 
-    def __init__(self, name: str, text: Union[str, Callable[[], str]], line: int):
+    def __init__(self, name: str, text: Text, line: int) -> None:
         self.name = name
         self._text = text
         self.line = line
@@ -110,23 +147,29 @@ class LayerCall:
     def text(self) -> str:
         if callable(self._text):
             self._text = self._text()
-        return self._text  # type: ignore[return-value]
+        return self._text
 
     def __repr__(self) -> str:
         return f"LayerCall({self.name!r}, {self.text!r}, {self.line})"
 
 
-class Texts(dict):
-    """Argument source texts, cut out of the source only when a message asks for one."""
+class Texts(Dict[str, str]):
+    """Argument source texts, cut out of the source only when a message asks for one.
+
+    ``put`` stores a text as a function; reading it calls that once and keeps the string.
+    """
+
+    def put(self, key: str, text: Text) -> None:
+        dict.__setitem__(self, key, text)  # type: ignore[misc]  # kept unrendered: __getitem__ renders it
 
     def __getitem__(self, key: str) -> str:
-        value = dict.__getitem__(self, key)
+        value: Text = dict.__getitem__(self, key)
         if callable(value):
             value = value()
             dict.__setitem__(self, key, value)
         return value
 
-    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]  # dict.get's overloads promise Callable values; this one renders them
         return self[key] if key in self else default
 
 
@@ -147,7 +190,7 @@ TransferFn = Callable[[Args, Shape, LayerCall], Outcome]
 class LayerSpec:
     name: str
     family: str
-    params: Tuple[Tuple[str, object], ...]  # (name, default or REQUIRED), PyTorch's order
+    params: Tuple[Tuple[str, Default], ...]  # (name, default or REQUIRED), PyTorch's order
     fn: TransferFn
     varargs: bool = False  # accepts anything (Identity): no binding
     ranks: Optional[Tuple[int, ...]] = None  # input ranks (batch included) it accepts; None: any
@@ -161,7 +204,7 @@ _FACTORY_KWARGS = ("device", "dtype")
 def register(
     names: Union[str, Sequence[str]],
     family: str,
-    params: Sequence[Tuple[str, object]] = (),
+    params: Sequence[Tuple[str, Default]] = (),
     varargs: bool = False,
     ranks: Optional[Tuple[int, ...]] = None,
 ) -> Callable[[TransferFn], TransferFn]:
@@ -182,7 +225,7 @@ def register(
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*")
 
 
-def _shown(value: Value, text: Union[str, Callable[[], str]]) -> Union[str, Callable[[], str]]:
+def _shown(value: Value, text: Text) -> Text:
     """An argument's text for messages: ``pad = -1`` when it is a name with a known value, so
     a message never prints a bare name as though it were the value."""
     if isinstance(value, Poly):
@@ -203,11 +246,11 @@ def _shown(value: Value, text: Union[str, Callable[[], str]]) -> Union[str, Call
 
 
 def bind(
-    spec: LayerSpec, positional: Sequence[Tuple[Value, str]], keywords: Dict[str, Tuple[Value, str]]
+    spec: LayerSpec, positional: Sequence[Tuple[Value, Text]], keywords: Dict[str, Tuple[Value, Text]]
 ) -> Optional[Args]:
     """Map arguments as Python would call the constructor; None when the call would fail."""
     values: Dict[str, Value] = {}
-    texts: Dict[str, str] = Texts()
+    texts = Texts()
     if spec.varargs:
         return Args(values, texts)
     names = [p for p, _ in spec.params if p != KW_ONLY[0]]
@@ -215,18 +258,20 @@ def bind(
     if len(positional) > star:
         return None
     for (value, text), name in zip(positional, names):
-        values[name], texts[name] = value, _shown(value, text)
+        values[name] = value
+        texts.put(name, _shown(value, text))
     for name, (value, text) in keywords.items():
         if name in _FACTORY_KWARGS:
             continue
         if name not in names or name in values:
             return None
-        values[name], texts[name] = value, _shown(value, text)
+        values[name] = value
+        texts.put(name, _shown(value, text))
     for name, default in spec.params:
         if name == KW_ONLY[0]:
             continue
         if name not in values:
-            if default is REQUIRED:
+            if isinstance(default, _Required):  # REQUIRED, its only instance
                 return None
             values[name] = default if not isinstance(default, int) or isinstance(
                 default, bool
@@ -263,7 +308,8 @@ def ints_of(v: Value, n: int) -> Optional[Tuple[int, ...]]:
         if len(v) != n:
             return None
         out = tuple(int_of(x) for x in v)
-        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+        known = tuple(x for x in out if x is not None)
+        return None if len(known) != len(out) else known
     return None
 
 
@@ -294,7 +340,7 @@ def same_arithmetic(per_dim: Sequence[str]) -> Optional[str]:
     return ", ".join(distinct) if distinct else None
 
 
-def input_size_hint(param: str, written: str, incoming) -> Optional[str]:
+def input_size_hint(param: str, written: str, incoming: Poly) -> Optional[str]:
     """``num_features=ndf * 2``: what a CVS201's input-size parameter should say.
 
     ``written`` is the argument as the code wrote it; ``incoming`` the Poly the replay has. A
@@ -331,7 +377,8 @@ def int_tuple(v: Value) -> Optional[Tuple[int, ...]]:
         return None if i is None else (i,)
     if isinstance(v, tuple):
         out = tuple(int_of(x) for x in v)
-        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+        known = tuple(x for x in out if x is not None)
+        return None if len(known) != len(out) else known
     return None
 
 

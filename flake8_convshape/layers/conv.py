@@ -28,6 +28,7 @@ from .base import (
     truth,
     ZERO,
     should_be,
+    TransferFn,
 )
 from .padding import pad_dim
 from .spatial import (
@@ -77,7 +78,7 @@ def _lazy_transposed_out(args: Args) -> Optional[Poly]:
     out_channels not divisible by groups and no bias (whose size would not match) PyTorch
     silently returns (out_channels // groups) * groups channels."""
     out_ch = poly_of(args["out_channels"])
-    groups = int_of(args["groups"])  # type: ignore[arg-type]
+    groups = int_of(args["groups"])
     if out_ch is None or groups is None or groups <= 0 or truth(args["bias"]) is not False:
         return out_ch
     rem = out_ch.resolved().mod(groups)
@@ -92,7 +93,7 @@ def _channel_checks(
     """groups must divide both channel counts (raises at construction); in_channels must match."""
     problems: List[Problem] = []
     out_ch = poly_of(args["out_channels"])
-    groups = int_of(args["groups"])  # type: ignore[arg-type]
+    groups = int_of(args["groups"])
     lenient_out = lazy and transposed and truth(args["bias"]) is False
     if groups is not None and groups <= 0:
         problems.append(("CVS203", f"{call.text}: groups={groups} must be a positive integer"))
@@ -160,7 +161,7 @@ def _counts(
     """(parameters, buffers): weight ``out x in/groups x k...`` (``in x out/groups x k...``
     transposed: the same count) plus ``out`` for the bias; no buffers."""
     out_ch = out_ch if out_ch is not None else poly_of(args["out_channels"])
-    groups = int_of(args["groups"])  # type: ignore[arg-type]
+    groups = int_of(args["groups"])
     has_bias = truth(args["bias"])
     if in_ch is None or out_ch is None or k is None or not groups or groups < 0 or has_bias is None:
         return None, ZERO
@@ -181,7 +182,7 @@ def _finish(outcome: Outcome, counts: Tuple[Optional[Poly], Optional[Poly]]) -> 
     return outcome
 
 
-def make_conv(nd: int, lazy: bool = False):
+def make_conv(nd: int, lazy: bool = False) -> TransferFn:
     def conv(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         in_ch = _in_channels(args, shape, lazy)
         problems = _channel_checks(args, shape, call, in_ch, lazy)
@@ -232,22 +233,23 @@ def make_conv(nd: int, lazy: bool = False):
         same_dims = len(dil_arg) if isinstance(dil_arg, tuple) else nd  # dims padding='same' pads (F.pad modes)
         if spatial_in is not None and same and mode == "zeros":
             spatial = list(spatial_in)
-        elif spatial_in is not None and None not in (k, s, d) and (p is not None or same):
+        elif spatial_in is not None and k is not None and s is not None and d is not None and (p is not None or same):
             for i, length in enumerate(spatial_in):
                 if length is None:
                     continue
-                pad_i = p[i] if p is not None else None  # type: ignore[index]
+                pad_i = p[i] if p is not None else None
                 if same and i >= same_dims:
                     pad_i = 0
                 if mode != "zeros":
                     if same and i >= same_dims:
                         left = right = 0  # PyTorch zips the dilation tuple as written: 1 value, 1 dim
                     elif same:
-                        total_pad = d[i] * (k[i] - 1)  # type: ignore[index]
+                        total_pad = d[i] * (k[i] - 1)
                         left, right = total_pad // 2, total_pad - total_pad // 2
                     else:
-                        left = right = pad_i  # type: ignore[assignment]
-                    padded, failure = pad_dim(mode, length, left, right)  # type: ignore[arg-type]
+                        left = right = pad_i  # type: ignore[assignment]  # not 'same': p is known, so pad_i is
+                    assert isinstance(mode, str)  # a mode of another type returned above
+                    padded, failure = pad_dim(mode, length, left, right)
                     if failure is not None:
                         code, why = failure
                         problems.append((code, f"{call.text} {why}"))
@@ -257,11 +259,11 @@ def make_conv(nd: int, lazy: bool = False):
                     if same and i < same_dims:
                         spatial[i] = length
                         continue
-                    num = window_numerator(padded, 0, k[i], d[i])  # type: ignore[index]
+                    num = window_numerator(padded, 0, k[i], d[i])
                 else:
-                    num = window_numerator(length, pad_i, k[i], d[i])  # type: ignore[index,arg-type]
-                out = num.floordiv(s[i]) + Poly.const(1)  # type: ignore[index]
-                formulas.append(window_formula(length, pad_i, k[i], s[i], d[i], out))  # type: ignore[index,arg-type]
+                    num = window_numerator(length, pad_i, k[i], d[i])  # type: ignore[arg-type]  # 'zeros' with 'same' took the branch above
+                out = num.floordiv(s[i]) + Poly.const(1)
+                formulas.append(window_formula(length, pad_i, k[i], s[i], d[i], out))  # type: ignore[arg-type]  # None only for a 'same' dim, which continued
                 if prove_nonpositive(out):
                     problems.append(
                         ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
@@ -269,9 +271,9 @@ def make_conv(nd: int, lazy: bool = False):
                     return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems, formulas[-1]), counts)
                 spatial[i] = out
                 if pad_i is not None and pad_i >= 0:
-                    n = dropped_rows(length, pad_i, k[i], s[i], d[i])  # type: ignore[index]
+                    n = dropped_rows(length, pad_i, k[i], s[i], d[i])
                     if n:
-                        fix = padding_that_reads_all(length, pad_i, k[i], s[i], d[i], d[i] * (k[i] - 1))  # type: ignore[index]
+                        fix = padding_that_reads_all(length, pad_i, k[i], s[i], d[i], d[i] * (k[i] - 1))
                         drops.append((i, n, length, fix))
         if drops:
             problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
@@ -280,7 +282,7 @@ def make_conv(nd: int, lazy: bool = False):
     return conv
 
 
-def make_conv_transpose(nd: int, lazy: bool = False):
+def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
     def conv_transpose(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         in_ch = _in_channels(args, shape, lazy)
         problems = _channel_checks(args, shape, call, in_ch, lazy, transposed=True)
@@ -330,15 +332,15 @@ def make_conv_transpose(nd: int, lazy: bool = False):
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)
         spatial: List[Optional[Poly]] = [None] * nd
         formulas: List[str] = []
-        if spatial_in is not None and None not in (k, s, d, p, op):
+        if spatial_in is not None and k is not None and s is not None and d is not None and p is not None and op is not None:
             for i, length in enumerate(spatial_in):
                 if length is None:
                     continue
-                extra = d[i] * (k[i] - 1) + 1 + op[i]  # type: ignore[index]
-                out = (length - Poly.const(1)).scale(s[i]) + Poly.const(extra - 2 * p[i])  # type: ignore[index]
-                kernel = f"{k[i]}" if d[i] == 1 else f"{d[i]}*({k[i]}-1) + 1"  # type: ignore[index]
-                tail = f" + {op[i]}" if op[i] else ""  # type: ignore[index]
-                formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")  # type: ignore[index]
+                extra = d[i] * (k[i] - 1) + 1 + op[i]
+                out = (length - Poly.const(1)).scale(s[i]) + Poly.const(extra - 2 * p[i])
+                kernel = f"{k[i]}" if d[i] == 1 else f"{d[i]}*({k[i]}-1) + 1"
+                tail = f" + {op[i]}" if op[i] else ""
+                formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")
                 if prove_nonpositive(out):
                     problems.append(
                         ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")

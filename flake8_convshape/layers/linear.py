@@ -19,6 +19,8 @@ from .base import (
     total,
     truth,
     should_be,
+    TransferFn,
+    Value,
 )
 
 Problem = Tuple[str, str]
@@ -39,14 +41,14 @@ EMBEDDING_PARAMS = (
 )
 
 
-def _negative(call: LayerCall, name: str, v) -> Optional[Problem]:
+def _negative(call: LayerCall, name: str, v: Value) -> Optional[Problem]:
     i = int_of(v) if v is not None else None
     if i is not None and i < 0:
         return ("CVS203", f"{call.text}: {name} must not be negative, got {i}")
     return None
 
 
-def make_linear(lazy: bool):
+def make_linear(lazy: bool) -> TransferFn:
     def linear(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """Acts on the last dimension of any rank, as PyTorch applies it."""
         problems: List[Problem] = []

@@ -37,6 +37,7 @@ from .base import (
     register,
     truth,
     should_be,
+    TransferFn,
 )
 
 Problem = Tuple[str, str]
@@ -136,7 +137,7 @@ def _values_per_channel(shape: Shape, with_batch: bool) -> Optional[int]:
     return n
 
 
-def make_batch_norm(accepted: Sequence[int], lazy: bool = False):
+def make_batch_norm(accepted: Sequence[int], lazy: bool = False) -> TransferFn:
     def batch_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """Shape-preserving; num_features must equal the channels when it sizes a tensor."""
         incoming = shape.channels
@@ -161,7 +162,7 @@ def make_batch_norm(accepted: Sequence[int], lazy: bool = False):
     return batch_norm
 
 
-def make_instance_norm(nd: int, lazy: bool = False):
+def make_instance_norm(nd: int, lazy: bool = False) -> TransferFn:
     def instance_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         incoming = shape.channels
         features = incoming if lazy else poly_of(args["num_features"])
@@ -211,7 +212,7 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems.append(("CVS203", f"{call.text}: num_groups must be positive, got 0"))
     elif groups is not None and channels is not None and channels.resolved().mod(abs(groups)) not in (None, 0):
         problems.append(("CVS203", f"{call.text}: num_channels {describe(channels)} is not divisible by num_groups={groups}"))
-    elif affine and channels is not None and int_of(channels) is not None and int_of(channels) < 0:  # type: ignore[operator]
+    elif affine and channels is not None and (known := int_of(channels)) is not None and known < 0:
         problems.append(("CVS203", f"{call.text}: num_channels must not be negative"))
     elif groups is not None and groups < 0:
         problems.append(("CVS203", f"{call.text}: num_groups must be positive, got {groups}"))
@@ -260,7 +261,7 @@ def _normalized_shape(args: Args) -> Optional[Tuple[Optional[Poly], ...]]:
     return None
 
 
-def make_layer_norm(rms: bool):
+def make_layer_norm(rms: bool) -> TransferFn:
     def layer_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """normalized_shape must equal the trailing sizes; weight (and bias) of that shape."""
         normalized = _normalized_shape(args)
@@ -279,7 +280,7 @@ def make_layer_norm(rms: bool):
             return _with_counts(
                 Outcome(shape, [("CVS203", f"{call.text}: normalized_shape must not be empty")], changes=False), counts
             )
-        if any(d is not None and int_of(d) is not None and int_of(d) < 0 for d in normalized):  # type: ignore[operator]
+        if any(d is not None and (known := int_of(d)) is not None and known < 0 for d in normalized):
             return _with_counts(
                 Outcome(shape, [("CVS203", f"{call.text}: normalized_shape must not be negative")], changes=False), counts
             )

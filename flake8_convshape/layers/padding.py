@@ -32,6 +32,8 @@ from .base import (
     int_of,
     rank_outcome,
     register,
+    TransferFn,
+    Value,
 )
 
 Problem = Tuple[str, str]
@@ -103,15 +105,16 @@ def pad_dims(
     return out, failures
 
 
-def pads_of(v) -> Optional[Tuple[int, ...]]:
+def pads_of(v: Value) -> Optional[Tuple[int, ...]]:
     """The padding as F.pad gets it, for ``nd`` filled in by the caller; None if not concrete."""
     if isinstance(v, tuple):
         out = tuple(int_of(x) if isinstance(x, Poly) else None for x in v)
-        return None if any(x is None for x in out) else out  # type: ignore[return-value]
+        known = tuple(x for x in out if x is not None)
+        return None if len(known) != len(out) else known
     return None
 
 
-def make_pad(nd: int, mode: str):
+def make_pad(nd: int, mode: str) -> TransferFn:
     def pad(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         arg = args["padding"]
         if isinstance(arg, Poly):

@@ -29,6 +29,8 @@ from .base import (
     register,
     same_arithmetic,
     truth,
+    TransferFn,
+    Value,
 )
 from .spatial import (
     drop_message,
@@ -167,7 +169,7 @@ def _windows(
     return _with_zero(Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas)))
 
 
-def make_pool(nd: int, kind: str):
+def make_pool(nd: int, kind: str) -> TransferFn:
     def pool(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
         lengths = (1,) if nd == 1 else (1, nd)
@@ -204,17 +206,17 @@ def make_pool(nd: int, kind: str):
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        batch_ch = shape.dims[:2] if spatial_in is not None else (None, None)  # type: ignore[index]
-        if problems or spatial_in is None or None in (k, s, p, d) or ceil is None:
+        batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
+        if problems or spatial_in is None or k is None or s is None or p is None or d is None or ceil is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems, changes=True))
-        if kind == "avg" and nd == 3 and not _kernel_fits(call, shape, k, problems):  # type: ignore[arg-type]
+        if kind == "avg" and nd == 3 and not _kernel_fits(call, shape, k, problems):
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
-        return _windows(call, shape, nd, k, s, p, d, ceil, problems)  # type: ignore[arg-type]
+        return _windows(call, shape, nd, k, s, p, d, ceil, problems)
 
     return pool
 
 
-def make_lp_pool(nd: int):
+def make_lp_pool(nd: int) -> TransferFn:
     def lp_pool(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """An AvgPool of x**p without padding (norm_type inf: a MaxPool); 1/norm_type at the end."""
         problems: List[Problem] = []
@@ -252,7 +254,7 @@ def make_lp_pool(nd: int):
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        batch_ch = shape.dims[:2] if spatial_in is not None else (None, None)  # type: ignore[index]
+        batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
         if problems or spatial_in is None or k is None or s is None or ceil is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         if nd == 3 and not infinite:
@@ -292,7 +294,7 @@ def _output_sizes(
         if any(isinstance(x, (float, str, bool)) for x in v):
             return None, [("CVS203", f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
         if all(x is None or isinstance(x, Poly) for x in v):
-            return tuple(v), []
+            return tuple(x if isinstance(x, Poly) else None for x in v), []
         return None, []
     if v is None or isinstance(v, (float, str, bool)):
         return None, [("CVS203", f"{call.text}: output_size must be an int or a tuple, got {args.texts['output_size']}")]
@@ -309,7 +311,7 @@ def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...], empty_runs:
     return []
 
 
-def make_adaptive(nd: int, kind: str):
+def make_adaptive(nd: int, kind: str) -> TransferFn:
     def adaptive(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         sizes, problems = _output_sizes(args, nd, call, allow_none=nd > 1)
         if sizes is not None:
@@ -320,9 +322,9 @@ def make_adaptive(nd: int, kind: str):
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        if spatial_in is None:
+        if spatial_in is None or shape.dims is None:  # input_spatial is None if dims are
             return _with_zero(Outcome(Shape((None, None, *([None] * nd))), problems))
-        batch_ch = shape.dims[:2]  # type: ignore[index]
+        batch_ch = shape.dims[:2]
         if problems or sizes is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         out = [length if size is None else size for size, length in zip(sizes, spatial_in)]
@@ -331,7 +333,7 @@ def make_adaptive(nd: int, kind: str):
     return adaptive
 
 
-def make_fractional(nd: int):
+def make_fractional(nd: int) -> TransferFn:
     def fractional(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
         k_arg = args["kernel_size"]
@@ -367,9 +369,9 @@ def make_fractional(nd: int):
         if early is not None:
             return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
-        if spatial_in is None:
+        if spatial_in is None or shape.dims is None:  # input_spatial is None if dims are
             return _with_zero(Outcome(Shape((None, None, *([None] * nd))), []))
-        batch_ch = shape.dims[:2]  # type: ignore[index]
+        batch_ch = shape.dims[:2]
         if sizes is None and ratios is not None:
             sizes = tuple(_times(length, r) for length, r in zip(spatial_in, ratios))
         if sizes is None:
@@ -399,13 +401,14 @@ def make_fractional(nd: int):
     return fractional
 
 
-def _ratios(v, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tuple[float, ...]], List[Problem]]:
+def _ratios(v: Value, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tuple[float, ...]], List[Problem]]:
     values = v if isinstance(v, tuple) else (v,) * nd
     floats: List[float] = []
     for x in values:
         if isinstance(x, bool) or not isinstance(x, (float, Poly)):
             return None, []
-        f = x if isinstance(x, float) else (float(int_of(x)) if int_of(x) is not None else None)  # type: ignore[arg-type]
+        i = None if isinstance(x, float) else int_of(x)
+        f = x if isinstance(x, float) else (float(i) if i is not None else None)
         if f is None:
             return None, []
         floats.append(f)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..dims import Poly, describe, paren, prove_nonpositive
 from .base import (
@@ -28,6 +28,7 @@ from .base import (
     int_of,
     rank_outcome,
     register,
+    Value,
 )
 
 Problem = Tuple[str, str]
@@ -52,7 +53,7 @@ def _fail(problem: Problem) -> Outcome:
     return _zero(Outcome(UNKNOWN_SHAPE, [problem]))
 
 
-def _scales(v) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
+def _scales(v: Value) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
     """``scale_factor`` as the module stores it: a tuple of floats, or one float (None: unset).
 
     Returns (scales or None, known); a single value comes back as a 1-tuple marked by the caller.
@@ -62,8 +63,8 @@ def _scales(v) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
         for x in v:
             if isinstance(x, (bool, float)):
                 out.append(float(x))
-            elif isinstance(x, Poly) and int_of(x) is not None:
-                out.append(float(int_of(x)))  # type: ignore[arg-type]
+            elif isinstance(x, Poly) and (i := int_of(x)) is not None:
+                out.append(float(i))
             else:
                 return None, False
         return tuple(out), True
@@ -71,8 +72,8 @@ def _scales(v) -> Tuple[Optional[Tuple[Optional[float], ...]], bool]:
         return (None if not v else (1.0,)), True
     if isinstance(v, float):
         return ((v,) if v else None), True
-    if isinstance(v, Poly) and int_of(v) is not None:
-        return ((float(int_of(v)),) if int_of(v) else None), True  # type: ignore[arg-type]
+    if isinstance(v, Poly) and (i := int_of(v)) is not None:
+        return ((float(i),) if i else None), True
     return None, False
 
 
@@ -91,7 +92,14 @@ def scaled(length: Optional[Poly], scale: float) -> Optional[Poly]:
 
 
 def interpolate(
-    call: LayerCall, shape: Shape, size, scale_arg, mode, align_corners, recompute, texts
+    call: LayerCall,
+    shape: Shape,
+    size: Value,
+    scale_arg: Value,
+    mode: Value,
+    align_corners: Value,
+    recompute: Value,
+    texts: Dict[str, str],
 ) -> Outcome:
     set_corners = isinstance(align_corners, (bool, float, str)) or (
         isinstance(align_corners, Poly) and align_corners.resolved().int_value() is not None
@@ -229,7 +237,10 @@ def pixel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
                 )
             )
     out_c = None if c is None else c.truediv(r * r) if c.resolved().mod(r * r) is None else c.floordiv(r * r)
-    scale = lambda d: None if d is None else d.scale(r)  # noqa: E731
+
+    def scale(d: Optional[Poly]) -> Optional[Poly]:
+        return None if d is None else d.scale(r)
+
     return _zero(Outcome(Shape((*head, out_c, scale(h), scale(w))), []))
 
 

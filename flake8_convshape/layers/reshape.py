@@ -64,7 +64,7 @@ def unflatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         return _zero(Outcome(UNKNOWN_SHAPE, [("CVS203", f"{call.text}: unflattened_size must be ints")]))
     if not all(isinstance(x, Poly) for x in sizes_arg):
         return _zero(Outcome(UNKNOWN_SHAPE, []))
-    sizes: List[Poly] = list(sizes_arg)  # type: ignore[arg-type]
+    sizes: List[Poly] = [x for x in sizes_arg if isinstance(x, Poly)]  # all are, as checked above
     problems: List[Problem] = []
     if not sizes:
         problems.append(("CVS203", f"{call.text}: unflattened_size must not be empty"))
