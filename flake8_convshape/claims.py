@@ -924,7 +924,7 @@ def _bare_spatial_pair(s: str, a: "_Shape", b: "_Shape", end: int) -> Optional[S
             return None
         if not all(isinstance(d, Num) for d in shape.dims):
             return None
-    if min(d.value for d in a.dims) < _MIN_BARE_SPATIAL:  # type: ignore[attr-defined]
+    if min(d.value for d in a.dims if isinstance(d, Num)) < _MIN_BARE_SPATIAL:
         return None
     if _SIZE_TAIL.fullmatch(s, b.end, end) is None:
         return None  # "32x32 -> 16x16 feature maps": prose goes on

@@ -273,7 +273,7 @@ class Builder:
             return found
         return [c for c in found if _INPUT_LEAD.match(c.text)]
 
-    def place(self, start: Tuple[int, int], end: Tuple[int, int], entries: List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], scope: object = None) -> Tuple[List[Comment], List[Item]]:
+    def place(self, start: Tuple[int, int], end: Tuple[int, int], entries: List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], scope: Optional[AnyScope] = None) -> Tuple[List[Comment], List[Item]]:
         """Put the comments of a region among its layers: before the first (the input), on
         their own line after a layer (the shape so far), trailing a layer's last line (its
         output). Comments inside a layer's parentheses are its own business."""
