@@ -20,7 +20,7 @@ from .noqa import silenced
 
 if TYPE_CHECKING:
     from .claims import ShapeClaim
-    from .frontends.sequential import Located
+    from .frontends.source import Located
 
     from .budget import BudgetExceeded
     from .replay import BlockTrace, Step

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from .findings import Finding
     from .replay import BlockTrace
 
-FOLLOWERS = ("norm", "activation", "dropout")  # families that join the group before them
 BLOCKING = "CVS2"  # a group with a selected finding of these codes (PyTorch raises) is not annotated
 _OPENERS = {"": "", "(": ")", "[": "]", "`": "`", "``": "``"}
 
@@ -181,11 +180,12 @@ class _Tokens:
         )
 
 
-def _family(layer: str) -> Optional[str]:
+def _follows(layer: str) -> bool:
+    """A norm, activation or dropout: it joins the group of the layer before it."""
     from .layers.base import CATALOG
 
     spec = CATALOG.get(layer)
-    return spec.family if spec is not None else None
+    return spec is not None and spec.follower
 
 
 def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
@@ -297,7 +297,7 @@ def _plan_block(
     groups: List[List[int]] = []
     leading = True
     for i, step in enumerate(steps):
-        follower = inside[i] and _family(step.layer) in FOLLOWERS
+        follower = inside[i] and _follows(step.layer)
         if follower and groups:
             groups[-1].append(i)
             continue

@@ -8,6 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict
 
+# the codes, as names: a typo is an error at import time, not a finding that never matches
+CVS101, CVS102, CVS103 = "CVS101", "CVS102", "CVS103"
+CVS201, CVS202, CVS203 = "CVS201", "CVS202", "CVS203"
+CVS301, CVS302 = "CVS301", "CVS302"
+
 # every block is an ``nn.Sequential``: a file without this word has nothing to check (the
 # pre-filter of the plugin, the CLI and the editor)
 MARKER = "Sequential"
@@ -31,14 +36,14 @@ CODES: Dict[str, Code] = {
     c.code: c
     for c in (
         Code(
-            "CVS101",
+            CVS101,
             "a shape comment disagrees with the replayed shape (channels, sizes or rank)",
             "silent",
             fixable=True, example_bad="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 64 x 16 x 16",
             example_good="# input: 64 x 32 x 32\nnn.Conv2d(64, 128, 4, 2, 1),\n# state size. 128 x 16 x 16",
         ),
         Code(
-            "CVS102",
+            CVS102,
             "a trailing arithmetic comment on a layer line states a result that disagrees with "
             "the layer's output size",
             "silent",
@@ -46,7 +51,7 @@ CODES: Dict[str, Code] = {
             example_good="# input: 512 x 4 x 4\nnn.ConvTranspose2d(512, 256, 4, 2, 1),  # (4-1)*2-2*1+4=8\n# 256 x 8 x 8",
         ),
         Code(
-            "CVS103",
+            CVS103,
             "the shape comments of a block contradict each other: no input size fits them all, "
             "and no clear majority of them settles which is wrong (nothing is rewritten)",
             "silent",
@@ -54,7 +59,7 @@ CODES: Dict[str, Code] = {
             example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 1, 1),\n# state size. 64 x 64 x 64",
         ),
         Code(
-            "CVS201",
+            CVS201,
             "a layer's input-size parameter (in_channels, num_features, in_features, "
             "num_parameters, normalized_shape, ...) disagrees with the incoming shape, or the "
             "incoming tensor does not fit the layer (a reflection padding as large as the input, "
@@ -64,7 +69,7 @@ CODES: Dict[str, Code] = {
             example_good="nn.Conv2d(3, 64, 4, 2, 1),\nnn.BatchNorm2d(64),",
         ),
         Code(
-            "CVS202",
+            CVS202,
             "a layer's output size would be zero or negative",
             "raises; a size of exactly 0 in Linear, Embedding, adaptive pools or constant padding "
             "runs and gives an empty tensor (in ConvTranspose, FractionalMaxPool and reflection or "
@@ -73,7 +78,7 @@ CODES: Dict[str, Code] = {
             example_good="# input: 3 x 4 x 4\nnn.Conv2d(3, 64, 3),",
         ),
         Code(
-            "CVS203",
+            CVS203,
             "an invalid parameter combination (groups not dividing channels, output_padding "
             "not smaller than stride or dilation, padding='same' with stride > 1, pool padding "
             "over half the kernel, dropout p outside [0, 1], ...)",
@@ -82,7 +87,7 @@ CODES: Dict[str, Code] = {
             example_good="nn.Conv2d(64, 96, 3, groups=4),",
         ),
         Code(
-            "CVS301",
+            CVS301,
             "a conv or pool never reads some real input rows or columns: the remainder of "
             "(size + 2*padding - dilation*(kernel-1) - 1) / stride exceeds the padding",
             "silent",
@@ -90,7 +95,7 @@ CODES: Dict[str, Code] = {
             example_good="# input: 3 x 64 x 64\nnn.Conv2d(3, 64, 3, 2, 1),",
         ),
         Code(
-            "CVS302",
+            CVS302,
             "(off by default) a transposed conv whose kernel size is not a multiple of its "
             "stride: uneven overlap, checkerboard artifacts",
             "silent",

@@ -13,6 +13,7 @@ from fractions import Fraction
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
+from .codes import CVS101, CVS102, CVS103, CVS201
 from .budget import BudgetExceeded, current as current_budget
 from .hints import hint_for_layer
 from .restyle import restyle
@@ -28,9 +29,6 @@ from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates
 _MAX_TERMS = 32  # see names._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the rank: a comment before them is read by what comes after
-_RANK_KEEPING = ("activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention")
-_LAST_SIZE = ("LayerNorm", "RMSNorm")  # read only the last size: a forward() may flatten first
-_SPATIAL_FAMILIES = ("conv", "pool", "padding", "resample")  # whose trailing arithmetic comments are output sizes
 
 
 @dataclass
@@ -98,7 +96,7 @@ def expected_rank(items: Sequence[Item]) -> Optional[int]:
         elif item.spec is None:
             break
         else:
-            ranks, keeps = item.spec.ranks, item.spec.family in _RANK_KEEPING
+            ranks, keeps = item.spec.ranks, item.spec.keeps_rank
         if ranks is not None:
             candidates = set(ranks) if candidates is None else candidates & set(ranks)
             if len(candidates) == 1:
@@ -320,7 +318,7 @@ class Replayer:
     ) -> None:
         """A shape comment's readings; ``moved`` is the shape at its other placement (after
         ``layer``, the next one, for an own-line comment; before the layer it trails otherwise)."""
-        if not self.collect or silenced(comment.text, "CVS101"):
+        if not self.collect or silenced(comment.text, CVS101):
             self._unread(comment, "silenced with noqa")
             return  # a comment its author silenced is not evidence
         if claim.size_only:
@@ -409,11 +407,11 @@ class Replayer:
 
     def add_arith_site(self, comment: Comment, claim: ArithClaim, layer: Layer, shape: Shape, outcome: Outcome) -> None:
         """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result is one of its output sizes."""
-        if not self.collect or layer.spec is None or layer.spec.family not in _SPATIAL_FAMILIES or shape.dims is None:
-            has_sizes = layer.spec is not None and layer.spec.family in _SPATIAL_FAMILIES
+        if not self.collect or layer.spec is None or not layer.spec.windowed or shape.dims is None:
+            has_sizes = layer.spec is not None and layer.spec.windowed
             self._unread(comment, self.lost if has_sizes or layer.spec is None else f"{layer.call.name} has no spatial size")
             return
-        if silenced(comment.text, "CVS102"):
+        if silenced(comment.text, CVS102):
             self._unread(comment, "silenced with noqa")
             return
         spatial = [d for d in shape.dims[2:] if d is not None]
@@ -827,7 +825,7 @@ class Judge:
                 fix = self._fix_with_second(comment, claim, record.second, new_text, claimed, shown)
         if origin.layer is None and outvoted:
             # an input comment the others outvote: the others are the evidence
-            self.findings.append(_at_comment(comment, "CVS101", f"comment says {claim.text}, but {self.agreement(site, others)}", fix))
+            self.findings.append(_at_comment(comment, CVS101, f"comment says {claim.text}, but {self.agreement(site, others)}", fix))
             return
         msg = f"comment says {claim.text}, but {origin.cite()} {rendered}"
         arithmetic = self.arithmetic_of(origin.layer, origin.arithmetic)
@@ -841,7 +839,7 @@ class Judge:
                 msg += f"; {hint}"
         if outvoted and others > 1:  # with one other comment the replay is the evidence
             msg += f" ({self.agreement(site, others)})"
-        self.findings.append(_at_comment(comment, "CVS101", msg, fix))
+        self.findings.append(_at_comment(comment, CVS101, msg, fix))
 
     def in_comment_names(self, written: DimExpr, claimed: Optional[Poly], value: Optional[Poly], comment: Comment) -> Optional[Poly]:
         """The new size in the comment's own names: ``(ndf*4)`` becomes ``(ndf*2)`` where the code
@@ -887,7 +885,7 @@ class Judge:
             msg = f"comment says {text}, but the replay gives {took} -> {gave}"
         if outvoted and others > 1:
             msg += f" ({self.agreement(site, others)})"
-        self.findings.append(_at_comment(comment, "CVS101", msg))
+        self.findings.append(_at_comment(comment, CVS101, msg))
 
     @staticmethod
     def _fix_with_second(
@@ -942,7 +940,7 @@ class Judge:
             fix = Edit(record.comment.line, c + claim.value_start, c + claim.value_end, str(size))
         if outvoted and others > 1:
             msg += f" ({self.agreement(site, others)})"
-        self.findings.append(_at_comment(record.comment, "CVS102", msg, fix))
+        self.findings.append(_at_comment(record.comment, CVS102, msg, fix))
 
     def arithmetic_of(self, layer: Optional[Layer], first: Optional[str]) -> Optional[str]:
         """The layer's arithmetic with the agreed sizes (the second pass), never with a fresh
@@ -986,7 +984,7 @@ class Judge:
             self.findings.append(
                 _at_comment(
                     record.comment,
-                    "CVS103",
+                    CVS103,
                     f"shape comments at lines {other.comment.line} and {record.comment.line} contradict "
                     "each other: no input size fits both, and no majority of this block's comments "
                     "settles which is wrong",
@@ -1004,7 +1002,7 @@ class Judge:
         for p in second.problems:
             if p.key in first_keys:
                 continue
-            if p.code == "CVS201":
+            if p.code == CVS201:
                 self.blame(p)
             else:
                 self.report_layer(p)
@@ -1043,7 +1041,7 @@ class Judge:
             if self._a_reading_it_takes(site, problem, culprits):
                 continue
             self.findings.append(
-                _at_comment(record.comment, "CVS101", f"comment says {record.claim.text}, which {text} {at} cannot take: {message}")
+                _at_comment(record.comment, CVS101, f"comment says {record.claim.text}, which {text} {at} cannot take: {message}")
             )
 
     def reported(self, comment: Comment) -> bool:
@@ -1117,7 +1115,7 @@ def replay_block(
         plain = Replayer(scope)
         plain_trace = BlockTrace(block.line) if trace is not None else None
         plain.run(block, trace=plain_trace)
-        if {p.key for p in first.problems if p.code == "CVS201"} - {p.key for p in plain.problems}:
+        if {p.key for p in first.problems if p.code == CVS201} - {p.key for p in plain.problems}:
             first, provisional = plain, plain_trace  # --input does not fit this block: it goes to the blocks it fits
             input_claim = None
     verdict = solve(first.sites)
@@ -1169,7 +1167,7 @@ def _input_claims(block: Block) -> List[Tuple[Comment, ShapeClaim]]:
             and not claim.size_only
             and not claim.has_batch
             and len(claim.dims) <= 4
-            and not silenced(comment.text, "CVS101")
+            and not silenced(comment.text, CVS101)
         ):
             out.append((comment, claim))
     return out
@@ -1192,13 +1190,13 @@ def _untakeable_input(block: Block, replayer: Replayer, comment: Comment, claim:
         if item.spec.ranks is not None or len(layers) == 8:
             break
         layers.append(item)
-        if item.spec.family not in _RANK_KEEPING:
+        if not item.spec.keeps_rank:
             break
     known = {p.layer.line for p in replayer.problems}
     failures = []
     batch = fresh_symbol("N", f"{comment.line}:{comment.col}")
     readings = [Shape((batch, *dims)), Shape(tuple(dims))]
-    if layers and (layers[0].spec.family == "linear" or layers[0].call.name in _LAST_SIZE):  # type: ignore[union-attr]
+    if layers and layers[0].spec is not None and layers[0].spec.reads_last:
         readings.append(Shape((batch, _product(dims))))
     for shape in readings:
         failure = _first_refusal(layers, shape, known)
@@ -1209,7 +1207,7 @@ def _untakeable_input(block: Block, replayer: Replayer, comment: Comment, claim:
     text = f"comment says {claim.text}, which {layer.call.text} at line {layer.line} cannot take: {_reason(layer, message)}"
     if (other, unbatched) != (layer, message):
         text += f" (read unbatched, as PyTorch would: {_reason(other, unbatched)})"
-    return [_at_comment(comment, "CVS101", text)]
+    return [_at_comment(comment, CVS101, text)]
 
 
 def _first_refusal(layers: Sequence[Layer], shape: Shape, known: Set[int]) -> Optional[Tuple[Layer, str]]:
@@ -1221,7 +1219,7 @@ def _first_refusal(layers: Sequence[Layer], shape: Shape, known: Set[int]) -> Op
             outcome = layer.spec.fn(layer.args, shape, layer.call)
         except Exception:  # noqa: BLE001  a catalog bug: not evidence
             return None
-        refusal = next((m for code, m in outcome.problems if code == "CVS201"), None)
+        refusal = next((m for code, m in outcome.problems if code == CVS201), None)
         if refusal is not None:
             return None if layer.line in known else (layer, refusal)
         shape = outcome.shape

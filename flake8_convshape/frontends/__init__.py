@@ -2,7 +2,9 @@
 comments between them). Only this package reads Python syntax; the engine (``replay``,
 ``solve``, the layer catalog, ``dims``, ``claims``) works on what it produces.
 
-- ``sequential``: finds the ``nn.Sequential(...)`` calls and their comments (the entry point);
+- ``source``: where the ``nn.Sequential(...)`` calls are, their scopes, and the comments of a span;
+- ``sequential``: a block for each call, its layers and comments placed (the entry point:
+  ``extract``);
 - ``construct``: the argument forms, helpers and modules inlined, list-building statements;
 - ``names``: scopes, the constant evaluator, and what a file says about its names;
 - ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``.

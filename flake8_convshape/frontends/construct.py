@@ -19,20 +19,41 @@ since a symbol would equate values that differ between loop iterations.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Protocol, Set, Tuple, Union
 
 from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
 from ..dims import Poly
 from ..layers.base import LayerCall
-from ..program import Block, Item, Layer
+from ..program import Block, Comment, Item, Layer
 from ..layers.base import UNKNOWN, Held, LayerClass, Value
+from .source import Imports, SourceLines
 from .names import AnyScope, FileFacts, Overlay, Scope, _binop, _bound_names, _named, condition, dotted, evaluate
-
-if TYPE_CHECKING:
-    from .sequential import Builder
 
 # a comment's or a layer's place: (line, column) of its start and of its end
 Span = Tuple[Tuple[int, int], Tuple[int, int]]
+
+
+class Builder(Protocol):
+    """What a construction asks of the file's builder (``sequential.Builder``): positions,
+    comments, single layers, and the inlining depth they share."""
+
+    src: SourceLines
+    imports: Imports
+    depth: int
+
+    def pos(self, node: ast.AST) -> Span: ...
+
+    def comments_in(self, start: Tuple[int, int], end: Tuple[int, int]) -> List[Comment]: ...
+
+    def place(
+        self, start: Tuple[int, int], end: Tuple[int, int], entries: List[Tuple[Span, Layer]], scope: Optional[AnyScope] = None
+    ) -> Tuple[List[Comment], List[Item]]: ...
+
+    def opaque(self, node: ast.AST, why: str) -> Layer: ...
+
+    def layer(self, node: ast.expr, scope: AnyScope, name: Optional[str] = None) -> Layer: ...
+
+    def call_text(self, node: ast.Call, name: Optional[str]) -> str: ...
 
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs, paren
 from .base import (
     Default,
@@ -88,7 +89,7 @@ def _number(args: Args, name: str) -> Optional[float]:
 @register("CELU", "activation", (("alpha", 1.0), ("inplace", False)))
 def celu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if _number(args, "alpha") == 0.0:
-        return _failed(("CVS203", f"{call.text}: alpha must not be 0 (CELU divides by it)"), shape)
+        return _failed((CVS203, f"{call.text}: alpha must not be 0 (CELU divides by it)"), shape)
     return _same(shape)
 
 
@@ -96,7 +97,7 @@ def celu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 def gelu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     v = args["approximate"]
     if isinstance(v, str) and v not in ("none", "tanh"):
-        return _failed(("CVS203", f"{call.text}: approximate must be 'none' or 'tanh', got {v!r}"), shape)
+        return _failed((CVS203, f"{call.text}: approximate must be 'none' or 'tanh', got {v!r}"), shape)
     return _same(shape)
 
 
@@ -109,7 +110,7 @@ def hardtanh(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     lo = _number(args, "min_value") if args["min_value"] is not None else _number(args, "min_val")
     hi = _number(args, "max_value") if args["max_value"] is not None else _number(args, "max_val")
     if lo is not None and hi is not None and not hi > lo:
-        return _failed(("CVS203", f"{call.text}: max_val ({hi:g}) must be greater than min_val ({lo:g})"), shape)
+        return _failed((CVS203, f"{call.text}: max_val ({hi:g}) must be greater than min_val ({lo:g})"), shape)
     return _same(shape)
 
 
@@ -117,7 +118,7 @@ def hardtanh(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 def rrelu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     lo, hi = _number(args, "lower"), _number(args, "upper")
     if lo is not None and hi is not None and lo > hi:
-        return _failed(("CVS203", f"{call.text}: lower ({lo:g}) must not be above upper ({hi:g})"), shape)
+        return _failed((CVS203, f"{call.text}: lower ({lo:g}) must not be above upper ({hi:g})"), shape)
     return _same(shape)
 
 
@@ -125,7 +126,7 @@ def rrelu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 def softshrink(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     lambd = _number(args, "lambd")
     if lambd is not None and lambd < 0:
-        return _failed(("CVS203", f"{call.text}: lambd must not be negative, got {lambd:g}"), shape)
+        return _failed((CVS203, f"{call.text}: lambd must not be negative, got {lambd:g}"), shape)
     return _same(shape)
 
 
@@ -134,7 +135,7 @@ def dropout(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     p = _number(args, "p")
     if p is not None and not 0.0 <= p <= 1.0:
         return _failed(
-            ("CVS203", f"{call.text}: dropout probability must be between 0 and 1, got {args.texts['p']}"), shape
+            (CVS203, f"{call.text}: dropout probability must be between 0 and 1, got {args.texts['p']}"), shape
         )
     ranks = DROPOUT_RANKS.get(call.name)
     if ranks is not None:
@@ -149,7 +150,7 @@ def softmax(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     dim = int_of(args["dim"])
     rank = shape.rank
     if dim is not None and rank is not None and not -max(rank, 1) <= dim < max(rank, 1):
-        return _failed(("CVS203", f"{call.text}: dim {dim} is out of range for a {rank}-d input"), shape)
+        return _failed((CVS203, f"{call.text}: dim {dim} is out of range for a {rank}-d input"), shape)
     return _same(shape)
 
 
@@ -169,14 +170,14 @@ def prelu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     known = int_of(n)
     count = n if n is not None and (known is None or known >= 0) else None
     if n is not None and known is not None and known < 0:
-        return _failed(("CVS203", f"{call.text}: num_parameters must not be negative"))
+        return _failed((CVS203, f"{call.text}: num_parameters must not be negative"))
     channels = shape.channels if shape.rank is None or shape.rank >= 2 else ONE
     if n is not None and int_of(n) != 1 and channels is not None and differs(n, channels):
         return Outcome(
             shape,
             [
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} has {describe(n)} parameters, but the incoming tensor has "
                     f"{describe(channels)} channels (use 1 or {describe(channels)})",
                 )
@@ -198,9 +199,9 @@ def glu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         return Outcome(UNKNOWN_SHAPE, [], parameters=ZERO, buffers=ZERO)
     rank = len(shape.dims)
     if rank == 0:
-        return _failed(("CVS203", f"{call.text}: GLU needs at least one dimension"))
+        return _failed((CVS203, f"{call.text}: GLU needs at least one dimension"))
     if not -rank <= dim < rank:
-        return _failed(("CVS203", f"{call.text}: dim {dim} is out of range for a {rank}-d input"))
+        return _failed((CVS203, f"{call.text}: dim {dim} is out of range for a {rank}-d input"))
     axis = dim % rank
     size = shape.dims[axis]
     if size is None:
@@ -210,7 +211,7 @@ def glu(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         what = "the batch" if axis == 0 else f"dim {dim}"
         return _failed(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects an even size in {what} (it halves it), "
                 f"but the incoming tensor has {paren(size.resolved())}",
             )
@@ -232,7 +233,7 @@ def _glu_last(shape: Shape, call: LayerCall) -> Outcome:
     if parity == 1:
         return _failed(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects an even size in dim -1 (it halves it), "
                 f"but the incoming tensor has {paren(size.resolved())}",
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
+from ..codes import CVS201, CVS203
 from ..dims import describe, differs
 from .base import (
     REQUIRED,
@@ -45,19 +46,19 @@ def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     d_model, nhead, ff = poly_of(args["d_model"]), int_of(args["nhead"]), poly_of(args["dim_feedforward"])
     e = int_of(d_model) if d_model is not None else None
     if (e is not None and e <= 0) or (nhead is not None and nhead <= 0):
-        problems.append(("CVS203", f"{call.text}: d_model and nhead must be positive"))
+        problems.append((CVS203, f"{call.text}: d_model and nhead must be positive"))
     elif nhead is not None and d_model is not None and d_model.resolved().mod(nhead) not in (None, 0):
-        problems.append(("CVS203", f"{call.text}: d_model {describe(d_model)} is not divisible by nhead={nhead}"))
+        problems.append((CVS203, f"{call.text}: d_model {describe(d_model)} is not divisible by nhead={nhead}"))
     f = int_of(ff) if ff is not None else None
     if f is not None and f < 0:
-        problems.append(("CVS203", f"{call.text}: dim_feedforward must not be negative, got {f}"))
+        problems.append((CVS203, f"{call.text}: dim_feedforward must not be negative, got {f}"))
     p = args["dropout"]
     p_value = float(p) if isinstance(p, bool) else float_of(p)
     if p_value is not None and not 0.0 <= p_value <= 1.0:
-        problems.append(("CVS203", f"{call.text}: dropout probability must be between 0 and 1, got {args.texts['dropout']}"))
+        problems.append((CVS203, f"{call.text}: dropout probability must be between 0 and 1, got {args.texts['dropout']}"))
     act = args["activation"]
     if isinstance(act, str) and act not in ("relu", "gelu"):
-        problems.append(("CVS203", f"{call.text}: activation must be 'relu' or 'gelu' (or a callable), got {act!r}"))
+        problems.append((CVS203, f"{call.text}: activation must be 'relu' or 'gelu' (or a callable), got {act!r}"))
     bias = truth(args["bias"])
     params = None
     if d_model is not None and ff is not None and bias is not None:
@@ -73,7 +74,7 @@ def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if not problems and d_model is not None and incoming is not None and differs(d_model, incoming):
         problems.append(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects d_model = {describe(d_model)} features, "
                 f"but the incoming tensor has {describe(incoming)}" + should_be(args, "d_model", incoming),
             )

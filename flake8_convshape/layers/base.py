@@ -194,6 +194,29 @@ class LayerSpec:
     fn: TransferFn
     varargs: bool = False  # accepts anything (Identity): no binding
     ranks: Optional[Tuple[int, ...]] = None  # input ranks (batch included) it accepts; None: any
+    reads_last: bool = False  # reads only the last size (LayerNorm): a forward() may flatten first
+
+    @property
+    def keeps_rank(self) -> bool:
+        """Its output has its input's rank, so a layer after it may settle the rank."""
+        return self.family in _KEEPS_RANK
+
+    @property
+    def windowed(self) -> bool:
+        """Its output sizes come from a window formula: a trailing arithmetic comment names one."""
+        return self.family in _WINDOWED
+
+    @property
+    def follower(self) -> bool:
+        """It keeps the shape of the layer before it (a norm, an activation): ``annotate`` writes
+        one comment after the group."""
+        return self.family in _FOLLOWERS
+
+
+# the facts of each family, in one place
+_KEEPS_RANK = frozenset({"activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention"})
+_WINDOWED = frozenset({"conv", "pool", "padding", "resample"})
+_FOLLOWERS = frozenset({"norm", "activation", "dropout"})
 
 
 CATALOG: Dict[str, LayerSpec] = {}
@@ -207,16 +230,18 @@ def register(
     params: Sequence[Tuple[str, Default]] = (),
     varargs: bool = False,
     ranks: Optional[Tuple[int, ...]] = None,
+    reads_last: bool = False,
 ) -> Callable[[TransferFn], TransferFn]:
     """Add a transfer function to the catalog under one or more class names.
 
     ``ranks`` are the batched input ranks the layer accepts; a comment before it is read with
-    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W).
+    that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W). ``reads_last``: only the
+    last size matters to it (a Linear's features, LayerNorm's normalized size).
     """
 
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
-            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks)
+            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, reads_last)
         return fn
 
     return deco

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from ..codes import CVS201, CVS202, CVS203, CVS301, CVS302
 from ..dims import Poly, describe, differs, paren, prove_nonpositive
 from .base import (
     REQUIRED,
@@ -96,7 +97,7 @@ def _channel_checks(
     groups = int_of(args["groups"])
     lenient_out = lazy and transposed and truth(args["bias"]) is False
     if groups is not None and groups <= 0:
-        problems.append(("CVS203", f"{call.text}: groups={groups} must be a positive integer"))
+        problems.append((CVS203, f"{call.text}: groups={groups} must be a positive integer"))
     elif groups is not None:
         bad = [
             f"{what} {describe(ch)}"
@@ -105,26 +106,26 @@ def _channel_checks(
         ]
         if bad:
             verb = "is" if len(bad) == 1 else "are"
-            problems.append(("CVS203", f"{call.text}: {' and '.join(bad)} {verb} not divisible by groups={groups}"))
+            problems.append((CVS203, f"{call.text}: {' and '.join(bad)} {verb} not divisible by groups={groups}"))
     for what, ch in (("in_channels", None if lazy else in_ch), ("out_channels", out_ch)):
         value = int_of(ch) if ch is not None else None
         if value is not None and value < 0:
-            problems.append(("CVS203", f"{call.text}: {what} must not be negative, got {value}"))
+            problems.append((CVS203, f"{call.text}: {what} must not be negative, got {value}"))
     incoming = shape.channels
     if not lazy and in_ch is not None and incoming is not None and differs(in_ch, incoming):
         problems.append(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects {describe(in_ch)} input channels, "
                 f"but the incoming tensor has {describe(incoming)}" + should_be(args, "in_channels", incoming),
             )
         )
     if out_ch is not None and int_of(out_ch) == 0:
-        problems.append(("CVS202", f"{call.text} gives 0 output channels"))
+        problems.append((CVS202, f"{call.text} gives 0 output channels"))
     elif lenient_out and groups is not None and groups > 0 and out_ch is not None:
         effective = int_of(out_ch)
         if effective is not None and 0 <= effective < groups:
-            problems.append(("CVS202", f"{call.text} gives 0 output channels: out_channels // groups = 0"))
+            problems.append((CVS202, f"{call.text} gives 0 output channels: out_channels // groups = 0"))
     return problems
 
 
@@ -134,17 +135,17 @@ def _sizes(
     """A size argument as nd ints: an int, an nd-tuple or (unless ``exact``) a 1-tuple."""
     v = args[name]
     if isinstance(v, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in v):
-        problems.append(("CVS203", f"{call.text}: {name} must be integers, got {args.texts[name]}"))
+        problems.append((CVS203, f"{call.text}: {name} must be integers, got {args.texts[name]}"))
         return None
     if isinstance(v, (float, str, bool)) or v is None:
-        problems.append(("CVS203", f"{call.text}: {name} must be an integer or a tuple, got {args.texts[name]}"))
+        problems.append((CVS203, f"{call.text}: {name} must be an integer or a tuple, got {args.texts[name]}"))
         return None
     values = int_tuple(v)
     if values is None:
         return None
     if isinstance(v, tuple) and len(values) != nd and (exact or len(values) != 1):
         want = f"{nd}" if exact or nd == 1 else f"1 or {nd}"
-        problems.append(("CVS203", f"{call.text}: {name} has {len(values)} values, a {nd}d convolution takes {want}"))
+        problems.append((CVS203, f"{call.text}: {name} has {len(values)} values, a {nd}d convolution takes {want}"))
         return None
     return values if len(values) == nd else values * nd
 
@@ -192,33 +193,33 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
         mode = args["padding_mode"]
         pad_arg = args["padding"]
         if isinstance(mode, str) and mode not in PADDING_MODES:
-            problems.append(("CVS203", f"{call.text}: padding_mode={mode!r} is not one of {PADDING_MODES}"))
+            problems.append((CVS203, f"{call.text}: padding_mode={mode!r} is not one of {PADDING_MODES}"))
         for name, vals in (("kernel_size", k), ("stride", s), ("dilation", d)):
             if vals is not None and min(vals) <= 0:
-                problems.append(("CVS203", f"{call.text}: {name} must be positive, got {args.texts[name]}"))
+                problems.append((CVS203, f"{call.text}: {name} must be positive, got {args.texts[name]}"))
         same = False
         p: Optional[Tuple[int, ...]] = None
         if isinstance(pad_arg, str):
             if pad_arg == "same":
                 same = True
                 if s is not None and max(s) > 1:
-                    problems.append(("CVS203", f"{call.text}: padding='same' needs stride 1, got stride={args.texts['stride']}"))
+                    problems.append((CVS203, f"{call.text}: padding='same' needs stride 1, got stride={args.texts['stride']}"))
             elif pad_arg == "valid":
                 p = (0,) * nd
             else:
-                problems.append(("CVS203", f"{call.text}: padding={pad_arg!r} is not 'same', 'valid' or a size"))
+                problems.append((CVS203, f"{call.text}: padding={pad_arg!r} is not 'same', 'valid' or a size"))
         elif mode != "zeros" and isinstance(pad_arg, tuple) and len(pad_arg) != nd:
             p = None  # F.pad gets these: see below
         else:
             p = _sizes(args, "padding", nd, call, problems)
             if p is not None and min(p) < 0 and mode == "zeros":
-                problems.append(("CVS203", f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
+                problems.append((CVS203, f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
         out_ch = poly_of(args["out_channels"])
         counts = _counts(args, in_ch, k) if not lazy or shape.channels is not None else (None, None)
         if shape.rank is not None and shape.rank != nd + 2:
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)  # unbatched or not a conv input
         spatial_in = input_spatial(shape, nd)
-        if any(code in ("CVS203", "CVS202") for code, _ in problems):
+        if any(code in (CVS203, CVS202) for code, _ in problems):
             return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems), counts)
         if mode != "zeros" and not isinstance(mode, str):
             return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems), counts)
@@ -266,7 +267,7 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
                 formulas.append(window_formula(length, pad_i, k[i], s[i], d[i], out))  # type: ignore[arg-type]  # None only for a 'same' dim, which continued
                 if prove_nonpositive(out):
                     problems.append(
-                        ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
+                        (CVS202, f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
                     )
                     return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems, formulas[-1]), counts)
                 spatial[i] = out
@@ -276,7 +277,7 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
                         fix = padding_that_reads_all(length, pad_i, k[i], s[i], d[i], d[i] * (k[i] - 1))
                         drops.append((i, n, length, fix))
         if drops:
-            problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
+            problems.append((CVS301, drop_message(call.text, nd, drops, same_arithmetic(formulas))))
         return _finish(Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas)), counts)
 
     return conv
@@ -292,31 +293,31 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
         pad_arg = args["padding"]
         mode = args["padding_mode"]
         if isinstance(mode, str) and mode != "zeros":
-            problems.append(("CVS203", f"{call.text}: ConvTranspose supports only padding_mode='zeros'"))
+            problems.append((CVS203, f"{call.text}: ConvTranspose supports only padding_mode='zeros'"))
         p: Optional[Tuple[int, ...]] = None
         if isinstance(pad_arg, str):
-            problems.append(("CVS203", f"{call.text}: ConvTranspose does not take padding={pad_arg!r}"))
+            problems.append((CVS203, f"{call.text}: ConvTranspose does not take padding={pad_arg!r}"))
         else:
             p = _sizes(args, "padding", nd, call, problems)
             if p is not None and min(p) < 0:
-                problems.append(("CVS203", f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
+                problems.append((CVS203, f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
         op = _sizes(args, "output_padding", nd, call, problems)
         for name, vals in (("kernel_size", k), ("stride", s)):
             if vals is not None and min(vals) <= 0:
-                problems.append(("CVS203", f"{call.text}: {name} must be positive, got {args.texts[name]}"))
+                problems.append((CVS203, f"{call.text}: {name} must be positive, got {args.texts[name]}"))
         if d is not None and min(d) < 0:
-            problems.append(("CVS203", f"{call.text}: dilation must be positive, got {args.texts['dilation']}"))
+            problems.append((CVS203, f"{call.text}: dilation must be positive, got {args.texts['dilation']}"))
         # dilation 0: PyTorch's shape check lets it through and the CPU backend decides (oneDNN
         # takes it for 1d/2d with kernel 1): not modelled
         zero_dilation = d is not None and min(d) == 0
         if op is not None and min(op) < 0:
-            problems.append(("CVS203", f"{call.text}: output_padding must be non-negative, got {args.texts['output_padding']}"))
+            problems.append((CVS203, f"{call.text}: output_padding must be non-negative, got {args.texts['output_padding']}"))
         elif op is not None and s is not None and d is not None and not zero_dilation:
             for i in range(nd):
                 if op[i] >= s[i] and op[i] >= d[i]:
                     problems.append(
                         (
-                            "CVS203",
+                            CVS203,
                             f"{call.text}: output_padding={op[i]} must be smaller than stride ({s[i]}) or dilation ({d[i]})",
                         )
                     )
@@ -326,7 +327,7 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
         if shape.rank is not None and shape.rank != nd + 2:
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)
         spatial_in = input_spatial(shape, nd)
-        if any(code in ("CVS203", "CVS202") for code, _ in problems):
+        if any(code in (CVS203, CVS202) for code, _ in problems):
             return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems), counts)
         if zero_dilation:
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)
@@ -343,14 +344,14 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
                 formulas.append(f"({paren(length)}-1)*{s[i]} - 2*{p[i]} + {kernel}{tail} = {out}")
                 if prove_nonpositive(out):
                     problems.append(
-                        ("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
+                        (CVS202, f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formulas[-1]}")
                     )
                     return _finish(Outcome(_out_shape(shape, nd, out_ch, [None] * nd), problems, formulas[-1]), counts)
                 spatial[i] = out
         if k is not None and s is not None and any(s[i] > 1 and k[i] % s[i] for i in range(nd)):
             problems.append(
                 (
-                    "CVS302",
+                    CVS302,
                     f"{call.text}: kernel_size {args.texts['kernel_size']} is not a multiple of "
                     f"stride {args.texts['stride']}: uneven overlap (checkerboard artifacts)",
                 )

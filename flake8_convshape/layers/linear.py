@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from ..codes import CVS201, CVS202, CVS203
 from ..dims import describe, differs
 from .base import (
     REQUIRED,
@@ -44,7 +45,7 @@ EMBEDDING_PARAMS = (
 def _negative(call: LayerCall, name: str, v: Value) -> Optional[Problem]:
     i = int_of(v) if v is not None else None
     if i is not None and i < 0:
-        return ("CVS203", f"{call.text}: {name} must not be negative, got {i}")
+        return (CVS203, f"{call.text}: {name} must not be negative, got {i}")
     return None
 
 
@@ -62,13 +63,13 @@ def make_linear(lazy: bool) -> TransferFn:
         if not lazy and not problems and in_f is not None and incoming is not None and differs(in_f, incoming):
             problems.append(
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} expects {describe(in_f)} input features, "
                     f"but the incoming tensor has {describe(incoming)}" + should_be(args, "in_features", incoming),
                 )
             )
         if not problems and out_f is not None and int_of(out_f) == 0:
-            problems.append(("CVS202", f"{call.text} gives 0 output features: PyTorch runs and returns an empty tensor"))
+            problems.append((CVS202, f"{call.text} gives 0 output features: PyTorch runs and returns an empty tensor"))
         bias = truth(args["bias"])
         params = None
         if in_f is not None and out_f is not None and bias is not None:
@@ -83,8 +84,8 @@ def make_linear(lazy: bool) -> TransferFn:
     return linear
 
 
-register("Linear", "linear", LINEAR_PARAMS)(make_linear(lazy=False))
-register("LazyLinear", "linear", LAZY_LINEAR_PARAMS)(make_linear(lazy=True))
+register("Linear", "linear", LINEAR_PARAMS, reads_last=True)(make_linear(lazy=False))
+register("LazyLinear", "linear", LAZY_LINEAR_PARAMS, reads_last=True)(make_linear(lazy=True))
 
 
 @register("Embedding", "embedding", EMBEDDING_PARAMS, ranks=(2,))
@@ -100,11 +101,11 @@ def embedding(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     pad = args["padding_idx"]
     pad_i = int_of(pad) if pad is not None else None
     if not problems and count is not None and pad_i is not None and not -count <= pad_i < max(count, 1):
-        problems.append(("CVS203", f"{call.text}: padding_idx {pad_i} is outside the {count} embeddings"))
+        problems.append((CVS203, f"{call.text}: padding_idx {pad_i} is outside the {count} embeddings"))
     if not problems and count == 0:
-        problems.append(("CVS203", f"{call.text}: num_embeddings is 0, so every index is out of range"))
+        problems.append((CVS203, f"{call.text}: num_embeddings is 0, so every index is out of range"))
     if not problems and dim is not None and int_of(dim) == 0:
-        problems.append(("CVS202", f"{call.text} gives embeddings of size 0: PyTorch runs and returns an empty tensor"))
+        problems.append((CVS202, f"{call.text} gives embeddings of size 0: PyTorch runs and returns an empty tensor"))
     params = None if n is None or dim is None else n * dim
     if shape.dims is None:
         out = Outcome(Shape(None, dim), problems)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
 
+from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs
 from .base import (
     KW_ONLY,
@@ -110,11 +111,11 @@ def _features_problems(
     sized = truth(args["affine"]) or truth(args["track_running_stats"])
     value = int_of(features) if features is not None else None
     if sized and value is not None and value < 0:
-        problems.append(("CVS203", f"{call.text}: num_features must not be negative, got {value}"))
+        problems.append((CVS203, f"{call.text}: num_features must not be negative, got {value}"))
     elif sized and features is not None and incoming is not None and differs(features, incoming):
         problems.append(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects {describe(features)} {what}, but the incoming tensor has "
                 f"{describe(incoming)}" + should_be(args, "num_features", incoming),
             )
@@ -152,7 +153,7 @@ def make_batch_norm(accepted: Sequence[int], lazy: bool = False) -> TransferFn:
         if not problems and batch_stats and shape.dims is not None and _values_per_channel(shape, True) == 1:
             problems.append(
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} expects more than one value per channel (it has no running statistics), "
                     f"but the incoming tensor has {shape.render(skip_batch=False)}",
                 )
@@ -175,7 +176,7 @@ def make_instance_norm(nd: int, lazy: bool = False) -> TransferFn:
         if not problems and batch_stats and shape.dims is not None and _values_per_channel(shape, False) == 1:
             problems.append(
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} expects more than one spatial element per channel, "
                     f"but the incoming tensor has {shape.render()}",
                 )
@@ -209,13 +210,13 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         params = channels.scale(2 if bias else 1)
     counts = (params, ZERO)
     if groups is not None and groups == 0:
-        problems.append(("CVS203", f"{call.text}: num_groups must be positive, got 0"))
+        problems.append((CVS203, f"{call.text}: num_groups must be positive, got 0"))
     elif groups is not None and channels is not None and channels.resolved().mod(abs(groups)) not in (None, 0):
-        problems.append(("CVS203", f"{call.text}: num_channels {describe(channels)} is not divisible by num_groups={groups}"))
+        problems.append((CVS203, f"{call.text}: num_channels {describe(channels)} is not divisible by num_groups={groups}"))
     elif affine and channels is not None and (known := int_of(channels)) is not None and known < 0:
-        problems.append(("CVS203", f"{call.text}: num_channels must not be negative"))
+        problems.append((CVS203, f"{call.text}: num_channels must not be negative"))
     elif groups is not None and groups < 0:
-        problems.append(("CVS203", f"{call.text}: num_groups must be positive, got {groups}"))
+        problems.append((CVS203, f"{call.text}: num_groups must be positive, got {groups}"))
     if problems:
         return _with_counts(Outcome(shape, problems, changes=False), counts)
     early = rank_outcome(shape, range(2, 64))
@@ -225,7 +226,7 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if groups is not None and incoming is not None and incoming.resolved().mod(groups) not in (None, 0):
         problems.append(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects channels divisible by num_groups={groups}, "
                 f"but the incoming tensor has {describe(incoming)}",
             )
@@ -233,7 +234,7 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     elif affine and channels is not None and incoming is not None and differs(channels, incoming):
         problems.append(
             (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects {describe(channels)} channels, but the incoming tensor has "
                 f"{describe(incoming)}" + should_be(args, "num_channels", incoming),
             )
@@ -244,7 +245,7 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         if c is not None and rest is not None and (rest * c) // groups == 1:
             problems.append(
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} expects more than one value per group, "
                     f"but the incoming tensor has {shape.render(skip_batch=False)}",
                 )
@@ -278,11 +279,11 @@ def make_layer_norm(rms: bool) -> TransferFn:
             return _with_counts(Outcome(shape, [], changes=False), counts)
         if not normalized:
             return _with_counts(
-                Outcome(shape, [("CVS203", f"{call.text}: normalized_shape must not be empty")], changes=False), counts
+                Outcome(shape, [(CVS203, f"{call.text}: normalized_shape must not be empty")], changes=False), counts
             )
         if any(d is not None and (known := int_of(d)) is not None and known < 0 for d in normalized):
             return _with_counts(
-                Outcome(shape, [("CVS203", f"{call.text}: normalized_shape must not be negative")], changes=False), counts
+                Outcome(shape, [(CVS203, f"{call.text}: normalized_shape must not be negative")], changes=False), counts
             )
         wanted = " x ".join("?" if d is None else str(d) for d in normalized)
         if shape.dims is None:
@@ -293,7 +294,7 @@ def make_layer_norm(rms: bool) -> TransferFn:
                         shape,
                         [
                             (
-                                "CVS201",
+                                CVS201,
                                 f"{call.text} expects the last dimension {describe(normalized[-1])}, "
                                 f"but the incoming tensor has {describe(last)}",
                             )
@@ -306,7 +307,7 @@ def make_layer_norm(rms: bool) -> TransferFn:
         k = len(normalized)
         if k > len(shape.dims):
             problem = (
-                "CVS201",
+                CVS201,
                 f"{call.text} expects at least {k} dimensions ({wanted} at the end), "
                 f"but the incoming tensor has {len(shape.dims)}",
             )
@@ -314,7 +315,7 @@ def make_layer_norm(rms: bool) -> TransferFn:
         trailing = shape.dims[len(shape.dims) - k :]
         if any(a is not None and b is not None and differs(a, b) for a, b in zip(normalized, trailing)):
             got = " x ".join("?" if d is None else str(d.resolved()) for d in trailing)
-            problem = ("CVS201", f"{call.text} expects trailing dimensions {wanted}, but the incoming tensor has {got}")
+            problem = (CVS201, f"{call.text} expects trailing dimensions {wanted}, but the incoming tensor has {got}")
             return _with_counts(Outcome(shape, [problem], changes=False), counts)
         return _with_counts(Outcome(shape, [], changes=False), counts)
 
@@ -325,9 +326,13 @@ register(
     "LayerNorm",
     "norm",
     (("normalized_shape", REQUIRED), ("eps", 1e-5), ("elementwise_affine", True), ("bias", True), *FACTORY),
+    reads_last=True,
 )(make_layer_norm(rms=False))
 register(
-    "RMSNorm", "norm", (("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True), *FACTORY)
+    "RMSNorm",
+    "norm",
+    (("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True), *FACTORY),
+    reads_last=True,
 )(make_layer_norm(rms=True))
 
 
@@ -336,7 +341,7 @@ def local_response_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     size = int_of(args["size"])
     counts = (ZERO, ZERO)
     if size is not None and size <= 0:
-        problem = ("CVS203", f"{call.text}: size must be positive, got {size}")
+        problem = (CVS203, f"{call.text}: size must be positive, got {size}")
         return _with_counts(Outcome(shape, [problem], changes=False), counts)
     early = rank_outcome(shape, range(3, 64))
     if early is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
 
+from ..codes import CVS201, CVS202, CVS203
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
 from .base import (
     REQUIRED,
@@ -56,29 +57,29 @@ def pad_dim(mode: str, length: Poly, left: int, right: int) -> Tuple[Optional[Po
     if mode == "reflect":
         worst = max(left, right)
         if prove_nonpositive(length - Poly.const(worst)):
-            return None, ("CVS201", f"expects sizes above its reflection padding of {worst}, but the incoming tensor has {shown}")
+            return None, (CVS201, f"expects sizes above its reflection padding of {worst}, but the incoming tensor has {shown}")
     elif mode == "circular":
         worst = max(left, right)
         if prove_positive(Poly.const(worst) - length):
             return None, (
-                "CVS201",
+                CVS201,
                 f"expects sizes of at least its circular padding of {worst} (it wraps around once at most), "
                 f"but the incoming tensor has {shown}",
             )
         if min(left, right) < 0:
             if prove_positive(-out):
                 sum_text = f"{shown}{left:+d}{right:+d} = {out.resolved()}"
-                return None, ("CVS202", f"gives a size of {out.resolved()} from {shown}: {sum_text}")
+                return None, (CVS202, f"gives a size of {out.resolved()} from {shown}: {sum_text}")
             return None, None  # the overlapping copy: depends on the whole tensor's layout
     elif mode == "constant":
         kept = length + Poly.const(min(left, 0) + min(right, 0))
         if prove_positive(-kept):
-            return None, ("CVS202", f"crops more than the whole size {shown}: {shown}{min(left, 0):+d}{min(right, 0):+d} < 0")
+            return None, (CVS202, f"crops more than the whole size {shown}: {shown}{min(left, 0):+d}{min(right, 0):+d} < 0")
     if prove_nonpositive(out):
         why = f"gives a size of {out.resolved()} from {shown}: {shown}{left:+d}{right:+d} = {out.resolved()}"
         if mode == "constant" and out.resolved().int_value() == 0:  # cropped to nothing: no error
             why += f": {EMPTY}"
-        return None, ("CVS202", why)
+        return None, (CVS202, why)
     return out, None
 
 
@@ -121,20 +122,20 @@ def make_pad(nd: int, mode: str) -> TransferFn:
             p = int_of(arg)
             pads: Optional[Tuple[int, ...]] = None if p is None else (p,) * (2 * nd)
         elif isinstance(arg, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in arg):
-            return _fail(("CVS203", f"{call.text}: padding must be integers, got {args.texts['padding']}"))
+            return _fail((CVS203, f"{call.text}: padding must be integers, got {args.texts['padding']}"))
         elif isinstance(arg, (float, str, bool)) or arg is None:
             why = f"padding must be an integer or a tuple of integers, got {args.texts['padding']}"
-            return _fail(("CVS203", f"{call.text}: {why}"))
+            return _fail((CVS203, f"{call.text}: {why}"))
         else:
             pads = pads_of(arg)
         if pads is None:
             return _unknown_spatial(shape, nd if isinstance(arg, Poly) else None)
         if len(pads) % 2:
             why = f"padding needs an even number of values (left, right per dimension), got {len(pads)}"
-            return _fail(("CVS203", f"{call.text}: {why}"))
+            return _fail((CVS203, f"{call.text}: {why}"))
         k = len(pads) // 2
         if mode != "constant" and k not in (1, 2, 3):
-            return _fail(("CVS203", f"{call.text}: {MODE_WORD[mode]} padding pads 1, 2 or 3 dimensions, got {len(pads)} values"))
+            return _fail((CVS203, f"{call.text}: {MODE_WORD[mode]} padding pads 1, 2 or 3 dimensions, got {len(pads)} values"))
         if mode == "circular":
             early = rank_outcome(shape, (nd + 1, nd + 2))
             if early is not None:

@@ -14,6 +14,7 @@ import math
 from fractions import Fraction
 from typing import List, Optional, Tuple
 
+from ..codes import CVS201, CVS202, CVS203, CVS301
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
 from .base import (
     REQUIRED,
@@ -95,14 +96,14 @@ def _sizes(
     v = args[name]
     not_ints = isinstance(v, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in v)
     if isinstance(v, (float, str, bool)) or not_ints:
-        problems.append(("CVS203", f"{call.text}: {name} must be integers, got {args.texts[name]}"))
+        problems.append((CVS203, f"{call.text}: {name} must be integers, got {args.texts[name]}"))
         return None
     values = int_tuple(v)
     if values is None:
         return None
     if isinstance(v, tuple) and len(values) not in lengths:
         want = " or ".join(str(n) for n in lengths)
-        problems.append(("CVS203", f"{call.text}: {name} has {len(values)} values, a {nd}d pool takes an int or {want}"))
+        problems.append((CVS203, f"{call.text}: {name} has {len(values)} values, a {nd}d pool takes an int or {want}"))
         return None
     return values * nd if len(values) == 1 else values
 
@@ -118,7 +119,7 @@ def _kernel_fits(call: LayerCall, shape: Shape, k: Tuple[int, ...], problems: Li
             sizes = " x ".join(paren(x.resolved()) if x is not None else "?" for x in spatial_in)
             problems.append(
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} expects an input at least as large as its kernel in every dimension "
                     f"(padding does not count), but the incoming tensor has {sizes}",
                 )
@@ -156,7 +157,7 @@ def _windows(
         formula = window_formula(length, p[i], k[i], s[i], d[i], out)
         formulas.append(formula + (" (ceil)" if ceil else ""))
         if prove_nonpositive(out):
-            problems.append(("CVS202", f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formula}"))
+            problems.append((CVS202, f"{call.text} gives a size of {out.resolved()} from {paren(length)}: {formula}"))
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems, formulas[-1]))
         spatial.append(out)
         if not ceil:
@@ -165,7 +166,7 @@ def _windows(
                 fix = padding_that_reads_all(length, p[i], k[i], s[i], d[i], k[i] // 2)
                 drops.append((i, n, length, fix))
     if drops:
-        problems.append(("CVS301", drop_message(call.text, nd, drops, same_arithmetic(formulas))))
+        problems.append((CVS301, drop_message(call.text, nd, drops, same_arithmetic(formulas))))
     return _with_zero(Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas)))
 
 
@@ -181,21 +182,21 @@ def make_pool(nd: int, kind: str) -> TransferFn:
         ceil = truth(args["ceil_mode"])
         for name, vals in (("kernel_size", k), ("stride", s), ("dilation", d)):
             if vals is not None and min(vals) <= 0 and not (name == "stride" and stride_arg is None):
-                problems.append(("CVS203", f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
+                problems.append((CVS203, f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
         if p is not None and min(p) < 0:
-            problems.append(("CVS203", f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
+            problems.append((CVS203, f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
         if kind == "avg" and "divisor_override" in args.values:
             div = args["divisor_override"]
             if isinstance(div, (float, bool, str)):
-                problems.append(("CVS203", f"{call.text}: divisor_override must be an integer"))
+                problems.append((CVS203, f"{call.text}: divisor_override must be an integer"))
             elif div is not None and int_of(div) == 0:
-                problems.append(("CVS203", f"{call.text}: divisor_override must be non-zero"))
+                problems.append((CVS203, f"{call.text}: divisor_override must be non-zero"))
         if not problems and k is not None and p is not None and d is not None:
             for i in range(nd):
                 if p[i] > k[i] // 2:
                     problems.append(
                         (
-                            "CVS203",
+                            CVS203,
                             f"{call.text}: padding {p[i]} is more than half the kernel size {k[i]}",
                         )
                     )
@@ -222,22 +223,22 @@ def make_lp_pool(nd: int) -> TransferFn:
         problems: List[Problem] = []
         norm = args["norm_type"]
         if isinstance(norm, (int, float)) and not isinstance(norm, bool) and norm == 0:
-            problems.append(("CVS203", f"{call.text}: norm_type must not be 0 (the result is raised to 1/norm_type)"))
+            problems.append((CVS203, f"{call.text}: norm_type must not be 0 (the result is raised to 1/norm_type)"))
         elif isinstance(norm, Poly) and int_of(norm) == 0:
-            problems.append(("CVS203", f"{call.text}: norm_type must not be 0 (the result is raised to 1/norm_type)"))
+            problems.append((CVS203, f"{call.text}: norm_type must not be 0 (the result is raised to 1/norm_type)"))
         k_arg = args["kernel_size"]
         infinite = isinstance(norm, float) and math.isinf(norm)
         unsure = False  # a 1d kernel tuple works only for norm_type inf (then it is a MaxPool1d)
         if nd == 1 and isinstance(k_arg, tuple) and not infinite:
             if isinstance(norm, (int, float, Poly)) and not isinstance(norm, bool):
-                problems.append(("CVS203", f"{call.text}: kernel_size must be an int, got {args.texts['kernel_size']}"))
+                problems.append((CVS203, f"{call.text}: kernel_size must be an int, got {args.texts['kernel_size']}"))
                 k = None
             else:
                 unsure = True
                 k = _sizes(args, "kernel_size", nd, call, problems, (1,))
         elif nd > 1 and isinstance(k_arg, tuple) and len(k_arg) != nd:
             why = f"kernel_size must be an int or {nd} values, got {args.texts['kernel_size']}"
-            problems.append(("CVS203", f"{call.text}: {why}"))
+            problems.append((CVS203, f"{call.text}: {why}"))
             k = None
         else:
             k = _sizes(args, "kernel_size", nd, call, problems, (1,) if nd == 1 else (nd,))
@@ -247,7 +248,7 @@ def make_lp_pool(nd: int) -> TransferFn:
         ceil = truth(args["ceil_mode"])
         for name, vals in (("kernel_size", k), ("stride", s)):
             if vals is not None and min(vals) <= 0 and not (name == "stride" and stride_arg is None):
-                problems.append(("CVS203", f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
+                problems.append((CVS203, f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
         if unsure and not problems:
             return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
         early = rank_outcome(shape, (nd + 2,), problems)
@@ -288,16 +289,16 @@ def _output_sizes(
         return (v,) * nd, []
     if isinstance(v, tuple):
         if len(v) != nd:
-            return None, [("CVS203", f"{call.text}: output_size has {len(v)} values, a {nd}d pool takes {nd}")]
+            return None, [(CVS203, f"{call.text}: output_size has {len(v)} values, a {nd}d pool takes {nd}")]
         if any(x is None for x in v) and not allow_none:
-            return None, [("CVS203", f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
+            return None, [(CVS203, f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
         if any(isinstance(x, (float, str, bool)) for x in v):
-            return None, [("CVS203", f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
+            return None, [(CVS203, f"{call.text}: output_size must be integers, got {args.texts['output_size']}")]
         if all(x is None or isinstance(x, Poly) for x in v):
             return tuple(x if isinstance(x, Poly) else None for x in v), []
         return None, []
     if v is None or isinstance(v, (float, str, bool)):
-        return None, [("CVS203", f"{call.text}: output_size must be an int or a tuple, got {args.texts['output_size']}")]
+        return None, [(CVS203, f"{call.text}: output_size must be an int or a tuple, got {args.texts['output_size']}")]
     return None, []
 
 
@@ -306,8 +307,8 @@ def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...], empty_runs:
     for size in sizes:
         if size is not None and prove_nonpositive(size):
             if empty_runs and size.resolved().int_value() == 0:  # adaptive pools: no error
-                return [("CVS202", f"{call.text} gives a size of 0: PyTorch runs and returns an empty tensor")]
-            return [("CVS202", f"{call.text} gives a size of {size.resolved()}")]
+                return [(CVS202, f"{call.text} gives a size of 0: PyTorch runs and returns an empty tensor")]
+            return [(CVS202, f"{call.text} gives a size of {size.resolved()}")]
     return []
 
 
@@ -339,22 +340,22 @@ def make_fractional(nd: int) -> TransferFn:
         k_arg = args["kernel_size"]
         k = int_tuple(k_arg)
         if isinstance(k_arg, (float, str, bool)) or (isinstance(k_arg, tuple) and any(not isinstance(x, Poly) for x in k_arg)):
-            problems.append(("CVS203", f"{call.text}: kernel_size must be integers, got {args.texts['kernel_size']}"))
+            problems.append((CVS203, f"{call.text}: kernel_size must be integers, got {args.texts['kernel_size']}"))
             k = None
         elif k is not None and isinstance(k_arg, tuple) and len(k) != nd:
-            problems.append(("CVS203", f"{call.text}: kernel_size has {len(k)} values, a {nd}d pool takes {nd}"))
+            problems.append((CVS203, f"{call.text}: kernel_size has {len(k)} values, a {nd}d pool takes {nd}"))
             k = None
         elif k is not None:
             k = k * nd if len(k) == 1 else k
             if nd == 3 and min(k) <= 0:
-                problems.append(("CVS203", f"{call.text}: kernel_size must be positive, got {args.texts['kernel_size']}"))
+                problems.append((CVS203, f"{call.text}: kernel_size must be positive, got {args.texts['kernel_size']}"))
         size_arg, ratio_arg = args["output_size"], args["output_ratio"]
         sizes: Optional[Tuple[Optional[Poly], ...]] = None
         ratios: Optional[Tuple[float, ...]] = None
         if size_arg is None and ratio_arg is None:
-            problems.append(("CVS203", f"{call.text}: needs output_size or output_ratio"))
+            problems.append((CVS203, f"{call.text}: needs output_size or output_ratio"))
         elif size_arg is not None and ratio_arg is not None:
-            problems.append(("CVS203", f"{call.text}: takes output_size or output_ratio, not both"))
+            problems.append((CVS203, f"{call.text}: takes output_size or output_ratio, not both"))
         elif size_arg is not None:
             sizes, more = _output_sizes(args, nd, call, allow_none=False)
             problems += more
@@ -390,7 +391,7 @@ def make_fractional(nd: int) -> TransferFn:
                     need = (size + Poly.const(kk - 1 if nd == 2 else kk)).resolved()
                     problems.append(
                         (
-                            "CVS201",
+                            CVS201,
                             f"{call.text} expects sizes of at least {need} (output {paren(size.resolved())} + kernel {kk}"
                             f"{' - 1' if nd == 2 else ''}), but the incoming tensor has {paren(length.resolved())}",
                         )
@@ -413,11 +414,11 @@ def _ratios(v: Value, nd: int, call: LayerCall, text: str) -> Tuple[Optional[Tup
             return None, []
         floats.append(f)
     if len(floats) < nd:
-        return None, [("CVS203", f"{call.text}: output_ratio has {len(floats)} values, a {nd}d pool takes {nd}")]
+        return None, [(CVS203, f"{call.text}: output_ratio has {len(floats)} values, a {nd}d pool takes {nd}")]
     if not all(0 < f < 1 for f in floats[:nd]):
-        return None, [("CVS203", f"{call.text}: output_ratio must be between 0 and 1 (exclusive), got {text}")]
+        return None, [(CVS203, f"{call.text}: output_ratio must be between 0 and 1 (exclusive), got {text}")]
     if nd == 2 and len(floats) > 2:
-        return None, [("CVS203", f"{call.text}: output_ratio has {len(floats)} values, a 2d pool takes 2")]
+        return None, [(CVS203, f"{call.text}: output_ratio has {len(floats)} values, a 2d pool takes 2")]
     return tuple(floats[:nd]), []
 
 

@@ -16,6 +16,7 @@ import math
 from fractions import Fraction
 from typing import Dict, List, Optional, Tuple
 
+from ..codes import CVS201, CVS202, CVS203
 from ..dims import Poly, describe, paren, prove_nonpositive
 from .base import (
     ZERO,
@@ -106,27 +107,27 @@ def interpolate(
     )  # an unknown value (a name, a conditional expression) may be None: not a proof
     if isinstance(mode, str) and mode in ("nearest", "area", "nearest-exact") and set_corners:
         why = "align_corners works only with mode 'linear', 'bilinear', 'bicubic' or 'trilinear'"
-        return _fail(("CVS203", f"{call.text}: {why}"))
+        return _fail((CVS203, f"{call.text}: {why}"))
     scales, scales_known = _scales(scale_arg)
     single_scale = not isinstance(scale_arg, tuple)
     if size is not None and (scales is not None or not scales_known):
         if scales is not None:
-            return _fail(("CVS203", f"{call.text}: give size or scale_factor, not both"))
+            return _fail((CVS203, f"{call.text}: give size or scale_factor, not both"))
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     if size is None and scales is None:
         if scales_known:
-            return _fail(("CVS203", f"{call.text}: needs size or a non-zero scale_factor"))
+            return _fail((CVS203, f"{call.text}: needs size or a non-zero scale_factor"))
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     if recompute is True and size is not None:
-        return _fail(("CVS203", f"{call.text}: recompute_scale_factor needs scale_factor, not size"))
+        return _fail((CVS203, f"{call.text}: recompute_scale_factor needs scale_factor, not size"))
     sizes: Optional[Tuple[Optional[Poly], ...]] = None
     if size is not None:
         if isinstance(size, tuple):
             if any(isinstance(x, (float, str, bool)) or x is None for x in size):
-                return _fail(("CVS203", f"{call.text}: size must be integers, got {texts['size']}"))
+                return _fail((CVS203, f"{call.text}: size must be integers, got {texts['size']}"))
             sizes = tuple(x if isinstance(x, Poly) else None for x in size)
         elif isinstance(size, (float, str, bool)):
-            return _fail(("CVS203", f"{call.text}: size must be an int or a tuple of ints, got {texts['size']}"))
+            return _fail((CVS203, f"{call.text}: size must be an int or a tuple of ints, got {texts['size']}"))
         elif isinstance(size, Poly):
             sizes = (size,)  # broadcast below
         else:
@@ -134,9 +135,9 @@ def interpolate(
     if not isinstance(mode, str):
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     if mode == "lanczos":
-        return _fail(("CVS203", f"{call.text}: mode 'lanczos' needs antialias=True, which Upsample does not pass"))
+        return _fail((CVS203, f"{call.text}: mode 'lanczos' needs antialias=True, which Upsample does not pass"))
     if mode not in MODE_RANKS:
-        return _fail(("CVS203", f"{call.text}: mode {mode!r} is not one of {', '.join(MODE_RANKS)}"))
+        return _fail((CVS203, f"{call.text}: mode {mode!r} is not one of {', '.join(MODE_RANKS)}"))
     if shape.dims is None:
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     rank = len(shape.dims)
@@ -166,7 +167,7 @@ def interpolate(
             source = ""
             if length is not None and sizes is None:
                 source = f" from {paren(length.resolved())}: floor({paren(length.resolved())}*{factors[i]:g}) = {out.resolved()}"
-            return _fail(("CVS202", f"{call.text} gives a size of {out.resolved()}{source}"))
+            return _fail((CVS202, f"{call.text} gives a size of {out.resolved()}{source}"))
     arithmetic = ", ".join(dict.fromkeys(formulas)) or None
     return _zero(Outcome(Shape((*shape.dims[:2], *outs)), [], arithmetic))
 
@@ -207,10 +208,10 @@ def upsampling_bilinear(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 def _factor(args: Args, name: str, call: LayerCall) -> Tuple[Optional[int], Optional[Problem]]:
     v = args[name]
     if isinstance(v, (bool, float, str)) or v is None:
-        return None, ("CVS203", f"{call.text}: {name} must be an integer, got {args.texts[name]}")
+        return None, (CVS203, f"{call.text}: {name} must be an integer, got {args.texts[name]}")
     r = int_of(v)
     if r is not None and r <= 0:
-        return None, ("CVS203", f"{call.text}: {name} must be positive, got {r}")
+        return None, (CVS203, f"{call.text}: {name} must be positive, got {r}")
     return r, None
 
 
@@ -231,7 +232,7 @@ def pixel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         if rem not in (None, 0):
             return _fail(
                 (
-                    "CVS201",
+                    CVS201,
                     f"{call.text} expects channels divisible by {r}*{r} = {r * r}, "
                     f"but the incoming tensor has {describe(c)}",
                 )
@@ -263,7 +264,7 @@ def pixel_unshuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             continue
         rem = d.resolved().mod(r)
         if rem not in (None, 0):
-            return _fail(("CVS201", f"{call.text} expects a {what} divisible by {r}, but the incoming tensor has {describe(d)}"))
+            return _fail((CVS201, f"{call.text} expects a {what} divisible by {r}, but the incoming tensor has {describe(d)}"))
         outs.append(d.truediv(r) if rem is None else d.floordiv(r))
     out_c = None if c is None else c.scale(r * r)
     return _zero(Outcome(Shape((*head, out_c, *outs)), []))
@@ -281,7 +282,7 @@ def channel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     c = shape.channels
     if g is not None and c is not None and c.resolved().mod(g) not in (None, 0):
         why = f"expects channels divisible by groups={g}, but the incoming tensor has {describe(c)}"
-        return _fail(("CVS201", f"{call.text} {why}"))
+        return _fail((CVS201, f"{call.text} {why}"))
     out = _zero(Outcome(shape, []))
     out.changes = False
     return out

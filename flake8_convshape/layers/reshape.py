@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs
 from .base import (
     REQUIRED,
@@ -39,9 +40,9 @@ def flatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     lo = start + rank if start < 0 else start
     hi = end + rank if end < 0 else end
     if not (0 <= lo < max(rank, 1) and 0 <= hi < max(rank, 1)):
-        return _zero(Outcome(UNKNOWN_SHAPE, [("CVS203", f"{call.text}: dimension out of range for a {rank}-d input")]))
+        return _zero(Outcome(UNKNOWN_SHAPE, [(CVS203, f"{call.text}: dimension out of range for a {rank}-d input")]))
     if lo > hi:
-        return _zero(Outcome(UNKNOWN_SHAPE, [("CVS203", f"{call.text}: start_dim comes after end_dim")]))
+        return _zero(Outcome(UNKNOWN_SHAPE, [(CVS203, f"{call.text}: start_dim comes after end_dim")]))
     if rank == 0:
         return _zero(Outcome(Shape((Poly.const(1),)), []))
     merged = product(shape.dims[lo : hi + 1])
@@ -58,29 +59,29 @@ def unflatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     assert d is not None
     if not isinstance(sizes_arg, tuple):
         if isinstance(sizes_arg, (Poly, float, str, bool)) or sizes_arg is None:
-            return _zero(Outcome(UNKNOWN_SHAPE, [("CVS203", f"{call.text}: unflattened_size must be a tuple or list of ints")]))
+            return _zero(Outcome(UNKNOWN_SHAPE, [(CVS203, f"{call.text}: unflattened_size must be a tuple or list of ints")]))
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     if any(isinstance(x, (float, str, bool)) or x is None for x in sizes_arg):
-        return _zero(Outcome(UNKNOWN_SHAPE, [("CVS203", f"{call.text}: unflattened_size must be ints")]))
+        return _zero(Outcome(UNKNOWN_SHAPE, [(CVS203, f"{call.text}: unflattened_size must be ints")]))
     if not all(isinstance(x, Poly) for x in sizes_arg):
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     sizes: List[Poly] = [x for x in sizes_arg if isinstance(x, Poly)]  # all are, as checked above
     problems: List[Problem] = []
     if not sizes:
-        problems.append(("CVS203", f"{call.text}: unflattened_size must not be empty"))
+        problems.append((CVS203, f"{call.text}: unflattened_size must not be empty"))
     values = [int_of(x) for x in sizes]
     inferred = [i for i, v in enumerate(values) if v == -1]
     if len(inferred) > 1:
-        problems.append(("CVS203", f"{call.text}: only one size can be -1"))
+        problems.append((CVS203, f"{call.text}: only one size can be -1"))
     if any(v is not None and v < -1 for v in values):
-        problems.append(("CVS203", f"{call.text}: sizes must be positive or -1"))
+        problems.append((CVS203, f"{call.text}: sizes must be positive or -1"))
     if problems:
         return _zero(Outcome(UNKNOWN_SHAPE, problems))
     if shape.dims is None:
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     rank = len(shape.dims)
     if not -max(rank, 1) <= d < max(rank, 1):
-        return _zero(Outcome(UNKNOWN_SHAPE, [("CVS203", f"{call.text}: dim {d} is out of range for a {rank}-d input")]))
+        return _zero(Outcome(UNKNOWN_SHAPE, [(CVS203, f"{call.text}: dim {d} is out of range for a {rank}-d input")]))
     axis = d % rank
     size = shape.dims[axis]
     known = product([x for i, x in enumerate(sizes) if i not in inferred])
@@ -88,13 +89,13 @@ def unflatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if inferred:
         k = known.resolved().int_value() if known is not None else None
         if size is not None and k == 0:
-            problems.append(("CVS201", f"{call.text} cannot infer -1 next to a size of 0 in dim {d}"))
+            problems.append((CVS201, f"{call.text} cannot infer -1 next to a size of 0 in dim {d}"))
         elif size is not None and k is not None:
             rem = size.resolved().mod(k)
             if rem not in (None, 0):
                 problems.append(
                     (
-                        "CVS201",
+                        CVS201,
                         f"{call.text} expects a size divisible by {k} in dim {d}, "
                         f"but the incoming tensor has {describe(size)}",
                     )
@@ -105,7 +106,7 @@ def unflatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
             out[inferred[0]] = None
     elif size is not None and known is not None and differs(known, size):
         problems.append(
-            ("CVS201", f"{call.text} expects {' x '.join(str(x) for x in sizes)} = {known.resolved()} values in dim {d}, "
+            (CVS201, f"{call.text} expects {' x '.join(str(x) for x in sizes)} = {known.resolved()} values in dim {d}, "
              f"but the incoming tensor has {describe(size)}")
         )
     if problems:
