@@ -26,7 +26,7 @@ from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .noqa import silenced
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
-_MAX_TERMS = 32  # see names._MAX_TERMS
+_MAX_TERMS = 32  # see frontends.evaluate._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the rank: a comment before them is read by what comes after
 

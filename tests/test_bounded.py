@@ -183,7 +183,8 @@ def test_the_algebra_refuses_a_product_past_its_degree() -> None:
 def test_the_evaluator_makes_oversized_values_unknown() -> None:
     from flake8_convshape.dims import degree
     from flake8_convshape.layers.base import UNKNOWN
-    from flake8_convshape.frontends.names import Scope, evaluate
+    from flake8_convshape.frontends.evaluate import evaluate
+    from flake8_convshape.frontends.names import Scope
 
     squares = "n0 = nz\n" + "".join(f"n{i + 1} = n{i} * n{i}\n" for i in range(8)) + "t = (1,)\n" + "t = t + t\n" * 20
     tree = ast.parse(squares)

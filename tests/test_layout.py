@@ -1,4 +1,6 @@
-"""The package's shape: no import cycles (lazy imports included), and only frontends read syntax."""
+"""The package's shape: no import cycles (lazy imports inside functions included), and only
+frontends read syntax. Names imported under ``if TYPE_CHECKING:`` are annotations, never run,
+and do not count."""
 
 from __future__ import annotations
 
@@ -19,7 +21,10 @@ def imports_of(path: Path, modules: Set[str]) -> Set[str]:
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found: Set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for block in [n for n in ast.walk(tree) if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]:
+        block.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = package
             for _ in range(max(node.level - 1, 0)):

@@ -14,7 +14,8 @@ from flake8_convshape.budget import MAX_ITERATIONS
 from flake8_convshape.frontends.construct import GiveUp, assign_target, iteration_values
 from flake8_convshape.dims import Poly
 from flake8_convshape.layers.base import UNKNOWN
-from flake8_convshape.frontends.names import Overlay, condition, evaluate, scope_chain
+from flake8_convshape.frontends.evaluate import condition, evaluate
+from flake8_convshape.frontends.names import Overlay, scope_chain
 
 MODULE = """
 W = (16, 32, 64)

@@ -6,6 +6,7 @@ comments between them). Only this package reads Python syntax; the engine (``rep
 - ``sequential``: a block for each call, its layers and comments placed (the entry point:
   ``extract``);
 - ``construct``: the argument forms, helpers and modules inlined, list-building statements;
-- ``names``: scopes, the constant evaluator, and what a file says about its names;
+- ``names``: the scopes names resolve in; ``evaluate``: the constant evaluator; ``facts``: what
+  the whole file says about its names;
 - ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``.
 """

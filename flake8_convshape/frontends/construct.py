@@ -27,7 +27,9 @@ from ..layers.base import LayerCall
 from ..program import Block, Comment, Item, Layer
 from ..layers.base import UNKNOWN, Held, LayerClass, Value
 from .source import Imports, SourceLines
-from .names import AnyScope, FileFacts, Overlay, Scope, _binop, _bound_names, _named, condition, dotted, evaluate
+from .evaluate import AnyScope, binop, condition, evaluate
+from .facts import FileFacts, dotted
+from .names import Overlay, Scope, bound_names, named
 
 # a comment's or a layer's place: (line, column) of its start and of its end
 Span = Tuple[Tuple[int, int], Tuple[int, int]]
@@ -211,7 +213,7 @@ class Construction:
         if not isinstance(here, (ast.Assign, ast.AnnAssign, ast.Return, ast.Expr)) or scope.root.walrus:
             # a loop or a branch around the call, or a walrus: what it binds is unknown here
             for node in ast.walk(here):
-                for name in _bound_names(node):
+                for name in bound_names(node):
                     ov.values[name] = UNKNOWN
         if symbols:
             for name, value in list(ov.values.items()):
@@ -484,9 +486,9 @@ class Construction:
                 return None  # a required parameter the call does not give
             if closure is not None:
                 value = evaluate(default, closure.defined)
-                overlay.values[name] = value if value is UNKNOWN else _named(name, value, fn_scope)
+                overlay.values[name] = value if value is UNKNOWN else named(name, value, fn_scope)
                 continue
-            overlay.values[name] = _named(name, evaluate(default, parent), fn_scope)
+            overlay.values[name] = named(name, evaluate(default, parent), fn_scope)
         return overlay
 
     def _helper_scope(self, found: Found, call: ast.Call, caller: AnyScope) -> Optional[Overlay]:
@@ -721,7 +723,7 @@ class ListSimulation:
                     ov.values[t.id] = value
             return
         if isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
-            ov.values[st.target.id] = _binop(st.op, ov.lookup(st.target.id), evaluate(st.value, ov))
+            ov.values[st.target.id] = binop(st.op, ov.lookup(st.target.id), evaluate(st.value, ov))
             return
         if isinstance(st, ast.If):
             cond = condition(st.test, ov)
@@ -734,7 +736,7 @@ class ListSimulation:
         ):
             return
         for node in ast.walk(st):
-            for name in _bound_names(node):
+            for name in bound_names(node):
                 ov.values[name] = UNKNOWN
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
                 attr = dotted(node)

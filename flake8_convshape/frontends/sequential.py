@@ -20,7 +20,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from ..budget import current as current_budget
 from .construct import Construction
 from ..layers.base import CATALOG, LayerCall, Namespace, Text, Value, bind
-from .names import AnyScope, Scope, evaluate, scope_chain
+from .evaluate import AnyScope, evaluate
+from .names import Scope, scope_chain
 from .source import Imports, Located, SourceLines, comments_in_lines, locate
 from ..program import Block, Comment, Item, Layer
 

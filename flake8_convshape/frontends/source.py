@@ -16,7 +16,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..codes import MARKER
 from ..program import Comment
-from .names import ScopeNode, dotted
+from .facts import dotted
+from .names import ScopeNode
 
 TORCH_NN = "torch.nn"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
