@@ -5,7 +5,9 @@ comments between them). Only this package reads Python syntax; the engine (``rep
 - ``source``: where the ``nn.Sequential(...)`` calls are, their scopes, and the comments of a span;
 - ``sequential``: a block for each call, its layers and comments placed (the entry point:
   ``extract``);
-- ``construct``: the argument forms, helpers and modules inlined, list-building statements;
+- ``construct``: the argument forms of a Sequential and the helpers it calls, inlined;
+  ``statements``: the small interpreter of list-building code; ``modules``: modules of the same
+  file used as layers;
 - ``names``: the scopes names resolve in; ``evaluate``: the constant evaluator; ``facts``: what
   the whole file says about its names;
 - ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``.

@@ -1,15 +1,14 @@
-"""How people really build a Sequential, turned into a chain of layers.
+"""How people build a Sequential's arguments, turned into a chain of layers.
 
-- ``nn.Sequential(a, b, c)`` and ``nn.Sequential(OrderedDict([("a", a), ...]))`` / ``{...}``;
-- ``nn.Sequential(*layers)`` where ``layers`` is built in straight-line code of the same function:
-  ``layers = [...]``, ``append``, ``+=``, ``extend``, ``insert(0, ...)``, ``for`` loops over
-  literal ranges or lists, their slices, ``zip``/``enumerate`` of them (unrolled within
-  budget.py's bounds), ``if`` on a known value;
+- ``nn.Sequential(a, b, c)`` and ``nn.Sequential(OrderedDict([("a", a), ...]))`` / ``{...}``,
+  ``*layers`` splices and conditional elements;
+- ``nn.Sequential(*layers)`` where ``layers`` is built in the same function: simulated by
+  ``statements.ListSimulation`` (straight-line code, loops over literals and their slices,
+  ``zip``/``enumerate``, ``if`` on a known value, within budget.py's bounds);
 - calls of helper functions and methods of the same file that return a layer, a Sequential or
-  a list of layers, inlined with their arguments bound; defs nested in the function being
+  a list of layers, inlined here with their arguments bound; defs nested in the function being
   simulated too (closures, reading its locals as they are at the call);
-- ``nn.Module`` subclasses of the same file whose ``forward`` applies ``self.`` layers in order,
-  and ``nn.Sequential`` subclasses that pass their layers to ``super().__init__``.
+- modules of the same file used as layers: ``modules.ModuleInliner``.
 
 Anything else is opaque: the shape after it is unknown until the next comment. Names the
 simulated code rebinds get the value they have at that point, or UNKNOWN — never a symbol,
@@ -19,17 +18,17 @@ since a symbol would equate values that differ between loop iterations.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, NamedTuple, Optional, Protocol, Set, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Protocol, Set, Tuple
 
-from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_ITERATIONS, MAX_LAYERS, current as current_budget
-from ..dims import Poly
-from ..layers.base import LayerCall
+from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_LAYERS, current as current_budget
+from ..layers.base import UNKNOWN, LayerCall, LayerClass, Value
 from ..program import Block, Comment, Item, Layer
-from ..layers.base import UNKNOWN, Held, LayerClass, Value
-from .source import Imports, SourceLines
-from .evaluate import AnyScope, binop, condition, evaluate
-from .facts import FileFacts, dotted
+from .evaluate import AnyScope, condition, evaluate
+from .facts import dotted
+from .modules import ModuleInliner
 from .names import Overlay, Scope, bound_names, named
+from .source import Imports, SourceLines
+from .statements import Closure, DefRef, Deferred, GiveUp, ListSimulation, added_layer, guards_to, mentions_attr, statement_index
 
 # a comment's or a layer's place: (line, column) of its start and of its end
 Span = Tuple[Tuple[int, int], Tuple[int, int]]
@@ -57,7 +56,6 @@ class Builder(Protocol):
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str: ...
 
-_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 class Found(NamedTuple):
@@ -69,93 +67,10 @@ class Found(NamedTuple):
     closure: Optional["Closure"]  # a def nested in the simulated function, else None
 
 
-class GiveUp(Exception):
-    """The code does something we do not follow: the list (or call) is opaque."""
-
-
-class DefRef(Held):
-    """A same-file class or function held in a variable: ``conv_block = BasicConv2d``."""
-
-    def __init__(self, expr: ast.expr, scope: AnyScope):
-        self.expr = expr
-        self.scope = scope
-
-
-class Closure(Held):
-    """A ``def`` nested in the function being simulated, bound when its statement runs.
-
-    ``defined`` is the enclosing function's locals at the ``def`` (its defaults are evaluated
-    there); the names it reads from the enclosing function take their values where it is
-    called (Python reads closure cells at call time), see :meth:`captured`.
-    """
-
-    def __init__(self, fn: ast.FunctionDef, defined: Overlay):
-        self.fn = fn
-        self.defined = defined
-
-    def captured(self, caller: AnyScope, fn_scope: Scope) -> Optional[Dict[str, Value]]:
-        """The enclosing function's locals as a call from ``caller`` lets the closure see them.
-
-        None when the caller is not code of the enclosing function or of a def nested in it
-        (the closure escaped). A local the caller cannot tell us the current value of (not yet
-        bound, or hidden by a nested def's own name) is UNKNOWN, never a symbol.
-        """
-        if not isinstance(caller, Overlay):
-            return None
-        outer = self.defined.base
-        hidden: Set[str] = set()
-        s: Optional[Scope] = caller.base
-        while s is not None and s.node is not outer.node:
-            hidden.update(s.bindings())
-            hidden.update(s._params)
-            s = s.parent
-        if s is None:
-            return None
-        out = {k: v for k, v in caller.values.items() if k not in hidden and not fn_scope.binds(k)}
-        for name in outer.bindings():
-            if name not in out and not fn_scope.binds(name) and (name in hidden or name not in outer._params):
-                out[name] = UNKNOWN
-        return out
-
-
-def _closure_of(st: ast.stmt, ov: Overlay) -> Optional[Closure]:
-    """A plain ``def`` in a function's body that we may inline where it is called: no
-    decorators, and no ``nonlocal``/``global`` (its writes to outer names are not simulated)."""
-    if (
-        isinstance(st, ast.FunctionDef)
-        and not st.decorator_list
-        and isinstance(ov.base.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and not any(isinstance(n, (ast.Nonlocal, ast.Global)) for n in ast.walk(st))
-    ):
-        return Closure(st, ov.copy())
-    return None
-
-
-class Deferred(Held):
-    """A layer built into a local before it is appended: ``conv = nn.Conv2d(...)``."""
-
-    def __init__(self, node: ast.expr, scope: Overlay):
-        self.node = node
-        self.scope = scope
-
-
-def _mentions(node: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
-
-
 def _overlay(scope: AnyScope) -> Overlay:
     if isinstance(scope, Overlay):
         return scope.copy()
     return Overlay(scope)
-
-
-def _statement_index(body: List[ast.stmt], node: ast.AST) -> Optional[int]:
-    """The index of the simple statement of ``body`` that holds ``node``."""
-    for i, st in enumerate(body):
-        if st.lineno <= node.lineno <= (st.end_lineno or st.lineno):  # type: ignore[attr-defined]  # ast.AST declares no positions; callers pass located nodes
-            if any(n is node for n in ast.walk(st)):
-                return i
-    return None
 
 
 class Construction:
@@ -172,7 +87,7 @@ class Construction:
         value we cannot follow become symbols: sound here, because a single Sequential(...)
         expression sees one value of each name throughout.
         """
-        guards = _guards(getattr(owner, "body", None), call)
+        guards = guards_to(getattr(owner, "body", None), call)
         if guards:
             reach = self._reach(call, scope, owner, guards)
             if reach != "open":
@@ -201,7 +116,7 @@ class Construction:
         """The function's locals where ``call`` stands (None: not followed)."""
         if not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
-        index = _statement_index(owner.body, call)
+        index = statement_index(owner.body, call)
         if index is None:
             return None
         ov = Overlay(scope, no_defaults=no_defaults)
@@ -252,7 +167,7 @@ class Construction:
         body = getattr(owner, "body", None)
         if not isinstance(body, list):
             return []
-        index = _statement_index(body, call)
+        index = statement_index(body, call)
         if index is None:
             return []
         st = body[index]
@@ -265,7 +180,7 @@ class Construction:
         ov = _overlay(scope)
         sim = ListSimulation(self, None, owner)
         for later in body[index + 1 :]:
-            added = _added_layer(later, target)
+            added = added_layer(later, target)
             if added is not None:
                 layer = self.element(added, ov.copy(), owner, later)
                 if comments:
@@ -379,7 +294,7 @@ class Construction:
                 items = [self.element(e, scope, owner, context) for e in value.elts]
             elif isinstance(value, ast.Name) and owner is not None:
                 body = getattr(owner, "body", None)
-                index = _statement_index(body, context) if isinstance(body, list) else None
+                index = statement_index(body, context) if isinstance(body, list) else None
                 if index is not None and isinstance(body, list):
                     items = ListSimulation(self, value.id, owner).run(body[:index], _overlay(scope))
             elif isinstance(value, ast.Call):
@@ -429,7 +344,7 @@ class Construction:
                 return None
             methods = [n for n in cls.node.body if isinstance(n, ast.FunctionDef) and n.name == func.attr]
             if len(methods) == 1 and not any(
-                isinstance(n, ast.Assign) and any(_mentions_attr(t, func.attr) for t in n.targets)
+                isinstance(n, ast.Assign) and any(mentions_attr(t, func.attr) for t in n.targets)
                 for n in ast.walk(cls.node)
             ):
                 return Found(methods[0], cls, True, None)
@@ -596,487 +511,3 @@ class Construction:
             self._leave(fn)
 
 
-_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
-
-
-def _exits(body: List[ast.stmt]) -> bool:
-    """Does this block always leave (its last statement returns, raises, breaks, continues)?"""
-    return bool(body) and isinstance(body[-1], _EXITS)
-
-
-def _within(node: ast.AST, target: ast.AST) -> bool:
-    return any(n is target for n in ast.walk(node))
-
-
-def _guards(body: Optional[List[ast.stmt]], target: ast.AST) -> List[Tuple[ast.expr, bool]]:
-    """The conditions that must hold for ``target`` to run: (test, must be true?).
-
-    Enclosing ``if``/``elif``/``else`` and ``while`` tests, the arms of conditional expressions
-    around it, ``assert`` statements before it, and ``if test: return`` (or raise, break,
-    continue) before it in the same or an enclosing block.
-    """
-    found: List[Tuple[ast.expr, bool]] = []
-    while isinstance(body, list) and body:
-        index = _statement_index(body, target)
-        if index is None:
-            break
-        for st in body[:index]:
-            if isinstance(st, ast.Assert):
-                found.append((st.test, True))
-            elif isinstance(st, ast.If):
-                if _exits(st.body) and not _exits(st.orelse):
-                    found.append((st.test, False))
-                elif _exits(st.orelse) and not _exits(st.body):
-                    found.append((st.test, True))
-        here = body[index]
-        body = None
-        if isinstance(here, (ast.If, ast.While)):
-            if _within(here.test, target):
-                break
-            inside = any(_within(st, target) for st in here.body)
-            if isinstance(here, ast.If) or inside:
-                found.append((here.test, inside))
-            body = here.body if inside else here.orelse
-            continue
-        if isinstance(here, _SCOPE_NODES):
-            break
-        blocks = [getattr(here, f, None) for f in ("body", "orelse", "finalbody")]
-        blocks += [h.body for h in getattr(here, "handlers", [])]
-        blocks += [c.body for c in getattr(here, "cases", [])]
-        for block in blocks:
-            if isinstance(block, list) and any(_within(st, target) for st in block):
-                body = block
-                break
-        else:
-            # a simple statement: the arms of conditional expressions around the target
-            for node in ast.walk(here):
-                if isinstance(node, ast.IfExp) and not _within(node.test, target):
-                    if _within(node.body, target):
-                        found.append((node.test, True))
-                    elif _within(node.orelse, target):
-                        found.append((node.test, False))
-    return found
-
-
-def _added_layer(st: ast.stmt, target: str) -> Optional[ast.expr]:
-    """The layer of ``target.add_module("name", layer)`` or ``target.append(layer)``."""
-    if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)):
-        return None
-    call = st.value
-    func = call.func
-    if not isinstance(func, ast.Attribute) or dotted(func.value) != target or call.keywords:
-        return None
-    if func.attr == "add_module" and len(call.args) == 2:
-        return call.args[1]
-    if func.attr == "append" and len(call.args) == 1:
-        return call.args[0]
-    return None
-
-
-def _mentions_attr(target: ast.AST, attr: str) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(target))
-
-
-class ListSimulation:
-    """Follows the statements that build one list of layers, in order."""
-
-    def __init__(self, construction: Construction, name: Optional[str], owner: ast.AST, comments: bool = True):
-        self.c = construction
-        self.b = construction.b
-        self.name = name
-        self.owner = owner
-        self.comments = comments
-        self.items: List[Item] = []
-        self.started = False
-
-    def run(self, stmts: List[ast.stmt], ov: Overlay) -> List[Item]:
-        self.process(stmts, ov, in_loop=False)
-        if not self.started:
-            raise GiveUp("the list is not built here")
-        return self.items
-
-    def effects(self, stmts: List[ast.stmt], ov: Overlay) -> None:
-        """Only follow locals (a helper's body before its return)."""
-        for st in stmts:
-            self.bind(st, ov)
-
-    # statements -----------------------------------------------------------------------------
-    def process(self, stmts: List[ast.stmt], ov: Overlay, in_loop: bool) -> None:
-        budget = current_budget()
-        for st in stmts:
-            budget.tick()
-            if self.name is None or not _mentions(st, self.name):
-                self.bind(st, ov)
-            else:
-                self.list_statement(st, ov, in_loop)
-
-    def bind(self, st: ast.stmt, ov: Overlay) -> None:
-        """What a statement that does not touch the list does to the locals."""
-        closure = _closure_of(st, ov)
-        if closure is not None:
-            ov.values[closure.fn.name] = closure
-            return
-        if isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets):
-            value = self.value(st.value, ov)
-            for t in st.targets:
-                if isinstance(t, ast.Name):  # all are, as checked
-                    ov.values[t.id] = value
-            return
-        if isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
-            ov.values[st.target.id] = binop(st.op, ov.lookup(st.target.id), evaluate(st.value, ov))
-            return
-        if isinstance(st, ast.If):
-            cond = condition(st.test, ov)
-            if cond is not None:
-                for inner in st.body if cond else st.orelse:
-                    self.bind(inner, ov)
-                return
-        if isinstance(st, (ast.Expr, ast.Pass, ast.Assert)) and not any(
-            isinstance(n, ast.NamedExpr) for n in ast.walk(st)
-        ):
-            return
-        for node in ast.walk(st):
-            for name in bound_names(node):
-                ov.values[name] = UNKNOWN
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                attr = dotted(node)
-                if attr is not None:
-                    ov.values[attr] = UNKNOWN
-
-    def value(self, node: ast.expr, ov: Overlay) -> Value:
-        """A local's value; layer constructions are kept as Deferred until appended."""
-        if isinstance(node, (ast.Name, ast.Attribute)) and self.c._definition(node, ov) is not None:
-            return DefRef(node, ov.copy())
-        if isinstance(node, (ast.Call, ast.IfExp)):
-            func = node.func if isinstance(node, ast.Call) else None
-            if (
-                (isinstance(node, ast.IfExp) and (isinstance(node.body, ast.Call) or isinstance(node.orelse, ast.Call)))
-                or func is not None and self.b.imports.nn_class(func) is not None
-                or func is not None and isinstance(evaluate(func, ov), LayerClass)
-                or func is not None and self.c._definition(func, ov) is not None
-            ):
-                return Deferred(node, ov.copy())
-        if isinstance(node, ast.IfExp):
-            # ``None if mode == "nearest" else True``: one arm when the test is known, else
-            # known only if both arms agree (evaluate's rule)
-            cond = condition(node.test, ov)
-            if cond is not None:
-                return self.value(node.body if cond else node.orelse, ov)
-        return evaluate(node, ov)
-
-    def list_statement(self, st: ast.stmt, ov: Overlay, in_loop: bool) -> None:
-        name = self.name
-        if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name) and st.target.id == name and st.value is not None:
-            st = ast.Assign(targets=[st.target], value=st.value, lineno=st.lineno, col_offset=st.col_offset)
-        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and st.targets[0].id == name:
-            v = st.value
-            if isinstance(v, (ast.List, ast.Tuple)) and not _mentions(v, name):
-                self.items = []
-                self.started = True
-                self.literal(v, ov, in_loop)
-                return
-            if isinstance(v, ast.Call) and getattr(v.func, "id", None) == "list" and not v.args and not v.keywords:
-                self.items, self.started = [], True
-                return
-            if (
-                isinstance(v, ast.BinOp)
-                and isinstance(v.op, ast.Add)
-                and isinstance(v.left, ast.Name)
-                and v.left.id == name
-                and isinstance(v.right, (ast.List, ast.Tuple))
-                and self.started
-            ):
-                self.literal(v.right, ov, in_loop)
-                return
-            raise GiveUp("list assigned from something else")
-        if not self.started:
-            raise GiveUp("list used before it is built")
-        if (
-            isinstance(st, ast.AugAssign)
-            and isinstance(st.target, ast.Name)
-            and st.target.id == name
-            and isinstance(st.op, ast.Add)
-            and isinstance(st.value, (ast.List, ast.Tuple))
-        ):
-            self.literal(st.value, ov, in_loop)
-            return
-        if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call):
-            call = st.value
-            func = call.func
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == name and not call.keywords:
-                if any(_mentions(a, name) for a in call.args):
-                    raise GiveUp("the list refers to itself")
-                if func.attr == "append" and len(call.args) == 1:
-                    self.append(call.args[0], st, ov, in_loop)
-                    return
-                if func.attr == "extend" and len(call.args) == 1 and isinstance(call.args[0], (ast.List, ast.Tuple)):
-                    self.literal(call.args[0], ov, in_loop)
-                    return
-                if func.attr == "insert" and len(call.args) == 2:
-                    where = evaluate(call.args[0], ov)
-                    if where == 0 or (isinstance(where, Poly) and where.resolved().int_value() == 0):
-                        self.items.insert(0, self.c.element(call.args[1], ov.copy(), self.owner, st))
-                        return
-        if isinstance(st, ast.For):
-            self.loop(st, ov)
-            return
-        if isinstance(st, ast.If):
-            self.branch(st, ov, in_loop)
-            return
-        raise GiveUp(f"unsupported use of the list at line {st.lineno}")
-
-    def literal(self, node: Union[ast.List, ast.Tuple], ov: Overlay, in_loop: bool) -> None:
-        elts = node.elts
-        snapshot = ov.copy()
-        entries = [(self.b.pos(e), self.c.element(e, snapshot, self.owner, e)) for e in elts]
-        if self.comments and not in_loop:
-            start, end = self.b.pos(node)
-            inputs, items = self.b.place(start, end, entries, scope=snapshot)
-            self.items.extend(inputs)
-            self.items.extend(items)
-        else:
-            self.items.extend(layer for _, layer in entries)
-
-    def append(self, node: ast.expr, st: ast.stmt, ov: Overlay, in_loop: bool) -> None:
-        snapshot = ov.copy()
-        layer = self.c.element(node, snapshot, self.owner, st)
-        if self.comments and not in_loop:
-            _, end = self.b.pos(st)
-            trailing = [c for c in self.b.comments_in(end, end) if not c.own_line]
-            if trailing and layer.trailing is None:
-                trailing[0].scope = snapshot
-                layer.trailing = trailing[0]
-        self.items.append(layer)
-
-    def loop(self, st: ast.For, ov: Overlay) -> None:
-        if st.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(st)):
-            raise GiveUp("loop with break/continue/else")
-        values = iteration_values(st.iter, ov)
-        if values is None or len(values) > MAX_ITERATIONS:
-            raise GiveUp("loop over something unknown")
-        budget = current_budget()
-        for v in values:
-            budget.spend("unrolled loop iterations")
-            assign_target(st.target, v, ov)
-            self.process(st.body, ov, in_loop=True)
-
-    def branch(self, st: ast.If, ov: Overlay, in_loop: bool) -> None:
-        cond = condition(st.test, ov)
-        if cond is not None:
-            self.process(st.body if cond else st.orelse, ov, in_loop)
-            return
-        outcomes = []
-        for body in (st.body, st.orelse):
-            sim = ListSimulation(self.c, self.name, self.owner, comments=False)
-            sim.items, sim.started = [], True
-            branch_ov = ov.copy()
-            sim.process(body, branch_ov, in_loop=True)
-            outcomes.append((sim.items, branch_ov))
-        (a, ov_a), (b, ov_b) = outcomes
-        if a or b:
-            layer = self.b.opaque(st, f"if {self.b.src.segment(st.test)}: ...")
-            layer.choice = (a, b)
-            self.items.append(layer)
-        for name in set(ov_a.values) | set(ov_b.values):
-            va, vb = ov_a.values.get(name, UNKNOWN), ov_b.values.get(name, UNKNOWN)
-            ov.values[name] = va if va == vb and not isinstance(va, Deferred) else UNKNOWN
-
-
-def assign_target(target: ast.expr, value: Value, ov: Overlay) -> None:
-    if isinstance(target, ast.Name):
-        ov.values[target.id] = value
-    elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, tuple) and len(value) == len(target.elts):
-        for t, v in zip(target.elts, value):
-            assign_target(t, v, ov)
-    else:
-        raise GiveUp("loop target")
-
-
-def iteration_values(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
-    """What a ``for`` iterates over, when it is literal enough to unroll: a known tuple or list
-    (sliced or not), ``range`` of known integers, and ``enumerate``, ``zip``, ``reversed``,
-    ``list``, ``tuple`` over those (nested as deep as written). None when anything is unknown."""
-    values = _iterated(node, ov)
-    if values is None or len(values) > MAX_ITERATIONS:
-        return None
-    return values
-
-
-def _iterated(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        fname = node.func.id
-        if any(isinstance(a, ast.Starred) for a in node.args):
-            return None
-        if fname == "range" and 1 <= len(node.args) <= 3:
-            ints = [_known_int(evaluate(a, ov)) for a in node.args]
-            known = [i for i in ints if i is not None]
-            if len(known) != len(ints) or (len(known) == 3 and known[2] == 0):
-                return None
-            r = range(*known)
-            if len(r) > MAX_ITERATIONS:
-                return None
-            return [Poly.const(i) for i in r]
-        if fname == "enumerate" and len(node.args) in (1, 2):
-            inner = _sequence(node.args[0], ov)
-            start = _known_int(evaluate(node.args[1], ov)) if len(node.args) == 2 else 0
-            if inner is None or start is None:
-                return None
-            return [(Poly.const(i), v) for i, v in enumerate(inner, start)]
-        if fname == "zip" and node.args:
-            seqs = [_sequence(a, ov) for a in node.args]
-            if any(seq is None for seq in seqs):
-                return None
-            return [tuple(t) for t in zip(*seqs)]
-        if fname in ("reversed", "list", "tuple") and len(node.args) == 1:
-            inner = _sequence(node.args[0], ov)
-            if inner is None:
-                return None
-            return list(reversed(inner)) if fname == "reversed" else inner
-        return None
-    value = evaluate(node, ov)
-    if isinstance(value, tuple) and all(v is not UNKNOWN for v in value):
-        return list(value)
-    return None
-
-
-def _sequence(node: ast.expr, ov: Overlay) -> Optional[List[Value]]:
-    """The items of an argument of ``zip``/``enumerate``: a known-length tuple (unknown items
-    stay unknown in the loop), or another iteration we can list."""
-    if isinstance(node, ast.Call):
-        values = _iterated(node, ov)
-        return values if values is None or len(values) <= MAX_ITERATIONS else None
-    value = evaluate(node, ov)
-    return list(value) if isinstance(value, tuple) else None
-
-
-def _known_int(value: Value) -> Optional[int]:
-    return value.resolved().int_value() if isinstance(value, Poly) else None
-
-
-
-class ModuleInliner:
-    """A same-file ``nn.Module`` (or ``nn.Sequential``) subclass used as a layer."""
-
-    def __init__(self, construction: Construction, cls: ast.ClassDef, parent: Scope):
-        self.c = construction
-        self.b = construction.b
-        self.cls = cls
-        self.parent = parent
-
-    def inline(self, call: ast.Call, caller: AnyScope) -> Optional[Block]:
-        bases = {self.b.imports.nn_class(base) for base in self.cls.bases}
-        methods = {n.name: n for n in self.cls.body if isinstance(n, ast.FunctionDef)}
-        init = methods.get("__init__")
-        if init is None or not bases & {"Module", "Sequential"}:
-            return None
-        cls_scope = self.parent.child(self.cls)
-        values = self.c._bind(init, call, caller, skip_self=True)
-        if values is None:
-            return None
-        overlay = self.c._function_scope(init, cls_scope, values)
-        if overlay is None:
-            return None
-        if "Sequential" in bases:
-            return None if "forward" in methods else self._sequential_subclass(init, overlay)
-        forward = methods.get("forward")
-        if forward is None:
-            return None
-        order = forward_chain(forward)
-        if order is None:
-            return None
-        items: List[Item] = []
-        for attr in order:
-            found = self._assignment(init, attr)
-            if found is None:
-                return None
-            index, expr = found
-            ov = overlay.copy()
-            ListSimulation(self.c, None, init).effects(init.body[:index], ov)
-            items.append(self.c.element(expr, ov, init, expr))
-        return Block(self.b.pos(call)[0][0], self.b.pos(call)[0][1], items=items, scope=overlay)
-
-    def _assignment(self, init: ast.FunctionDef, attr: str) -> Optional[Tuple[int, ast.expr]]:
-        """The one ``self.attr = <expr>`` at the top of __init__."""
-        sites = self.b_facts().self_assignments(self.cls).get(attr, [])
-        if len(sites) != 1:
-            return None
-        method, stmt = sites[0]
-        if method is not init or stmt not in init.body or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-            return None
-        return init.body.index(stmt), stmt.value
-
-    def b_facts(self) -> FileFacts:
-        return self.parent.facts()
-
-    def _sequential_subclass(self, init: ast.FunctionDef, overlay: Overlay) -> Optional[Block]:
-        """``super().__init__(*layers)`` or ``super().__init__(a, b)`` in a Sequential subclass."""
-        for index, st in enumerate(init.body):
-            if (
-                isinstance(st, ast.Expr)
-                and isinstance(st.value, ast.Call)
-                and isinstance(st.value.func, ast.Attribute)
-                and st.value.func.attr == "__init__"
-                and isinstance(st.value.func.value, ast.Call)
-                and getattr(st.value.func.value.func, "id", None) == "super"
-            ):
-                return self.c.sequential(st.value, overlay, init, comments=False)
-        return None
-
-
-_PRESERVING_FUNCTIONS = {
-    "relu", "relu_", "relu6", "leaky_relu", "gelu", "silu", "mish", "sigmoid", "tanh", "elu",
-    "selu", "celu", "hardswish", "hardsigmoid", "hardtanh", "softplus", "dropout", "dropout2d",
-}
-
-
-def forward_chain(forward: ast.FunctionDef) -> Optional[List[str]]:
-    """``self.a, self.b`` when forward only applies them to its input in order and returns it."""
-    args = forward.args.args
-    if len(args) != 2 or forward.args.vararg or forward.args.kwarg or forward.args.kwonlyargs:
-        return None
-    var = args[1].arg
-    body = [s for s in forward.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    order: List[str] = []
-
-    def applied(expr: ast.expr, current: str) -> Optional[List[str]]:
-        # self.a(self.b(x)) -> [b, a]; F.relu(x, inplace=True) keeps the shape
-        if isinstance(expr, ast.Name) and expr.id == current:
-            return []
-        if (
-            isinstance(expr, ast.Call)
-            and expr.args
-            and isinstance(expr.func, ast.Attribute)
-            and isinstance(expr.func.value, ast.Name)
-            and expr.func.value.id in ("F", "functional", "torch")
-            and expr.func.attr in _PRESERVING_FUNCTIONS
-            and not any(isinstance(a, ast.Starred) for a in expr.args[1:])
-            and all(not _mentions(a, current) for a in expr.args[1:])
-        ):
-            return applied(expr.args[0], current)
-        if (
-            isinstance(expr, ast.Call)
-            and len(expr.args) == 1
-            and not expr.keywords
-            and isinstance(expr.func, ast.Attribute)
-            and isinstance(expr.func.value, ast.Name)
-            and expr.func.value.id == "self"
-        ):
-            inner = applied(expr.args[0], current)
-            return None if inner is None else inner + [expr.func.attr]
-        return None
-
-    for st in body[:-1]:
-        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and st.targets[0].id == var):
-            return None
-        step = applied(st.value, var)
-        if step is None:
-            return None
-        order += step
-    last = body[-1] if body else None
-    if not isinstance(last, ast.Return) or last.value is None:
-        return None
-    step = applied(last.value, var)
-    if step is None:
-        return None
-    order += step
-    return order or None

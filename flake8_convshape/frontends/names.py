@@ -18,7 +18,8 @@ from ..layers.base import UNKNOWN, LayerClass, Value
 from .evaluate import STATE, evaluate
 from .facts import FileFacts
 
-_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# what opens a scope below the module: a def, a class body, a lambda
+SCOPE_OPENERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # where statements hold statements (and except handlers / match cases hold statements too)
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
@@ -80,7 +81,7 @@ class Scope:
                 found.setdefault(name, []).append(node)
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 self._outer.update(node.names)
-            if isinstance(node, _SCOPE_NODES):
+            if isinstance(node, SCOPE_OPENERS):
                 if not isinstance(node, ast.Lambda):
                     stack.extend(node.decorator_list)
                 continue

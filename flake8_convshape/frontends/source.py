@@ -17,10 +17,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 from ..codes import MARKER
 from ..program import Comment
 from .facts import dotted
-from .names import ScopeNode
+from .names import SCOPE_OPENERS, ScopeNode
 
 TORCH_NN = "torch.nn"
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 class SourceLines:
@@ -164,7 +163,7 @@ def locate(tree: ast.AST, lines: Optional[Sequence[str]] = None) -> Tuple[List[L
             if tail is not None and ("Sequential" in tail or tail in aliases):
                 candidates.append(Located(node, scopes))
                 items_of_candidates.update(id(a) for a in node.args)
-        inner = scopes + (node,) if isinstance(node, _SCOPES) else scopes
+        inner = scopes + (node,) if isinstance(node, SCOPE_OPENERS) else scopes
         for child in ast.iter_child_nodes(node):
             stack.append((child, inner))
     found = [
@@ -181,6 +180,6 @@ def _top_level(tree: ast.AST) -> Iterable[ast.AST]:
     for node in getattr(tree, "body", []):
         yield node
         for field_name in ("body", "orelse", "finalbody", "handlers"):
-            for inner in getattr(node, field_name, []) if not isinstance(node, _SCOPES) else []:
+            for inner in getattr(node, field_name, []) if not isinstance(node, SCOPE_OPENERS) else []:
                 yield inner
                 yield from getattr(inner, "body", []) if isinstance(inner, ast.ExceptHandler) else []
