@@ -17,9 +17,10 @@ import dataclasses
 import re
 from functools import lru_cache
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 from .budget import MAX_CLAIM_CHARS
+from .dims import Poly
 
 __all__ = [
     "Num",
@@ -1076,3 +1077,43 @@ def _parse_cached(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim,
         return None
     except Exception:  # never let a comment break the linter
         return None
+
+
+# --------------------------------------------------------------------------- values
+
+_MAX_TERMS = 32  # a size with more terms is not worth proving things about (as frontends.evaluate)
+
+
+def dim_poly(e: DimExpr, name: Callable[[str], Optional[Poly]]) -> Optional[Poly]:
+    """A comment's size as a polynomial, its names given by ``name`` (None when unknown): a
+    wildcard (``-1``) or anything the algebra does not take is None, and matches anything."""
+    if isinstance(e, Num):
+        return Poly.const(e.value)
+    if isinstance(e, Name):
+        return name(e.id)
+    if isinstance(e, Neg):
+        v = dim_poly(e.operand, name)
+        return -v if v is not None else None
+    if isinstance(e, BinOp):
+        a, b = dim_poly(e.left, name), dim_poly(e.right, name)
+        if a is None or b is None or len(a.terms) * len(b.terms) > _MAX_TERMS:
+            return None
+        if e.op == "+":
+            return a + b
+        if e.op == "-":
+            return a - b
+        if e.op == "*":
+            return a * b
+        d = b.resolved().const_value()
+        if e.op == "/" and d:
+            return a.truediv(d)
+        if e.op == "//" and d is not None and d.denominator == 1 and d > 0:
+            return a.floordiv(int(d))
+        if e.op == "**" and d is not None and d.denominator == 1 and 0 <= d <= 8:
+            out = Poly.const(1)
+            for _ in range(int(d)):
+                out = out * a
+                if len(out.terms) > _MAX_TERMS:
+                    return None
+            return out
+    return None

@@ -18,7 +18,7 @@ from .budget import BudgetExceeded, current as current_budget
 from .hints import hint_for_layer
 from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
-from .claims import ArithClaim, BinOp, DimExpr, Name, Neg, Num, ShapeClaim, parse_comment
+from .claims import ArithClaim, BinOp, DimExpr, Name, Num, ShapeClaim, dim_poly, parse_comment
 from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
 from .program import Block, Comment, Item, Layer, NameScope as Scope, ViewSeed
 from .findings import Edit, Finding
@@ -26,7 +26,6 @@ from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
 from .noqa import silenced
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
-_MAX_TERMS = 32  # see frontends.evaluate._MAX_TERMS
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")
 # families whose layers keep the rank: a comment before them is read by what comes after
 
@@ -242,40 +241,13 @@ class Replayer:
     def claim_polys(self, claim: ShapeClaim, comment: Optional[Comment] = None) -> List[Optional[Poly]]:
         """The comment's dimensions as expressions, names resolved where the comment sits."""
         scope = comment.scope if comment is not None and comment.scope is not None else self.scope
-        return [self._poly(d, scope) for d in claim.dims]
+        return [dim_poly(d, lambda text: self.name_poly(text, scope)) for d in claim.dims]
 
-    def _poly(self, e: DimExpr, scope: Scope) -> Optional[Poly]:
-        if isinstance(e, Num):
-            return Poly.const(e.value)
-        if isinstance(e, Name):
-            v = scope.lookup(e.id) if "." not in e.id else scope.symbol(e.id)
-            return v if isinstance(v, Poly) else None
-        if isinstance(e, Neg):
-            v = self._poly(e.operand, scope)
-            return -v if v is not None else None
-        if isinstance(e, BinOp):
-            a, b = self._poly(e.left, scope), self._poly(e.right, scope)
-            if a is None or b is None or len(a.terms) * len(b.terms) > _MAX_TERMS:
-                return None
-            if e.op == "+":
-                return a + b
-            if e.op == "-":
-                return a - b
-            if e.op == "*":
-                return a * b
-            d = b.resolved().const_value()
-            if e.op == "/" and d:
-                return a.truediv(d)
-            if e.op == "//" and d is not None and d.denominator == 1 and d > 0:
-                return a.floordiv(int(d))
-            if e.op == "**" and d is not None and d.denominator == 1 and 0 <= d <= 8:
-                out = Poly.const(1)
-                for _ in range(int(d)):
-                    out = out * a
-                    if len(out.terms) > _MAX_TERMS:
-                        return None
-                return out
-        return None  # a wildcard (-1) or something the algebra does not take: matches anything
+    @staticmethod
+    def name_poly(text: str, scope: Scope) -> Optional[Poly]:
+        """A name a comment writes (``ngf``, ``opt.ndf``), valued where the comment stands."""
+        v = scope.lookup(text) if "." not in text else scope.symbol(text)
+        return v if isinstance(v, Poly) else None
 
     def shape_readings(self, claim: ShapeClaim, dims: List[Optional[Poly]], shape: Shape, placement: str) -> List[Reading]:
         """Every reading of a shape comment against one replayed shape."""
@@ -851,7 +823,7 @@ class Judge:
         if name is None or v is None or not c or {a.name for a in value.atoms() if isinstance(a, Sym)} <= {name}:
             return value
         scope = comment.scope if comment.scope is not None else self.replayer.scope
-        base = self.replayer._poly(Name(name), scope)
+        base = self.replayer.name_poly(name, scope)
         times = Fraction(v * k, c)
         if base is None or times.denominator != 1 or times <= 0:
             return value
