@@ -113,7 +113,7 @@ SEVERITIES = ("error", "warning", "note")
 
 def readme_table() -> str:
     """The codes table as it stands in README.md (a test keeps the two equal)."""
-    rows = ["| code | meaning | PyTorch at runtime |", "|---|---|---|"]
+    rows = ["| code | meaning | PyTorch at runtime | severity |", "|---|---|---|---|"]
     for c in CODES.values():
-        rows.append(f"| {c.code} | {c.summary} | {c.at_runtime} |")
+        rows.append(f"| {c.code} | {c.summary} | {c.at_runtime} | {c.severity}{', fixable' if c.fixable else ''} |")
     return "\n".join(rows)
