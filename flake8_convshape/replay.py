@@ -131,8 +131,9 @@ def _record(site: Site) -> Record:
 
 
 @dataclass
-class Problem:
-    """A layer's finding as one replay pass saw it."""
+class Raised:
+    """A layer's ``Problem`` (layers.base: code, message) where one replay pass met it: the
+    layer, what went into it, and where it is reported."""
 
     layer: Layer
     code: str
@@ -190,7 +191,7 @@ class Replayer:
         self.values = values or {}
         self.collect = collect
         self.sites: List[Site] = []
-        self.problems: List[Problem] = []
+        self.problems: List[Raised] = []
         self.errors: List[Tuple[int, BaseException]] = []
         self.site: Optional[Layer] = None  # the helper call whose body is being replayed
         self.segment: Shape = UNKNOWN_SHAPE
@@ -532,7 +533,7 @@ class Replayer:
             if outcome is not None:
                 for code, message in outcome.problems:
                     codes.append(code)
-                    self.problems.append(Problem(layer, code, message, shape_in, self.site or layer))
+                    self.problems.append(Raised(layer, code, message, shape_in, self.site or layer))
                 shape = outcome.shape
                 self.arithmetic[id(layer)] = outcome.arithmetic
                 if outcome.changes:
@@ -992,7 +993,7 @@ class Judge:
             if before is not None and before.status != VIOLATED and site.fixed_violated():
                 self.report_claim(site, outvoted=True, others=self.verdict.agreeing_with(before))
 
-    def blame(self, problem: Problem) -> None:
+    def blame(self, problem: Raised) -> None:
         """A layer that cannot take a size only comments state: the finding is on the comments
         that state it, unless they have another reading that does not (they may describe another
         place)."""
@@ -1019,7 +1020,7 @@ class Judge:
     def reported(self, comment: Comment) -> bool:
         return any(f.line == comment.line and f.col == comment.col and f.code.startswith("CVS1") for f in self.findings)
 
-    def _a_reading_it_takes(self, site: Site, problem: Problem, culprits: Set[str]) -> bool:
+    def _a_reading_it_takes(self, site: Site, problem: Raised, culprits: Set[str]) -> bool:
         """Some reading of the comment gives the contested sizes values the layer takes."""
         for reading in site.readings:
             options = candidates([Site(site.key, site.line, [reading])])
@@ -1030,7 +1031,7 @@ class Judge:
                     return True
         return False
 
-    def _layer_takes(self, problem: Problem, values: Dict[str, Poly]) -> bool:
+    def _layer_takes(self, problem: Raised, values: Dict[str, Poly]) -> bool:
         """The layer's transfer function raises no ``problem.code`` with these sizes."""
         shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
         trial = Shape(
@@ -1046,7 +1047,7 @@ class Judge:
             return False
         return all(code != problem.code for code, _ in outcome.problems)
 
-    def _culprits(self, problem: Problem) -> Set[str]:
+    def _culprits(self, problem: Raised) -> Set[str]:
         """The sizes, stated only by comments, without which the layer would not complain."""
         shape_in = self.replayer.inputs.get(id(problem.layer), UNKNOWN_SHAPE)
         names: Set[str] = set(fresh_names(shape_in.last))
@@ -1054,7 +1055,7 @@ class Judge:
             names |= fresh_names(d)
         return {n for n in names if self._layer_takes(problem, {k: v for k, v in self.values.items() if k != n})}
 
-    def report_layer(self, p: Problem) -> None:
+    def report_layer(self, p: Raised) -> None:
         message = p.message
         if p.at is not p.layer:
             message = f"{p.at.call.text}: {message}"

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs, paren
 from .base import (
+    Problem,
     Default,
     ONE,
     REQUIRED,
@@ -30,7 +31,6 @@ from .base import (
     register,
 )
 
-Problem = Tuple[str, str]
 INPLACE = (("inplace", False),)
 
 # name -> signature, for the layers whose only rule is "shape in = shape out"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List
 
 from ..codes import CVS201, CVS203
 from ..dims import describe, differs
 from .base import (
+    Problem,
     REQUIRED,
     ZERO,
     Args,
@@ -22,7 +23,6 @@ from .base import (
     should_be,
 )
 
-Problem = Tuple[str, str]
 ENCODER_PARAMS = (
     ("d_model", REQUIRED),
     ("nhead", REQUIRED),

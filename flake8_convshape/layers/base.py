@@ -173,10 +173,14 @@ class Texts(Dict[str, str]):
         return self[key] if key in self else default
 
 
+# what a layer reports: (code, message); the replay adds where and on what input
+Problem = Tuple[str, str]
+
+
 @dataclass
 class Outcome:
     shape: Shape
-    problems: List[Tuple[str, str]] = field(default_factory=list)  # (code, message)
+    problems: List[Problem] = field(default_factory=list)
     arithmetic: Optional[str] = None  # how the spatial sizes came out, as people check by hand
     changes: bool = True  # False for shape-preserving layers: not cited as "the layer that gives"
     parameters: Optional[Poly] = None  # learnable numbers, as sum(p.numel() for p in parameters())
@@ -431,7 +435,7 @@ ZERO = Poly.const(0)
 ONE = Poly.const(1)
 
 
-def rank_outcome(shape: Shape, accepted: Sequence[int], problems: Optional[List[Tuple[str, str]]] = None) -> Optional[Outcome]:
+def rank_outcome(shape: Shape, accepted: Sequence[int], problems: Optional[List[Problem]] = None) -> Optional[Outcome]:
     """An unknown-shape Outcome when the incoming rank is known and not one the layer takes.
 
     The replay assumes batched tensors; a model fed unbatched ones sees other ranks, so a rank

@@ -14,6 +14,7 @@ from typing import List, Optional, Tuple
 from ..codes import CVS201, CVS202, CVS203, CVS301, CVS302
 from ..dims import Poly, describe, differs, paren, prove_nonpositive
 from .base import (
+    Problem,
     REQUIRED,
     UNKNOWN_SHAPE,
     Args,
@@ -71,7 +72,6 @@ CONV_T_PARAMS = (
 LAZY_PARAMS = tuple(p for p in CONV_PARAMS if p[0] != "in_channels")
 LAZY_T_PARAMS = tuple(p for p in CONV_T_PARAMS if p[0] != "in_channels")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-Problem = Tuple[str, str]
 
 
 def _lazy_transposed_out(args: Args) -> Optional[Poly]:

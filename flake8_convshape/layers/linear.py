@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from ..codes import CVS201, CVS202, CVS203
 from ..dims import describe, differs
 from .base import (
+    Problem,
     REQUIRED,
     ZERO,
     Args,
@@ -24,7 +25,6 @@ from .base import (
     Value,
 )
 
-Problem = Tuple[str, str]
 FACTORY = (("device", None), ("dtype", None))
 LINEAR_PARAMS = (("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True), *FACTORY)
 LAZY_LINEAR_PARAMS = (("out_features", REQUIRED), ("bias", True), *FACTORY)

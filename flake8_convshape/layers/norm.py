@@ -23,6 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs
 from .base import (
+    Problem,
     KW_ONLY,
     ONE,
     REQUIRED,
@@ -41,7 +42,6 @@ from .base import (
     TransferFn,
 )
 
-Problem = Tuple[str, str]
 FACTORY = (("device", None), ("dtype", None))
 BN_PARAMS = (
     ("num_features", REQUIRED),

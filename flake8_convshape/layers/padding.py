@@ -23,6 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 from ..codes import CVS201, CVS202, CVS203
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
 from .base import (
+    Problem,
     REQUIRED,
     ZERO,
     Args,
@@ -37,7 +38,6 @@ from .base import (
     Value,
 )
 
-Problem = Tuple[str, str]
 CLASSES = {
     "ZeroPad": "constant",
     "ConstantPad": "constant",

@@ -17,6 +17,7 @@ from typing import List, Optional, Tuple
 from ..codes import CVS201, CVS202, CVS203, CVS301
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
 from .base import (
+    Problem,
     REQUIRED,
     UNKNOWN_SHAPE,
     ZERO,
@@ -42,7 +43,6 @@ from .spatial import (
     window_numerator,
 )
 
-Problem = Tuple[str, str]
 MAX_PARAMS = (
     ("kernel_size", REQUIRED),
     ("stride", None),

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Tuple
 from ..codes import CVS201, CVS202, CVS203
 from ..dims import Poly, describe, paren, prove_nonpositive
 from .base import (
+    Problem,
     ZERO,
     REQUIRED,
     UNKNOWN_SHAPE,
@@ -32,7 +33,6 @@ from .base import (
     Value,
 )
 
-Problem = Tuple[str, str]
 MODE_RANKS = {
     "nearest": (3, 4, 5),
     "nearest-exact": (3, 4, 5),

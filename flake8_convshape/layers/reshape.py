@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs
 from .base import (
+    Problem,
     REQUIRED,
     UNKNOWN_SHAPE,
     ZERO,
@@ -19,7 +20,6 @@ from .base import (
     register,
 )
 
-Problem = Tuple[str, str]
 
 
 def _zero(outcome: Outcome) -> Outcome:
