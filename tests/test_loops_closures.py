@@ -11,7 +11,8 @@ import pytest
 from conftest import codes
 
 from flake8_convshape.budget import MAX_ITERATIONS
-from flake8_convshape.frontends.statements import GiveUp, assign_target, iteration_values
+from flake8_convshape.frontends.held import GiveUp
+from flake8_convshape.frontends.statements import assign_target, iteration_values
 from flake8_convshape.dims import Poly
 from flake8_convshape.layers.base import UNKNOWN
 from flake8_convshape.frontends.evaluate import condition, evaluate

@@ -7,7 +7,8 @@ comments between them). Only this package reads Python syntax; the engine (``rep
   ``extract``);
 - ``construct``: the argument forms of a Sequential and the helpers it calls, inlined;
   ``statements``: the small interpreter of list-building code; ``modules``: modules of the same
-  file used as layers;
+  file used as layers; ``calls``: what a call refers to and its arguments bound (shared by
+  every frontend that inlines); ``held``: what simulated code holds besides plain values;
 - ``names``: the scopes names resolve in; ``evaluate``: the constant evaluator; ``facts``: what
   the whole file says about its names;
 - ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``.

@@ -106,3 +106,7 @@ def literal(node: ast.AST) -> Value:
         inner = literal(node.operand)
         return -inner if isinstance(inner, (Poly, float)) else UNKNOWN
     return UNKNOWN
+
+
+def mentions_attr(target: ast.AST, attr: str) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(target))

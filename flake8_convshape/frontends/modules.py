@@ -11,7 +11,9 @@ from ..program import Block, Item
 from .evaluate import AnyScope
 from .facts import FileFacts
 from .names import Overlay, Scope
-from .statements import ListSimulation, mentions
+from .calls import bind, function_scope
+from .held import mentions
+from .statements import ListSimulation
 
 if TYPE_CHECKING:
     from .construct import Construction
@@ -33,10 +35,10 @@ class ModuleInliner:
         if init is None or not bases & {"Module", "Sequential"}:
             return None
         cls_scope = self.parent.child(self.cls)
-        values = self.c._bind(init, call, caller, skip_self=True)
+        values = bind(init, call, caller, skip_self=True)
         if values is None:
             return None
-        overlay = self.c._function_scope(init, cls_scope, values)
+        overlay = function_scope(init, cls_scope, values)
         if overlay is None:
             return None
         if "Sequential" in bases:
