@@ -69,6 +69,7 @@ class Analysis:
     traces: List["BlockTrace"] = field(default_factory=list)
     bom: bool = False
     valid: bool = True  # False: not valid Python, nothing was checked
+    syntax_error: Optional[Finding] = None  # E999, where Python stops reading (when not valid)
     errors: List[Tuple[int, BaseException]] = field(default_factory=list)  # blocks or layers skipped
     budget_hits: List["BudgetExceeded"] = field(default_factory=list)  # bounds of budget.py that were reached
 
@@ -99,7 +100,7 @@ def analyse(
     ``traced=False`` leaves out the layer traces and claim statuses (findings only, faster).
     Raises ValueError when ``settings.input_shape`` is not a shape (front ends validate it
     first and say so)."""
-    from .check import parse
+    from .check import parse, syntax_error
 
     bom = source.startswith("\ufeff")
     text = source[1:] if bom else source
@@ -107,7 +108,7 @@ def analyse(
         return Analysis(source, settings, bom=bom)
     parsed = parse(text)
     if parsed is None:
-        return Analysis(source, settings, bom=bom, valid=False)
+        return Analysis(source, settings, bom=bom, valid=False, syntax_error=syntax_error(text))
     tree, lines = parsed
     result = analyse_tree(tree, lines, settings, on_error, traced)
     result.source, result.bom = source, bom

@@ -14,6 +14,7 @@ import warnings
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .claims import ShapeClaim, parse_comment
+from .findings import Finding
 from .budget import BudgetExceeded
 from .replay import LayerError
 
@@ -52,6 +53,33 @@ def physical_lines(source: str) -> List[str]:
     """Lines as Python numbers them: only \\r\\n, \\r and \\n end a line (``str.splitlines``
     also breaks at form feeds and other separators, which would shift every position after)."""
     return _LINE.findall(source)
+
+
+SYNTAX_ERROR = "E999"  # flake8's code for a file Python cannot parse
+# a statement of newer Python than 3.11 reads (PEP 695): ``class A[T]:``, ``def f[T](...)``, ``type X = ...``
+_NEWER_SYNTAX = re.compile(r"\s*(?:(?:async\s+)?def|class)\s+\w+\s*\[|\s*type\s+\w+\s*(?:\[.*\])?\s*=")
+
+
+def syntax_error(source: str) -> Optional[Finding]:
+    """Where and why Python cannot parse ``source`` (flake8's ``E999 SyntaxError: ...``), or
+    None when it can. A statement of a newer Python than the one running says so."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = max(exc.offset or 0, 0)  # printed + 1: the column flake8 prints for E999
+        message = f"{type(exc).__name__}: {exc.msg}"
+        lines = physical_lines(source)
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        if _NEWER_SYNTAX.match(text) and sys.version_info < (3, 12):
+            running = f"{sys.version_info.major}.{sys.version_info.minor}"
+            message += f" (this line is Python 3.12 syntax; the Python running convshape is {running}: run it with 3.12 or later)"
+        return Finding(line, col, SYNTAX_ERROR, message)
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return Finding(1, 0, SYNTAX_ERROR, f"{type(exc).__name__}: {exc}")
+    return None
 
 
 def parse_input_shape(text: str) -> ShapeClaim:

@@ -149,3 +149,26 @@ def test_the_readme_shows_real_claims_output():
     assert len(shown) == 2
     output = run_cli("claims", "--isolated", SHOWN).stdout.splitlines()
     assert all(line in output for line in shown)
+
+
+def test_a_syntax_error_is_reported_where_flake8_reports_it(tmp_path: Path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch.nn as nn\nnet = nn.Sequential(\n    nn.ReLU(),\n")
+    newer = tmp_path / "newer.py"
+    newer.write_text("import torch.nn as nn\nclass Net[T](nn.Module):\n    seq = nn.Sequential(nn.ReLU())\n")
+    result = run_cli("check", "--isolated", str(broken), str(newer))
+    assert result.returncode == 1
+    flake8 = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "E999", str(broken), str(newer)],
+        capture_output=True,
+        text=True,
+    )
+    ours = [line.split(": E999")[0] for line in result.stdout.splitlines()]
+    assert ours == [line.split(": E999")[0] for line in flake8.stdout.splitlines()]
+    assert result.stdout.splitlines()[0].endswith("E999 SyntaxError: '(' was never closed")
+    if sys.version_info < (3, 12):
+        assert "this line is Python 3.12 syntax" in result.stdout.splitlines()[1]
+    rows = json.loads(run_cli("check", "--isolated", "--format", "json", str(broken)).stdout)
+    assert [(r["code"], r["line"]) for r in rows] == [("E999", 2)]
+    claims = run_cli("claims", "--isolated", str(broken))
+    assert claims.returncode == 1 and f"{broken}:2:21: E999 SyntaxError" in claims.stderr

@@ -176,14 +176,26 @@ def test_sarif_fix_replaces_exactly_the_stale_text(capsys, monkeypatch):
 
 
 def test_sarif_reports_files_it_could_not_check(tmp_path, capsys, monkeypatch):
-    broken = tmp_path / "broken.py"
-    broken.write_text("import torch.nn as nn\nnet = nn.Sequential(\n")
-    log = sarif_of(capsys, monkeypatch, str(broken))
+    unreadable = tmp_path / "latin.py"
+    unreadable.write_bytes(b"# -*- coding: no-such-codec -*-\nnet = 1\n")
+    log = sarif_of(capsys, monkeypatch, str(unreadable))
     (invocation,) = log["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
     (note,) = invocation["toolExecutionNotifications"]
-    assert note["message"]["text"] == "not valid Python, skipped"
-    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == broken.as_uri()
+    assert note["message"]["text"].startswith("cannot read: ")
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == unreadable.as_uri()
+    validate_sarif(log)
+
+
+def test_a_syntax_error_is_an_e999_result_with_its_place(tmp_path, capsys, monkeypatch):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch.nn as nn\nnet = nn.Sequential(\n")
+    log = sarif_of(capsys, monkeypatch, str(broken))
+    (result,) = log["runs"][0]["results"]
+    assert result["ruleId"] == "E999" and result["level"] == "error" and "ruleIndex" not in result
+    assert result["message"]["text"] == "SyntaxError: '(' was never closed"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+    validate_sarif(log)
 
 
 def test_sarif_uris_are_relative_references_with_forward_slashes():

@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
         return status
     records: List[Tuple[str, Finding]] = []
     failures: List[Tuple[str, str]] = []
-    for path, _, result, failure in analysed(files, args.verbose, traced=args.verbose):
+    for path, _, result, failure, error in analysed(files, args.verbose, traced=args.verbose, quiet_syntax=True):
+        if error is not None:  # E999 with its place, as flake8 reports it
+            records.append((path, error))
+            continue
         if result is None:
             failures.append((path, failure))
             continue

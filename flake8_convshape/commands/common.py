@@ -12,6 +12,7 @@ from ..analysis import Settings
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
+    from ..findings import Finding
 
 # never source of the user's own: caches, installed packages, virtual environments. ``build``,
 # ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
@@ -145,13 +146,15 @@ class Analysed(NamedTuple):
     settings: Settings
     result: Optional["Analysis"]  # None when the file could not be read or parsed
     failure: str = ""  # why not, as printed on stderr
+    syntax_error: Optional["Finding"] = None  # E999 when Python cannot parse it
 
 
 def analysed(
-    files: Sequence[Tuple[str, Settings]], verbose: bool = False, traced: bool = True
+    files: Sequence[Tuple[str, Settings]], verbose: bool = False, traced: bool = True, quiet_syntax: bool = False
 ) -> Iterator[Analysed]:
     """Each file read and analysed, the way every reading command does it; a file that cannot
-    be read or parsed is said on stderr and comes with its failure instead of a result."""
+    be read or parsed is said on stderr (a syntax error as flake8's ``E999`` line, unless
+    ``quiet_syntax``: ``check`` reports it among its findings) and comes without a result."""
     from ..analysis import analyse
     from ..check import read_source, stderr_reporter
 
@@ -165,7 +168,11 @@ def analysed(
             if result.valid:
                 yield Analysed(path, settings, result)
                 continue
-            failure = "not valid Python, skipped"
+            error = result.syntax_error
+            if error is not None and not quiet_syntax:
+                print(f"{path}:{error.line}:{error.col + 1}: {error.code} {error.message}", file=sys.stderr)
+            yield Analysed(path, settings, None, "not valid Python, skipped", error)
+            continue
         print(f"convshape: {path}: {failure}", file=sys.stderr)
         yield Analysed(path, settings, None, failure)
 
