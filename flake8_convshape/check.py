@@ -100,25 +100,26 @@ def parse_input_spec(text: str) -> Tuple[Optional[str], ShapeClaim]:
     return target, parse_input_shape(text)
 
 
-def stderr_reporter(filename: str) -> Callable[[int, BaseException], None]:
-    """What --verbose prints when a block trips an internal error: one line, no traceback."""
+def stderr_reporter(filename: str, write: Optional[Callable[[str], None]] = None) -> Callable[[int, BaseException], None]:
+    """What --verbose says when a block trips an internal error: one line, no traceback (on
+    stderr, or to ``write``: a worker process hands its lines back to be printed in order)."""
+
+    def say(text: str) -> None:
+        if write is not None:
+            write(text)
+        else:
+            print(text, file=sys.stderr)
 
     def report(line: int, exc: BaseException) -> None:
         if isinstance(exc, BudgetExceeded):
-            print(f"convshape: {filename}:{line}: skipped this Sequential block: {exc.explain()}", file=sys.stderr)
-            return
-        if isinstance(exc, LayerError):
-            print(
-                f"convshape: {filename}:{line}: internal error in {exc}; the shape after this "
-                "layer is unknown, please report it",
-                file=sys.stderr,
+            say(f"convshape: {filename}:{line}: skipped this Sequential block: {exc.explain()}")
+        elif isinstance(exc, LayerError):
+            say(f"convshape: {filename}:{line}: internal error in {exc}; the shape after this layer is unknown, please report it")
+        else:
+            say(
+                f"convshape: {filename}:{line}: skipped this Sequential block after an internal "
+                f"error ({type(exc).__name__}: {exc}); please report it"
             )
-            return
-        print(
-            f"convshape: {filename}:{line}: skipped this Sequential block after an internal "
-            f"error ({type(exc).__name__}: {exc}); please report it",
-            file=sys.stderr,
-        )
 
     return report
 

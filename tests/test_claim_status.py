@@ -172,3 +172,32 @@ def test_a_syntax_error_is_reported_where_flake8_reports_it(tmp_path: Path):
     assert [(r["code"], r["line"]) for r in rows] == [("E999", 2)]
     claims = run_cli("claims", "--isolated", str(broken))
     assert claims.returncode == 1 and f"{broken}:2:21: E999 SyntaxError" in claims.stderr
+
+
+def test_check_in_several_processes_prints_what_one_process_prints(tmp_path: Path):
+    source = (Path(__file__).parent.parent / "fixtures" / "dcgan_defects.py").read_text()
+    for i in range(20):
+        (tmp_path / f"m{i:02d}.py").write_text(source)
+    one = run_cli("check", "--isolated", "-j", "1", "-v", str(tmp_path))
+    two = run_cli("check", "--isolated", "-j", "2", "-v", str(tmp_path))
+    assert one.returncode == two.returncode == 1
+    assert one.stdout == two.stdout and one.stdout.count("CVS101") == 20 * source.count("expect: CVS101")
+    assert one.stderr == two.stderr  # -v lines, in file order, never interleaved
+    assert "\r" not in two.stderr  # no progress when stderr is not a terminal
+    bad = run_cli("check", "-j", "0", str(tmp_path))
+    assert bad.returncode == 2 and "at least 1" in bad.stderr
+
+
+def test_progress_is_shown_only_on_a_terminal(monkeypatch, capsys):
+    from flake8_convshape.commands import check
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    progress = check.Progress(30)
+    progress.step()
+    progress.clear()
+    assert capsys.readouterr().err == "\rconvshape: 1/30 files" + "\r" + " " * 40 + "\r"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    quiet = check.Progress(30)
+    quiet.step()
+    quiet.clear()
+    assert capsys.readouterr().err == ""

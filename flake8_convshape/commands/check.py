@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Tuple
+import os
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Sequence, Tuple
 
-from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analysed, resolve_files
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, resolve_files
+
+if TYPE_CHECKING:
+    from ..analysis import Settings
+    from ..findings import Finding
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return n
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -40,7 +55,63 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         help="also say on stderr which shape comments were not compared and why (an unknown layer, "
         "an unresolved name, an input rank no layer settles), and when a block was skipped",
     )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="check files in N processes (default: the number of cores; 1: in this process); "
+        f"runs of fewer than {_PARALLEL_FROM} files always use one",
+    )
     parser.set_defaults(run=run)
+
+
+class Checked(NamedTuple):
+    """One file's part of the report, computed in a worker and printed by the parent in order."""
+
+    findings: List["Finding"]
+    failure: str  # "" when the file was read
+    messages: List[str]  # for stderr: -v reasons and skipped blocks, in order
+
+
+def check_file(path: str, settings: "Settings", verbose: bool) -> Checked:
+    from ..analysis import analyse
+    from ..check import read_source, stderr_reporter
+
+    messages: List[str] = []
+    try:
+        source = read_source(path)
+    except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        return Checked([], f"cannot read: {exc}", [f"convshape: {path}: cannot read: {exc}"])
+    result = analyse(source, settings, stderr_reporter(path, messages.append) if verbose else None, traced=verbose)
+    if result.syntax_error is not None:  # E999 with its place, as flake8 reports it
+        return Checked([result.syntax_error], "", messages)
+    if verbose:
+        for claim in result.claims:
+            if not claim.compared and claim.code is None:
+                messages.append(f"convshape: {path}:{claim.line}: {claim.text.strip()}: {claim.verdict}")
+    return Checked(list(result.findings), "", messages)
+
+
+def _check_job(job: Tuple[str, "Settings", bool]) -> Checked:
+    return check_file(*job)
+
+
+def checked_files(files: Sequence[Tuple[str, "Settings"]], verbose: bool, jobs: int) -> Iterator[Checked]:
+    """Each file's result in the order given; in ``jobs`` processes when there are enough files
+    to pay for them."""
+    work = [(path, settings, verbose) for path, settings in files]
+    if jobs <= 1 or len(work) < _PARALLEL_FROM:
+        yield from map(_check_job, work)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_check_job, work, chunksize=max(1, len(work) // (jobs * 8)))
+
+
+_PARALLEL_FROM = 16  # fewer files check faster in one process than it takes to start others
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,17 +123,39 @@ def run(args: argparse.Namespace) -> int:
         return status
     records: List[Tuple[str, Finding]] = []
     failures: List[Tuple[str, str]] = []
-    for path, _, result, failure, error in analysed(files, args.verbose, traced=args.verbose, quiet_syntax=True):
-        if error is not None:  # E999 with its place, as flake8 reports it
-            records.append((path, error))
-            continue
-        if result is None:
-            failures.append((path, failure))
-            continue
-        records += [(path, f) for f in result.findings]
-        if args.verbose:
-            for claim in result.claims:
-                if not claim.compared and claim.code is None:
-                    print(f"convshape: {path}:{claim.line}: {claim.text.strip()!s}: {claim.verdict}", file=sys.stderr)
+    progress = Progress(len(files))
+    for (path, _), done in zip(files, checked_files(files, args.verbose, args.jobs)):
+        progress.clear()
+        for line in done.messages:
+            print(line, file=sys.stderr)
+        if done.failure:
+            failures.append((path, done.failure))
+        records += [(path, f) for f in done.findings]
+        progress.step()
+    progress.clear()
     sys.stdout.write(render(args.format, records, failures))
     return EXIT_FOUND if records or failures else EXIT_CLEAN
+
+
+class Progress:
+    """``convshape: 120/300 files`` on stderr while a long run goes on, when stderr is a terminal
+    (never in a log or a pipe)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.shown = False
+        self.live = total >= _PARALLEL_FROM and sys.stderr.isatty()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.live:
+            sys.stderr.write(f"\rconvshape: {self.done}/{self.total} files")
+            sys.stderr.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 40 + "\r")
+            sys.stderr.flush()
+            self.shown = False
