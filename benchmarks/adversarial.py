@@ -198,7 +198,31 @@ def layer_error(scale: float = 1.0) -> str:
     )
 
 
+def doubling_closures(scale: float = 1.0) -> str:
+    """Closures in ``__init__``, each returning the one before it twice: 2**24 layers."""
+    depth = _n(24, scale, 8)
+    out = HEADER + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    out += "        def f0(c):\n            return [nn.Conv2d(c, c, 3, 1, 1)]\n"
+    for d in range(1, depth + 1):
+        out += f"        def f{d}(c):\n            return f{d - 1}(c) + f{d - 1}(c)\n"
+    return out + f"        self.net = nn.Sequential(  # 3 x 8 x 8\n            *f{depth}(3),\n        )  # 3 x 8 x 9\n"
+
+
+def sliced_loops(scale: float = 1.0) -> str:
+    """Three nested loops over slices, reversals and ``zip`` of a 60-tuple."""
+    n = _n(60, scale, 8)
+    return HEADER + (
+        f"widths = tuple(range(1, {n}))\n"
+        "def make():\n    layers = []\n"
+        "    for a in widths[1:]:\n        for b in widths[::-1]:\n            for c, d in zip(widths, widths[1:]):\n"
+        "                layers.append(nn.Conv2d(3, 3, 1, stride=2 if a == 1 else 1))\n"
+        "    return nn.Sequential(*layers)  # 3 x 8 x 8\n"
+    )
+
+
 CASES: Dict[str, Callable[[float], str]] = {
+    "doubling_closures": doubling_closures,
+    "sliced_loops": sliced_loops,
     "unrolled_loops": unrolled_loops,
     "list_doubling": list_doubling,
     "list_doubling_augmented": list_doubling_augmented,
