@@ -36,21 +36,14 @@ def definition(func: ast.expr, scope: AnyScope) -> Optional[Found]:
         if func.id in scope.values:
             return None
     if isinstance(func, ast.Name):
-        s: Optional[Scope] = base
-        first = True
-        while s is not None:
-            if s.is_class and not first:
-                s = s.parent
-                continue
-            if s.binds(func.id):
-                if isinstance(scope, Overlay) and s is base and isinstance(s.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    return None  # a def of the simulated function not reached yet
-                sites = s.bindings().get(func.id, [])
-                if len(sites) == 1 and isinstance(sites[0], (ast.FunctionDef, ast.ClassDef)):
-                    return Found(sites[0], s, False, None)
-                return None
-            first = False
-            s = s.parent
+        s = base.binder(func.id)
+        if s is None:
+            return None
+        if isinstance(scope, Overlay) and s is base and isinstance(s.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None  # a def of the simulated function not reached yet
+        sites = s.bindings().get(func.id, [])
+        if len(sites) == 1 and isinstance(sites[0], (ast.FunctionDef, ast.ClassDef)):
+            return Found(sites[0], s, False, None)
         return None
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
         cls = base.enclosing_class()

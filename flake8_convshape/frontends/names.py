@@ -95,8 +95,9 @@ class Scope:
         self._bindings = found
         return found
 
-    def lookup(self, name: str) -> Value:
-        """The value of ``name`` as code in this scope sees it."""
+    def binder(self, name: str) -> Optional["Scope"]:
+        """The scope whose binding of ``name`` code here sees, as Python resolves it (class
+        bodies are skipped from the scopes nested in them); None for a free name."""
         scope: Optional[Scope] = self
         first = True
         while scope is not None:
@@ -104,10 +105,15 @@ class Scope:
                 scope = scope.parent
                 continue
             if scope.binds(name):
-                return scope.value_of(name)
+                return scope
             first = False
             scope = scope.parent
-        return self.symbol(name)
+        return None
+
+    def lookup(self, name: str) -> Value:
+        """The value of ``name`` as code in this scope sees it."""
+        scope = self.binder(name)
+        return scope.value_of(name) if scope is not None else self.symbol(name)
 
     def symbol(self, name: str) -> Poly:
         """An unknown name: a symbol, with the value ``--define`` gives it if any."""
