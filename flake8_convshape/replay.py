@@ -523,7 +523,7 @@ class Replayer:
         else:
             current_budget().tick()
             try:
-                outcome = layer.spec.fn(layer.args, shape, layer.call)
+                outcome = layer.spec.run(layer.args, shape, layer.call)
             except BudgetExceeded:
                 raise
             except Exception as exc:  # noqa: BLE001  a catalog bug: this layer's output is unknown
@@ -1042,7 +1042,7 @@ class Judge:
         if spec is None or args is None:
             return False
         try:
-            outcome = spec.fn(args, trial, problem.layer.call)
+            outcome = spec.run(args, trial, problem.layer.call)
         except Exception:  # noqa: BLE001  a catalog bug: not evidence either way
             return False
         return all(code != problem.code for code, _ in outcome.problems)
@@ -1189,7 +1189,7 @@ def _first_refusal(layers: Sequence[Layer], shape: Shape, known: Set[int]) -> Op
     for layer in layers:
         assert layer.spec is not None and layer.args is not None
         try:
-            outcome = layer.spec.fn(layer.args, shape, layer.call)
+            outcome = layer.spec.run(layer.args, shape, layer.call)
         except Exception:  # noqa: BLE001  a catalog bug: not evidence
             return None
         refusal = next((m for code, m in outcome.problems if code == CVS201), None)

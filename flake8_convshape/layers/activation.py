@@ -27,7 +27,6 @@ from .base import (
     float_of,
     int_of,
     poly_of,
-    rank_outcome,
     register,
 )
 
@@ -130,18 +129,13 @@ def softshrink(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return _same(shape)
 
 
-@register(DROPOUTS, "dropout", (("p", 0.5), ("inplace", False)))
+@register(DROPOUTS, "dropout", (("p", 0.5), ("inplace", False)), accepts=lambda args, call: DROPOUT_RANKS.get(call.name))
 def dropout(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     p = _number(args, "p")
     if p is not None and not 0.0 <= p <= 1.0:
         return _failed(
             (CVS203, f"{call.text}: dropout probability must be between 0 and 1, got {args.texts['p']}"), shape
         )
-    ranks = DROPOUT_RANKS.get(call.name)
-    if ranks is not None:
-        early = rank_outcome(shape, ranks)
-        if early is not None:
-            return _same(UNKNOWN_SHAPE)
     return _same(shape)
 
 
@@ -154,12 +148,9 @@ def softmax(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return _same(shape)
 
 
-@register("Softmax2d", "activation", ranks=(4,))
+@register("Softmax2d", "activation", ranks=(4,), accepts=(3, 4))
 def softmax2d(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Softmax over the channels of a (N,) C x H x W input."""
-    early = rank_outcome(shape, (3, 4))
-    if early is not None:
-        return _same(UNKNOWN_SHAPE)
     return _same(shape)
 
 

@@ -17,7 +17,6 @@ from .base import (
     float_of,
     int_of,
     poly_of,
-    rank_outcome,
     register,
     truth,
     should_be,
@@ -38,7 +37,7 @@ ENCODER_PARAMS = (
 )
 
 
-@register("TransformerEncoderLayer", "attention", ENCODER_PARAMS, ranks=(3,))
+@register("TransformerEncoderLayer", "attention", ENCODER_PARAMS, ranks=(3,), accepts=(2, 3))
 def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Shape-preserving on (S, N, E) or (N, S, E) (batch_first only swaps what S and N mean);
     the last dimension must be d_model, and nhead must divide d_model."""
@@ -66,10 +65,6 @@ def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         params = (d_model * d_model).scale(4) + (d_model * ff).scale(2) + d_model.scale(2)
         if bias:
             params = params + d_model.scale(7) + ff
-    early = rank_outcome(shape, (2, 3), problems)
-    if early is not None:
-        early.parameters, early.buffers = params, ZERO
-        return early
     incoming = shape.last_dim
     if not problems and d_model is not None and incoming is not None and differs(d_model, incoming):
         problems.append(

@@ -7,7 +7,7 @@ signature, so arguments map exactly as the real constructor maps them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..dims import Poly, paren
@@ -199,6 +199,18 @@ class LayerSpec:
     varargs: bool = False  # accepts anything (Identity): no binding
     ranks: Optional[Tuple[int, ...]] = None  # input ranks (batch included) it accepts; None: any
     reads_last: bool = False  # reads only the last size (LayerNorm): a forward() may flatten first
+    # the input ranks it runs on, batched or not (None: any), or how its arguments decide them
+    accepts: Union[None, Tuple[int, ...], Callable[[Args, LayerCall], Optional[Sequence[int]]]] = None
+
+    def run(self, args: Args, shape: Shape, call: LayerCall) -> Outcome:
+        """The layer on ``shape``, with the rank rule applied here for every layer: on a rank it
+        does not take the output is unknown and only what its arguments alone say is reported
+        (the replay assumes batched tensors; a model fed unbatched ones sees other ranks, so a
+        rank mismatch is never a finding)."""
+        accepted = self.accepts(args, call) if callable(self.accepts) else self.accepts
+        if accepted is None or shape.rank is None or shape.rank in accepted:
+            return self.fn(args, shape, call)
+        return replace(self.fn(args, UNKNOWN_SHAPE, call), shape=UNKNOWN_SHAPE)
 
     @property
     def keeps_rank(self) -> bool:
@@ -235,17 +247,19 @@ def register(
     varargs: bool = False,
     ranks: Optional[Tuple[int, ...]] = None,
     reads_last: bool = False,
+    accepts: Union[None, Tuple[int, ...], Callable[[Args, LayerCall], Optional[Sequence[int]]]] = None,
 ) -> Callable[[TransferFn], TransferFn]:
     """Add a transfer function to the catalog under one or more class names.
 
     ``ranks`` are the batched input ranks the layer accepts; a comment before it is read with
     that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W). ``reads_last``: only the
-    last size matters to it (a Linear's features, LayerNorm's normalized size).
+    last size matters to it (a Linear's features, LayerNorm's normalized size). ``accepts``: the
+    ranks it runs on at all (``LayerSpec.run`` enforces them), or a function of its arguments.
     """
 
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
-            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, reads_last)
+            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, reads_last, accepts)
         return fn
 
     return deco
@@ -434,13 +448,3 @@ def product(dims: Sequence[Optional[Poly]]) -> Optional[Poly]:
 ZERO = Poly.const(0)
 ONE = Poly.const(1)
 
-
-def rank_outcome(shape: Shape, accepted: Sequence[int], problems: Optional[List[Problem]] = None) -> Optional[Outcome]:
-    """An unknown-shape Outcome when the incoming rank is known and not one the layer takes.
-
-    The replay assumes batched tensors; a model fed unbatched ones sees other ranks, so a rank
-    mismatch is not reported, only the shape becomes unknown.
-    """
-    if shape.rank is not None and shape.rank not in accepted:
-        return Outcome(UNKNOWN_SHAPE, list(problems or []))
-    return None

@@ -18,7 +18,7 @@ not depend on train/eval mode, that is without running statistics (with them, ev
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs
@@ -35,7 +35,6 @@ from .base import (
     int_of,
     poly_of,
     product,
-    rank_outcome,
     register,
     truth,
     should_be,
@@ -138,16 +137,13 @@ def _values_per_channel(shape: Shape, with_batch: bool) -> Optional[int]:
     return n
 
 
-def make_batch_norm(accepted: Sequence[int], lazy: bool = False) -> TransferFn:
+def make_batch_norm(lazy: bool = False) -> TransferFn:
     def batch_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """Shape-preserving; num_features must equal the channels when it sizes a tensor."""
         incoming = shape.channels
         features = incoming if lazy else poly_of(args["num_features"])
         counts = _norm_counts(args, features)
         problems = [] if lazy else _features_problems(args, call, features, incoming)
-        early = rank_outcome(shape, accepted, problems)
-        if early is not None:
-            return _with_counts(early, counts)
         # with running statistics only training needs batch statistics: eval() runs fine
         batch_stats = truth(args["track_running_stats"]) is False
         if not problems and batch_stats and shape.dims is not None and _values_per_channel(shape, True) == 1:
@@ -169,9 +165,6 @@ def make_instance_norm(nd: int, lazy: bool = False) -> TransferFn:
         features = incoming if lazy else poly_of(args["num_features"])
         counts = _norm_counts(args, features)
         problems = [] if lazy else _features_problems(args, call, features, incoming)
-        early = rank_outcome(shape, IN_RANKS[nd], problems)
-        if early is not None:
-            return _with_counts(early, counts)
         batch_stats = truth(args["track_running_stats"]) is False  # else eval() uses the running ones
         if not problems and batch_stats and shape.dims is not None and _values_per_channel(shape, False) == 1:
             problems.append(
@@ -187,17 +180,18 @@ def make_instance_norm(nd: int, lazy: bool = False) -> TransferFn:
 
 
 for _nd in (1, 2, 3):
-    register(f"BatchNorm{_nd}d", "norm", BN_PARAMS, ranks=BN_RANKS[_nd])(make_batch_norm(BN_RANKS[_nd]))
-    register(f"LazyBatchNorm{_nd}d", "norm", LAZY_PARAMS, ranks=BN_RANKS[_nd])(make_batch_norm(BN_RANKS[_nd], lazy=True))
-    register(f"InstanceNorm{_nd}d", "norm", IN_PARAMS, ranks=(_nd + 2,))(make_instance_norm(_nd))
-    register(f"LazyInstanceNorm{_nd}d", "norm", LAZY_PARAMS, ranks=(_nd + 2,))(make_instance_norm(_nd, lazy=True))
-register("SyncBatchNorm", "norm", SYNC_PARAMS)(make_batch_norm(range(2, 64)))
+    register(f"BatchNorm{_nd}d", "norm", BN_PARAMS, ranks=BN_RANKS[_nd], accepts=BN_RANKS[_nd])(make_batch_norm())
+    register(f"LazyBatchNorm{_nd}d", "norm", LAZY_PARAMS, ranks=BN_RANKS[_nd], accepts=BN_RANKS[_nd])(make_batch_norm(lazy=True))
+    register(f"InstanceNorm{_nd}d", "norm", IN_PARAMS, ranks=(_nd + 2,), accepts=IN_RANKS[_nd])(make_instance_norm(_nd))
+    register(f"LazyInstanceNorm{_nd}d", "norm", LAZY_PARAMS, ranks=(_nd + 2,), accepts=IN_RANKS[_nd])(make_instance_norm(_nd, lazy=True))
+register("SyncBatchNorm", "norm", SYNC_PARAMS, accepts=tuple(range(2, 64)))(make_batch_norm())
 
 
 @register(
     "GroupNorm",
     "norm",
     (("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5), ("affine", True), *FACTORY, KW_ONLY, ("bias", True)),
+    accepts=tuple(range(2, 64)),
 )
 def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     groups, channels = int_of(args["num_groups"]), poly_of(args["num_channels"])
@@ -219,9 +213,6 @@ def group_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems.append((CVS203, f"{call.text}: num_groups must be positive, got {groups}"))
     if problems:
         return _with_counts(Outcome(shape, problems, changes=False), counts)
-    early = rank_outcome(shape, range(2, 64))
-    if early is not None:
-        return _with_counts(early, counts)
     incoming = shape.channels
     if groups is not None and incoming is not None and incoming.resolved().mod(groups) not in (None, 0):
         problems.append(
@@ -336,14 +327,11 @@ register(
 )(make_layer_norm(rms=True))
 
 
-@register("LocalResponseNorm", "norm", (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)))
+@register("LocalResponseNorm", "norm", (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)), accepts=tuple(range(3, 64)))
 def local_response_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     size = int_of(args["size"])
     counts = (ZERO, ZERO)
     if size is not None and size <= 0:
         problem = (CVS203, f"{call.text}: size must be positive, got {size}")
         return _with_counts(Outcome(shape, [problem], changes=False), counts)
-    early = rank_outcome(shape, range(3, 64))
-    if early is not None:
-        return _with_counts(early, counts)
     return _with_counts(Outcome(shape, [], changes=False), counts)

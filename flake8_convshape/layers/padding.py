@@ -18,7 +18,7 @@ inputs of one or two more dimensions than they pad.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..codes import CVS201, CVS202, CVS203
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
@@ -32,7 +32,6 @@ from .base import (
     Shape,
     UNKNOWN_SHAPE,
     int_of,
-    rank_outcome,
     register,
     TransferFn,
     Value,
@@ -115,19 +114,38 @@ def pads_of(v: Value) -> Optional[Tuple[int, ...]]:
     return None
 
 
+def _given_pads(arg: Value, nd: int) -> Optional[Tuple[int, ...]]:
+    """The pads a padding argument spells out, when they are known integers."""
+    if isinstance(arg, Poly):
+        p = int_of(arg)
+        return None if p is None else (p,) * (2 * nd)
+    return pads_of(arg)
+
+
+def pad_ranks(nd: int, mode: str) -> Callable[[Args, LayerCall], Optional[Tuple[int, ...]]]:
+    """The ranks a padding layer runs on: it pads the last k dims of a tensor of k+1 or k+2 (any
+    rank of at least k for constant padding; circular padding takes only nd+1 or nd+2)."""
+
+    def ranks(args: Args, call: LayerCall) -> Optional[Tuple[int, ...]]:
+        pads = _given_pads(args["padding"], nd)
+        if pads is None or len(pads) % 2 or (mode != "constant" and len(pads) // 2 not in (1, 2, 3)):
+            return None  # the layer itself says what is wrong, whatever the input
+        k = len(pads) // 2
+        accepted = (k + 1, k + 2) if mode != "constant" else tuple(range(max(k, 1), 64))
+        return tuple(r for r in accepted if mode != "circular" or r in (nd + 1, nd + 2))
+
+    return ranks
+
+
 def make_pad(nd: int, mode: str) -> TransferFn:
     def pad(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         arg = args["padding"]
-        if isinstance(arg, Poly):
-            p = int_of(arg)
-            pads: Optional[Tuple[int, ...]] = None if p is None else (p,) * (2 * nd)
-        elif isinstance(arg, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in arg):
+        if isinstance(arg, tuple) and any(isinstance(x, (float, str, bool)) or x is None for x in arg):
             return _fail((CVS203, f"{call.text}: padding must be integers, got {args.texts['padding']}"))
-        elif isinstance(arg, (float, str, bool)) or arg is None:
+        if isinstance(arg, (float, str, bool)) or arg is None:
             why = f"padding must be an integer or a tuple of integers, got {args.texts['padding']}"
             return _fail((CVS203, f"{call.text}: {why}"))
-        else:
-            pads = pads_of(arg)
+        pads = _given_pads(arg, nd)
         if pads is None:
             return _unknown_spatial(shape, nd if isinstance(arg, Poly) else None)
         if len(pads) % 2:
@@ -136,14 +154,6 @@ def make_pad(nd: int, mode: str) -> TransferFn:
         k = len(pads) // 2
         if mode != "constant" and k not in (1, 2, 3):
             return _fail((CVS203, f"{call.text}: {MODE_WORD[mode]} padding pads 1, 2 or 3 dimensions, got {len(pads)} values"))
-        if mode == "circular":
-            early = rank_outcome(shape, (nd + 1, nd + 2))
-            if early is not None:
-                return _zero_counts(early)
-        accepted: Tuple[int, ...] = (k + 1, k + 2) if mode != "constant" else tuple(range(max(k, 1), 64))
-        early = rank_outcome(shape, accepted)
-        if early is not None:
-            return _zero_counts(early)
         if shape.dims is None:
             return _zero_counts(Outcome(UNKNOWN_SHAPE, []))
         padded, failures = pad_dims(mode, shape.dims, pads)
@@ -194,4 +204,4 @@ def _zero_counts(outcome: Outcome) -> Outcome:
 for _prefix, _mode in CLASSES.items():
     _params = (("padding", REQUIRED), ("value", REQUIRED)) if _prefix == "ConstantPad" else (("padding", REQUIRED),)
     for _nd in (1, 2, 3):
-        register(f"{_prefix}{_nd}d", "padding", _params, ranks=(_nd + 2,))(make_pad(_nd, _mode))
+        register(f"{_prefix}{_nd}d", "padding", _params, ranks=(_nd + 2,), accepts=pad_ranks(_nd, _mode))(make_pad(_nd, _mode))

@@ -27,7 +27,6 @@ from .base import (
     Shape,
     int_of,
     int_tuple,
-    rank_outcome,
     register,
     same_arithmetic,
     truth,
@@ -203,9 +202,6 @@ def make_pool(nd: int, kind: str) -> TransferFn:
                     break
         if kind == "max" and truth(args["return_indices"]) is not False:
             return _with_zero(Outcome(UNKNOWN_SHAPE, problems))  # a tuple comes out: nothing to replay
-        early = rank_outcome(shape, (nd + 2,), problems)
-        if early is not None:
-            return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
         batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
         if problems or spatial_in is None or k is None or s is None or p is None or d is None or ceil is None:
@@ -251,9 +247,6 @@ def make_lp_pool(nd: int) -> TransferFn:
                 problems.append((CVS203, f"{call.text}: {name} must be positive, got {args.texts.get(name, vals)}"))
         if unsure and not problems:
             return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
-        early = rank_outcome(shape, (nd + 2,), problems)
-        if early is not None:
-            return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
         batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
         if problems or spatial_in is None or k is None or s is None or ceil is None:
@@ -269,11 +262,11 @@ def make_lp_pool(nd: int) -> TransferFn:
 
 
 for _nd in (1, 2, 3):
-    register(f"MaxPool{_nd}d", "pool", MAX_PARAMS, ranks=(_nd + 2,))(make_pool(_nd, "max"))
-    register(f"AvgPool{_nd}d", "pool", AVG1_PARAMS if _nd == 1 else AVG_PARAMS, ranks=(_nd + 2,))(
+    register(f"MaxPool{_nd}d", "pool", MAX_PARAMS, ranks=(_nd + 2,), accepts=(_nd + 2,))(make_pool(_nd, "max"))
+    register(f"AvgPool{_nd}d", "pool", AVG1_PARAMS if _nd == 1 else AVG_PARAMS, ranks=(_nd + 2,), accepts=(_nd + 2,))(
         make_pool(_nd, "avg")
     )
-    register(f"LPPool{_nd}d", "pool", LP_PARAMS, ranks=(_nd + 2,))(make_lp_pool(_nd))
+    register(f"LPPool{_nd}d", "pool", LP_PARAMS, ranks=(_nd + 2,), accepts=(_nd + 2,))(make_lp_pool(_nd))
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,9 +312,6 @@ def make_adaptive(nd: int, kind: str) -> TransferFn:
             problems += _check_sizes(call, sizes)
         if kind == "max" and truth(args["return_indices"]) is not False:
             return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
-        early = rank_outcome(shape, (nd + 2,), problems)
-        if early is not None:
-            return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
         if spatial_in is None or shape.dims is None:  # input_spatial is None if dims are
             return _with_zero(Outcome(Shape((None, None, *([None] * nd))), problems))
@@ -366,9 +356,6 @@ def make_fractional(nd: int) -> TransferFn:
             return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
         if problems:
             return _with_zero(Outcome(UNKNOWN_SHAPE, problems))
-        early = rank_outcome(shape, (nd + 2,))
-        if early is not None:
-            return _with_zero(early)
         spatial_in = input_spatial(shape, nd)
         if spatial_in is None or shape.dims is None:  # input_spatial is None if dims are
             return _with_zero(Outcome(Shape((None, None, *([None] * nd))), []))
@@ -437,9 +424,13 @@ def _times(length: Optional[Poly], ratio: float) -> Optional[Poly]:
 
 
 for _nd in (1, 2, 3):
-    register(f"AdaptiveAvgPool{_nd}d", "pool", (("output_size", REQUIRED),), ranks=(_nd + 2,))(make_adaptive(_nd, "avg"))
+    register(f"AdaptiveAvgPool{_nd}d", "pool", (("output_size", REQUIRED),), ranks=(_nd + 2,), accepts=(_nd + 2,))(make_adaptive(_nd, "avg"))
     register(
-        f"AdaptiveMaxPool{_nd}d", "pool", (("output_size", REQUIRED), ("return_indices", False)), ranks=(_nd + 2,)
+        f"AdaptiveMaxPool{_nd}d",
+        "pool",
+        (("output_size", REQUIRED), ("return_indices", False)),
+        ranks=(_nd + 2,),
+        accepts=(_nd + 2,),
     )(make_adaptive(_nd, "max"))
 for _nd in (2, 3):
-    register(f"FractionalMaxPool{_nd}d", "pool", FRACTIONAL_PARAMS, ranks=(_nd + 2,))(make_fractional(_nd))
+    register(f"FractionalMaxPool{_nd}d", "pool", FRACTIONAL_PARAMS, ranks=(_nd + 2,), accepts=(_nd + 2,))(make_fractional(_nd))

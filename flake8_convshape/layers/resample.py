@@ -28,7 +28,6 @@ from .base import (
     Outcome,
     Shape,
     int_of,
-    rank_outcome,
     register,
     Value,
 )
@@ -141,9 +140,6 @@ def interpolate(
     if shape.dims is None:
         return _zero(Outcome(UNKNOWN_SHAPE, []))
     rank = len(shape.dims)
-    early = rank_outcome(shape, MODE_RANKS[mode])
-    if early is not None:
-        return _zero(early)
     nd = rank - 2
     spatial = shape.dims[2:]
     if sizes is not None:
@@ -181,7 +177,12 @@ UPSAMPLE_PARAMS = (
 )
 
 
-@register("Upsample", "resample", UPSAMPLE_PARAMS)
+def _mode_ranks(args: Args, call: LayerCall) -> Optional[Tuple[int, ...]]:
+    mode = args["mode"]
+    return MODE_RANKS.get(mode) if isinstance(mode, str) else None
+
+
+@register("Upsample", "resample", UPSAMPLE_PARAMS, accepts=_mode_ranks)
 def upsample(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return interpolate(
         call,
@@ -195,12 +196,12 @@ def upsample(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     )
 
 
-@register("UpsamplingNearest2d", "resample", (("size", None), ("scale_factor", None)), ranks=(4,))
+@register("UpsamplingNearest2d", "resample", (("size", None), ("scale_factor", None)), ranks=(4,), accepts=MODE_RANKS["nearest"])
 def upsampling_nearest(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return interpolate(call, shape, args["size"], args["scale_factor"], "nearest", None, None, args.texts)
 
 
-@register("UpsamplingBilinear2d", "resample", (("size", None), ("scale_factor", None)), ranks=(4,))
+@register("UpsamplingBilinear2d", "resample", (("size", None), ("scale_factor", None)), ranks=(4,), accepts=MODE_RANKS["bilinear"])
 def upsampling_bilinear(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return interpolate(call, shape, args["size"], args["scale_factor"], "bilinear", True, None, args.texts)
 
@@ -215,15 +216,14 @@ def _factor(args: Args, name: str, call: LayerCall) -> Tuple[Optional[int], Opti
     return r, None
 
 
-@register("PixelShuffle", "resample", (("upscale_factor", REQUIRED),), ranks=(4,))
+@register("PixelShuffle", "resample", (("upscale_factor", REQUIRED),), ranks=(4,), accepts=tuple(range(4, 64)))
 def pixel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
     r, problem = _factor(args, "upscale_factor", call)
     if problem is not None:
         return _fail(problem)
-    early = rank_outcome(shape, range(4, 64))
-    if early is not None or shape.dims is None:
-        return _zero(early or Outcome(UNKNOWN_SHAPE, []))
+    if shape.dims is None:
+        return _zero(Outcome(UNKNOWN_SHAPE, []))
     head, (c, h, w) = shape.dims[:-3], shape.dims[-3:]
     if r is None:
         return _zero(Outcome(Shape((*head, None, None, None)), []))
@@ -245,15 +245,14 @@ def pixel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return _zero(Outcome(Shape((*head, out_c, scale(h), scale(w))), []))
 
 
-@register("PixelUnshuffle", "resample", (("downscale_factor", REQUIRED),), ranks=(4,))
+@register("PixelUnshuffle", "resample", (("downscale_factor", REQUIRED),), ranks=(4,), accepts=tuple(range(4, 64)))
 def pixel_unshuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
     r, problem = _factor(args, "downscale_factor", call)
     if problem is not None:
         return _fail(problem)
-    early = rank_outcome(shape, range(4, 64))
-    if early is not None or shape.dims is None:
-        return _zero(early or Outcome(UNKNOWN_SHAPE, []))
+    if shape.dims is None:
+        return _zero(Outcome(UNKNOWN_SHAPE, []))
     head, (c, h, w) = shape.dims[:-3], shape.dims[-3:]
     if r is None:
         return _zero(Outcome(Shape((*head, None, None, None)), []))
@@ -270,15 +269,12 @@ def pixel_unshuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     return _zero(Outcome(Shape((*head, out_c, *outs)), []))
 
 
-@register("ChannelShuffle", "resample", (("groups", REQUIRED),))
+@register("ChannelShuffle", "resample", (("groups", REQUIRED),), accepts=tuple(range(3, 64)))
 def channel_shuffle(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Shape-preserving; groups must divide the channels."""
     g, problem = _factor(args, "groups", call)
     if problem is not None:
         return _fail(problem)
-    early = rank_outcome(shape, range(3, 64))
-    if early is not None:
-        return _zero(early)
     c = shape.channels
     if g is not None and c is not None and c.resolved().mod(g) not in (None, 0):
         why = f"expects channels divisible by groups={g}, but the incoming tensor has {describe(c)}"
