@@ -17,11 +17,12 @@ symbolic). The replay calls it when it reports a CVS101 whose origin is a conv o
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from .budget import MAX_HINT_CANDIDATES
 from .dims import Poly
-from .layers.base import Args, Shape, ints_of, truth
+from .codes import CVS202, CVS203
+from .layers.base import CATALOG, Args, LayerCall, Shape, ints_of, truth
 
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
 KINDS = (CONV, CONV_T, MAX_POOL, AVG_POOL)
@@ -140,6 +141,19 @@ def _tuple_text(values: Sequence[int]) -> str:
     return str(values[0]) if len(set(values)) == 1 else f"({', '.join(map(str, values))})"
 
 
+@dataclass(frozen=True)
+class Solution:
+    """One parameter, its value per axis, and the sizes it gives."""
+
+    param: str
+    values: Tuple[int, ...]
+    sizes: Tuple[int, ...]
+
+    def text(self) -> str:
+        size_text = str(self.sizes[0]) if len(set(self.sizes)) == 1 else " x ".join(map(str, self.sizes))
+        return f"{self.param}={_tuple_text(self.values)} gives {size_text}"
+
+
 def size_hint(kind: str, sizes_in: Sequence[int], windows: Sequence[Window], wanted: Sequence[Optional[int]]) -> Optional[str]:
     """``padding=1 gives 48``: one parameter change that gives every ``wanted`` size.
 
@@ -147,6 +161,12 @@ def size_hint(kind: str, sizes_in: Sequence[int], windows: Sequence[Window], wan
     ``wanted`` is an axis the comment does not constrain. None when nothing is wrong, or when no
     single parameter (padding, else output_padding, else stride) fixes every axis.
     """
+    solution = solve_sizes(kind, sizes_in, windows, wanted)
+    return solution.text() if solution is not None else None
+
+
+def solve_sizes(kind: str, sizes_in: Sequence[int], windows: Sequence[Window], wanted: Sequence[Optional[int]]) -> Optional[Solution]:
+    """``size_hint``'s answer, as data."""
     if kind not in KINDS or not (len(sizes_in) == len(windows) == len(wanted)) or not windows:
         return None
     current = [output_size(kind, n, w) for n, w in zip(sizes_in, windows)]
@@ -165,9 +185,8 @@ def size_hint(kind: str, sizes_in: Sequence[int], windows: Sequence[Window], wan
                 break
             values.append(value)
         else:
-            sizes = [want if want is not None else now for want, now in zip(wanted, current)]
-            size_text = str(sizes[0]) if len(set(sizes)) == 1 else " x ".join(map(str, sizes))
-            return f"{param}={_tuple_text(values)} gives {size_text}"
+            sizes = tuple(want if want is not None else now for want, now in zip(wanted, current))
+            return Solution(param, tuple(values), sizes)
     return None
 
 
@@ -190,13 +209,19 @@ def _nd(layer: str) -> Optional[int]:
     return int(layer[-2]) if layer[-2:] in ("1d", "2d", "3d") else None
 
 
-def hint_for_layer(layer: str, args: Args, shape_in: Optional[Shape], claimed: Sequence[Optional[Poly]]) -> Optional[str]:
+def hint_for_layer(
+    layer: str, args: Args, shape_in: Optional[Shape], claimed: Sequence[Optional[Poly]], call: Optional[LayerCall] = None
+) -> Optional[str]:
     """The hint for a CVS101 whose replayed shape comes from ``layer``.
 
     ``layer`` is the catalog name (``Conv2d``), ``args`` its bound ``layers.base.Args``,
     ``shape_in`` the ``Shape`` that went into it, ``claimed`` the comment's reading aligned with
     the batched dims (``(None, C, H, W)``: Poly or None; the batch and channels are ignored).
     None unless every size involved is a known integer and one parameter fixes it.
+
+    The integer solver finds the value (it is also what a ``padding`` command needs, with no
+    layer written yet); the catalog's own function is then run with it, and a hint it does not
+    confirm (other sizes, or a problem) is dropped: a hint never contradicts the replay.
     """
 
     kind, nd = kind_of(layer), _nd(layer)
@@ -234,4 +259,25 @@ def hint_for_layer(layer: str, args: Args, shape_in: Optional[Shape], claimed: S
         Window(k[i], s[i], p[i], d[i], op[i], bool(ceil))
         for i in range(nd)
     ]
-    return size_hint(kind, sizes, windows, wanted)
+    solution = solve_sizes(kind, sizes, windows, wanted)
+    if solution is None or not _catalog_confirms(layer, args, shape_in, solution, call):
+        return None
+    return solution.text()
+
+
+def _catalog_confirms(layer: str, args: Args, shape_in: Shape, solution: Solution, call: Optional[LayerCall]) -> bool:
+    """The layer's catalog function, run with the hinted value, gives the hinted sizes and
+    reports nothing wrong with it."""
+    spec = CATALOG.get(layer)
+    if spec is None or shape_in.dims is None:
+        return False
+    value = tuple(Poly.const(v) for v in solution.values)
+    trial = Args({**args.values, solution.param: value}, dict(args.texts))
+    try:
+        outcome = spec.run(trial, shape_in, call or LayerCall(layer, layer, 0))
+    except Exception:  # noqa: BLE001  a catalog bug is no reason to give a hint
+        return False
+    if any(code in (CVS202, CVS203) for code, _ in outcome.problems) or outcome.shape.dims is None:
+        return False
+    got = [d.resolved().int_value() if d is not None else None for d in outcome.shape.dims[2:]]
+    return got == list(solution.sizes)

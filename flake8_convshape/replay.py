@@ -807,7 +807,7 @@ class Judge:
         if record.second:
             msg += f" (its second reading, {record.second}, does not match either)"
         if reading is not None and origin.layer is not None and origin.layer.args is not None and origin.shape_in is not None:
-            hint = hint_for_layer(origin.layer.call.name, origin.layer.args, self.shape(origin.shape_in), reading.wanted)
+            hint = hint_for_layer(origin.layer.call.name, origin.layer.args, self.shape(origin.shape_in), reading.wanted, origin.layer.call)
             if hint:
                 msg += f"; {hint}"
         if outvoted and others > 1:  # with one other comment the replay is the evidence

@@ -23,7 +23,7 @@ from flake8_convshape.hints import (
     size_hint,
     solve_axis,
 )
-from flake8_convshape.layers.base import Args, Shape, input_size_hint
+from flake8_convshape.layers.base import CATALOG, Args, Shape, bind, input_size_hint
 
 
 def test_the_issue_example():
@@ -87,15 +87,24 @@ def args(**values) -> Args:
     return Args({k: Poly.const(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in values.items()}, {})
 
 
+def bound(layer: str, **values) -> Args:
+    """Arguments as the catalog binds them for ``layer``: keywords given here, defaults else."""
+    spec = CATALOG[layer]
+    keywords = {k: (Poly.const(v) if isinstance(v, int) and not isinstance(v, bool) else v, str(v)) for k, v in values.items()}
+    found = bind(spec, [], keywords)
+    assert found is not None
+    return found
+
+
 def test_hint_for_layer_reads_the_catalogs_arguments():
-    a = args(in_channels=64, out_channels=128, kernel_size=4, stride=2, padding=0, dilation=1)
+    a = bound("Conv2d", in_channels=64, out_channels=128, kernel_size=4, stride=2, padding=0, dilation=1)
     shape_in = Shape((None, Poly.const(64), Poly.const(96), Poly.const(96)))
     claimed = (None, Poly.const(128), Poly.const(48), Poly.const(48))
     assert hint_for_layer("Conv2d", a, shape_in, claimed) == "padding=1 gives 48"
 
 
 def test_hint_for_layer_resolves_known_names_and_gives_up_on_unknown_ones():
-    a = args(kernel_size=4, stride=2, padding=1, output_padding=0, dilation=1)
+    a = bound("ConvTranspose2d", in_channels=8, out_channels=8, kernel_size=4, stride=2, padding=1, output_padding=0, dilation=1)
     h = Poly.sym("h", 8)
     assert hint_for_layer("ConvTranspose2d", a, Shape((None, None, h, h)), (None, None, Poly.const(17), Poly.const(17))) == (
         "output_padding=1 gives 17"
@@ -109,6 +118,17 @@ def test_hint_for_layer_pool_stride_defaults_to_the_kernel():
     a.values["stride"] = None
     shape_in = Shape((None, Poly.const(16), Poly.const(64)))
     assert hint_for_layer("MaxPool1d", a, shape_in, (None, None, Poly.const(22))) == "padding=1 gives 22"
+
+
+def test_a_hint_the_catalog_does_not_confirm_is_dropped(monkeypatch):
+    import flake8_convshape.hints as hints
+
+    a = bound("Conv2d", in_channels=64, out_channels=128, kernel_size=4, stride=2, padding=0, dilation=1)
+    shape_in = Shape((None, Poly.const(64), Poly.const(96), Poly.const(96)))
+    claimed = (None, Poly.const(128), Poly.const(48), Poly.const(48))
+    wrong = hints.Solution("padding", (2, 2), (48, 48))  # the catalog gives 49 with padding 2
+    monkeypatch.setattr(hints, "solve_sizes", lambda *_: wrong)
+    assert hint_for_layer("Conv2d", a, shape_in, claimed) is None
 
 
 def test_hint_for_layer_ignores_what_it_cannot_solve():
