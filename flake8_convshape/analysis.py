@@ -100,12 +100,12 @@ def analyse(
     ``traced=False`` leaves out the layer traces and claim statuses (findings only, faster).
     Raises ValueError when ``settings.input_shape`` is not a shape (front ends validate it
     first and say so)."""
-    from .check import parse, syntax_error
-
     bom = source.startswith("\ufeff")
     text = source[1:] if bom else source
     if MARKER not in text:
-        return Analysis(source, settings, bom=bom)
+        return Analysis(source, settings, bom=bom)  # nothing to check: the engine is not even loaded
+    from .check import parse, syntax_error
+
     parsed = parse(text)
     if parsed is None:
         return Analysis(source, settings, bom=bom, valid=False, syntax_error=syntax_error(text))

@@ -11,12 +11,12 @@ import tokenize
 import re
 import sys
 import warnings
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 
-from .claims import ShapeClaim, parse_comment
 from .findings import Finding
-from .budget import BudgetExceeded
-from .replay import LayerError
+
+if TYPE_CHECKING:
+    from .claims import ShapeClaim
 
 
 _LAST: Tuple[Optional[str], object] = (None, None)  # the last source parsed and its result (one tuple: thread-safe)
@@ -82,15 +82,17 @@ def syntax_error(source: str) -> Optional[Finding]:
     return None
 
 
-def parse_input_shape(text: str) -> ShapeClaim:
+def parse_input_shape(text: str) -> "ShapeClaim":
     """``3x64x64``, ``(N, 3, 64, 64)`` or ``3 x H x W`` as an input claim; ValueError if not."""
+    from .claims import ShapeClaim, parse_comment
+
     claim = parse_comment(f"# input: {text}")
     if not isinstance(claim, ShapeClaim) or claim.text.strip() != text.strip():
         raise ValueError(f"not a shape: {text!r} (write it like 3x64x64 or N,3,64,64)")
     return claim
 
 
-def parse_input_spec(text: str) -> Tuple[Optional[str], ShapeClaim]:
+def parse_input_spec(text: str) -> Tuple[Optional[str], "ShapeClaim"]:
     """``3x64x64`` for every block it fits, or ``Discriminator=3x64x64`` / ``main=3x64x64`` for
     the blocks of that class or attribute only; ValueError if not a shape."""
     target = None
@@ -111,6 +113,9 @@ def stderr_reporter(filename: str, write: Optional[Callable[[str], None]] = None
             print(text, file=sys.stderr)
 
     def report(line: int, exc: BaseException) -> None:
+        from .budget import BudgetExceeded
+        from .replay import LayerError
+
         if isinstance(exc, BudgetExceeded):
             say(f"convshape: {filename}:{line}: skipped this Sequential block: {exc.explain()}")
         elif isinstance(exc, LayerError):
