@@ -69,9 +69,10 @@ MAX_CLAIM_CHARS = 200
 # interpreter while it runs (0.5 s per MB on a quiet machine), so a larger document would
 # freeze hovers and every other request; the largest torchvision/timm model file is ~0.15 MB.
 MAX_EDITOR_CHARS = 1_000_000
-# Values one parameter is tried at when a hint solves a layer for the size a comment states
-# (``stride=10000000`` would otherwise try ten million strides); beyond it there is no hint.
-MAX_HINT_CANDIDATES = 4_096
+# Paddings that give the same size, tried for the one that reads every row, when a hint solves a
+# layer for the size a comment states (the search itself is a bisection: a few dozen runs of the
+# layer whatever the sizes, each counted against the file's budget).
+MAX_HINT_CANDIDATES = 64
 
 
 # Weighing one block's comments (solve.py): the candidate sizes combined at most, and the

@@ -1,144 +1,39 @@
-"""How to make a layer give the size a comment states: one parameter, solved as people do by hand.
+"""How to make a layer give the size a comment states: one parameter, found as people find it by
+hand, with the layer's own catalog function as the only arithmetic.
 
-When a comment says 48 and ``Conv2d(64, 128, 4, 2, 0)`` on 96 gives 47, the size formula solved
-for the padding says ``padding=1 gives 48``. The order is the issue's: the padding, else (for a
-transposed conv) the output_padding, else the stride; only integer values PyTorch accepts
-(padding >= 0, pool padding at most half the kernel, output_padding smaller than stride or
-dilation, stride >= 1, an output of at least 1), and among several paddings that give the size,
-the smallest that reads every input row.
+When a comment says 48 and ``Conv2d(64, 128, 4, 2, 0)`` on 96 gives 47, trying paddings says
+``padding=1 gives 48``. The order is the issue's: the padding, else (for a transposed conv) the
+output_padding, else the stride. A value is tried by running the catalog's transfer function
+with it: it must give the size and raise nothing (CVS202/CVS203), and among several paddings
+that give the size, the smallest that reads every input row (no CVS301) wins.
 
-Everything here works on plain integers, one spatial axis at a time; ``hint_for_layer`` adapts
-the catalog's bound arguments and symbolic shapes (and gives up, with None, on anything
-symbolic). The replay calls it when it reports a CVS101 whose origin is a conv or pool.
+The output size moves one way with each of these parameters (a conv's grows with the padding
+and shrinks with the stride; a transposed conv's the other way round), so each is found by a
+bisection over its range: a handful of catalog runs however large the sizes are, each counted
+against the file's budget. ``convshape padding`` (solving for a layer not yet written) can run
+the same search on a layer it builds.
 
 (CVS201 hints, the value an input-size parameter should have, are ``layers.base.should_be``.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .budget import MAX_HINT_CANDIDATES
+from .budget import MAX_HINT_CANDIDATES, current as current_budget
+from .codes import CVS202, CVS203, CVS301
 from .dims import Poly
-from .codes import CVS202, CVS203
-from .layers.base import CATALOG, Args, LayerCall, Shape, ints_of, truth
+from .layers.base import CATALOG, Args, LayerCall, LayerSpec, Shape, ints_of, truth
 
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
-KINDS = (CONV, CONV_T, MAX_POOL, AVG_POOL)
-
-
-@dataclass(frozen=True)
-class Window:
-    """One spatial axis of a conv, transposed conv or pool."""
-
-    kernel: int
-    stride: int
-    padding: int = 0
-    dilation: int = 1
-    output_padding: int = 0
-    ceil_mode: bool = False
-
-    @property
-    def span(self) -> int:
-        """The effective kernel: d*(k-1) + 1."""
-        return self.dilation * (self.kernel - 1) + 1
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -((-a) // b)
-
-
-def output_size(kind: str, n: int, w: Window) -> int:
-    """PyTorch's output size of one axis (may be < 1, which PyTorch rejects)."""
-    if kind == CONV:
-        return (n + 2 * w.padding - w.span) // w.stride + 1
-    if kind == CONV_T:
-        return (n - 1) * w.stride - 2 * w.padding + w.span + w.output_padding
-    num = n + 2 * w.padding - w.span
-    if not w.ceil_mode:
-        return num // w.stride + 1
-    out = _ceil_div(num, w.stride) + 1
-    if (out - 1) * w.stride >= n + w.padding:  # the last window must start inside the input
-        out -= 1
-    return out
-
-
-def accepted(kind: str, n: int, w: Window) -> bool:
-    """Would PyTorch construct this layer and run it on size ``n``?"""
-    if w.kernel < 1 or w.stride < 1 or w.dilation < 1 or w.padding < 0 or n < 1:
-        return False
-    if kind == CONV_T:
-        if w.output_padding < 0 or not (w.output_padding < w.stride or w.output_padding < w.dilation):
-            return False
-    elif w.output_padding:
-        return False
-    if kind in (MAX_POOL, AVG_POOL) and w.padding > w.kernel // 2:
-        return False
-    if kind == AVG_POOL and w.dilation != 1:
-        return False
-    return output_size(kind, n, w) >= 1
-
-
-def reads_all(kind: str, n: int, w: Window) -> bool:
-    """False when floor drops real input rows (CVS301's rule: remainder > padding, windows tiling)."""
-    if kind == CONV_T or (kind in (MAX_POOL, AVG_POOL) and w.ceil_mode) or w.span < w.stride:
-        return True
-    return (n + 2 * w.padding - w.span) % w.stride <= w.padding
-
-
-def _candidates(kind: str, param: str, n: int, w: Window, wanted: int) -> range:
-    """Every value of ``param`` worth trying for one axis (outside it the size cannot match)."""
-    if param == "padding":
-        if kind in (MAX_POOL, AVG_POOL):
-            return range(0, w.kernel // 2 + 1)
-        if kind == CONV:
-            top = (wanted * w.stride + w.span - n) // 2 + 1
-        else:
-            top = ((n - 1) * w.stride + w.span + w.output_padding - wanted) // 2 + 1
-        # more padding than dilation*(kernel-1) makes whole windows read nothing but padding:
-        # PyTorch accepts it, nobody means it; such a "fix" is never suggested
-        top = min(top, w.span - 1)
-        return range(0, max(0, top) + 1)
-    if param == "output_padding":
-        if kind != CONV_T:
-            return range(0)
-        # the size grows by one per unit of output_padding: one value can give it
-        exact = wanted - output_size(kind, n, replace(w, output_padding=0))
-        return range(exact, exact + 1) if 0 <= exact < max(w.stride, w.dilation) else range(0)
-    if param == "stride":
-        if kind == CONV_T:
-            if n == 1:  # the stride does not change the size: the smallest is the answer
-                return range(1, 2)
-            # (n-1)*stride is what remains: one stride can give it
-            rest = wanted - output_size(kind, n, replace(w, stride=0))
-            exact = rest // (n - 1) if rest % (n - 1) == 0 else 0
-            return range(exact, exact + 1) if exact >= 1 else range(0)
-        return range(1, max(1, n + 2 * w.padding - w.span + 1) + 1)
-    raise ValueError(param)
-
-
-def solve_axis(kind: str, param: str, n: int, w: Window, wanted: int) -> Optional[int]:
-    """The value of ``param`` that makes this axis ``wanted`` long; None when none does.
-
-    Smallest first; for the padding, a value that reads every input row beats a smaller one
-    that does not.
-    """
-    found: List[int] = []
-    candidates = _candidates(kind, param, n, w, wanted)
-    if len(candidates) > MAX_HINT_CANDIDATES:
-        return None  # budget.py: a hint is a courtesy, not worth a long search
-    for value in candidates:
-        trial = replace(w, **{param: value})  # type: ignore[arg-type]  # param names an int field, never ceil_mode
-        if accepted(kind, n, trial) and output_size(kind, n, trial) == wanted:
-            found.append(value)
-            if param != "padding" or reads_all(kind, n, trial):
-                return value
-    return found[0] if found else None
-
-
-def _tuple_text(values: Sequence[int]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else f"({', '.join(map(str, values))})"
+# the parameters tried, in order
+PARAMS = {
+    CONV: ("padding", "stride"),
+    CONV_T: ("padding", "output_padding", "stride"),
+    MAX_POOL: ("padding", "stride"),
+    AVG_POOL: ("padding", "stride"),
+}
 
 
 @dataclass(frozen=True)
@@ -154,43 +49,8 @@ class Solution:
         return f"{self.param}={_tuple_text(self.values)} gives {size_text}"
 
 
-def size_hint(kind: str, sizes_in: Sequence[int], windows: Sequence[Window], wanted: Sequence[Optional[int]]) -> Optional[str]:
-    """``padding=1 gives 48``: one parameter change that gives every ``wanted`` size.
-
-    ``sizes_in``, ``windows`` and ``wanted`` have one entry per spatial axis; a None in
-    ``wanted`` is an axis the comment does not constrain. None when nothing is wrong, or when no
-    single parameter (padding, else output_padding, else stride) fixes every axis.
-    """
-    solution = solve_sizes(kind, sizes_in, windows, wanted)
-    return solution.text() if solution is not None else None
-
-
-def solve_sizes(kind: str, sizes_in: Sequence[int], windows: Sequence[Window], wanted: Sequence[Optional[int]]) -> Optional[Solution]:
-    """``size_hint``'s answer, as data."""
-    if kind not in KINDS or not (len(sizes_in) == len(windows) == len(wanted)) or not windows:
-        return None
-    current = [output_size(kind, n, w) for n, w in zip(sizes_in, windows)]
-    if all(want is None or want == now for want, now in zip(wanted, current)):
-        return None
-    params = ("padding", "output_padding", "stride") if kind == CONV_T else ("padding", "stride")
-    for param in params:
-        values: List[int] = []
-        for n, w, want, now in zip(sizes_in, windows, wanted, current):
-            keep = getattr(w, param)
-            if want is None or want == now:
-                values.append(keep)
-                continue
-            value = solve_axis(kind, param, n, w, want)
-            if value is None:
-                break
-            values.append(value)
-        else:
-            sizes = tuple(want if want is not None else now for want, now in zip(wanted, current))
-            return Solution(param, tuple(values), sizes)
-    return None
-
-
-# ------------------------------------------------------------------------ catalog adapter
+def _tuple_text(values: Sequence[int]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else f"({', '.join(map(str, values))})"
 
 
 def kind_of(layer: str) -> Optional[str]:
@@ -209,6 +69,84 @@ def _nd(layer: str) -> Optional[int]:
     return int(layer[-2]) if layer[-2:] in ("1d", "2d", "3d") else None
 
 
+class Trials:
+    """The layer run with one parameter changed on one axis: the spatial sizes it gives (None
+    when the catalog reports the values invalid or empty) and whether every row is read."""
+
+    def __init__(self, spec: LayerSpec, args: Args, shape_in: Shape, call: LayerCall):
+        self.spec, self.args, self.shape_in, self.call = spec, args, shape_in, call
+        self._seen: Dict[Tuple[str, Tuple[int, ...]], Tuple[Optional[Tuple[int, ...]], bool]] = {}
+
+    def run(self, param: str, values: Tuple[int, ...]) -> Tuple[Optional[Tuple[int, ...]], bool]:
+        key = (param, values)
+        if key not in self._seen:
+            self._seen[key] = self._run(param, values)
+        return self._seen[key]
+
+    def _run(self, param: str, values: Tuple[int, ...]) -> Tuple[Optional[Tuple[int, ...]], bool]:
+        current_budget().tick()  # a hint is a courtesy: it shares the file's budget
+        trial = Args({**self.args.values, param: tuple(Poly.const(v) for v in values)}, dict(self.args.texts))
+        try:
+            outcome = self.spec.run(trial, self.shape_in, self.call)
+        except Exception:  # noqa: BLE001  a catalog bug: no hint from it
+            return None, False
+        codes = {code for code, _ in outcome.problems}
+        if codes & {CVS202, CVS203} or outcome.shape.dims is None:
+            return None, False
+        sizes = tuple(d.resolved().int_value() if d is not None else None for d in outcome.shape.dims[2:])
+        if any(s is None for s in sizes):
+            return None, False
+        return sizes, CVS301 not in codes  # type: ignore[return-value]  # no None left in sizes
+
+
+def _first(lo: int, hi: int, ok: Callable[[int], bool]) -> Optional[int]:
+    """The first value in ``lo..hi`` where ``ok`` turns true (``ok`` is monotone), or None."""
+    if hi < lo or not ok(hi):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _solve_axis(trials: Trials, kind: str, param: str, values: List[int], axis: int, want: int, bounds: Tuple[int, int]) -> Optional[int]:
+    """The value of ``param`` on ``axis`` that gives ``want`` there, the others unchanged."""
+    lo, hi = bounds
+
+    def size(v: int) -> Optional[int]:
+        trial = list(values)
+        trial[axis] = v
+        got, _ = trials.run(param, tuple(trial))
+        return None if got is None else got[axis]
+
+    def reads_all(v: int) -> bool:
+        trial = list(values)
+        trial[axis] = v
+        return trials.run(param, tuple(trial))[1]
+
+    # the size grows with the padding and the output_padding of a transposed conv and with
+    # every padding of a conv or pool; it shrinks with their stride and a transposed padding
+    grows = param == "output_padding" or (param == "stride") == (kind == CONV_T)
+    # a value the catalog refuses (an empty output) counts as size 0: the order still holds
+    if grows:
+        first = _first(lo, hi, lambda v: (size(v) or 0) >= want)
+    else:
+        first = _first(lo, hi, lambda v: (size(v) or 0) <= want)
+    if first is None or size(first) != want:
+        return None
+    if param != "padding":
+        return first
+    v = first  # several paddings may give it: the first that reads every row
+    while v <= min(hi, first + MAX_HINT_CANDIDATES) and size(v) == want:
+        if reads_all(v):
+            return v
+        v += 1
+    return first
+
+
 def hint_for_layer(
     layer: str, args: Args, shape_in: Optional[Shape], claimed: Sequence[Optional[Poly]], call: Optional[LayerCall] = None
 ) -> Optional[str]:
@@ -217,15 +155,10 @@ def hint_for_layer(
     ``layer`` is the catalog name (``Conv2d``), ``args`` its bound ``layers.base.Args``,
     ``shape_in`` the ``Shape`` that went into it, ``claimed`` the comment's reading aligned with
     the batched dims (``(None, C, H, W)``: Poly or None; the batch and channels are ignored).
-    None unless every size involved is a known integer and one parameter fixes it.
-
-    The integer solver finds the value (it is also what a ``padding`` command needs, with no
-    layer written yet); the catalog's own function is then run with it, and a hint it does not
-    confirm (other sizes, or a problem) is dropped: a hint never contradicts the replay.
+    None unless every size involved is a known integer and one parameter fixes every axis.
     """
-
-    kind, nd = kind_of(layer), _nd(layer)
-    if kind is None or nd is None or shape_in is None or shape_in.dims is None:
+    spec, kind, nd = CATALOG.get(layer), kind_of(layer), _nd(layer)
+    if spec is None or kind is None or nd is None or shape_in is None or shape_in.dims is None:
         return None
     if len(shape_in.dims) != nd + 2 or len(claimed) != nd + 2:
         return None
@@ -239,45 +172,48 @@ def hint_for_layer(
     p = ints_of(pad, nd) if pad is not None else (0,) * nd
     d = ints_of(values.get("dilation", 1), nd) if kind != AVG_POOL else (1,) * nd
     op = ints_of(values.get("output_padding", 0), nd) if kind == CONV_T else (0,) * nd
-    ceil = truth(values.get("ceil_mode", False)) if kind in (MAX_POOL, AVG_POOL) else False
-    if k is None or s is None or p is None or d is None or op is None or ceil is None:
+    if k is None or s is None or p is None or d is None or op is None:
         return None
     if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
         return None  # the layer itself is invalid (a CVS203 says so); no size to solve for
     if kind == MAX_POOL and truth(values.get("return_indices", False)) is not False:
         return None
-    sizes: List[int] = []
+    sizes_in: List[int] = []
     for dim in shape_in.dims[2:]:
         v = None if dim is None else dim.resolved().int_value()
         if v is None:
             return None
-        sizes.append(v)
-    wanted: List[Optional[int]] = []
-    for dim in claimed[2:]:
-        wanted.append(None if dim is None else dim.resolved().int_value())
-    windows = [
-        Window(k[i], s[i], p[i], d[i], op[i], bool(ceil))
-        for i in range(nd)
-    ]
-    solution = solve_sizes(kind, sizes, windows, wanted)
-    if solution is None or not _catalog_confirms(layer, args, shape_in, solution, call):
+        sizes_in.append(v)
+    wanted = [None if dim is None else dim.resolved().int_value() for dim in claimed[2:]]
+    trials = Trials(spec, args, shape_in, call or LayerCall(layer, layer, 0))
+    current_values = {"padding": p, "stride": s, "output_padding": op}
+    now, _ = trials.run("padding", p)
+    if now is None or all(w is None or w == n for w, n in zip(wanted, now)):
         return None
-    return solution.text()
-
-
-def _catalog_confirms(layer: str, args: Args, shape_in: Shape, solution: Solution, call: Optional[LayerCall]) -> bool:
-    """The layer's catalog function, run with the hinted value, gives the hinted sizes and
-    reports nothing wrong with it."""
-    spec = CATALOG.get(layer)
-    if spec is None or shape_in.dims is None:
-        return False
-    value = tuple(Poly.const(v) for v in solution.values)
-    trial = Args({**args.values, solution.param: value}, dict(args.texts))
-    try:
-        outcome = spec.run(trial, shape_in, call or LayerCall(layer, layer, 0))
-    except Exception:  # noqa: BLE001  a catalog bug is no reason to give a hint
-        return False
-    if any(code in (CVS202, CVS203) for code, _ in outcome.problems) or outcome.shape.dims is None:
-        return False
-    got = [d.resolved().int_value() if d is not None else None for d in outcome.shape.dims[2:]]
-    return got == list(solution.sizes)
+    for param in PARAMS[kind]:
+        chosen = list(current_values[param])
+        for axis in range(nd):
+            want = wanted[axis]
+            if want is None or want == now[axis]:
+                continue
+            span = d[axis] * (k[axis] - 1) + 1
+            if param == "padding":
+                # more padding than dilation*(kernel-1) makes whole windows read only padding:
+                # PyTorch accepts it, nobody means it; pools refuse more than half the kernel
+                bounds = (0, k[axis] // 2) if kind in (MAX_POOL, AVG_POOL) else (0, span - 1)
+            elif param == "output_padding":
+                bounds = (0, max(s[axis], d[axis]) - 1)
+            elif kind == CONV_T:
+                bounds = (1, max(1, want))  # (n-1)*stride alone is at most the size
+            else:
+                bounds = (1, max(1, sizes_in[axis] + 2 * p[axis]))  # beyond it the size is 1
+            value = _solve_axis(trials, kind, param, chosen, axis, want, bounds)
+            if value is None:
+                break
+            chosen[axis] = value
+        else:
+            got, _ = trials.run(param, tuple(chosen))
+            expected = tuple(w if w is not None else n for w, n in zip(wanted, now))
+            if got == expected:  # every axis at once, as the catalog computes it
+                return Solution(param, tuple(chosen), expected).text()
+    return None

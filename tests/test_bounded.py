@@ -207,36 +207,60 @@ def test_a_long_comment_is_not_a_claim() -> None:
     assert parse_comment(short + " " + "x" * budget.MAX_CLAIM_CHARS) is None
 
 
-@pytest.mark.parametrize("kind", ["conv_transpose", "conv"])
-def test_the_bounded_hint_search_agrees_with_brute_force(kind: str) -> None:
-    """Closed forms for output_padding and a transposed stride: the same answers as trying all."""
-    from dataclasses import replace
+@pytest.mark.parametrize("layer", ["ConvTranspose1d", "Conv1d", "MaxPool1d"])
+def test_the_hint_bisection_agrees_with_trying_every_value(layer: str) -> None:
+    """The bisection over a parameter finds what trying every value in order finds."""
+    from flake8_convshape.dims import Poly
+    from flake8_convshape.hints import Trials, hint_for_layer
+    from flake8_convshape.layers.base import CATALOG, LayerCall, Shape, bind
 
-    from flake8_convshape.hints import Window, accepted, output_size, solve_axis
-
-    def brute(param: str, n: int, w: Window, wanted: int):
-        for value in range(0, 60):
-            trial = replace(w, **{param: value})
-            if accepted(kind, n, trial) and output_size(kind, n, trial) == wanted:
-                return value
-        return None
-
-    params = ("output_padding", "stride") if kind == "conv_transpose" else ("stride",)  # the closed forms
-    for n in (1, 2, 5, 8):
+    spec = CATALOG[layer]
+    params = ("padding", "output_padding", "stride") if layer.startswith("ConvT") else ("padding", "stride")
+    for n in (1, 2, 5, 8, 13):
         for k in (1, 3, 4):
             for s in (1, 2, 3):
-                w = Window(k, s, 1 if k > 2 else 0)
+                extra = {"in_channels": (Poly.const(1), "1"), "out_channels": (Poly.const(1), "1")} if layer.startswith("Conv") else {}
+                pad = 1 if k > 2 else 0
+                keywords = {**extra, "kernel_size": (Poly.const(k), str(k)), "stride": (Poly.const(s), str(s)), "padding": (Poly.const(pad), str(pad))}
+                args = bind(spec, [], keywords)
+                assert args is not None
+                shape = Shape((None, Poly.const(1), Poly.const(n)))
+                trials = Trials(spec, args, shape, LayerCall(layer, layer, 0))
+                now = trials.run("padding", (pad,))[0]
                 for wanted in range(1, 20):
-                    for param in params:
-                        assert solve_axis(kind, param, n, w, wanted) == brute(param, n, w, wanted), (param, n, w, wanted)
+                    got = hint_for_layer(layer, args, shape, (None, None, Poly.const(wanted)))
+                    if now is None or now[0] == wanted:
+                        assert got is None
+                        continue
+                    brute = None
+                    for param in params:  # the issue's order, every value in turn
+                        for value in range(0 if param != "stride" else 1, 40):
+                            sizes, _ = trials.run(param, (value,))
+                            if sizes == (wanted,) and (param != "padding" or value <= max(k // 2 if layer.startswith("Max") else k - 1, 0)):
+                                brute = (param, value)
+                                break
+                        if brute is not None:
+                            break
+                    if got is None:
+                        assert brute is None, (layer, n, k, s, wanted, brute)
+                    else:
+                        param, value = got.split(" gives")[0].split("=")
+                        assert brute is not None and brute[0] == param, (layer, n, k, s, wanted, got, brute)
+                        if param != "padding":  # a padding may skip a smaller one that drops rows
+                            assert brute[1] == int(value), (layer, n, k, s, wanted, got, brute)
 
 
-def test_the_hint_search_gives_up_on_huge_ranges() -> None:
-    from flake8_convshape.hints import Window, solve_axis
+def test_the_hint_search_is_quick_on_huge_sizes() -> None:
+    from flake8_convshape.dims import Poly
+    from flake8_convshape.hints import hint_for_layer
+    from flake8_convshape.layers.base import CATALOG, Shape, bind
 
+    keywords = {name: (Poly.const(v), str(v)) for name, v in (("in_channels", 1), ("out_channels", 1), ("kernel_size", 3), ("stride", 10**6))}
+    args = bind(CATALOG["Conv1d"], [], keywords)
+    assert args is not None
     start = time.perf_counter()
-    assert solve_axis("conv", "stride", 10**12, Window(3, 10**6), 7) is None
-    assert time.perf_counter() - start < 5
+    got = hint_for_layer("Conv1d", args, Shape((None, Poly.const(1), Poly.const(10**12))), (None, None, Poly.const(7)))
+    assert got is not None and time.perf_counter() - start < 5
 
 
 # ------------------------------------------------------------------------------------ files

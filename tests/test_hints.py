@@ -1,106 +1,143 @@
-"""``hints``: one parameter change that gives the size a comment states, checked against PyTorch."""
+"""``hints``: one parameter change that gives the size a comment states, found with the
+catalog's own functions and checked against PyTorch."""
 
 from __future__ import annotations
 
+import time
 import warnings
+from typing import Dict, Optional, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flake8_convshape.dims import Poly
-from flake8_convshape.hints import (
-    AVG_POOL,
-    CONV,
-    CONV_T,
-    MAX_POOL,
-    Window,
-    accepted,
-    hint_for_layer,
+from flake8_convshape.hints import Solution, Trials, hint_for_layer
+from flake8_convshape.layers.base import CATALOG, Args, LayerCall, Shape, bind, input_size_hint
 
-    output_size,
-    reads_all,
-    size_hint,
-    solve_axis,
-)
-from flake8_convshape.layers.base import CATALOG, Args, Shape, bind, input_size_hint
-
-
-def test_the_issue_example():
-    # Conv2d(64, 128, 4, 2, 0) on 96 x 96 gives 47; the comment says 48
-    assert size_hint(CONV, [96, 96], [Window(4, 2, 0)] * 2, [48, 48]) == "padding=1 gives 48"
-
-
-@pytest.mark.parametrize(
-    "kind, n, window, wanted, hint",
-    [
-        (CONV, 64, Window(3, 2, 0), 32, "padding=1 gives 32"),
-        (CONV, 64, Window(3, 1, 0), 64, "padding=1 gives 64"),
-        (CONV, 64, Window(3, 1, 1), 32, "stride=2 gives 32"),  # padding alone cannot halve it
-        (CONV, 64, Window(3, 1, 0), 32, None),  # no single parameter gives 32
-        (CONV_T, 8, Window(4, 2, 1), 17, "output_padding=1 gives 17"),
-        (CONV_T, 8, Window(4, 2, 0), 16, "padding=1 gives 16"),
-        (CONV_T, 8, Window(3, 2, 1), 16, "output_padding=1 gives 16"),
-        (CONV_T, 8, Window(4, 1, 0), 32, "stride=4 gives 32"),
-        (MAX_POOL, 64, Window(3, 3, 0), 22, "padding=1 gives 22"),
-        (MAX_POOL, 64, Window(2, 2, 0), 16, "stride=4 gives 16"),
-        (AVG_POOL, 7, Window(2, 2, 0), 4, "padding=1 gives 4"),
-        (AVG_POOL, 7, Window(2, 2, 0, ceil_mode=True), 4, None),  # it already gives 4
-    ],
-)
-def test_one_axis(kind, n, window, wanted, hint):
-    assert size_hint(kind, [n], [window], [wanted]) == hint
-
-
-def test_axes_that_need_different_values_are_written_as_a_tuple():
-    assert size_hint(CONV, [64, 32], [Window(3, 1, 1)] * 2, [64, 16]) == "stride=(1, 2) gives 64 x 16"
-    assert size_hint(CONV, [64, 64], [Window(3, 2, 0), Window(5, 2, 0)], [32, 32]) == "padding=(1, 2) gives 32"
-
-
-def test_an_unconstrained_axis_keeps_its_value():
-    assert size_hint(CONV, [64, 64], [Window(3, 2, 0)] * 2, [32, None]) == "padding=(1, 0) gives 32 x 31"
-
-
-def test_pool_padding_stays_within_half_the_kernel():
-    # only padding 2 would give 34 from 64 with k=3, s=2, and PyTorch rejects it
-    assert solve_axis(MAX_POOL, "padding", 64, Window(3, 2, 0), 34) is None
-    assert not accepted(MAX_POOL, 64, Window(3, 2, 2))
-
-
-def test_output_padding_must_stay_below_stride_or_dilation():
-    assert solve_axis(CONV_T, "output_padding", 8, Window(4, 2, 1), 18) is None
-    assert not accepted(CONV_T, 8, Window(4, 2, 1, output_padding=2))
-    assert accepted(CONV_T, 8, Window(4, 1, 1, dilation=3, output_padding=2))
-
-
-def test_padding_that_reads_every_row_is_preferred():
-    # k=1, s=2 on 64: padding 0 and 1 both give 32... but 1 only pads; either reads every row
-    # k=3, s=3 on 64 wanting 22: padding 1 reads all (remainder 0 <= 1)
-    w = Window(3, 3, 1)
-    assert output_size(MAX_POOL, 64, w) == 22 and reads_all(MAX_POOL, 64, w)
-
-
-# the adapter the replay calls -------------------------------------------------------------------
-
-
-def args(**values) -> Args:
-    return Args({k: Poly.const(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in values.items()}, {})
+KIND_CLASS = {"conv": "Conv1d", "conv_transpose": "ConvTranspose1d", "max_pool": "MaxPool1d", "avg_pool": "AvgPool1d"}
 
 
 def bound(layer: str, **values) -> Args:
     """Arguments as the catalog binds them for ``layer``: keywords given here, defaults else."""
-    spec = CATALOG[layer]
-    keywords = {k: (Poly.const(v) if isinstance(v, int) and not isinstance(v, bool) else v, str(v)) for k, v in values.items()}
-    found = bind(spec, [], keywords)
+    keywords = {
+        k: (tuple(Poly.const(x) for x in v) if isinstance(v, tuple) else Poly.const(v) if isinstance(v, int) and not isinstance(v, bool) else v, str(v))
+        for k, v in values.items()
+    }
+    found = bind(CATALOG[layer], [], keywords)
     assert found is not None
     return found
 
 
-def test_hint_for_layer_reads_the_catalogs_arguments():
-    a = bound("Conv2d", in_channels=64, out_channels=128, kernel_size=4, stride=2, padding=0, dilation=1)
-    shape_in = Shape((None, Poly.const(64), Poly.const(96), Poly.const(96)))
+def one_axis(kind: str, n: int, **window) -> Tuple[str, Args, Shape]:
+    """A 1-d layer of ``kind`` (one channel) with ``window`` as keywords, on size ``n``."""
+    layer = KIND_CLASS[kind]
+    given = dict(window)
+    if kind in ("conv", "conv_transpose"):
+        given = {"in_channels": 1, "out_channels": 1, **given}
+    return layer, bound(layer, **given), Shape((None, Poly.const(1), Poly.const(n)))
+
+
+def hint(kind: str, n: int, wanted: Optional[int], **window) -> Optional[str]:
+    layer, args, shape = one_axis(kind, n, **window)
+    return hint_for_layer(layer, args, shape, (None, None, None if wanted is None else Poly.const(wanted)))
+
+
+def test_the_issue_example():
+    # Conv2d(64, 128, 4, 2, 0) on 96 x 96 gives 47; the comment says 48
+    args = bound("Conv2d", in_channels=64, out_channels=128, kernel_size=4, stride=2, padding=0)
+    shape = Shape((None, Poly.const(64), Poly.const(96), Poly.const(96)))
     claimed = (None, Poly.const(128), Poly.const(48), Poly.const(48))
-    assert hint_for_layer("Conv2d", a, shape_in, claimed) == "padding=1 gives 48"
+    assert hint_for_layer("Conv2d", args, shape, claimed) == "padding=1 gives 48"
+
+
+@pytest.mark.parametrize(
+    "kind, n, window, wanted, expected",
+    [
+        ("conv", 64, dict(kernel_size=3, stride=2, padding=0), 32, "padding=1 gives 32"),
+        ("conv", 64, dict(kernel_size=3, stride=1, padding=0), 64, "padding=1 gives 64"),
+        ("conv", 64, dict(kernel_size=3, stride=1, padding=1), 32, "stride=2 gives 32"),  # padding cannot halve it
+        ("conv", 64, dict(kernel_size=3, stride=1, padding=0), 32, None),  # no single parameter gives 32
+        ("conv_transpose", 8, dict(kernel_size=4, stride=2, padding=1), 17, "output_padding=1 gives 17"),
+        ("conv_transpose", 8, dict(kernel_size=4, stride=2, padding=0), 16, "padding=1 gives 16"),
+        ("conv_transpose", 8, dict(kernel_size=3, stride=2, padding=1), 16, "output_padding=1 gives 16"),
+        ("conv_transpose", 8, dict(kernel_size=4, stride=1, padding=0), 32, "stride=4 gives 32"),
+        ("max_pool", 64, dict(kernel_size=3, stride=3, padding=0), 22, "padding=1 gives 22"),
+        ("max_pool", 64, dict(kernel_size=2, stride=2, padding=0), 16, "stride=4 gives 16"),
+        ("avg_pool", 7, dict(kernel_size=2, stride=2, padding=0), 4, "padding=1 gives 4"),
+        ("avg_pool", 7, dict(kernel_size=2, stride=2, padding=0, ceil_mode=True), 4, None),  # it already gives 4
+    ],
+)
+def test_one_axis(kind, n, window, wanted, expected):
+    assert hint(kind, n, wanted, **window) == expected
+
+
+def test_axes_that_need_different_values_are_written_as_a_tuple():
+    args = bound("Conv2d", in_channels=1, out_channels=1, kernel_size=3, stride=1, padding=1)
+    shape = Shape((None, Poly.const(1), Poly.const(64), Poly.const(32)))
+    assert hint_for_layer("Conv2d", args, shape, (None, None, Poly.const(64), Poly.const(16))) == "stride=(1, 2) gives 64 x 16"
+    args = bound("Conv2d", in_channels=1, out_channels=1, kernel_size=(3, 5), stride=2, padding=0)
+    shape = Shape((None, Poly.const(1), Poly.const(64), Poly.const(64)))
+    assert hint_for_layer("Conv2d", args, shape, (None, None, Poly.const(32), Poly.const(32))) == "padding=(1, 2) gives 32"
+
+
+def test_an_unconstrained_axis_keeps_its_value():
+    args = bound("Conv2d", in_channels=1, out_channels=1, kernel_size=3, stride=2, padding=0)
+    shape = Shape((None, Poly.const(1), Poly.const(64), Poly.const(64)))
+    assert hint_for_layer("Conv2d", args, shape, (None, None, Poly.const(32), None)) == "padding=(1, 0) gives 32 x 31"
+
+
+def test_pool_padding_stays_within_half_the_kernel():
+    # only padding 2 would give 34 from 64 with k=3, s=2, and PyTorch rejects it
+    assert hint("max_pool", 64, 34, kernel_size=3, stride=2, padding=0) is None
+
+
+def test_output_padding_must_stay_below_stride_or_dilation():
+    # 18 from 8 with k=4, s=2, p=0; 20 would need output_padding=2, which stride 2 forbids
+    assert hint("conv_transpose", 8, 20, kernel_size=4, stride=2, padding=0) is None
+    # with dilation 3 it may be 2: 17 + 2
+    assert hint("conv_transpose", 8, 19, kernel_size=4, stride=1, padding=0, dilation=3) == "output_padding=2 gives 19"
+
+
+def test_padding_that_reads_every_row_is_preferred():
+    # k=3, s=3 on 64 wanting 22: padding 1 gives it and reads every row (the property test
+    # below checks the preference against every smaller value)
+    assert hint("max_pool", 64, 22, kernel_size=3, stride=3, padding=0) == "padding=1 gives 22"
+
+
+def test_a_search_over_huge_sizes_is_quick_and_true():
+    start = time.perf_counter()
+    huge = hint("conv", 10**12, 7, kernel_size=3, stride=10**6, padding=0)
+    assert huge is not None and huge.startswith("stride=")
+    stride = int(huge.split("=")[1].split()[0])
+    assert (10**12 - 3) // stride + 1 == 7
+    assert hint("conv", 100_000, 50, kernel_size=3, stride=1, padding=1) == "stride=2000 gives 50"
+    assert time.perf_counter() - start < 2
+
+
+def test_the_search_runs_the_catalog_a_handful_of_times():
+    layer, args, shape = one_axis("conv", 4096, kernel_size=3, stride=1, padding=1)
+    calls: Dict[str, int] = {"n": 0}
+    real = Trials._run
+
+    def counted(self, param, values):
+        calls["n"] += 1
+        return real(self, param, values)
+
+    Trials._run = counted  # type: ignore[method-assign]
+    try:
+        assert hint_for_layer(layer, args, shape, (None, None, Poly.const(512))) == "stride=8 gives 512"
+    finally:
+        Trials._run = real  # type: ignore[method-assign]
+    assert calls["n"] < 40  # bisection, not 4,096 tries
+
+
+def test_a_solution_reads_as_the_message_writes_it():
+    assert Solution("padding", (1, 2), (32, 32)).text() == "padding=(1, 2) gives 32"
+    assert Solution("stride", (1, 2), (64, 16)).text() == "stride=(1, 2) gives 64 x 16"
+
+
+# the adapter the replay calls -------------------------------------------------------------------
 
 
 def test_hint_for_layer_resolves_known_names_and_gives_up_on_unknown_ones():
@@ -114,26 +151,13 @@ def test_hint_for_layer_resolves_known_names_and_gives_up_on_unknown_ones():
 
 
 def test_hint_for_layer_pool_stride_defaults_to_the_kernel():
-    a = args(kernel_size=3, padding=0, dilation=1, return_indices=False, ceil_mode=False)
-    a.values["stride"] = None
+    a = bound("MaxPool1d", kernel_size=3)
     shape_in = Shape((None, Poly.const(16), Poly.const(64)))
     assert hint_for_layer("MaxPool1d", a, shape_in, (None, None, Poly.const(22))) == "padding=1 gives 22"
 
 
-def test_a_hint_the_catalog_does_not_confirm_is_dropped(monkeypatch):
-    import flake8_convshape.hints as hints
-
-    a = bound("Conv2d", in_channels=64, out_channels=128, kernel_size=4, stride=2, padding=0, dilation=1)
-    shape_in = Shape((None, Poly.const(64), Poly.const(96), Poly.const(96)))
-    claimed = (None, Poly.const(128), Poly.const(48), Poly.const(48))
-    wrong = hints.Solution("padding", (2, 2), (48, 48))  # the catalog gives 49 with padding 2
-    monkeypatch.setattr(hints, "solve_sizes", lambda *_: wrong)
-    assert hint_for_layer("Conv2d", a, shape_in, claimed) is None
-
-
 def test_hint_for_layer_ignores_what_it_cannot_solve():
-    a = args(kernel_size=3, stride=1, dilation=1)
-    a.values["padding"] = "same"
+    a = bound("Conv2d", in_channels=1, out_channels=1, kernel_size=3, stride=1, padding="same")
     shape_in = Shape((None, None, Poly.const(8), Poly.const(8)))
     assert hint_for_layer("Conv2d", a, shape_in, (None, None, Poly.const(4), Poly.const(4))) is None
     assert hint_for_layer("Linear", a, shape_in, (None, None, Poly.const(4), Poly.const(4))) is None
@@ -150,12 +174,9 @@ def test_input_size_hint_follows_how_the_argument_was_written():
 
 # PyTorch is the oracle ---------------------------------------------------------------------------
 
-KIND_CLASS = {CONV: "Conv1d", CONV_T: "ConvTranspose1d", MAX_POOL: "MaxPool1d", AVG_POOL: "AvgPool1d"}
 
-
-def torch_size(kind: str, n: int, w: Window):
-    """What PyTorch makes of one axis; None when it refuses (on the CPU: the meta device skips
-    the output_padding check)."""
+def torch_size(kind: str, n: int, window: Dict[str, int]) -> Optional[int]:
+    """What PyTorch makes of one axis; None when it refuses."""
     import torch
     from torch import nn
 
@@ -163,59 +184,40 @@ def torch_size(kind: str, n: int, w: Window):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if kind == CONV:
-                m = nn.Conv1d(1, 1, w.kernel, w.stride, w.padding, w.dilation)
-            elif kind == CONV_T:
-                m = nn.ConvTranspose1d(1, 1, w.kernel, w.stride, w.padding, w.output_padding, dilation=w.dilation)
-            elif kind == MAX_POOL:
-                m = nn.MaxPool1d(w.kernel, w.stride, w.padding, w.dilation, ceil_mode=w.ceil_mode)
-            else:
-                m = nn.AvgPool1d(w.kernel, w.stride, w.padding, ceil_mode=w.ceil_mode)
+            m = getattr(nn, KIND_CLASS[kind])(*((1, 1) if kind in ("conv", "conv_transpose") else ()), **window)
             with torch.no_grad():
-                return m(x).shape[-1]
+                return int(m(x).shape[-1])
     except (RuntimeError, ValueError):
         return None
 
 
-windows = st.builds(
-    lambda k, s, p, d, op, ceil: (k, s, p, d, op, ceil),
-    st.integers(1, 7),
-    st.integers(1, 4),
-    st.integers(0, 4),
-    st.integers(1, 3),
-    st.integers(0, 3),
-    st.booleans(),
-)
+windows = st.tuples(st.integers(1, 7), st.integers(1, 4), st.integers(0, 4), st.integers(1, 3), st.integers(0, 3), st.booleans())
 
 
 @pytest.mark.torch
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(KIND_CLASS)), st.integers(1, 80), windows, st.integers(1, 90))
-def test_output_size_and_acceptance_match_torch_and_hints_are_true(kind, n, params, wanted):
+def test_every_hint_is_true_in_pytorch_and_the_smallest(kind, n, params, wanted):
     pytest.importorskip("torch")
     k, s, p, d, op, ceil = params
-    w = Window(
-        k,
-        s,
-        p,
-        1 if kind == AVG_POOL else d,
-        op if kind == CONV_T else 0,
-        ceil if kind in (MAX_POOL, AVG_POOL) else False,
-    )
-    real = torch_size(kind, n, w)
-    if accepted(kind, n, w):
-        assert real == output_size(kind, n, w)
-    else:
-        assert real is None or real < 1
+    window: Dict[str, int] = {"kernel_size": k, "stride": s, "padding": p}
+    if kind != "avg_pool":
+        window["dilation"] = d
+    if kind == "conv_transpose":
+        window["output_padding"] = op
+    if kind in ("max_pool", "avg_pool"):
+        window["ceil_mode"] = ceil
+    if torch_size(kind, n, window) is None:
+        return  # PyTorch refuses the layer as written: a CVS20x, not a hint
+    text = hint(kind, n, wanted, **window)
+    if text is None:
         return
-    hint = size_hint(kind, [n], [w], [wanted])
-    if hint is None:
-        return
-    param, rest = hint.split("=", 1)
+    param, rest = text.split("=", 1)
     value = int(rest.split()[0])
-    fixed = Window(**{**w.__dict__, param: value})
-    assert torch_size(kind, n, fixed) == wanted, (hint, fixed)
+    assert torch_size(kind, n, {**window, param: value}) == wanted, text
     for smaller in range(0 if param != "stride" else 1, value):  # the smallest, bar a row-reading padding
-        trial = Window(**{**w.__dict__, param: smaller})
-        if torch_size(kind, n, trial) == wanted:
-            assert param == "padding" and not reads_all(kind, n, trial) and reads_all(kind, n, fixed)
+        if torch_size(kind, n, {**window, param: smaller}) == wanted:
+            assert param == "padding", (text, smaller)
+            layer, args, shape = one_axis(kind, n, **{**window, param: smaller})
+            reads = Trials(CATALOG[layer], args, shape, LayerCall(layer, layer, 0)).run(param, (smaller,))[1]
+            assert not reads, (text, smaller)
