@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
+from .codes import MARKER
 from .claims import Num, ShapeClaim, parse_comment
 from .dims import Poly, paren
 from .fix import FixError, parses, python_lines
@@ -201,7 +202,7 @@ def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
         settings = Settings()
     out = Plan()
     parsed = parse(text)
-    if parsed is None or "Sequential" not in text:
+    if parsed is None or MARKER not in text:
         return out
     tree, checker_lines = parsed
     lines = python_lines(text)
