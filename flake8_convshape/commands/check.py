@@ -7,7 +7,7 @@ import sys
 import os
 from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Sequence, Tuple
 
-from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, resolve_files
+from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analyse_file, resolve_files
 
 if TYPE_CHECKING:
     from ..analysis import Settings
@@ -76,15 +76,12 @@ class Checked(NamedTuple):
 
 
 def check_file(path: str, settings: "Settings", verbose: bool) -> Checked:
-    from ..analysis import analyse
-    from ..check import read_source, stderr_reporter
+    from ..check import stderr_reporter
 
     messages: List[str] = []
-    try:
-        source = read_source(path)
-    except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        return Checked([], f"cannot read: {exc}", [f"convshape: {path}: cannot read: {exc}"])
-    result = analyse(source, settings, stderr_reporter(path, messages.append) if verbose else None, traced=verbose)
+    result, failure = analyse_file(path, settings, stderr_reporter(path, messages.append) if verbose else None, traced=verbose)
+    if result is None:
+        return Checked([], failure, [f"convshape: {path}: {failure}"])
     if result.syntax_error is not None:  # E999 with its place, as flake8 reports it
         return Checked([result.syntax_error], "", messages)
     if verbose:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     rows: List[Dict[str, Any]] = []
     text: List[str] = []
-    for path, _, result, *_ in analysed(files):
+    for path, _, result in analysed(files):
         if result is None:
             failed = True
             continue

@@ -13,7 +13,6 @@ from ..analysis import Settings
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
-    from ..findings import Finding
 
 # never source of the user's own: caches, installed packages, virtual environments. ``build``,
 # ``dist`` and ``env`` are not here: real packages keep source under those names (a venv of
@@ -142,40 +141,39 @@ class SettingsResolver:
         return merged(config, self.select, self.ignore, self.defines, self.input_shape)
 
 
+def analyse_file(
+    path: str, settings: Settings, on_error: Optional[Callable[[int, BaseException], None]] = None, traced: bool = True
+) -> Tuple[Optional["Analysis"], str]:
+    """One file read and analysed; None and why when it cannot be read."""
+    from ..analysis import analyse
+    from ..check import read_source
+
+    try:
+        source = read_source(path)
+    except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        return None, f"cannot read: {exc}"
+    return analyse(source, settings, on_error, traced), ""
+
+
 class Analysed(NamedTuple):
     path: str
     settings: Settings
     result: Optional["Analysis"]  # None when the file could not be read or parsed
-    failure: str = ""  # why not, as printed on stderr
-    syntax_error: Optional["Finding"] = None  # E999 when Python cannot parse it
 
 
-def analysed(
-    files: Sequence[Tuple[str, Settings]], verbose: bool = False, traced: bool = True, quiet_syntax: bool = False
-) -> Iterator[Analysed]:
-    """Each file read and analysed, the way every reading command does it; a file that cannot
-    be read or parsed is said on stderr (a syntax error as flake8's ``E999`` line, unless
-    ``quiet_syntax``: ``check`` reports it among its findings) and comes without a result."""
-    from ..analysis import analyse
-    from ..check import read_source, stderr_reporter
-
+def analysed(files: Sequence[Tuple[str, Settings]]) -> Iterator[Analysed]:
+    """Each file read and analysed, the way the reading commands (claims, summary) do it; a file
+    that cannot be read, or that Python cannot parse (flake8's ``E999`` line), is said on
+    stderr and comes without a result."""
     for path, settings in files:
-        try:
-            source = read_source(path)
-        except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
-            failure = f"cannot read: {exc}"
-        else:
-            result = analyse(source, settings, stderr_reporter(path) if verbose else None, traced)
-            if result.valid:
-                yield Analysed(path, settings, result)
-                continue
+        result, failure = analyse_file(path, settings)
+        if result is None:
+            print(f"convshape: {path}: {failure}", file=sys.stderr)
+        elif result.syntax_error is not None:
             error = result.syntax_error
-            if error is not None and not quiet_syntax:
-                print(f"{path}:{error.line}:{error.col + 1}: {error.code} {error.message}", file=sys.stderr)
-            yield Analysed(path, settings, None, "not valid Python, skipped", error)
-            continue
-        print(f"convshape: {path}: {failure}", file=sys.stderr)
-        yield Analysed(path, settings, None, failure)
+            print(f"{path}:{error.line}:{error.col + 1}: {error.code} {error.message}", file=sys.stderr)
+            result = None
+        yield Analysed(path, settings, result)
 
 
 def resolve_files(args: argparse.Namespace, paths: Sequence[str]) -> Tuple[List[Tuple[str, Settings]], int]:

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         files, status = resolve_files(args, [path])
         if status:
             return status
-        for file, settings, result, *_ in analysed(files):
+        for file, settings, result in analysed(files):
             if result is None:
                 failed = True
                 continue
