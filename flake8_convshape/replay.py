@@ -1114,8 +1114,8 @@ def replay_block(
     if trace is not None:
         trace.claims_total = len(first.sites)
         trace.disagreeing = sorted({f.line for f in judge.findings if f.code.startswith("CVS1")})
-        trace.claims_checked = sum(1 for s in first.sites if _compared(s, first.sites, set(trace.disagreeing)))
         trace.claims = _statuses(first, judge.findings)
+        trace.claims_checked = sum(1 for c in trace.claims if c.compared)  # comments with no site never are
     if view is not None:  # the sizes came from code outside the block: say where
         said = f" (its input: {view.text} in forward() at line {view.line})"
         judge.findings = [
@@ -1219,9 +1219,9 @@ def _all_agree(block: Block, scope: Scope, trace: Optional[BlockTrace]) -> Optio
     if trace is not None and steps is not None:
         trace.steps[:] = steps.steps
         trace.claims_total = len(quick.sites)
-        trace.claims_checked = sum(1 for s in quick.sites if _compared(s, quick.sites, set()))
         trace.disagreeing = []
         trace.claims = _statuses(quick, [])
+        trace.claims_checked = sum(1 for c in trace.claims if c.compared)
     return []
 
 
@@ -1248,6 +1248,7 @@ def _statuses(replayer: Replayer, findings: Sequence[Finding]) -> List[ClaimStat
     for f in findings:
         if f.code.startswith("CVS1"):
             codes.setdefault(f.line, f.code)
+    reported = set(codes)
     out: List[ClaimStatus] = []
     for site in replayer.sites:
         record = _record(site)
@@ -1258,7 +1259,7 @@ def _statuses(replayer: Replayer, findings: Sequence[Finding]) -> List[ClaimStat
             role = "input"
         where = placement_text(reading.placement, comment.own_line, role, record.arrow)
         text = _claim_text(claim)
-        compared = _compared(site, replayer.sites, set(codes))
+        compared = _compared(site, replayer.sites, reported)
         cause = None
         if not compared:
             lost = replayer.lost_for.get(site.key)
