@@ -105,7 +105,7 @@ class ConvShapeChecker:
     def run(self) -> Iterator[Tuple[int, int, str, Type["ConvShapeChecker"]]]:
         if not any(MARKER in line for line in self.lines):
             return
-        from .analysis import analyse_tree, selected
+        from .analysis import analyse_tree
         from .check import stderr_reporter
 
         report = stderr_reporter(self.filename) if self.verbose else None
@@ -117,14 +117,16 @@ class ConvShapeChecker:
                 report(0, exc)
             return
         for f in findings:
-            if narrowing is not None and not _kept(f.code, narrowing.select, narrowing.ignore or (), selected):
+            if narrowing is not None and not _kept(f.code, narrowing.select, narrowing.ignore or ()):
                 continue
             yield f.line, f.col, f"{f.code} {f.message}", type(self)
 
 
-def _kept(code: str, select: Optional[Sequence[str]], ignore: Sequence[str], selected: Any) -> bool:
+def _kept(code: str, select: Optional[Sequence[str]], ignore: Sequence[str]) -> bool:
     """The file's own select/ignore, as a narrowing: without a select, only its ignore counts
     (the default-off codes are flake8's to turn on with --extend-select)."""
+    from .analysis import selected  # loaded with the engine, by then
+
     if select is not None:
-        return bool(selected(code, select, ignore))
+        return selected(code, select, ignore)
     return not any(code.startswith(p) for p in ignore)
