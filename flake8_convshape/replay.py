@@ -334,7 +334,7 @@ class Replayer:
             most = max((len(r.equations) for r in readings), default=0)
             readings += [r for r in self.shape_readings(claim, dims, moved, "moved") if len(r.equations) >= most]
         if not readings:
-            self._unread(comment, self.lost)
+            self._unread(comment, self.lost_at(comment))
             return
         record = Record(comment, claim, origin, here, second=second, segment=self.segment, segment_line=self.segment_line)
         self._add_site(comment, readings, record)
@@ -372,7 +372,7 @@ class Replayer:
         if not readings:
             spanned = any(before is not None and after is not None for _, _, before, after in options)
             lone = claim.size_only and spanned
-            self._unread(comment, "one size on each side, across a layer that changes the rank" if lone else self.lost)
+            self._unread(comment, "one size on each side, across a layer that changes the rank" if lone else self.lost_at(comment))
             return
         spans = {p: (at, before, after) for p, at, before, after in options if before is not None and after is not None}
         record = Record(comment, claim, origin, here, segment=self.segment, segment_line=self.segment_line, arrow=True, spans=spans)
@@ -382,14 +382,14 @@ class Replayer:
         """``# (16-1)*2-2*1+4=32`` after a conv or pool: the result is one of its output sizes."""
         if not self.collect or layer.spec is None or not layer.spec.windowed or shape.dims is None:
             has_sizes = layer.spec is not None and layer.spec.windowed
-            self._unread(comment, self.lost if has_sizes or layer.spec is None else f"{layer.call.name} has no spatial size")
+            self._unread(comment, self.lost_at(comment) if has_sizes or layer.spec is None else f"{layer.call.name} has no spatial size")
             return
         if silenced(comment.text, CVS102):
             self._unread(comment, "silenced with noqa")
             return
         spatial = [d for d in shape.dims[2:] if d is not None]
         if not spatial or len(spatial) < len(shape.dims) - 2:
-            self._unread(comment, self.lost)
+            self._unread(comment, self.lost_at(comment))
             return
         value = Poly.const(claim.value)
         # weighed as "every spatial size" (a disjunction would fit too many inputs); judged
@@ -401,8 +401,13 @@ class Replayer:
         self._add_site(comment, readings, record)
 
     def _add_site(self, comment: Comment, readings: List[Reading], record: Record) -> None:
-        self.lost_for[len(self.sites)] = self.lost_above.get((comment.line, comment.col), self.lost)
+        self.lost_for[len(self.sites)] = self.lost_at(comment)
         self.sites.append(Site(len(self.sites), comment.line, readings, record))
+
+    def lost_at(self, comment: Comment) -> str:
+        """Why sizes are unknown where ``comment`` stands (an own-line comment is read only
+        after the layer below it, so the reason is the one noted when it was met)."""
+        return self.lost_above.get((comment.line, comment.col), self.lost)
 
     def _unread(self, comment: Comment, why: str) -> None:
         """A claim comment that gets no site, and why (``claimstatus``)."""
