@@ -11,6 +11,9 @@ from typing import Dict
 # the codes, as names: a typo is an error at import time, not a finding that never matches
 CVS101, CVS102, CVS103 = "CVS101", "CVS102", "CVS103"
 CVS201, CVS202, CVS203 = "CVS201", "CVS202", "CVS203"
+# a tensor operation PyTorch would reject (cat/stack sizes off the axis, broadcasting, matmul,
+# a view whose sizes do not multiply to the input's): its table entry comes with forward()
+CVS204 = "CVS204"
 CVS301, CVS302 = "CVS301", "CVS302"
 
 # every block is an ``nn.Sequential``: a file without this word has nothing to check (the

@@ -100,6 +100,27 @@ class Shape:
 UNKNOWN_SHAPE = Shape(None)
 
 
+class Operand(Held):
+    """A tensor argument of a tensor operation (``torch.cat([a, b], 1)``, ``a + b``, ``x.view``).
+
+    The forward() frontend writes one per tensor it passes, naming the value it refers to; the
+    replay sets ``shape`` to that value's shape before the operation's transfer function runs
+    (``shape`` is UNKNOWN_SHAPE until then, and for a tensor the replay does not know).
+    """
+
+    __slots__ = ("name", "shape")
+
+    def __init__(self, name: str, shape: Optional[Shape] = None) -> None:
+        self.name = name
+        self.shape: Shape = shape if shape is not None else UNKNOWN_SHAPE
+
+    def bound(self, shape: Shape) -> "Operand":
+        return Operand(self.name, shape)
+
+    def __repr__(self) -> str:
+        return f"Operand({self.name!r}, {self.shape.render(False)})"
+
+
 @dataclass(frozen=True)
 class Namespace:
     """An object whose attributes we know: argparse results, dataclass config instances."""
@@ -185,6 +206,9 @@ class Outcome:
     changes: bool = True  # False for shape-preserving layers: not cited as "the layer that gives"
     parameters: Optional[Poly] = None  # learnable numbers, as sum(p.numel() for p in parameters())
     buffers: Optional[Poly] = None  # buffers (running_mean, running_var, num_batches_tracked)
+    # the further tensors of a layer or operation that returns several (LSTM's h and c,
+    # attention weights, chunks), flattened in order after ``shape``
+    rest: Tuple[Shape, ...] = ()
 
 
 TransferFn = Callable[[Args, Shape, LayerCall], Outcome]
