@@ -35,6 +35,8 @@ class Sym:
         object.__setattr__(self, "key", "0" + self.name + ("" if self.value is None else f"={self.value}"))
 
     def __str__(self) -> str:
+        if self.name.startswith(DIM):  # a tensor's size read in code: shown as the code reads it
+            return self.name.partition("|")[2]
         return self.name
 
 
@@ -542,6 +544,9 @@ def describe(p: Poly) -> str:
     return f"{p} = {r}"
 
 
+# a size of a tensor that forward() reads (``B, C, H, W = x.shape``, ``x.size(1)``): the
+# frontend names it ``DIM + "<tensor>#<index>|<as written>"``, the replay puts the size in
+DIM = "\u00a7"
 FRESH = "\u00b7"  # names of the sizes the replay solves for (solve.py): "·H3"; printed as "?"
 
 

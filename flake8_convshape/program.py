@@ -1,9 +1,12 @@
 """The neutral program a frontend hands the engine: layers in order, with the comments between.
 
-A ``Block`` is what one ``nn.Sequential`` (or, next, one ``forward()``) becomes: its input
-comments and a list of items, each a ``Layer`` (a catalog layer with bound arguments, a nested
-block, an undecided choice, or something opaque) or a ``Comment`` tagged by where it sits.
-Nothing here knows Python syntax; frontends build it, ``replay`` runs it.
+A ``Block`` is what one ``nn.Sequential`` or one ``forward()`` becomes: its input comments and
+a list of items, each a ``Layer`` (a catalog layer or a tensor operation with bound arguments, a
+nested block, an undecided choice, or something opaque) or a ``Comment`` tagged by where it
+sits. A Sequential is one chain; a ``forward()`` names its tensors: ``Store`` keeps the current
+tensor under a name, ``Load`` makes a named one current, and an operation's other tensors are
+``Operand`` arguments (layers.base). Nothing here knows Python syntax; frontends build it,
+``replay`` runs it.
 """
 
 from __future__ import annotations
@@ -41,9 +44,36 @@ class Layer:
     # after them is known only if both give the same
     choice: Optional[Tuple[List["Item"], List["Item"]]] = None
     inlined: bool = False  # a helper or module of this file, replayed as its layers
+    tensor_args: bool = False  # forward(): its arguments hold tensors or sizes read from them
 
 
-Item = Union[Layer, Comment]
+@dataclass
+class Store:
+    """Keep the current tensor under ``name`` (``index`` > 0: the layer's further output number
+    ``index``, as LSTM's ``h`` in ``out, (h, c) = ...``)."""
+
+    name: str
+    index: int = 0
+
+
+@dataclass
+class Load:
+    """Make the tensor kept under ``name`` current (an unknown one when nothing was kept)."""
+
+    name: str
+
+
+@dataclass
+class Branch:
+    """An ``if`` the frontend cannot decide: both ways are replayed without their comments, and
+    each name in ``merged`` holds, after it, the shape both ways agree on (``(after, first-way
+    name, second-way name)``)."""
+
+    ways: Tuple[List["Item"], List["Item"]]
+    merged: List[Tuple[str, str, str]] = field(default_factory=list)
+
+
+Item = Union[Layer, Comment, Store, Load, Branch]
 
 
 @dataclass
@@ -53,6 +83,7 @@ class Block:
     inputs: List[Comment] = field(default_factory=list)
     items: List[Item] = field(default_factory=list)
     scope: Optional["NameScope"] = None  # Scope or Overlay its names resolve in
+    param: Optional[str] = None  # forward(): the name its input is kept under
 
 
 @dataclass(frozen=True)

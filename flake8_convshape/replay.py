@@ -19,10 +19,10 @@ from .hints import hint_for_layer
 from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Num, ShapeClaim, dim_poly, parse_comment
-from .dims import FRESH, Poly, Sym, differs, fresh_names, has_fresh, paren, same, substitute
-from .program import Block, Comment, Item, Layer, NameScope as Scope, ViewSeed
+from .dims import DIM, FRESH, Poly, Sym, _symbols, differs, fresh_names, has_fresh, paren, same, substitute
+from .program import Block, Branch, Comment, Item, Layer, Load, NameScope as Scope, Store, ViewSeed
 from .findings import Edit, Finding
-from .layers.base import UNKNOWN_SHAPE, Outcome, Shape
+from .layers.base import UNKNOWN_SHAPE, Args, Operand, Outcome, Shape, Value
 from .noqa import silenced
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
@@ -85,8 +85,10 @@ def expected_rank(items: Sequence[Item]) -> Optional[int]:
     candidates: Optional[Set[int]] = None
     ranks: Optional[Tuple[int, ...]]
     for item in items:
-        if isinstance(item, Comment):
+        if isinstance(item, (Comment, Store)):
             continue
+        if not isinstance(item, Layer):
+            break  # another tensor from here on
         if item.nested is not None:
             if not any(isinstance(i, Layer) for i in item.nested.items):
                 continue  # an empty block passes its input on
@@ -208,6 +210,11 @@ class Replayer:
         self.lost_above: Dict[Tuple[int, int], str] = {}  # an own-line comment -> the reason there
         self.stated_inputs: Set[Tuple[int, int]] = set()  # comments before a block's first layer
         self.unread: List[Tuple[Comment, str]] = []  # claims with no reading here, and why
+        # forward(): the tensors kept by name, which one is current, and the further outputs
+        # of the last layer (``out, (h, c) = self.lstm(x)``)
+        self.env: Dict[str, Tuple[Shape, Origin]] = {}
+        self.current: Optional[str] = None
+        self.rest: Tuple[Shape, ...] = ()
 
     # fresh sizes ------------------------------------------------------------------------------
     def fresh(self, label: str, key: str) -> Poly:
@@ -242,7 +249,34 @@ class Replayer:
     def claim_polys(self, claim: ShapeClaim, comment: Optional[Comment] = None) -> List[Optional[Poly]]:
         """The comment's dimensions as expressions, names resolved where the comment sits."""
         scope = comment.scope if comment is not None and comment.scope is not None else self.scope
-        return [dim_poly(d, lambda text: self.name_poly(text, scope)) for d in claim.dims]
+        dims = [dim_poly(d, lambda text: self.name_poly(text, scope)) for d in claim.dims]
+        return [self.sized(d) if d is not None and self.env else d for d in dims]
+
+    def sized(self, p: Poly) -> Poly:
+        """``p`` with the tensor sizes forward() read (``C`` of ``B, C, H, W = x.shape``) put
+        in, where the replay knows them; unknown ones stay names."""
+        names = [n for n in _symbols(p) if n.startswith(DIM)]
+        if not names:
+            return p
+        known: Dict[str, Union[int, Poly]] = {}
+        for name in names:
+            tensor, _, index = name[len(DIM) :].partition("|")[0].rpartition("#")
+            dims = self.env.get(tensor, (UNKNOWN_SHAPE, None))[0].dims
+            i = int(index)
+            if dims is not None and -len(dims) <= i < len(dims) and dims[i] is not None:
+                known[name] = dims[i]  # type: ignore[assignment]  # checked not None
+        return substitute(p, known)
+
+    def bound(self, value: Value) -> Value:
+        """An argument of a forward() operation as the replay knows it here: tensors with
+        their shapes, sizes read from tensors put in."""
+        if isinstance(value, Operand):
+            return value.bound(self.env.get(value.name, (UNKNOWN_SHAPE, None))[0])
+        if isinstance(value, Poly):
+            return self.sized(value)
+        if isinstance(value, tuple):
+            return tuple(self.bound(v) for v in value)
+        return value
 
     @staticmethod
     def name_poly(text: str, scope: Scope) -> Optional[Poly]:
@@ -470,6 +504,9 @@ class Replayer:
         for c, claim in stated:
             self.stated_inputs.add((c.line, c.col))
             self.claim_here(c, claim, shape, origin, block.items)
+        if block.param is not None:
+            self.env[block.param] = (shape, origin)
+            self.current = block.param
         return self.items(block.items, shape, origin, trace)
 
     def _stated(self, claim: ShapeClaim, block: Block) -> Shape:
@@ -502,10 +539,40 @@ class Replayer:
                         skip = index + 1
                 if isinstance(claim, ShapeClaim):
                     shape = self.claim_here(item, claim, shape, origin, items[index + 1 :])
+                    if self.current is not None:  # its fresh sizes are that tensor's from here on
+                        self.env[self.current] = (shape, origin)
                 continue
+            if isinstance(item, Store):
+                kept = shape if item.index == 0 else (self.rest[item.index - 1] if item.index <= len(self.rest) else UNKNOWN_SHAPE)
+                self.env[item.name] = (kept, origin if item.index == 0 else Origin())
+                if item.index == 0:
+                    self.current = item.name
+                continue
+            if isinstance(item, Load):
+                shape, origin = self.env.get(item.name, (UNKNOWN_SHAPE, Origin()))
+                self.current = item.name
+                continue
+            if isinstance(item, Branch):
+                self._branch(item, shape, origin)
+                continue
+            self.current = None
             shape, origin = self.step(item, shape, origin, trace)
         self._flush(None)
         return shape, origin
+
+    def _branch(self, branch: Branch, shape: Shape, origin: Origin) -> None:
+        """An ``if`` forward() cannot decide: each way replayed silently from here; a name
+        assigned in both keeps the sizes both ways agree on."""
+        envs = []
+        for way in branch.ways:
+            muted = Replayer(self.scope, self.values, collect=False)
+            muted.site, muted.env, muted.current = self.site, dict(self.env), self.current
+            muted.items(way, shape, origin, None)
+            envs.append(muted.env)
+        for after, first, second in branch.merged:
+            a = envs[0].get(first, (UNKNOWN_SHAPE, Origin()))[0]
+            b = envs[1].get(second, (UNKNOWN_SHAPE, Origin()))[0]
+            self.env[after] = (_agreed(a, b), Origin())
 
     def step(self, layer: Layer, shape: Shape, origin: Origin, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         codes: List[str] = []
@@ -528,7 +595,10 @@ class Replayer:
         else:
             current_budget().tick()
             try:
-                outcome = layer.spec.run(layer.args, shape, layer.call)
+                args = layer.args
+                if layer.tensor_args:
+                    args = Args({k: self.bound(v) for k, v in args.values.items()}, args.texts)
+                outcome = layer.spec.run(args, shape, layer.call)
             except BudgetExceeded:
                 raise
             except Exception as exc:  # noqa: BLE001  a catalog bug: this layer's output is unknown
@@ -543,6 +613,7 @@ class Replayer:
                 self.arithmetic[id(layer)] = outcome.arithmetic
                 if outcome.changes:
                     origin = Origin(layer=layer, arithmetic=outcome.arithmetic, shape_in=shape_in)
+        self.rest = outcome.rest if outcome is not None else ()
         if _has_unknown(shape) and layer.nested is None:
             self.lost = _why_unknown(layer, outcome, self.lost if _has_unknown(shape_in) else None)
         self._pending = pending + self._pending
@@ -591,13 +662,14 @@ class Replayer:
             muted.site = layer
             out, _ = muted.items(branch, shape, Origin(), None)
             results.append(out)
-        a, b = results
-        if a.dims is not None and b.dims is not None and len(a.dims) == len(b.dims):
-            dims = tuple(
-                x if x is not None and y is not None and same(x, y) else None for x, y in zip(a.dims, b.dims)
-            )
-            return Shape(dims)
-        return UNKNOWN_SHAPE
+        return _agreed(*results)
+
+
+def _agreed(a: Shape, b: Shape) -> Shape:
+    """What two ways of an undecided ``if`` agree on: the sizes equal in both."""
+    if a.dims is not None and b.dims is not None and len(a.dims) == len(b.dims):
+        return Shape(tuple(x if x is not None and y is not None and same(x, y) else None for x, y in zip(a.dims, b.dims)))
+    return UNKNOWN_SHAPE
 
 
 _NOT_STATED = "the block's input is not stated"
@@ -1161,9 +1233,9 @@ def _untakeable_input(block: Block, replayer: Replayer, comment: Comment, claim:
         return []
     layers: List[Layer] = []
     for item in block.items:
-        if isinstance(item, Comment):
+        if isinstance(item, (Comment, Store)):
             continue
-        if item.nested is not None or item.choice is not None or item.spec is None or item.args is None:
+        if not isinstance(item, Layer) or item.nested is not None or item.choice is not None or item.spec is None or item.args is None:
             break
         if item.spec.ranks is not None or len(layers) == 8:
             break
