@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .claimstatus import ClaimStatus
-from .codes import DEFAULT_OFF, MARKER
+from .codes import DEFAULT_OFF, marked
 from .findings import Finding
 from .noqa import silenced
 
@@ -102,7 +102,7 @@ def analyse(
     first and say so)."""
     bom = source.startswith("\ufeff")
     text = source[1:] if bom else source
-    if MARKER not in text:
+    if not marked(text):
         return Analysis(source, settings, bom=bom)  # nothing to check: the engine is not even loaded
     from .check import parse, syntax_error
 
@@ -184,12 +184,15 @@ def replay_module(
     """
     from .budget import file_budget
     from .frontends.forward_view import forward_view
-    from .frontends.sequential import extract
+    from .frontends.sequential import Builder
+    from .frontends.source import locate
     from .replay import BlockTrace, replay_block
 
     findings: List[Finding] = []
     with file_budget():  # the bounds of budget.py, one budget per file
-        for located, builder in extract(tree, lines, defines):
+        located_calls, imports = locate(tree, lines)
+        builder = Builder(tree, lines, imports, defines)
+        for located in located_calls:
             try:
                 block, scope = builder.block(located)
                 trace = BlockTrace(block.line) if traces is not None else None
@@ -200,14 +203,45 @@ def replay_module(
                 if on_error is not None:
                     on_error(located.call.lineno, exc)
                 continue
-            if on_error is not None:
-                for line, error in errors:  # layers whose output became unknown
-                    on_error(line, error)
-            findings.extend(found)
-            if trace is not None and traces is not None:
-                traces.append(trace)
+            _keep(found, errors, trace, findings, traces, on_error)
+        if isinstance(tree, ast.Module) and any(_FORWARD in line for line in lines):
+            from .frontends.forward import ForwardFrontend
+
+            front = ForwardFrontend(builder, tree)
+            said = {(f.line, f.col, f.code) for f in findings}
+            for cls, forward in front.classes():
+                try:
+                    block, scope = front.block(cls, forward)
+                    trace = BlockTrace(block.line, kind="forward") if traces is not None else None
+                    found, errors = replay_block(block, scope, trace)
+                except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
+                    if on_error is not None:
+                        on_error(forward.lineno, exc)
+                    continue
+                # a Sequential's layer replayed again as a layer of forward(): said once
+                _keep([f for f in found if (f.line, f.col, f.code) not in said], errors, trace, findings, traces, on_error)
     findings.sort(key=lambda f: (f.line, f.col, f.code))
     return findings
+
+
+_FORWARD = "def forward"
+
+
+def _keep(
+    found: List[Finding],
+    errors: List[Tuple[int, BaseException]],
+    trace: Optional["BlockTrace"],
+    findings: List[Finding],
+    traces: Optional[List["BlockTrace"]],
+    on_error: Optional[Callable[[int, BaseException], None]],
+) -> None:
+    """One replayed block's findings, traces and skipped layers, where the module keeps them."""
+    if on_error is not None:
+        for line, error in errors:  # layers whose output became unknown
+            on_error(line, error)
+    findings.extend(found)
+    if trace is not None and traces is not None:
+        traces.append(trace)
 
 
 _TARGET = re.compile(r"(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:\w+\.)*\w*Sequential\b")

@@ -16,9 +16,15 @@ CVS201, CVS202, CVS203 = "CVS201", "CVS202", "CVS203"
 CVS204 = "CVS204"
 CVS301, CVS302 = "CVS301", "CVS302"
 
-# every block is an ``nn.Sequential``: a file without this word has nothing to check (the
-# pre-filter of the plugin, the CLI and the editor)
+# every block is an ``nn.Sequential`` or a ``forward()``: a file without these words has
+# nothing to check (the pre-filter of the plugin, the CLI and the editor)
 MARKER = "Sequential"
+MARKERS = (MARKER, "def forward")
+
+
+def marked(text: str) -> bool:
+    """Whether ``text`` (a file, or one line of it) may hold a block."""
+    return any(m in text for m in MARKERS)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ class Construction:
     def __init__(self, builder: Builder) -> None:
         self.b = builder
         self._active: Set[int] = set()  # helpers being inlined (recursion guard)
+        # read the comments of the Sequentials it builds (forward() reads a Sequential used as
+        # a layer without them: they are its own block's)
+        self.comments = True
 
     def at_statement(self, call: ast.Call, scope: Scope, owner: ast.AST) -> AnyScope:
         """The names of a function as they stand where ``call`` is evaluated.
@@ -259,7 +262,7 @@ class Construction:
         if name == "Sequential":
             layer = self.b.opaque(node, "")
             layer.call = LayerCall("Sequential", self.b.call_text(node, name), layer.line)
-            layer.nested = self.sequential(node, scope, owner)
+            layer.nested = self.sequential(node, scope, owner, self.comments)
             return layer
         if name is not None:
             return self.b.layer(node, scope)

@@ -40,14 +40,14 @@ class Builder:
         self.src = SourceLines(lines)
         self.imports = imports
         self.walrus = any(":=" in line for line in lines)
-        self._scopes: Dict[int, Scope] = {}
+        self.scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
 
     def block(self, located: Located) -> Tuple[Block, AnyScope]:
         """The chain of one located call, and the scope its names resolve in."""
         current_budget().new_block()
         assert isinstance(self.tree, ast.Module)  # ast.parse's (and flake8's) tree of a file
-        scope = scope_chain(located.scopes, self.tree, self._scopes, self.defines)
+        scope = scope_chain(located.scopes, self.tree, self.scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class
         scope.root.walrus = self.walrus
         owner = located.scopes[-1] if located.scopes else self.tree
@@ -174,14 +174,3 @@ class Builder:
         ]
         head = name or self.src.segment(node.func)
         return f"{head}({', '.join(parts)})"
-
-
-def extract(
-    tree: ast.AST, lines: Sequence[str], defines: Optional[Dict[str, int]] = None
-) -> Iterable[Tuple[Located, "Builder"]]:
-    """The located Sequential calls of a module and a builder for their blocks."""
-    located, imports = locate(tree, lines)
-    if not located:
-        return []
-    builder = Builder(tree, lines, imports, defines)
-    return [(loc, builder) for loc in located]

@@ -260,6 +260,8 @@ _FOLLOWERS = frozenset({"norm", "activation", "dropout"})
 
 
 CATALOG: Dict[str, LayerSpec] = {}
+# tensor operations forward() calls (``torch.cat``, ``Tensor.view``, ``F.relu``), by spelling
+OPERATIONS: Dict[str, LayerSpec] = {}
 # keyword-only parameters every torch.nn module accepts and no shape depends on
 _FACTORY_KWARGS = ("device", "dtype")
 

@@ -1,0 +1,669 @@
+"""Turn the ``forward()`` of each ``nn.Module`` class of a file into a program of named tensors.
+
+Most shape comments people write sit in ``forward()``, next to ``x = self.conv1(x)``,
+``x = x.view(B, -1)`` or ``torch.cat([a, b], 1)``. This frontend walks its statements in order
+and writes, for the engine, what each does to which tensor:
+
+- ``self.name(...)`` is the layer ``__init__`` assigned to ``self.name`` (built by the same
+  ``Construction`` as a Sequential's layers; a Sequential's own comments are its block's, not
+  read again here);
+- tensor operations (``F.relu``, ``torch.cat``, ``x.view``, ``a + b``, ``x[:, 0]``) are entries
+  of the operations registry (``layers.base.OPERATIONS``), their tensor arguments ``Operand``s;
+- ``B, C, H, W = x.shape`` and ``x.size(1)`` name sizes the replay puts in (``dims.DIM``);
+- an ``if`` it can decide is taken, one it cannot becomes a ``Branch``; loops, ``try`` and
+  anything else make what they assign unknown.
+
+Comments: one trailing a statement describes the tensor it assigns; one on its own line the
+tensor most recently assigned (or, read as the engine reads every own-line comment, the result
+of the statement below it), or the tensor it names (``# x: (B, 64, 32, 32)``). Anything the
+frontend does not follow gives an unknown tensor, never a guess.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from dataclasses import replace
+from functools import partial
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple, Union
+
+from ..budget import current as current_budget
+from ..dims import DIM, Poly
+from ..layers.base import OPERATIONS, UNKNOWN, Args, LayerCall, Operand, Text, Value, bind
+from ..program import Block, Branch, Comment, Item, Layer, Load, Store
+from .construct import Construction
+from .evaluate import AnyScope, condition, evaluate
+from .facts import dotted
+from .names import Overlay, Scope, bound_names, scope_chain
+from .source import Imports, SourceLines, comments_in_lines
+
+
+class BuilderLike(Protocol):
+    """What this frontend needs of ``sequential.Builder``."""
+
+    imports: Imports
+    src: SourceLines
+    defines: Optional[Dict[str, int]]
+    scopes: Dict[int, Scope]
+
+    def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
+
+    def opaque(self, node: ast.AST, why: str) -> Layer: ...
+
+# methods that give the same shape back: no step, the same tensor
+_SAME_SHAPE = frozenset(
+    {"contiguous", "float", "double", "half", "bfloat16", "int", "long", "bool", "to", "cuda", "cpu", "detach",
+     "clone", "type", "type_as", "requires_grad_", "abs", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "neg",
+     "clamp", "clamp_min", "clamp_max", "pow", "round", "floor", "ceil", "masked_fill", "fill_", "zero_"}
+)
+# Tensor methods whose sizes come as ``*sizes`` or as one tuple: packed into one argument
+_PACKED = frozenset({"Tensor.view", "Tensor.reshape", "Tensor.permute", "Tensor.repeat", "Tensor.expand", "Tensor.tile"})
+# the tensors a module's forward takes after its input, by class
+_MODULE_INPUTS = {
+    "MultiheadAttention": ("key", "value"),
+    "TransformerDecoderLayer": ("memory",),
+    "Transformer": ("tgt",),
+}
+_BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__", ast.MatMult: "__matmul__"}
+# ``# x: (B, 64, 32, 32)``, ``# q shape [b, h, n, d]``: a comment that names its tensor
+_NAMES_TENSOR = re.compile(r"#+\s*([A-Za-z_]\w*)\s*(?::|=|\bshape\b|\bsize\b)")
+
+Tensor = str  # the name a tensor is kept under; "" for a tensor nothing is known of
+
+
+class ForwardFrontend:
+    """The forward() blocks of one file, built with the file's Sequential builder."""
+
+    def __init__(self, builder: "BuilderLike", tree: ast.Module) -> None:
+        self.b = builder
+        self.tree = tree
+        self.counter = 0
+
+    def classes(self) -> List[Tuple[ast.ClassDef, ast.FunctionDef]]:
+        """Module classes of the file (top level, or one level into a class) with a forward."""
+        found = []
+        stack = list(self.tree.body)
+        while stack:
+            node = stack.pop(0)
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = {self.b.imports.nn_class(base) for base in node.bases}
+            forward = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
+            if forward is not None and "Module" in bases and len(forward.args.args) >= 2:
+                found.append((node, forward))
+            stack.extend(n for n in node.body if isinstance(n, ast.ClassDef))
+        return found
+
+    def block(self, cls: ast.ClassDef, forward: ast.FunctionDef) -> Tuple[Block, Overlay]:
+        current_budget().new_block()
+        scope = scope_chain((cls, forward), self.tree, self.b.scopes, self.b.defines)
+        scope.root.nn_class = self.b.imports.nn_class
+        walk = _Walk(self, cls, forward, Overlay(scope))
+        return walk.run(), walk.scope
+
+    def fresh(self, label: str) -> Tensor:
+        self.counter += 1
+        return f"{label}@{self.counter}"
+
+
+class _Walk:
+    """One forward(): its statements in order, into items."""
+
+    def __init__(self, front: ForwardFrontend, cls: ast.ClassDef, forward: ast.FunctionDef, scope: Overlay) -> None:
+        self.front = front
+        self.b = front.b
+        self.cls = cls
+        self.forward = forward
+        self.scope = scope
+        self.items: List[Item] = []
+        self.tensors: Dict[str, Tensor] = {}  # local name -> the tensor it holds now
+        self.current: Optional[Tensor] = None  # the tensor the replay holds at this point
+        self.last: Optional[Tensor] = None  # the tensor assigned most recently
+        self.returned = False
+        self.with_comments = True
+        self.comments = _comments_by_line(self.b, forward)
+        self.read_to = forward.lineno  # comments up to this line are placed
+        self.locals = {n for node in ast.walk(forward) for n in bound_names(node)}
+        self.modules: Dict[str, Optional[Layer]] = {}
+        self.construction = Construction(self.b)  # type: ignore[arg-type]  # sequential.Builder
+        self.construction.comments = False
+
+    # the walk -------------------------------------------------------------------------------
+    def run(self) -> Block:
+        args = self.forward.args.args[1:]
+        first = self.front.fresh(args[0].arg)
+        self.tensors[args[0].arg] = first
+        self.current = self.last = first
+        for a in args[1:] + self.forward.args.kwonlyargs:
+            self.scope.values[a.arg] = UNKNOWN
+        header = [c for c in self.comments.get(self.forward.lineno, []) if not c.own_line]
+        self.items.extend(header)
+        body = self.forward.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            self.read_to = body[0].end_lineno or body[0].lineno
+            body = body[1:]
+        self.statements(body)
+        line, col = self.b.pos(self.forward)[0]
+        return Block(line, col, items=self.items, scope=self.scope, param=first)
+
+    def fork(self) -> "_Walk":
+        """A walk of one way of an ``if``: the names as they are here, no comments."""
+        other = _Walk.__new__(_Walk)
+        other.__dict__.update(self.__dict__)
+        other.items, other.tensors, other.scope = [], dict(self.tensors), self.scope.copy()
+        other.with_comments, other.returned = False, False
+        return other
+
+    def statements(self, body: Sequence[ast.stmt]) -> None:
+        for stmt in body:
+            if self.returned:
+                return
+            current_budget().tick()
+            self.comments_before(stmt.lineno)
+            self.statement(stmt)
+            end = stmt.end_lineno or stmt.lineno
+            if isinstance(stmt, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
+                self.read_to = max(self.read_to, end)  # comments inside: read with their statements, or not at all
+
+    def statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            self.assign(stmt.targets[0], stmt.value, stmt)
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            self.assign(stmt.target, stmt.value, stmt)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            value = ast.BinOp(left=ast.Name(id=stmt.target.id, ctx=ast.Load()), op=stmt.op, right=stmt.value)
+            ast.copy_location(value, stmt)
+            value.end_lineno, value.end_col_offset = stmt.end_lineno, stmt.end_col_offset
+            self.assign(stmt.target, value, stmt)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                result = self.tensor(stmt.value)
+                if result is not None:
+                    self.load(result)
+                    self.last = result
+                    self.trailing(stmt)
+            self.returned = True
+        elif isinstance(stmt, ast.If):
+            self.branch(stmt)
+        elif isinstance(stmt, ast.With):
+            self.statements(stmt.body)
+        elif isinstance(stmt, (ast.Expr, ast.Pass, ast.Assert)):
+            if isinstance(stmt, ast.Expr):
+                self.expression_statement(stmt.value)
+        else:
+            self.forget(stmt)
+
+    def expression_statement(self, value: ast.expr) -> None:
+        """``x.unsqueeze_(1)``: a method that changes its tensor in place makes it unknown."""
+        for node in ast.walk(value):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"):
+                target = node.func.value
+                if isinstance(target, ast.Name) and target.id in self.tensors:
+                    self.tensors[target.id] = ""
+
+    def forget(self, stmt: ast.stmt) -> None:
+        """A statement not followed: every name it assigns is unknown after it."""
+        for node in ast.walk(stmt):
+            for name in bound_names(node):
+                if name in self.tensors:
+                    self.tensors[name] = ""
+                self.scope.values[name] = UNKNOWN
+            if isinstance(node, ast.Expr):
+                self.expression_statement(node.value)
+
+    def branch(self, stmt: ast.If) -> None:
+        decided = condition(stmt.test, self.scope)
+        if decided is not None:
+            self.statements(stmt.body if decided else stmt.orelse)
+            return
+        ends = [_leaves(stmt.body), _leaves(stmt.orelse)]
+        if all(ends):
+            self.returned = True
+            return
+        if any(ends):  # ``if self.training: return x``: only the other way reaches what follows
+            self.statements(stmt.orelse if ends[0] else stmt.body)
+            return
+        ways = []
+        for body in (stmt.body, stmt.orelse):
+            way = self.fork()
+            way.statements(body)
+            ways.append(way)
+        first, second = ways
+        merged = []
+        for name in sorted(set(first.tensors) | set(second.tensors)):
+            a, b = first.tensors.get(name), second.tensors.get(name)
+            if a == b and a is not None:
+                self.tensors[name] = a
+                continue
+            if not a or not b:
+                self.tensors[name] = ""
+                continue
+            after = self.front.fresh(name)
+            merged.append((after, a, b))
+            self.tensors[name] = after
+        for name in set(first.scope.values) | set(second.scope.values):
+            if first.scope.values.get(name, UNKNOWN) is not second.scope.values.get(name, UNKNOWN):
+                self.scope.values[name] = UNKNOWN
+        self.items.append(Branch((first.items, second.items), merged))
+        self.current = None
+
+    # assignments ----------------------------------------------------------------------------
+    def assign(self, target: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
+        if isinstance(target, ast.Name):
+            result = self.tensor(value)
+            if result is None:
+                self.tensors.pop(target.id, None)
+                self.scope.values[target.id] = self.scalar(value)
+                return
+            self.tensors[target.id] = result
+            self.scope.values[target.id] = UNKNOWN
+            self.load(result)
+            self.last = result
+            self.trailing(stmt)
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            self.unpack(target, value, stmt)
+            return
+        # ``self.cache = x``, ``out[:, 0] = y``: no local name changes (an element write keeps
+        # the shape)
+        if not isinstance(target, (ast.Attribute, ast.Subscript)):
+            self.forget(stmt)
+
+    def unpack(self, target: Union[ast.Tuple, ast.List], value: ast.expr, stmt: ast.stmt) -> None:
+        """``B, C, H, W = x.shape``, ``out, (h, c) = self.lstm(x)``, ``q, k, v = t.chunk(3, -1)``."""
+        names = _flat_targets(target)
+        sizes = self.sizes_of(value)
+        if sizes is not None and names is not None and not any(isinstance(e, ast.Starred) for e in target.elts):
+            tensor, shown = sizes
+            for i, name in enumerate(names):
+                self.tensors.pop(name, None)
+                self.scope.values[name] = _dim(tensor, i, f"{shown}[{i}]")
+            return
+        result = self.tensor(value) if names is not None else None
+        if result is None or names is None:
+            self.forget(stmt)
+            return
+        self.load(result)
+        for i, name in enumerate(names):
+            kept = result if i == 0 or not result else self.front.fresh(name)
+            if i > 0 and result:
+                self.items.append(Store(kept, i))
+            self.tensors[name] = kept
+            self.scope.values[name] = UNKNOWN
+        self.last = result
+        self.current = result
+        self.trailing(stmt)
+
+    def sizes_of(self, value: ast.expr) -> Optional[Tuple[Tensor, str]]:
+        """``x.shape`` or ``x.size()`` of a tensor this walk keeps: its name and the text."""
+        inner: Optional[ast.expr] = None
+        if isinstance(value, ast.Attribute) and value.attr == "shape":
+            inner = value.value
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "size" and not value.args:
+            inner = value.func.value
+        if isinstance(inner, ast.Name) and self.tensors.get(inner.id):
+            return self.tensors[inner.id], self.b.src.segment(value)
+        return None
+
+    # tensors --------------------------------------------------------------------------------
+    def tensor(self, node: ast.expr) -> Optional[Tensor]:
+        """The tensor ``node`` gives, its steps written; None when it is not a tensor (a size,
+        a number), "" for a tensor nothing is known of."""
+        if isinstance(node, ast.Name):
+            if node.id in self.tensors:
+                return self.tensors[node.id]
+            return "" if self.scope.values.get(node.id, None) is UNKNOWN and node.id in self.locals else None
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = self.tensor(node.left), self.tensor(node.right)
+            if left is None and right is None:
+                return None
+            method = "Tensor." + _BINARY[type(node.op)]
+            if left is None:  # ``2 * x``: the same elementwise, the tensor first
+                if isinstance(node.op, ast.MatMult):
+                    return self.opaque(node)
+                assert right is not None
+                left, right, node_left, node_right = right, None, node.right, node.left
+            else:
+                node_left, node_right = node.left, node.right
+            other: Value = Operand(right) if right is not None else self.scalar(node_right)
+            if other is UNKNOWN:  # ``x + self.pos_embed``: maybe a tensor, which may broadcast
+                return self.opaque(node)
+            return self.operation(node, method, [(Operand(left), node_left), (other, node_right)], {})
+        if isinstance(node, ast.Subscript):
+            base = self.tensor(node.value)
+            if base is None:
+                return None
+            index = self.index(node.slice)
+            return self.operation(node, "Tensor.__getitem__", [(Operand(base), node.value), (index, node.slice)], {})
+        if isinstance(node, ast.Attribute) and node.attr in ("T", "mT", "data"):
+            base = self.tensor(node.value)
+            if base is None or node.attr == "data":
+                return base
+            return self.opaque(node)
+        if isinstance(node, (ast.UnaryOp,)) and isinstance(node.op, ast.USub):
+            return self.tensor(node.operand)
+        if self.is_tensor_expr(node):
+            return self.opaque(node)
+        return None
+
+    def call(self, node: ast.Call) -> Optional[Tensor]:
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            return self.module_call(node, func.attr)
+        if isinstance(func, ast.Attribute):
+            receiver = self.tensor(func.value)
+            if receiver is not None:
+                if func.attr in ("size", "dim", "numel", "item", "tolist", "ndimension", "nelement"):
+                    return None
+                if func.attr in _SAME_SHAPE and not any(isinstance(a, ast.Starred) for a in node.args):
+                    return receiver
+                return self.operation(node, "Tensor." + func.attr, [(Operand(receiver), func.value)] + self.arguments(node), self.keywords(node))
+        name = self.function_name(func)
+        if name is not None and name in OPERATIONS:
+            return self.operation(node, name, self.arguments(node), self.keywords(node))
+        if self.is_tensor_expr(node):
+            return self.opaque(node)
+        return None
+
+    def function_name(self, func: ast.expr) -> Optional[str]:
+        """``F.relu``, ``torch.cat``: a torch function by any import spelling."""
+        path = dotted(func)
+        if path is None:
+            return None
+        head, _, rest = path.partition(".")
+        full = self.b.imports.names.get(head, head if head == "torch" else "")
+        if not full:
+            return None
+        full = full + ("." + rest if rest else "")
+        if full.startswith("torch.nn.functional."):
+            return "F." + full.rpartition(".")[2]
+        if full.startswith("torch.") and full.count(".") == 1:
+            return full
+        return None
+
+    def arguments(self, node: ast.Call) -> List[Tuple[Value, ast.expr]]:
+        return [(self.argument(a), a) for a in node.args]
+
+    def keywords(self, node: ast.Call) -> Dict[str, Tuple[Value, ast.expr]]:
+        return {k.arg: (self.argument(k.value), k.value) for k in node.keywords if k.arg is not None}
+
+    def argument(self, node: ast.expr) -> Value:
+        """A tensor as an Operand, a list of tensors as a tuple of them, else the value."""
+        if isinstance(node, (ast.List, ast.Tuple)) and any(self.is_tensor_expr(e) for e in node.elts):
+            parts = [self.tensor(e) for e in node.elts]
+            return tuple(Operand(p) if p is not None else UNKNOWN for p in parts)
+        if self.is_tensor_expr(node):
+            t = self.tensor(node)
+            return Operand(t) if t is not None else UNKNOWN
+        return self.scalar(node)
+
+    def is_tensor_expr(self, node: ast.expr) -> bool:
+        """Whether ``node`` gives a tensor: it reads a tensor other than for a size
+        (``x.size(0)`` is a size), or calls a module of ``self``."""
+        sizes = {id(r[0]) for r in map(_size_read, ast.walk(node)) if r is not None}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in self.tensors and id(n) not in sizes:
+                return True
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == "self":
+                return True
+        return False
+
+    def module_call(self, node: ast.Call, attr: str) -> Optional[Tensor]:
+        template = self.module(attr)
+        if template is None or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+            return self.opaque(node)
+        source = self.tensor(node.args[0])
+        if source is None:
+            return self.opaque(node)
+        layer = replace(template, trailing=None)
+        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(node)
+        extra = _MODULE_INPUTS.get(template.call.name, ())
+        more = node.args[1:]
+        if more or node.keywords:
+            if not extra or layer.args is None or len(more) > len(extra):
+                return self.opaque(node)
+            values = dict(layer.args.values)
+            for name, arg in list(zip(extra, more)) + [(k.arg, k.value) for k in node.keywords if k.arg in extra]:
+                t = self.tensor(arg) if name is not None else None
+                values[str(name)] = Operand(t) if t else UNKNOWN
+            layer.args = Args(values, layer.args.texts)
+            layer.tensor_args = True
+        layer.call = LayerCall(template.call.name, partial(_called, attr, template.call), layer.line)
+        return self.emit(layer, source)
+
+    def module(self, attr: str) -> Optional[Layer]:
+        """The layer ``__init__`` assigns to ``self.attr`` (once, at its top level)."""
+        if attr in self.modules:
+            return self.modules[attr]
+        self.modules[attr] = None
+        init = next((n for n in self.cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        sites = self.scope.facts().self_assignments(self.cls).get(attr, [])
+        if init is None or len(sites) != 1:
+            return None
+        method, stmt = sites[0]
+        if method is not init or stmt not in init.body or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            return None
+        init_scope = self.scope.base.parent.child(init) if self.scope.base.parent is not None else None
+        if init_scope is None:
+            return None
+        value = stmt.value
+        here: AnyScope = self.construction.at_statement(value, init_scope, init) if isinstance(value, ast.Call) else init_scope
+        layer = self.construction.element(value, here, init, stmt)
+        if layer.spec is None and layer.nested is None and layer.choice is None:
+            return None
+        self.modules[attr] = layer
+        return layer
+
+    def operation(
+        self, node: ast.expr, name: str, positional: List[Tuple[Value, ast.expr]], keywords: Dict[str, Tuple[Value, ast.expr]]
+    ) -> Tensor:
+        spec = OPERATIONS.get(name)
+        if spec is None:
+            return self.opaque(node)
+        if name in _PACKED and len(positional) >= 2:
+            sizes = positional[1:]
+            if len(sizes) != 1 or not isinstance(sizes[0][0], tuple):
+                packed = tuple(v for v, _ in sizes)
+                positional = [positional[0], (packed, sizes[0][1])]
+        texts: List[Tuple[Value, Text]] = [(v, partial(self.b.src.segment, n)) for v, n in positional]
+        kw: Dict[str, Tuple[Value, Text]] = {k: (v, partial(self.b.src.segment, n)) for k, (v, n) in keywords.items()}
+        args = bind(spec, texts, kw)
+        first = next((_first_operand(v) for v, _ in positional if _first_operand(v) is not None), None)
+        if args is None or first is None:
+            return self.opaque(node)
+        (line, col), (end_line, end_col) = self.b.pos(node)
+        shown = name.replace("Tensor.", ".")
+        layer = Layer(line, col, LayerCall(shown, partial(self.b.src.segment, node), line), end_line, end_col, spec=spec, args=args, tensor_args=True)
+        return self.emit(layer, first)
+
+    def opaque(self, node: ast.expr) -> Tensor:
+        """A tensor from code the walk does not follow."""
+        layer = self.b.opaque(node, self.b.src.segment(node))
+        self.items.append(layer)
+        kept = self.front.fresh("t")
+        self.items.append(Store(kept))
+        self.current = kept
+        return kept
+
+    def emit(self, layer: Layer, source: Tensor) -> Tensor:
+        self.load(source)
+        self.items.append(layer)
+        kept = self.front.fresh("t")
+        self.items.append(Store(kept))
+        self.current = kept
+        return kept
+
+    def load(self, tensor: Tensor) -> None:
+        if tensor != self.current:
+            self.items.append(Load(tensor))
+            self.current = tensor
+
+    # sizes and other values ----------------------------------------------------------------
+    def scalar(self, node: ast.expr) -> Value:
+        """A value that is not a tensor, with the sizes it reads from tensors named for the
+        replay (``x.size(0)``, ``x.shape[1]``)."""
+        reads = [n for n in ast.walk(node) if _size_read(n) is not None]
+        if not reads:
+            return evaluate(node, self.scope)
+        node = copy.deepcopy(node)
+        scope = self.scope.copy()
+        for k, n in enumerate([n for n in ast.walk(node) if _size_read(n) is not None]):
+            base, index = _size_read(n)  # type: ignore[misc]  # checked above
+            tensor = self.tensors.get(base.id, "")
+            name = f"__size{k}"
+            scope.values[name] = _dim(tensor, index, self.b.src.segment(n)) if tensor and index is not None else UNKNOWN
+            _replace_node(node, n, ast.Name(id=name, ctx=ast.Load()))
+        if _size_read(node) is not None:
+            return scope.values["__size0"]
+        return evaluate(node, scope)
+
+    def index(self, node: ast.expr) -> Value:
+        """A subscript as the operations registry reads it: ints, None, "...", slices."""
+        parts = node.elts if isinstance(node, ast.Tuple) else [node]
+        out: List[Value] = []
+        for p in parts:
+            if isinstance(p, ast.Slice):
+                out.append(("slice",) + tuple(self.scalar(x) if x is not None else None for x in (p.lower, p.upper, p.step)))
+            elif isinstance(p, ast.Constant) and p.value is Ellipsis:
+                out.append("...")
+            elif isinstance(p, ast.Constant) and p.value is None:
+                out.append(None)
+            elif self.is_tensor_expr(p):
+                t = self.tensor(p)
+                out.append(Operand(t) if t is not None else UNKNOWN)
+            else:
+                out.append(self.scalar(p))
+        return tuple(out)
+
+    # comments -------------------------------------------------------------------------------
+    def comments_before(self, line: int) -> None:
+        """Own-line comments between the last placed line and ``line``."""
+        for number in range(self.read_to + 1, line):
+            for c in self.comments.get(number, []):
+                if c.own_line and self.with_comments:
+                    self.own_line(c, line)
+        self.read_to = max(self.read_to, line - 1)
+
+    def own_line(self, comment: Comment, next_line: int) -> None:
+        m = _NAMES_TENSOR.match(comment.text)
+        if m and m.group(1) in self.locals and m.group(1) not in ("x", "input", "output", "out", "shape", "size"):
+            name = m.group(1)
+            if name in self.tensors and self.tensors[name]:
+                self.load(self.tensors[name])
+            elif not _assigned_at(self.forward, name, next_line):
+                return  # names a tensor not (yet) kept: the replay cannot tell which
+        elif self.last is not None:
+            self.load(self.last)
+        comment.scope = self.scope.copy()
+        self.items.append(comment)
+
+    def trailing(self, stmt: ast.stmt) -> None:
+        """The comment at the end of the statement's last line: the tensor it assigned."""
+        end = stmt.end_lineno or stmt.lineno
+        self.read_to = max(self.read_to, end)
+        if not self.with_comments:
+            return
+        for c in self.comments.get(end, []):
+            if c.own_line:
+                continue
+            c.scope = self.scope.copy()
+            last = self.items[-2] if len(self.items) >= 2 and isinstance(self.items[-1], Store) else None
+            if isinstance(last, Layer) and last.trailing is None and self.current == getattr(self.items[-1], "name", None):
+                last.trailing = c
+            else:
+                self.items.append(c)
+
+
+def _comments_by_line(b: BuilderLike, forward: ast.FunctionDef) -> Dict[int, List[Comment]]:
+    out: Dict[int, List[Comment]] = {}
+    for c in comments_in_lines(b.src.lines, forward.lineno, forward.end_lineno or forward.lineno):
+        out.setdefault(c.line, []).append(c)
+    return out
+
+
+def _leaves(body: Sequence[ast.stmt]) -> bool:
+    """A way of an ``if`` that ends in ``return`` or ``raise``."""
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
+
+
+def _assigned_at(forward: ast.FunctionDef, name: str, line: int) -> bool:
+    """Whether the statement starting at ``line`` assigns ``name``."""
+    for node in ast.walk(forward):
+        if isinstance(node, ast.stmt) and node.lineno == line:
+            return name in bound_names(node)
+    return False
+
+
+def _flat_targets(target: ast.expr) -> Optional[List[str]]:
+    """``out, (h, c)`` -> [out, h, c]; None for targets other than names."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        out: List[str] = []
+        for e in target.elts:
+            inner = _flat_targets(e)
+            if inner is None:
+                return None
+            out += inner
+        return out
+    return None
+
+
+def _size_read(node: ast.AST) -> Optional[Tuple[ast.Name, Optional[int]]]:
+    """``x.size(i)``, ``x.shape[i]``, ``x.size()[i]`` with a literal i: (x, i)."""
+    index: Optional[ast.expr] = None
+    base: Optional[ast.expr] = None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" and len(node.args) == 1 and not node.keywords:
+        base, index = node.func.value, node.args[0]
+    elif isinstance(node, ast.Subscript):
+        owner = node.value
+        if isinstance(owner, ast.Attribute) and owner.attr == "shape":
+            base, index = owner.value, node.slice
+        elif isinstance(owner, ast.Call) and isinstance(owner.func, ast.Attribute) and owner.func.attr == "size" and not owner.args:
+            base, index = owner.func.value, node.slice
+    if not isinstance(base, ast.Name) or index is None:
+        return None
+    value = _int_literal(index)
+    return base, value
+
+
+def _int_literal(node: ast.expr) -> Optional[int]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_literal(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _dim(tensor: Tensor, index: int, shown: str) -> Poly:
+    """The size ``index`` of ``tensor``, named for the replay to put in."""
+    return Poly.sym(f"{DIM}{tensor}#{index}|{shown}")
+
+
+def _replace_node(root: ast.AST, old: ast.AST, new: ast.expr) -> None:
+    for parent in ast.walk(root):
+        for field, value in ast.iter_fields(parent):
+            if value is old:
+                setattr(parent, field, new)
+                return
+            if isinstance(value, list):
+                for i, v in enumerate(value):
+                    if v is old:
+                        value[i] = new
+                        return
+
+
+def _first_operand(value: Value) -> Optional[Tensor]:
+    if isinstance(value, Operand):
+        return value.name
+    if isinstance(value, tuple) and value and isinstance(value[0], Operand):
+        return value[0].name
+    return None
+
+
+def _called(attr: str, call: LayerCall) -> str:
+    return f"self.{attr} ({call.text})"
