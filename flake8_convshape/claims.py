@@ -115,7 +115,10 @@ class ArithClaim:
 # --------------------------------------------------------------------------- lexical tables
 
 # Identifiers that mark the first dimension as the batch dimension.
-_BATCH_NAMES = frozenset({"N", "n", "B", "bs", "batch", "Batch", "BATCH", "batch_size"})
+_BATCH_NAMES = frozenset(
+    {"N", "n", "B", "b", "bs", "BS", "bsz", "batch", "Batch", "BATCH", "batch_size", "Batch_Size", "BATCH_SIZE",
+     "batchsize", "batchSize", "nbatch", "n_batch"}
+)
 
 _MAX_DIGITS = 12  # longer integer literals are not shapes (and int() of huge strings is slow)
 _MAX_DEPTH = 32  # nesting limit for parentheses / unary minus / **, so recursion stays bounded

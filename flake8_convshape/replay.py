@@ -216,6 +216,10 @@ class Replayer:
         self.env: Dict[str, Tuple[Shape, Origin]] = {}
         self.current: Optional[str] = None
         self.rest: Tuple[Shape, ...] = ()
+        self._below: Optional[Shape] = None  # while flushing: what the layer below the comments took
+        self.dataflow = False  # replaying a forward(): comments may describe any statement below
+        self._spans: List[Tuple[Layer, Shape, Shape]] = []  # forward(): layers below pending comments
+        self._more: List[Tuple[Layer, Shape, Shape]] = []  # while flushing: the spans after the first
 
     # fresh sizes ------------------------------------------------------------------------------
     def fresh(self, label: str, key: str) -> Poly:
@@ -367,7 +371,15 @@ class Replayer:
             # the other placement rescues a comment only where it is compared on as many sizes
             # (a size unknown there proves nothing)
             most = max((len(r.equations) for r in readings), default=0)
-            readings += [r for r in self.shape_readings(claim, dims, moved, "moved") if len(r.equations) >= most]
+            below = [moved] + [after for _, _, after in self._more] if comment.own_line else [moved]
+            for after in below:
+                extra = self.shape_readings(claim, dims, after, "moved")
+                if self.dataflow and comment.own_line and max((len(r.equations) for r in extra), default=0) < most:
+                    # in forward() a comment above a statement may describe what it assigns,
+                    # and that is not known: the comment says nothing certain
+                    self._unread(comment, "the statement below it may be what it describes, and its sizes are not known")
+                    return
+                readings += [r for r in extra if len(r.equations) >= most]
         if not readings:
             self._unread(comment, self.lost_at(comment))
             return
@@ -384,7 +396,13 @@ class Replayer:
         source = claim.source
         assert source is not None
         if comment.own_line:  # the layer before it (DESIGN.md's place) or the one after it
-            options = [("here", origin.layer, origin.shape_in if origin.layer is not None else None, here), ("moved", layer, here, moved)]
+            # (which, in a forward(), may take another tensor than the one at the comment)
+            below = self._below if self._below is not None else here
+            options = [("here", origin.layer, origin.shape_in if origin.layer is not None else None, here), ("moved", layer, below, moved)]
+            options += [("moved", at, below, after) for at, _, after in self._more]  # forward(): the statements below
+            if self.dataflow and any(after is None or _has_unknown(after) for _, _, _, after in options[1:]):
+                self._unread(comment, "the statements below it may be what it describes, and their sizes are not known")
+                return
         else:
             options = [("here", layer, moved, here)]
         a_dims, b_dims = self.claim_polys(source, comment), self.claim_polys(claim, comment)
@@ -468,24 +486,41 @@ class Replayer:
         self._pending.append((comment, claim, shape, origin, self.segment, self.segment_line))
         return shape
 
-    def _flush(self, moved: Optional[Shape], layer: Optional[Layer] = None) -> None:
+    def _flush_spans(self) -> None:
+        """forward(): the own-line comments met so far, read against the layers below them up
+        to the next comment (a comment above a few statements may describe any of them)."""
+        spans, self._spans = self._spans, []
+        if not spans:
+            self._flush(None)
+            return
+        layer, below, moved = spans[0]
+        self._more = spans[1:]
+        self._flush(moved, layer, below)
+        self._more = []
+
+    def _flush(self, moved: Optional[Shape], layer: Optional[Layer] = None, below: Optional[Shape] = None) -> None:
+        """Sites for the own-line comments met since the last layer; ``moved`` is the output of
+        ``layer``, the one below them, and ``below`` what it took."""
         pending, self._pending = self._pending, []
+        self._below = below
         for comment, claim, here, origin, segment, segment_line in pending:
             outer, outer_line = self.segment, self.segment_line
             self.segment, self.segment_line = segment, segment_line
             self.add_shape_site(comment, claim, here, origin, moved, layer)
             self.segment, self.segment_line = outer, outer_line
+        self._below = None
 
     # the walk ---------------------------------------------------------------------------------
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
         """Replay one block from ``shape``; ``trace`` records its layers (not a nested block's)."""
-        outer_scope = self.scope
+        outer_scope, outer_flow = self.scope, self.dataflow
         if block.scope is not None:
             self.scope = block.scope
+        self.dataflow = block.param is not None
         try:
             return self._run(block, shape, trace)
         finally:
-            self.scope = outer_scope
+            self.scope, self.dataflow = outer_scope, outer_flow
 
     def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
@@ -527,6 +562,8 @@ class Replayer:
         for index, item in enumerate(items):
             if index == skip:
                 continue
+            if self._spans and isinstance(item, (Comment, Branch)):
+                self._flush_spans()
             if isinstance(item, Comment):
                 claim = parse_comment(item.text, trailing=False)
                 following = items[index + 1] if index + 1 < len(items) else None
@@ -558,7 +595,7 @@ class Replayer:
                 continue
             self.current = None
             shape, origin = self.step(item, shape, origin, trace)
-        self._flush(None)
+        self._flush_spans()
         return shape, origin
 
     def _branch(self, branch: Branch, shape: Shape, origin: Origin) -> None:
@@ -618,7 +655,12 @@ class Replayer:
         if _has_unknown(shape) and layer.nested is None:
             self.lost = _why_unknown(layer, outcome, self.lost if _has_unknown(shape_in) else None)
         self._pending = pending + self._pending
-        self._flush(shape, layer)
+        if self.dataflow and self._pending:
+            self._spans.append((layer, shape_in, shape))
+            if len(self._spans) >= _SPAN or layer.trailing is not None:
+                self._flush_spans()
+        else:
+            self._flush(shape, layer, shape_in)
         if trace is not None:
             trace.steps.append(
                 Step(
@@ -674,6 +716,7 @@ def _agreed(a: Shape, b: Shape) -> Shape:
 
 
 _NOT_STATED = "the block's input is not stated"
+_SPAN = 6  # forward(): how many layers below an own-line comment it may describe
 _ARROW_BETWEEN = re.compile(r"-{1,2}>|=>|\u2192|\u27f6|\u21d2|\u27f9")
 
 
@@ -1169,7 +1212,7 @@ def replay_block(
         if {p.key for p in first.problems if p.code == CVS201} - {p.key for p in plain.problems}:
             first, provisional = plain, plain_trace  # --input does not fit this block: it goes to the blocks it fits
             input_claim = None
-    verdict = solve(first.sites)
+    verdict = solve(first.sites, mixed=block.param is not None)
     judge = Judge(first, verdict)
     judge.block_line = block.line
     if judge.values:  # replay again with the sizes the comments agree on

@@ -278,16 +278,18 @@ def _in_mode(site: Site, placement: str) -> Site:
     return Site(site.key, site.line, chosen, site.payload)
 
 
-def solve(sites: Sequence[Site]) -> Verdict:
+def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
     """Choose the placement convention and the values the most comments agree on; say which
     comments are wrong. A comment right under another reading (placement, order) is not wrong.
 
-    A layer that cannot take a size does not break a tie: the layer may be the bug."""
+    A layer that cannot take a size does not break a tie: the layer may be the bug. ``mixed``:
+    no convention holds for the whole block (a forward()'s comments each sit above or below
+    the statement they describe), every comment keeps all its placements."""
     best: Optional[Tuple[int, Verdict, List[Site]]] = None
-    for placement in ("here", "moved"):
+    for placement in ("any",) if mixed else ("here", "moved"):
         if placement == "moved" and not any(r.placement == "moved" for s in sites for r in s.readings):
             break
-        moded = [_in_mode(s, placement) for s in sites]
+        moded = [_in_mode(s, placement) if placement != "any" else Site(s.key, s.line, s.readings, s.payload) for s in sites]
         verdict = _solve(moded)
         # the convention more comments fit; on a tie, DESIGN.md's placement
         score = sum(1 for s in moded if s.status == OK)
@@ -295,6 +297,13 @@ def solve(sites: Sequence[Site]) -> Verdict:
             best = (score, verdict, moded)
     assert best is not None
     _, verdict, moded = best
+    if mixed and (verdict.wrong or verdict.split is not None):
+        fit = _all_fit([s for s in moded if s.status != VIOLATED or not s.fixed_violated()])
+        if fit is not None:  # every comment has a placement under which all of them hold
+            verdict = Verdict(values=fit, against_code=verdict.against_code)
+            for site in moded:
+                if site not in verdict.against_code:
+                    site.status, site.chosen = site.evaluate(fit)
     for original, site in zip(sites, moded):
         original.status, original.chosen = site.status, site.chosen
     by_key = {s.key: s for s in sites}
@@ -384,6 +393,52 @@ def _solve(sites: Sequence[Site]) -> Verdict:
     if partner is not None:
         verdict.split = tuple(sorted((partner, wrong[0]), key=lambda s: s.line))  # type: ignore[assignment]
     return verdict
+
+
+_MAX_FIT_STEPS = 20000
+_MAX_FIT_DEPTH = 200  # comments in one block (the search recurses once per comment)
+
+
+def _all_fit(sites: Sequence[Site]) -> Optional[Dict[str, Poly]]:
+    """Sizes under which every comment has a reading that holds, each comment choosing its own
+    (a forward()'s comments sit above or below the statement they describe, file by file and
+    line by line), found by backtracking in source order; None when there are none, or when
+    the search would be too long (then the weighing's answer stands)."""
+    order = sorted(sites, key=lambda s: s.line)
+    if len(order) > _MAX_FIT_DEPTH:
+        return None
+    steps = [0]
+
+    def bind(values: Dict[str, Poly], reading: Reading) -> Optional[Dict[str, Poly]]:
+        if reading.impossible:
+            return None
+        out = values
+        for e in reading.equations:
+            if len(e.names) == 1 and e.solutions is not None and e.solutions[0] == e.solutions[1]:
+                (name,) = e.names
+                if name not in out:
+                    out = dict(out)
+                    out[name] = Poly.const(e.solutions[0])
+                    continue
+            if e.status(out) == VIOLATED:
+                return None
+        return out
+
+    def search(i: int, values: Dict[str, Poly]) -> Optional[Dict[str, Poly]]:
+        if i == len(order):
+            return values
+        for reading in order[i].readings:
+            steps[0] += 1
+            if steps[0] > _MAX_FIT_STEPS:
+                return None
+            bound = bind(values, reading)
+            if bound is not None:
+                found = search(i + 1, bound)
+                if found is not None:
+                    return found
+        return None
+
+    return search(0, {})
 
 
 def _without_code(site: Site) -> Optional[Site]:

@@ -78,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
                 continue
             for hit in result.budget_hits[:1]:
                 print(f"convshape: {file}: blocks left out: {hit.explain()}", file=sys.stderr)
-            blocks = select_blocks(result.traces, source, line)
+            sequentials = [t for t in result.traces if t.kind == "sequential"]  # the table is per nn.Sequential
+            blocks = select_blocks(sequentials, source, line)
             if line is not None and not blocks:
-                starts = ", ".join(str(t.line) for t in result.traces) or "none found"
+                starts = ", ".join(str(t.line) for t in sequentials) or "none found"
                 print(
                     f"convshape: error: no nn.Sequential spans {file}:{line} (blocks start at lines: {starts})",
                     file=sys.stderr,
