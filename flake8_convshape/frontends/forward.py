@@ -57,8 +57,12 @@ _SAME_SHAPE = frozenset(
      "clone", "type", "type_as", "requires_grad_", "abs", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "neg",
      "clamp", "clamp_min", "clamp_max", "pow", "round", "floor", "ceil", "masked_fill", "fill_", "zero_"}
 )
-# Tensor methods whose sizes come as ``*sizes`` or as one tuple: packed into one argument
-_PACKED = frozenset({"Tensor.view", "Tensor.reshape", "Tensor.permute", "Tensor.repeat", "Tensor.expand", "Tensor.tile"})
+# operations whose arguments from an index on come as ``*sizes`` (or tensors) or as one tuple:
+# packed into one argument (the registry's convention)
+_PACKED = {
+    "Tensor.view": 1, "Tensor.reshape": 1, "Tensor.permute": 1, "Tensor.repeat": 1, "Tensor.expand": 1,
+    "Tensor.tile": 1, "torch.einsum": 1,
+}
 # the tensors a module's forward takes after its input, by class
 _MODULE_INPUTS = {
     "MultiheadAttention": ("key", "value"),
@@ -140,10 +144,20 @@ class _Walk:
         header = [c for c in self.comments.get(self.forward.lineno, []) if not c.own_line]
         self.items.extend(header)
         body = self.forward.body
+        returns: List[Comment] = []
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            inputs, returns = _docstring_claims(body[0].value, self.b.src.lines, args[0].arg)
+            for c in inputs:
+                c.scope = self.scope.copy()
+            self.items.extend(inputs)
             self.read_to = body[0].end_lineno or body[0].lineno
             body = body[1:]
         self.statements(body)
+        if returns and self.returned and self.last:
+            self.load(self.last)
+            for c in returns:
+                c.scope = self.scope.copy()
+            self.items.extend(returns)
         line, col = self.b.pos(self.forward)[0]
         return Block(line, col, items=self.items, scope=self.scope, param=first)
 
@@ -273,6 +287,22 @@ class _Walk:
     def unpack(self, target: Union[ast.Tuple, ast.List], value: ast.expr, stmt: ast.stmt) -> None:
         """``B, C, H, W = x.shape``, ``out, (h, c) = self.lstm(x)``, ``q, k, v = t.chunk(3, -1)``."""
         names = _flat_targets(target)
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) and not any(
+            isinstance(e, ast.Starred) for e in list(target.elts) + list(value.elts)
+        ):
+            # ``q, k, v = qkv[0], qkv[1], qkv[2]``: every value first, then every name
+            results = [(self.tensor(v), v) for v in value.elts]
+            for t, (result, v) in zip(target.elts, results):
+                if not isinstance(t, ast.Name):
+                    self.forget(stmt)
+                    return
+                if result is None:
+                    self.tensors.pop(t.id, None)
+                    self.scope.values[t.id] = self.scalar(v)
+                else:
+                    self.tensors[t.id] = result
+                    self.scope.values[t.id] = UNKNOWN
+            return
         sizes = self.sizes_of(value)
         if sizes is not None and names is not None and not any(isinstance(e, ast.Starred) for e in target.elts):
             tensor, shown = sizes
@@ -463,11 +493,12 @@ class _Walk:
         spec = OPERATIONS.get(name)
         if spec is None:
             return self.opaque(node)
-        if name in _PACKED and len(positional) >= 2:
-            sizes = positional[1:]
+        start = _PACKED.get(name)
+        if start is not None and len(positional) > start:
+            sizes = positional[start:]
             if len(sizes) != 1 or not isinstance(sizes[0][0], tuple):
                 packed = tuple(v for v, _ in sizes)
-                positional = [positional[0], (packed, sizes[0][1])]
+                positional = positional[:start] + [(packed, sizes[0][1])]
         texts: List[Tuple[Value, Text]] = [(v, partial(self.b.src.segment, n)) for v, n in positional]
         kw: Dict[str, Tuple[Value, Text]] = {k: (v, partial(self.b.src.segment, n)) for k, (v, n) in keywords.items()}
         args = bind(spec, texts, kw)
@@ -582,6 +613,45 @@ def _comments_by_line(b: BuilderLike, forward: ast.FunctionDef) -> Dict[int, Lis
     for c in comments_in_lines(b.src.lines, forward.lineno, forward.end_lineno or forward.lineno):
         out.setdefault(c.line, []).append(c)
     return out
+
+
+_DOC_PARAM = re.compile(r"\s*\*{0,2}([A-Za-z_]\w*)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+_DOC_RETURNS = re.compile(r"\s*(Returns?|Outputs?|Shape)\s*:?\s*(.*)$", re.IGNORECASE)
+_DOC_SECTION = re.compile(r"\s*(Args|Arguments|Parameters|Params|Inputs?|Returns?|Outputs?|Raises|Yields|Examples?|Notes?|Shape)\s*:?\s*$", re.IGNORECASE)
+
+
+def _docstring_claims(doc: ast.Constant, lines: Sequence[str], param: str) -> Tuple[List[Comment], List[Comment]]:
+    """Shapes a forward()'s docstring states: ``x: (B, C, H, W)`` (or ``x (Tensor): ...``)
+    for its input, and the one under ``Returns:`` for its result. Each becomes a comment at
+    its place in the file (never rewritten: ``joined``)."""
+    from ..claims import ShapeClaim, parse_comment
+
+    inputs: List[Comment] = []
+    returns: List[Comment] = []
+    section = ""
+    first = doc.lineno
+    for number in range(first, (doc.end_lineno or first) + 1):
+        text = lines[number - 1].rstrip("\r\n") if number <= len(lines) else ""
+        body = text.strip().strip('"\'').strip()
+        head = _DOC_SECTION.match(body)
+        if head:
+            section = head.group(1).lower()
+            continue
+        returned = _DOC_RETURNS.match(body)
+        if returned and returned.group(2) and section == "" and returned.group(1).lower().startswith(("return", "output")):
+            shape_text, target = returned.group(2), returns
+        elif section.startswith(("return", "output")) and body and not returns:
+            shape_text, target = body, returns
+        else:
+            m = _DOC_PARAM.match(body)
+            if not m or m.group(1) != param or inputs:
+                continue
+            shape_text, target = m.group(2), inputs
+        claim = parse_comment("# " + shape_text, trailing=False)
+        if isinstance(claim, ShapeClaim) and claim.source is None:
+            col = text.find(shape_text)
+            target.append(Comment(number, max(col - 2, 0), "# " + shape_text, True, joined=True))
+    return inputs, returns
 
 
 def _leaves(body: Sequence[ast.stmt]) -> bool:
