@@ -807,6 +807,19 @@ def _parse_labelled(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
     return None
 
 
+def _names_only(comment: str) -> Optional[ShapeClaim]:
+    """``# (B, N, C)``, ``# [b, h, n, d]``: the whole comment one bracketed shape of names,
+    its first the batch."""
+    a, b = _body_bounds(comment)
+    if a >= b or comment[a] not in "([":
+        return None
+    shape = _parse_shape_at(comment, a, b)
+    if shape is None or not shape.wrapped or shape.end != b or not 2 <= len(shape.dims) <= _MAX_DIMS:
+        return None
+    claim = _claim(comment, shape, True, None)
+    return claim if claim is not None and claim.has_batch else None
+
+
 def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
     has_digit = _DIGIT.search(comment) is not None
     a, b = _body_bounds(comment)
@@ -1060,22 +1073,27 @@ def _shape_at_end(s: str, a: int, b: int) -> Optional[ShapeClaim]:
     return claim
 
 
-def parse_comment(comment: str, trailing: bool = False) -> Union[ShapeClaim, ArithClaim, None]:
+def parse_comment(comment: str, trailing: bool = False, symbolic: bool = False) -> Union[ShapeClaim, ArithClaim, None]:
     """Read one comment token (``"# ..."``) as a shape or arithmetic claim, else ``None``.
 
     ``trailing`` is True for a comment at the end of a code line; only such comments may be
-    arithmetic claims.  Any doubt yields ``None``: the checker stays quiet rather than guess.
+    arithmetic claims.  ``symbolic``: in a forward(), where code names sizes (``B, N, C =
+    x.shape``), a bracketed shape of names only that starts with a batch, ``(B, N, C)``, is a
+    claim too. Any doubt yields ``None``: the checker stays quiet rather than guess.
     """
     if not isinstance(comment, str) or len(comment) > MAX_CLAIM_CHARS:
         return None  # budget.py: a shape comment is short; a longer one is prose or data
-    return _parse_cached(comment, bool(trailing))
+    return _parse_cached(comment, bool(trailing), bool(symbolic))
 
 
 @lru_cache(maxsize=4096)
-def _parse_cached(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
+def _parse_cached(comment: str, trailing: bool, symbolic: bool = False) -> Union[ShapeClaim, ArithClaim, None]:
     """Claims are immutable, and the replay reads the same comment more than once."""
     try:
-        return _parse(comment, trailing)
+        claim = _parse(comment, trailing)
+        if claim is None and symbolic and _DIGIT.search(comment) is None:
+            return _names_only(comment)
+        return claim
     except (_Fail, RecursionError, ValueError, IndexError, AssertionError):
         return None
     except Exception:  # never let a comment break the linter

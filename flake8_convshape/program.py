@@ -25,6 +25,7 @@ class Comment:
     own_line: bool
     scope: Optional["NameScope"] = None  # where its names resolve, when not the block's scope
     joined: bool = False  # two comment lines read as one claim (no automatic fix then)
+    named: bool = False  # it names the tensor it describes (``# q: ...``, a docstring entry): no other placement
 
 
 @dataclass

@@ -337,6 +337,8 @@ class Replayer:
             if claim.source is not None:  # ``# 64 -> 32``: one size of a layer's input and output
                 self.add_arrow_site(comment, claim, here, origin, moved, layer)
             return
+        if comment.named:
+            moved = None  # it says which tensor it describes
         if claim.role == "input":
             # says what it is: the input of the layer below it, or of the layer it trails
             if comment.own_line:
@@ -565,7 +567,7 @@ class Replayer:
             if self._spans and isinstance(item, (Comment, Branch)):
                 self._flush_spans()
             if isinstance(item, Comment):
-                claim = parse_comment(item.text, trailing=False)
+                claim = parse_comment(item.text, trailing=False, symbolic=self.dataflow)
                 following = items[index + 1] if index + 1 < len(items) else None
                 if claim is None and isinstance(following, Comment) and following.line == item.line + 1:
                     # a claim that continues on the next comment line
@@ -679,7 +681,7 @@ class Replayer:
                 )
             )
         if layer.trailing is not None:
-            claim = parse_comment(layer.trailing.text, trailing=True)
+            claim = parse_comment(layer.trailing.text, trailing=True, symbolic=self.dataflow)
             if isinstance(claim, ArithClaim) and outcome is not None:
                 self.add_arith_site(layer.trailing, claim, layer, shape, outcome)
             elif isinstance(claim, ShapeClaim):

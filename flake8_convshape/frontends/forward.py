@@ -128,7 +128,8 @@ class _Walk:
         self.with_comments = True
         self.comments = _comments_by_line(self.b, forward)
         self.read_to = forward.lineno  # comments up to this line are placed
-        self.locals = {n for node in ast.walk(forward) for n in bound_names(node)}
+        every = forward.args.posonlyargs + forward.args.args + forward.args.kwonlyargs
+        self.locals = {n for node in ast.walk(forward) for n in bound_names(node)} | {a.arg for a in every}
         self.modules: Dict[str, Optional[Layer]] = {}
         self.construction = Construction(self.b)  # type: ignore[arg-type]  # sequential.Builder
         self.construction.comments = False
@@ -584,6 +585,7 @@ class _Walk:
             name = m.group(1)
             if name in self.tensors and self.tensors[name]:
                 self.load(self.tensors[name])
+                comment.named = True
             elif not _assigned_at(self.forward, name, next_line):
                 return  # names a tensor not (yet) kept: the replay cannot tell which
         elif self.last is not None:
@@ -650,7 +652,7 @@ def _docstring_claims(doc: ast.Constant, lines: Sequence[str], param: str) -> Tu
         claim = parse_comment("# " + shape_text, trailing=False)
         if isinstance(claim, ShapeClaim) and claim.source is None:
             col = text.find(shape_text)
-            target.append(Comment(number, max(col - 2, 0), "# " + shape_text, True, joined=True))
+            target.append(Comment(number, max(col - 2, 0), "# " + shape_text, True, joined=True, named=True))
     return inputs, returns
 
 
