@@ -324,7 +324,22 @@ class _Walk:
             self.scope.values[name] = UNKNOWN
         self.last = result
         self.current = result
-        self.trailing(stmt)
+        self.trailing_named(stmt, names)
+
+    def trailing_named(self, stmt: ast.stmt, names: List[str]) -> None:
+        """A comment on a line that assigns several tensors describes one only when it names
+        it (``# out: (B, 20, 256)``); ``(N, 512, 38, 38), (N, 1024, 19, 19)`` is not read."""
+        end = stmt.end_lineno or stmt.lineno
+        self.read_to = max(self.read_to, end)
+        for c in self.comments.get(end, []):
+            m = _NAMES_TENSOR.match(c.text)
+            if c.own_line or not self.with_comments or m is None or m.group(1) not in names:
+                continue
+            tensor = self.tensors.get(m.group(1))
+            if tensor:
+                self.load(tensor)
+                c.scope, c.named = self.scope.copy(), True
+                self.items.append(c)
 
     def sizes_of(self, value: ast.expr) -> Optional[Tuple[Tensor, str]]:
         """``x.shape`` or ``x.size()`` of a tensor this walk keeps: its name and the text."""
