@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .budget import MAX_ASSIGNMENTS, MAX_WEIGHING, current as current_budget
-from .dims import FRESH, Poly, _symbols, _value, differs, fresh_names, substitute
+from .dims import FRESH, Poly, _symbols, _value, differs, fresh_names, has_fresh, substitute
 
 # How far a numeric equation is solved for its one fresh symbol (sizes people write are small).
 _MAX_SIZE = 1 << 16
@@ -141,6 +141,8 @@ def _disjoint(equations: Sequence[Equation]) -> bool:
 
 def equation(claimed: Poly, replayed: Poly) -> Equation:
     names = fresh_names(replayed)
+    if names and claimed == replayed:  # ``C`` of ``B, C, H, W = x.shape`` against that size: says nothing
+        return Equation(claimed, replayed, frozenset(), fixed=OK)
     if not names:
         return Equation(claimed, replayed, names, fixed=VIOLATED if differs(claimed, replayed) else OK)
     eq = Equation(claimed, replayed, names)
@@ -244,7 +246,8 @@ def candidates(sites: Sequence[Site]) -> Dict[str, List[Poly]]:
                 (name,) = e.names
                 bucket = votes.setdefault(name, {})
                 if e.replayed == Poly.sym(name):  # the size itself: the claim as written (``nc``)
-                    bucket[e.claimed] = bucket.get(e.claimed, 0) + 1
+                    if not has_fresh(e.claimed):  # (another unknown size is no value for it)
+                        bucket[e.claimed] = bucket.get(e.claimed, 0) + 1
                 elif e.solutions:
                     for x in sorted(set(e.solutions)):  # both ends of the run
                         p = Poly.const(x)

@@ -596,7 +596,7 @@ class _Walk:
 
     def own_line(self, comment: Comment, next_line: int) -> None:
         m = _NAMES_TENSOR.match(comment.text)
-        if m and m.group(1) in self.locals and m.group(1) not in ("x", "input", "output", "out", "shape", "size"):
+        if m and m.group(1) in self.locals and m.group(1) not in ("shape", "size"):
             name = m.group(1)
             if name in self.tensors and self.tensors[name]:
                 self.load(self.tensors[name])
