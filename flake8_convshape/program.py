@@ -65,6 +65,16 @@ class Load:
 
 
 @dataclass
+class Rank:
+    """The tensor kept under ``name`` has ``rank`` dimensions, as code says
+    (``B, C, H, W = x.shape``: Python would fail otherwise)."""
+
+    name: str
+    rank: int
+    line: int
+
+
+@dataclass
 class Branch:
     """An ``if`` the frontend cannot decide: both ways are replayed without their comments, and
     each name in ``merged`` holds, after it, the shape both ways agree on (``(after, first-way
@@ -74,7 +84,7 @@ class Branch:
     merged: List[Tuple[str, str, str]] = field(default_factory=list)
 
 
-Item = Union[Layer, Comment, Store, Load, Branch]
+Item = Union[Layer, Comment, Store, Load, Branch, Rank]
 
 
 @dataclass

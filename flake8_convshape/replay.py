@@ -20,7 +20,7 @@ from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Num, ShapeClaim, dim_poly, parse_comment
 from .dims import DIM, FRESH, Poly, Sym, _symbols, differs, fresh_names, has_fresh, paren, same, substitute
-from .program import Block, Branch, Comment, Item, Layer, Load, NameScope as Scope, Store, ViewSeed
+from .program import Block, Branch, Comment, Item, Layer, Load, NameScope as Scope, Rank, Store, ViewSeed
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Args, Operand, Outcome, Shape, Value
 from .noqa import silenced
@@ -86,7 +86,7 @@ def expected_rank(items: Sequence[Item]) -> Optional[int]:
     candidates: Optional[Set[int]] = None
     ranks: Optional[Tuple[int, ...]]
     for item in items:
-        if isinstance(item, (Comment, Store)):
+        if isinstance(item, (Comment, Store, Rank)):
             continue
         if not isinstance(item, Layer):
             break  # another tensor from here on
@@ -218,6 +218,7 @@ class Replayer:
         self.rest: Tuple[Shape, ...] = ()
         self._below: Optional[Shape] = None  # while flushing: what the layer below the comments took
         self.dataflow = False  # replaying a forward(): comments may describe any statement below
+        self.stating_input = False  # forward(): no statement replayed yet (comments state its input)
         self._spans: List[Tuple[Layer, Shape, Shape]] = []  # forward(): layers below pending comments
         self._more: List[Tuple[Layer, Shape, Shape]] = []  # while flushing: the spans after the first
 
@@ -232,7 +233,9 @@ class Replayer:
         layers that follow, or from a comment that writes its batch)."""
         if shape.dims is None:
             rank = expected_rank(upcoming)
-            if rank is None and claim is not None and claim.has_batch:
+            # (in a forward(), only a comment on its input: a comment elsewhere may describe
+            # another tensor, and a rank it made up would let an operation fail on it)
+            if rank is None and claim is not None and claim.has_batch and (not self.dataflow or self.stating_input):
                 rank = len(claim.dims)
             if rank is None:
                 if shape.last is None:
@@ -545,6 +548,7 @@ class Replayer:
         if block.param is not None:
             self.env[block.param] = (shape, origin)
             self.current = block.param
+            self.stating_input = True
         return self.items(block.items, shape, origin, trace)
 
     def _stated(self, claim: ShapeClaim, block: Block) -> Shape:
@@ -593,8 +597,18 @@ class Replayer:
                 self.current = item.name
                 continue
             if isinstance(item, Branch):
+                self.stating_input = False
                 self._branch(item, shape, origin)
                 continue
+            if isinstance(item, Rank):
+                kept, at = self.env.get(item.name, (UNKNOWN_SHAPE, Origin()))
+                if kept.dims is None:
+                    kept = self.freshen(Shape((None,) * item.rank), f"{item.line}:{item.rank}", [])
+                    self.env[item.name] = (kept, at)
+                    if self.current == item.name:
+                        shape = kept
+                continue
+            self.stating_input = False
             self.current = None
             shape, origin = self.step(item, shape, origin, trace)
         self._flush_spans()
@@ -1279,7 +1293,7 @@ def _untakeable_input(block: Block, replayer: Replayer, comment: Comment, claim:
         return []
     layers: List[Layer] = []
     for item in block.items:
-        if isinstance(item, (Comment, Store)):
+        if isinstance(item, (Comment, Store, Rank)):
             continue
         if not isinstance(item, Layer) or item.nested is not None or item.choice is not None or item.spec is None or item.args is None:
             break

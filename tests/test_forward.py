@@ -122,8 +122,9 @@ def test_sizes_read_from_a_tensor_are_the_comments_names() -> None:
     ''')
     assert found(source) == []
     assert all(s == "compared" for _, s in statuses(source))
+    # 32 fits only a C the input comment does not give: one comment against the other
     wrong = source.replace("# (B, 64, 64)", "# (B, 64, 32)")
-    assert found(wrong) == [(line_of(wrong, "self.proj(x)"), "CVS101")]
+    assert found(wrong) == [(line_of(wrong, "self.proj(x)"), "CVS103")]
 
 
 def test_an_operation_pytorch_rejects_is_cvs204() -> None:
@@ -144,7 +145,8 @@ def test_an_undecided_if_keeps_what_both_ways_agree_on() -> None:
                 y = F.relu(self.conv(x))
             return y  # (B, 16, 32, 31)
     ''')
-    assert found(source) == [(line_of(source, "return y"), "CVS101")]
+    # the width 31 contradicts the input comment's 32 (both ways keep it)
+    assert found(source) == [(line_of(source, "return y"), "CVS103")]
     differ = source.replace("y = F.relu(self.conv(x))", "y = x")
     assert found(differ) == []  # the ways disagree: y is not known after the if
 

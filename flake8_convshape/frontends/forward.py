@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Protocol, Sequence, Tuple, Union
 from ..budget import current as current_budget
 from ..dims import DIM, Poly
 from ..layers.base import OPERATIONS, UNKNOWN, Args, LayerCall, Operand, Text, Value, bind
-from ..program import Block, Branch, Comment, Item, Layer, Load, Store
+from ..program import Block, Branch, Comment, Item, Layer, Load, Rank, Store
 from .construct import Construction
 from .evaluate import AnyScope, condition, evaluate
 from .facts import dotted
@@ -307,6 +307,7 @@ class _Walk:
         sizes = self.sizes_of(value)
         if sizes is not None and names is not None and not any(isinstance(e, ast.Starred) for e in target.elts):
             tensor, shown = sizes
+            self.items.append(Rank(tensor, len(names), stmt.lineno))
             for i, name in enumerate(names):
                 self.tensors.pop(name, None)
                 self.scope.values[name] = _dim(tensor, i, f"{shown}[{i}]")
