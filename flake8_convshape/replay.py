@@ -218,7 +218,7 @@ class Replayer:
         self.rest: Tuple[Shape, ...] = ()
         self._below: Optional[Shape] = None  # while flushing: what the layer below the comments took
         self.dataflow = False  # replaying a forward(): comments may describe any statement below
-        self.stating_input = False  # forward(): no statement replayed yet (comments state its input)
+        self.stating_input = False  # reading a block's input comments
         self._spans: List[Tuple[Layer, Shape, Shape]] = []  # forward(): layers below pending comments
         self._more: List[Tuple[Layer, Shape, Shape]] = []  # while flushing: the spans after the first
 
@@ -542,13 +542,16 @@ class Replayer:
         if shape.dims is None and not self.inputs and expected_rank(block.items) is None:
             self.lost = "the block's first layers take any rank, so its input's layout is not settled"
         shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
+        self.stating_input = True
         for c, claim in stated:
             self.stated_inputs.add((c.line, c.col))
-            self.claim_here(c, claim, shape, origin, block.items)
+            claimed = self.claim_here(c, claim, shape, origin, block.items)
+            if block.param is not None:  # forward(): its input as the comments state it
+                shape = claimed
+        self.stating_input = False
         if block.param is not None:
             self.env[block.param] = (shape, origin)
             self.current = block.param
-            self.stating_input = True
         return self.items(block.items, shape, origin, trace)
 
     def _stated(self, claim: ShapeClaim, block: Block) -> Shape:
@@ -597,7 +600,6 @@ class Replayer:
                 self.current = item.name
                 continue
             if isinstance(item, Branch):
-                self.stating_input = False
                 self._branch(item, shape, origin)
                 continue
             if isinstance(item, Rank):
@@ -608,7 +610,6 @@ class Replayer:
                     if self.current == item.name:
                         shape = kept
                 continue
-            self.stating_input = False
             self.current = None
             shape, origin = self.step(item, shape, origin, trace)
         self._flush_spans()

@@ -142,17 +142,20 @@ class _Walk:
         self.current = self.last = first
         for a in args[1:] + self.forward.args.kwonlyargs:
             self.scope.values[a.arg] = UNKNOWN
-        header = [c for c in self.comments.get(self.forward.lineno, []) if not c.own_line]
-        self.items.extend(header)
+        # its input: a comment on the def line, a docstring entry, comments before the first statement
+        inputs = [c for c in self.comments.get(self.forward.lineno, []) if not c.own_line]
         body = self.forward.body
         returns: List[Comment] = []
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            inputs, returns = _docstring_claims(body[0].value, self.b.src.lines, args[0].arg)
-            for c in inputs:
-                c.scope = self.scope.copy()
-            self.items.extend(inputs)
+            stated, returns = _docstring_claims(body[0].value, self.b.src.lines, args[0].arg)
+            inputs += stated
             self.read_to = body[0].end_lineno or body[0].lineno
             body = body[1:]
+        if body:
+            inputs += [c for n in range(self.read_to + 1, body[0].lineno) for c in self.comments.get(n, []) if c.own_line]
+            self.read_to = body[0].lineno - 1
+        for c in inputs:
+            c.scope = self.scope.copy()
         self.statements(body)
         if returns and self.returned and self.last:
             self.load(self.last)
@@ -160,7 +163,7 @@ class _Walk:
                 c.scope = self.scope.copy()
             self.items.extend(returns)
         line, col = self.b.pos(self.forward)[0]
-        return Block(line, col, items=self.items, scope=self.scope, param=first)
+        return Block(line, col, inputs=inputs, items=self.items, scope=self.scope, param=first)
 
     def fork(self) -> "_Walk":
         """A walk of one way of an ``if``: the names as they are here, no comments."""
