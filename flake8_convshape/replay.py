@@ -1191,7 +1191,12 @@ class Judge:
         names: Set[str] = set(fresh_names(shape_in.last))
         for d in shape_in.dims or ():
             names |= fresh_names(d)
-        return {n for n in names if self._layer_takes(problem, {k: v for k, v in self.values.items() if k != n})}
+        alone = {n for n in names if self._layer_takes(problem, {k: v for k, v in self.values.items() if k != n})}
+        if alone or not names:
+            return alone
+        # a product of stated sizes (``C*H*W`` after a flatten): together they are the culprits
+        together = {k: v for k, v in self.values.items() if k not in names}
+        return names & set(self.values) if self._layer_takes(problem, together) else set()
 
     def report_layer(self, p: Raised) -> None:
         message = p.message
