@@ -144,6 +144,8 @@ class _Walk:
             self.scope.values[a.arg] = UNKNOWN
         # its input: a comment on the def line, a docstring entry, comments before the first statement
         inputs = [c for c in self.comments.get(self.forward.lineno, []) if not c.own_line]
+        for c in inputs:
+            c.named = True  # on the def line: the input, no other placement
         body = self.forward.body
         returns: List[Comment] = []
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
