@@ -61,7 +61,8 @@ class Program:
         lines = ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", "", "", "class M(nn.Module):"]
         lines += ["    def __init__(self):", "        super().__init__()"]
         lines += [f"        {s}" for s in self.init] or ["        pass"]
-        lines += ["", "    def forward(self, x):  # " + _shape_text(self.input_shape)]
+        # the batch written as a number: whether PyTorch raises may depend on it
+        lines += ["", "    def forward(self, x):  # (" + ", ".join(map(str, self.input_shape)) + ")"]
         for stmt, comment in zip(self.body, comments):
             lines.append(f"        {stmt}" + (f"  # {comment}" if comment else ""))
         lines.append("        return x")
@@ -153,7 +154,13 @@ def op_flatten_linear(draw: st.DrawFn, x: "torch.Tensor", y: "torch.Tensor", n: 
     out = draw(st.integers(1, 16))
     layer = nn.Linear(features, out)
     how = draw(st.sampled_from(["x.view(x.size(0), -1)", "x.flatten(1)", "torch.flatten(x, 1)", "x.reshape(x.shape[0], -1)"]))
-    return f"x = self.m{n}({how})", lambda: layer(x.reshape(x.shape[0], -1)), f"self.m{n} = nn.Linear({features}, {out})"
+    flat: Callable[[], "torch.Tensor"] = {
+        "x.view(x.size(0), -1)": lambda: x.view(x.size(0), -1),
+        "x.flatten(1)": lambda: x.flatten(1),
+        "torch.flatten(x, 1)": lambda: torch.flatten(x, 1),
+        "x.reshape(x.shape[0], -1)": lambda: x.reshape(x.shape[0], -1),
+    }[how]
+    return f"x = self.m{n}({how})", lambda: layer(flat()), f"self.m{n} = nn.Linear({features}, {out})"
 
 
 def op_cat(draw: st.DrawFn, x: "torch.Tensor", y: "torch.Tensor", n: int) -> Tuple[str, Callable[[], "torch.Tensor"], Optional[str]]:
