@@ -278,7 +278,7 @@ def test_forward_matches_pytorch(program: Program, data: st.DataObject) -> None:
         i
         for i, s in enumerate(program.shapes)
         if s is not None
-        and len(s) > 1
+        and 1 < len(s) <= 5  # (longer shapes are not read as claims)
         and not program.body[i].startswith("y = ")
         and not (program.body[i].startswith("x = self.m") and program.body[i].count("(") > 1)  # two steps on one line
         and decided.get(first + i) is not None
