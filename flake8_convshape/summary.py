@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 from .dims import Poly
 from .layers.base import Shape
-from .report import Count, Names, Options, metrics, number
+from .report import Count, Names, Options, metrics, number, value_json
 
 if TYPE_CHECKING:
     from .replay import BlockTrace, Step
@@ -102,7 +102,7 @@ HEADERS: Dict[str, Tuple[str, ...]] = {
     "rf": ("RF", "Jump"),
     "mem": ("Output mem",),
 }
-NUMERIC = frozenset({"#", "Param #", "MACs", "RF", "Jump", "Output mem"})
+NUMERIC = frozenset({"#", "Param #", "MACs", "RF", "Jump", "Output mem"})  # right-aligned
 
 
 @dataclass
@@ -241,6 +241,58 @@ def block_json(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optio
         "claims_checked": trace.claims_checked,
         "claims_disagreeing": list(trace.disagreeing),
     }
+
+
+def report_json(
+    path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None, options: Options = Options()
+) -> Dict[str, Any]:
+    """``block_json`` and the report's figures: per layer ``name``, ``output_shape``,
+    ``params``, ``macs``, ``receptive_field``, ``jump``, ``output_bytes`` (an int where known,
+    the expression where symbolic, null where unknown; a list per axis where the axes differ),
+    and the block's totals."""
+    out = block_json(path, trace, wants, lines)
+    names = Names()
+    figures = metrics(trace)
+
+    def axes(values: Optional[Tuple[Poly, ...]]) -> object:
+        if values is None:
+            return None
+        shown = [value_json(v, names) for v in values] or [1]
+        return shown[0] if len(set(map(str, shown))) == 1 else shown
+
+    for layer, step, m in zip(out["layers"], trace.steps, figures):
+        dims = step.shape_out.dims
+        layer.update(
+            {
+                "name": layer["text"],
+                "output_shape": None if dims is None else [value_json(d, names) for d in dims[1:]],
+                "params": value_json(step.parameters, names),
+                "macs": value_json(m.macs, names),
+                "receptive_field": axes(m.field.size if m.field else None),
+                "jump": axes(m.field.jump if m.field else None),
+                "output_bytes": value_json(None if m.elements is None else m.elements.scale(options.itemsize * options.batch), names),
+            }
+        )
+    params, macs = Count.of([s.parameters for s in trace.steps]), Count.of([m.macs for m in figures])
+    outputs = Count.of([m.elements for m in figures])
+
+    def whole(count: Count, scale: int = 1) -> object:
+        return None if count.unknown else value_json(count.known.scale(scale), names)
+
+    out.update(
+        {
+            "total_params": whole(params),
+            "macs": whole(macs),
+            "macs_expr": macs.render(names.count),
+            "flops": whole(macs, 2),
+            "params_bytes": whole(params, options.itemsize),
+            "output_bytes": whole(outputs, options.itemsize * options.batch),
+            "dtype": options.dtype,
+            "batch": options.batch,
+            "unknown_sizes": names.named,
+        }
+    )
+    return out
 
 
 def block_end_lines(source: str) -> Dict[int, int]:
