@@ -40,8 +40,6 @@ table { border-collapse: collapse; font-size: 13px; }
 th, td { border-bottom: 1px solid #dee2e6; padding: 3px 8px; text-align: left; font-family: monospace; }
 td.num, th.num { text-align: right; }
 ul.totals { font-size: 13px; font-family: monospace; padding-left: 1.2em; }
-svg text { font-family: monospace; font-size: 12px; }
-svg text.shape { fill: #495057; font-size: 11px; }
 """
 
 
@@ -50,17 +48,23 @@ def _box_width(texts: Sequence[str]) -> float:
 
 
 def diagram(table: Table, input_shape: str) -> str:
-    """The block as an SVG: the input, then one box per layer with its output shape."""
+    """The block as an SVG: the input, then one box per layer with its output shape (and its
+    MACs where the table has them and they are not 0). It carries
+    its own style, so it also stands alone as an .svg file."""
     boxes: List[Tuple[str, str, str, bool]] = [("input", input_shape, "#ffffff", False)]
-    for row in table.rows:
+    macs = table.head.index("MACs") if "MACs" in table.head else None
+    for row, cells in zip(table.rows, table.cells):
         spec = CATALOG.get(row.layer)
         colour = COLOURS.get(spec.family, UNKNOWN_COLOUR) if spec is not None else UNKNOWN_COLOUR
-        boxes.append((f"{row.index}  {row.text}", row.output, colour, bool(row.codes)))
+        shape = row.output if macs is None or cells[macs] == "0" else f"{row.output}   {cells[macs]} MACs"
+        boxes.append((f"{row.index}  {row.text}", shape, colour, bool(row.codes)))
     width = _box_width([t for b in boxes for t in b[:2]])
     height = len(boxes) * (BOX_H + GAP) - GAP + 2
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 2:.0f}" height="{height}" '
         f'viewBox="0 0 {width + 2:.0f} {height}" role="img" aria-label="layers of the block">',
+        "<style>text { font-family: monospace; font-size: 12px; fill: #212529; } "
+        "text.shape { fill: #495057; font-size: 11px; }</style>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6c757d"/></marker></defs>',
     ]

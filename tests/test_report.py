@@ -226,3 +226,37 @@ def test_the_seeds_macs_match_flop_counter_layer_by_layer(capsys, path, classes,
             ours.append(2 * row["macs"])
         assert ours == theirs
         assert block["flops"] == sum(theirs)
+
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_the_readme_report_is_the_tools_output(capsys):
+    """The README's abridged table: each of its rows, and its total, as the command prints them."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("$ convshape summary --columns shape,macs,rf --define nz=100,ngf=64,ndf=64,nc=3 dcgan.py:48\n")[1]
+    shown = [line for line in block.split("```")[0].splitlines() if line.strip() and line.strip() != "..."]
+    code, out, _ = summary(capsys, "--columns", "shape,macs,rf", "--define", SIZES, f"{DCGAN}:48")
+    assert code == 0
+    printed = out.splitlines()
+    assert all(line in printed for line in shown), [line for line in shown if line not in printed]
+    _, generator, _ = summary(capsys, "--columns", "macs", "--define", SIZES, f"{DCGAN}:13")
+    assert "Total MACs: 104,628,224" in generator and "104,628,224" in text
+
+
+def test_the_readme_picture_is_the_tools_own_drawing():
+    """docs/report_dcgan.svg is what html.diagram draws for the discriminator (regenerate it with
+    CONVSHAPE_REGENERATE=1 after changing the drawing)."""
+    from flake8_convshape.analysis import Settings, analyse
+    from flake8_convshape.html import diagram
+    from flake8_convshape.report import Options
+    from flake8_convshape.summary import block_table, input_text
+
+    analysis = analyse(DCGAN.read_text(), Settings(defines={"nz": 100, "ngf": 64, "ndf": 64, "nc": 3}))
+    trace = analysis.traces[1]
+    drawn = diagram(block_table("dcgan.py", trace, lines=analysis.lines, options=Options(("shape", "macs"))), input_text(trace)) + "\n"
+    picture = README.parent / "docs" / "report_dcgan.svg"
+    if os.environ.get("CONVSHAPE_REGENERATE"):
+        picture.write_text(drawn, encoding="utf-8")
+    assert picture.read_text(encoding="utf-8") == drawn
+    assert "docs/report_dcgan.svg" in README.read_text(encoding="utf-8")
