@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = sub.add_parser(
         "summary",
-        help="a torchsummary-like table per Sequential: layers, output shapes, parameters, coverage",
+        help="a torchsummary-like table per Sequential: layers, output shapes, parameters, MACs, receptive field, memory",
         description="For each nn.Sequential (or the one spanning LINE), print its layers as written, "
         "each output shape (without the batch; symbolic where names are unknown, ? after a layer "
         "the catalog does not know), each parameter count, the totals (buffers such as "
         "BatchNorm's running statistics count as non-trainable, apart from the parameters), and "
-        "how many shape comments the replay could check. Without importing torch. Exit 0 when "
+        "how many shape comments the replay could check; with --columns also MACs, receptive "
+        "field and memory, as a text or markdown table, JSON, or an HTML page with a diagram per block. "
+        "Without importing torch. Exit 0 when "
         "something was summarised, 1 when nothing was (or a file could not be read), 2 on usage errors.",
     )
     # not "paths": the CLI checks that paths exist, and PATH:LINE does not
