@@ -56,14 +56,14 @@ def diagram(table: Table, input_shape: str) -> str:
     for row, cells in zip(table.rows, table.cells):
         spec = CATALOG.get(row.layer)
         colour = COLOURS.get(spec.family, UNKNOWN_COLOUR) if spec is not None else UNKNOWN_COLOUR
-        shape = row.output if macs is None or cells[macs] == "0" else f"{row.output}   {cells[macs]} MACs"
+        shape = row.output if macs is None or cells[macs] == "0" else f"{row.output}  \u00b7  {cells[macs]} MACs"
         boxes.append((f"{row.index}  {row.text}", shape, colour, bool(row.codes)))
     width = _box_width([t for b in boxes for t in b[:2]])
     height = len(boxes) * (BOX_H + GAP) - GAP + 2
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 2:.0f}" height="{height}" '
         f'viewBox="0 0 {width + 2:.0f} {height}" role="img" aria-label="layers of the block">',
-        "<style>text { font-family: monospace; font-size: 12px; fill: #212529; } "
+        "<style>text { font-family: monospace; font-size: 12px; fill: #212529; white-space: pre; } "
         "text.shape { fill: #495057; font-size: 11px; }</style>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6c757d"/></marker></defs>',
