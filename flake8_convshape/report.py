@@ -17,10 +17,11 @@ Sizes the code leaves unknown (an input with no shape comment) are named by thei
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .dims import FRESH, Poly, fresh_names, paren, substitute
+from .dims import FRESH, Atom, Monomial, Number, Poly, fresh_names, paren, substitute
 from .layers.base import CATALOG, product
 from .receptive import Field, fields
 
@@ -118,12 +119,55 @@ class Count:
 
 
 def number(p: Optional[Poly]) -> str:
-    """``3,072`` for a known count, the expression for a symbolic one, ``?`` for unknown."""
+    """``3,072`` for a known count, the expression for a symbolic one (factored where that is
+    shorter: ``1728*(H - 2)*(W - 2)``), ``?`` for unknown."""
     if p is None:
         return "?"
     r = p.resolved()
     v = r.int_value()
-    return f"{v:,}" if v is not None else str(r)
+    return f"{v:,}" if v is not None else factored(r)
+
+
+def factored(p: Poly) -> str:
+    """``p`` with its factors ``(a + c)`` taken out, ``a`` an atom of degree 1 and ``c`` an
+    integer: a conv's count is its weight times its output sizes, which the algebra expands."""
+    rest, factors = p, []
+    found = True
+    while found:
+        found = False
+        for atom in sorted({a for m, _ in rest.terms for a in m}, key=lambda a: a.key):
+            split = _linear_in(rest, atom)
+            if split is not None:
+                rest, shift = split
+                factors.append(Poly.atom(atom) + Poly.const(shift))
+                found = True
+                break
+    text = "*".join([paren(rest)] + [paren(f) for f in factors]) if factors else str(p)
+    return text if len(text) < len(str(p)) else str(p)
+
+
+def _linear_in(p: Poly, atom: Atom) -> Optional[Tuple[Poly, int]]:
+    """(q, c) with ``p = (atom + c) * q`` for a non-zero integer c, or None."""
+    q: Dict[Monomial, Number] = {}
+    r: Dict[Monomial, Number] = {}
+    for m, c in p.terms:
+        n = m.count(atom)
+        if n > 1:
+            return None
+        if n == 1:
+            rest = list(m)
+            rest.remove(atom)
+            q[tuple(rest)] = c
+        else:
+            r[m] = c
+    if not q or not r:
+        return None
+    quotient, remainder = Poly(q), Poly(r)
+    first, coeff = quotient.terms[0]
+    shift = Fraction(dict(remainder.terms).get(first, 0)) / coeff
+    if shift == 0 or shift.denominator != 1 or remainder != quotient.scale(int(shift)):
+        return None
+    return quotient, int(shift)
 
 
 class Names:
