@@ -104,3 +104,22 @@ def test_every_multiplying_family_was_compared():
         pytest.skip("run with the per-layer tests")
     print(f"\nMACs compared with FlopCounterMode, per family: {dict(COMPARED)}")
     assert {"conv", "linear", "attention"} <= set(COMPARED), COMPARED
+
+
+# the corners several FLOP counters get wrong, each spelled out
+CORNERS = [
+    Case("ConvTranspose2d", {"in_channels": 4, "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2, "dilation": 2}, (2, 4, 5, 7)),
+    Case("ConvTranspose1d", {"in_channels": 3, "out_channels": 3, "kernel_size": 4, "stride": 3, "output_padding": 2, "groups": 3}, (1, 3, 6)),
+    Case("ConvTranspose3d", {"in_channels": 2, "out_channels": 4, "kernel_size": (1, 2, 3), "stride": (1, 2, 2), "dilation": (1, 1, 2)}, (1, 2, 2, 3, 4)),
+    Case("Conv2d", {"in_channels": 6, "out_channels": 6, "kernel_size": 3, "groups": 6, "padding": "same", "dilation": 2}, (1, 6, 9, 9)),
+    Case("Conv1d", {"in_channels": 2, "out_channels": 4, "kernel_size": 3, "padding": 2, "padding_mode": "reflect"}, (3, 2, 8)),
+    Case("Linear", {"in_features": 5, "out_features": 7}, (2, 3, 4, 5)),
+    Case("TransformerEncoderLayer", {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "batch_first": True}, (2, 5, 8)),
+]
+
+
+@pytest.mark.parametrize("case", CORNERS, ids=[c.name for c in CORNERS])
+def test_corners_match_flop_counter(case):
+    before = sum(COMPARED.values())
+    check(case)
+    assert sum(COMPARED.values()) == before + 1  # compared, not skipped
