@@ -100,9 +100,9 @@ HEADERS: Dict[str, Tuple[str, ...]] = {
     "params": ("Param #",),
     "macs": ("MACs",),
     "rf": ("RF", "Jump"),
-    "mem": ("Output mem",),
+    "mem": ("Param mem", "Output mem"),
 }
-NUMERIC = frozenset({"#", "Param #", "MACs", "RF", "Jump", "Output mem"})  # right-aligned
+NUMERIC = frozenset({"#", "Param #", "MACs", "RF", "Jump", "Param mem", "Output mem"})  # right-aligned
 
 
 @dataclass
@@ -132,7 +132,7 @@ def block_table(
             "params": [row.parameters],
             "macs": [names.count(m.macs)],
             "rf": list(names.field(m.field)),
-            "mem": [names.bytes(m.elements, options.itemsize * options.batch)],
+            "mem": [names.bytes(step.parameters, options.itemsize), names.bytes(m.elements, options.itemsize * options.batch)],
         }
         cells.append(
             [str(row.index), row.text]
@@ -270,6 +270,7 @@ def report_json(
                 "macs": value_json(m.macs, names),
                 "receptive_field": axes(m.field.size if m.field else None),
                 "jump": axes(m.field.jump if m.field else None),
+                "params_bytes": value_json(None if step.parameters is None else step.parameters.scale(options.itemsize), names),
                 "output_bytes": value_json(None if m.elements is None else m.elements.scale(options.itemsize * options.batch), names),
             }
         )

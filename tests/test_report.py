@@ -39,9 +39,10 @@ def test_netd_text_report_with_every_column(capsys):
     code, out, _ = summary(capsys, "--columns", "shape,params,macs,rf,mem", "--batch", "2", str(NETD))
     assert code == 0
     lines = out.splitlines()
-    assert lines[2].split() == ["#", "Layer", "Output", "shape", "Param", "#", "MACs", "RF", "Jump", "Output", "mem"]
+    assert lines[2].split() == ["#", "Layer", "Output", "shape", "Param", "#", "MACs", "RF", "Jump", "Param", "mem", "Output", "mem"]
     (last_conv,) = [line.split() for line in lines if line.lstrip().startswith("20  ")]
-    assert last_conv[-7:] == ["6", "4,194,304", "150,994,944", "76", "16", "144.0", "KiB"]  # 512x6x6 x 4 B x 2
+    # 4,194,304 parameters x 4 B; 512 x 6 x 6 outputs x 4 B x 2 samples
+    assert last_conv[-9:] == ["6", "4,194,304", "150,994,944", "76", "16", "16.0", "MiB", "144.0", "KiB"]
     assert "Total MACs: 1,129,512,960 (FLOPs = 2 x MACs: 2,259,025,920)" in lines
     assert "Params size (float32): 27.2 MiB" in lines
     assert any(line.startswith("Layer outputs (batch 2, float32): ") for line in lines)
@@ -65,7 +66,7 @@ def test_dtype_and_batch_scale_the_memory(capsys):
     _, out, _ = summary(capsys, "--format", "json", "--dtype", "float16", "--batch", "4", str(NETD))
     (block,) = json.loads(out)
     first = block["layers"][0]
-    assert first["output_bytes"] == 64 * 96 * 96 * 2 * 4
+    assert first["output_bytes"] == 64 * 96 * 96 * 2 * 4 and first["params_bytes"] == 1728 * 2
     assert block["params_bytes"] == 7124288 * 2 and block["dtype"] == "float16" and block["batch"] == 4
 
 
