@@ -52,6 +52,7 @@ from .dims import paren
 from .findings import Finding
 from .layers.base import Shape
 from .replay import Step
+from .report import Metrics, Names, metrics
 
 log = logging.getLogger(__name__)
 
@@ -285,15 +286,34 @@ def _analyse_safely(uri: str, source: str, settings: Settings) -> Analysis:
         return Analysis(source, settings=settings)
 
 
-def hover_text(step: Step) -> str:
+def hover_text(step: Step, figures: Optional[Metrics] = None) -> str:
+    """The shapes in and out; with ``figures`` (report.py) the MACs and the receptive field."""
     symbolic = f"{step.shape_in.render()} -> {step.shape_out.render()}"
     valued = f"{render_values(step.shape_in)} -> {render_values(step.shape_out)}"
     text = f"`{step.text}`: `{symbolic}`"
     if valued != symbolic:
         text += f"\n\nwith the values in the source: `{valued}`"
+    if figures is not None:
+        names = Names()
+        field, jump = names.field(figures.field)
+        macs = f"`{names.count(figures.macs)}`"
+        if figures.macs is not None and str(names.poly(figures.macs)) != names.count(figures.macs).replace(",", ""):
+            macs = f"`{names.poly(figures.macs)}` = {macs}"
+        text += f"\n\nMACs: {macs} per sample (FLOPs = 2 x MACs); receptive field `{field}`, jump `{jump}`"
+        if names.named:
+            text += f" ({', '.join(names.named)}: sizes the code leaves unknown)"
     if step.codes:
         text += f"\n\n{', '.join(step.codes)} (see the diagnostics)"
     return text
+
+
+def figures_of(analysis: Analysis, step: Step) -> Optional[Metrics]:
+    """The report's figures for ``step``, worked out along the block that holds it."""
+    for trace in analysis.traces:
+        for index, s in enumerate(trace.steps):
+            if s is step:
+                return metrics(trace)[index]
+    return None
 
 
 def inlay_hints(ls: ConvShapeServer, analysis: Analysis, lines: Sequence[str]) -> List[lsp.InlayHint]:
@@ -420,7 +440,7 @@ def build_server(select: Sequence[str] = (), ignore: Sequence[str] = (), debounc
         if step is None:
             return None
         return lsp.Hover(
-            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=hover_text(step)),
+            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=hover_text(step, figures_of(analysis, step))),
             range=ls.step_range(lines, step, analysis.bom),
         )
 

@@ -22,7 +22,7 @@ from .claims import ArithClaim, BinOp, DimExpr, Name, Num, ShapeClaim, dim_poly,
 from .dims import DIM, FRESH, Poly, Sym, _symbols, differs, fresh_names, has_fresh, paren, same, substitute
 from .program import Block, Branch, Comment, Item, Layer, Load, NameScope as Scope, Rank, Store, ViewSeed
 from .findings import Edit, Finding
-from .layers.base import UNKNOWN_SHAPE, Args, Operand, Outcome, Shape, Value
+from .layers.base import UNKNOWN_SHAPE, Args, Operand, Outcome, Shape, Value, Window
 from .noqa import silenced
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
@@ -47,6 +47,10 @@ class Step:
     shape_out: Shape = UNKNOWN_SHAPE
     parameters: Optional[Poly] = None  # learnable numbers (module.parameters()); None = unknown
     buffers: Optional[Poly] = None  # running statistics and other buffers
+    # multiply-accumulates for one sample and the conv's or pool's window (layers.base.Outcome),
+    # for the report (report.py, receptive.py); sizes nothing fixes stay fresh symbols here
+    macs: Optional[Poly] = None
+    window: Optional[Window] = None
 
 
 @dataclass
@@ -693,6 +697,8 @@ class Replayer:
                     shape_out=_visible(shape),
                     parameters=_known(outcome.parameters) if outcome is not None else None,
                     buffers=_known(outcome.buffers) if outcome is not None else None,
+                    macs=outcome.macs if outcome is not None else None,
+                    window=outcome.window if outcome is not None else None,
                 )
             )
         if layer.trailing is not None:

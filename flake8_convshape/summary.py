@@ -19,51 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 from .dims import Poly
 from .layers.base import Shape
+from .report import Count, Names, Options, metrics, number, value_json
 
 if TYPE_CHECKING:
     from .replay import BlockTrace, Step
 
 Wants = Optional[Callable[[str], bool]]  # which codes to show (select, ignore)
-
-
-@dataclass(frozen=True)
-class Count:
-    """A sum of per-layer counts: the known part, and how many layers had no count."""
-
-    known: Poly
-    unknown: int
-
-    @staticmethod
-    def of(values: Sequence[Optional[Poly]]) -> "Count":
-        total = Poly.const(0)
-        missing = 0
-        for v in values:
-            if v is None:
-                missing += 1
-            else:
-                total = total + v
-        return Count(total, missing)
-
-    def value(self) -> Optional[int]:
-        """The exact number, when every layer's count is known and has no unknown names."""
-        return self.known.resolved().int_value() if not self.unknown else None
-
-    def render(self) -> str:
-        known = number(self.known)
-        if not self.unknown:
-            return known
-        layers = "layer" if self.unknown == 1 else "layers"
-        head = "?" if self.known.resolved().int_value() == 0 else f"{known} + ?"
-        return f"{head} ({self.unknown} {layers} unknown)"
-
-
-def number(p: Optional[Poly]) -> str:
-    """``3,072`` for a known count, the expression for a symbolic one, ``?`` for unknown."""
-    if p is None:
-        return "?"
-    r = p.resolved()
-    v = r.int_value()
-    return f"{v:,}" if v is not None else str(r)
 
 
 def shape_text(shape: Shape) -> str:
@@ -133,37 +94,106 @@ def input_text(trace: "BlockTrace") -> str:
     return shape_text(trace.steps[0].shape_in) if trace.steps else "?"
 
 
-def render_table(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None) -> str:
-    """The text table of one block; ``lines`` (the source) lets the layers read as written."""
+# the header cells of each column (--columns), and which of them hold numbers (right-aligned)
+HEADERS: Dict[str, Tuple[str, ...]] = {
+    "shape": ("Output shape",),
+    "params": ("Param #",),
+    "macs": ("MACs",),
+    "rf": ("RF", "Jump"),
+    "mem": ("Param mem", "Output mem"),
+}
+NUMERIC = frozenset({"#", "Param #", "MACs", "RF", "Jump", "Param mem", "Output mem"})  # right-aligned
+
+
+@dataclass
+class Table:
+    """One block's report as cells, for the text, markdown and HTML renderings."""
+
+    title: str
+    head: List[str]
+    cells: List[List[str]]
+    totals: List[str]  # the lines under the table
+    rows: List[Row]
+
+
+def block_table(
+    path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None, options: Options = Options()
+) -> Table:
+    """The rows and totals of one block with the chosen columns."""
     rows = block_rows(trace, wants, lines)
+    figures = metrics(trace)
+    names = Names()
     with_codes = any(r.codes for r in rows)
-    head = ["#", "Layer", "Output shape", "Param #"] + (["Findings"] if with_codes else [])
-    cells = [
-        [str(r.index), r.text, r.output, r.parameters] + ([", ".join(r.codes)] if with_codes else []) for r in rows
+    head = ["#", "Layer"] + [h for c in options.columns for h in HEADERS[c]] + (["Findings"] if with_codes else [])
+    cells = []
+    for row, step, m in zip(rows, trace.steps, figures):
+        values = {
+            "shape": [row.output],
+            "params": [row.parameters],
+            "macs": [names.count(m.macs)],
+            "rf": list(names.field(m.field)),
+            "mem": [names.bytes(step.parameters, options.itemsize), names.bytes(m.elements, options.itemsize * options.batch)],
+        }
+        cells.append(
+            [str(row.index), row.text]
+            + [v for c in options.columns for v in values[c]]
+            + ([", ".join(row.codes)] if with_codes else [])
+        )
+    total = Count.of([s.parameters for s in trace.steps])
+    buffers = Count.of([s.buffers for s in trace.steps])
+    totals = [
+        f"Total params: {total.render()}",
+        f"Trainable params: {total.render()}",
+        f"Non-trainable params (buffers): {buffers.render()}",
     ]
+    if "macs" in options.columns:
+        macs = Count.of([m.macs for m in figures])
+        doubled = Count(macs.known.scale(2), macs.unknown)
+        totals.append(f"Total MACs: {macs.render(names.count)} (FLOPs = 2 x MACs: {doubled.render(names.count)})")
+    if "mem" in options.columns:
+        outputs = Count.of([m.elements for m in figures])
+        weights = total.render(lambda p: names.bytes(p, options.itemsize))
+        activations = outputs.render(lambda p: names.bytes(p, options.itemsize * options.batch))
+        totals.append(f"Params size ({options.dtype}): {weights}")
+        totals.append(f"Layer outputs (batch {options.batch}, {options.dtype}): {activations}")
+    if names.named:
+        totals.append(f"{', '.join(names.named)}: sizes the code leaves unknown")
+    totals.append(coverage(trace))
+    title = f"{path}:{trace.line}: nn.Sequential, input {input_text(trace)}"
+    return Table(title, head, cells, totals, rows)
+
+
+def render_table(
+    path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None, options: Options = Options()
+) -> str:
+    """The text table of one block; ``lines`` (the source) lets the layers read as written."""
+    table = block_table(path, trace, wants, lines, options)
+    head, cells = table.head, table.cells
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(head)]
-    right = {0, 3}  # numbers right-aligned
+    right = {i for i, h in enumerate(head) if h in NUMERIC}
 
     def fmt(values: Sequence[str]) -> str:
         parts = [v.rjust(widths[i]) if i in right else v.ljust(widths[i]) for i, v in enumerate(values)]
         return "  ".join(parts).rstrip()
 
     width = sum(widths) + 2 * (len(widths) - 1)
-    total = Count.of([s.parameters for s in trace.steps])
-    buffers = Count.of([s.buffers for s in trace.steps])
-    out = [
-        f"{path}:{trace.line}: nn.Sequential, input {input_text(trace)}",
-        "-" * width,
-        fmt(head),
-        "=" * width,
-        *(fmt(c) for c in cells),
-        "=" * width,
-        f"Total params: {total.render()}",
-        f"Trainable params: {total.render()}",
-        f"Non-trainable params (buffers): {buffers.render()}",
-        coverage(trace),
-        "-" * width,
-    ]
+    out = [table.title, "-" * width, fmt(head), "=" * width, *(fmt(c) for c in cells), "=" * width, *table.totals, "-" * width]
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(
+    path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None, options: Options = Options()
+) -> str:
+    """The table as GitHub-flavoured markdown: a heading, a pipe table, the totals as a list."""
+    table = block_table(path, trace, wants, lines, options)
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    align = ["---:" if h in NUMERIC else "---" for h in table.head]
+    out = [f"### `{table.title}`", "", "| " + " | ".join(table.head) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(cell(c) if i != 1 else f"`{cell(c)}`" for i, c in enumerate(row)) + " |" for row in table.cells]
+    out += [""] + [f"- {line}" for line in table.totals]
     return "\n".join(out) + "\n"
 
 
@@ -211,6 +241,59 @@ def block_json(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optio
         "claims_checked": trace.claims_checked,
         "claims_disagreeing": list(trace.disagreeing),
     }
+
+
+def report_json(
+    path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None, options: Options = Options()
+) -> Dict[str, Any]:
+    """``block_json`` and the report's figures: per layer ``name``, ``output_shape``,
+    ``params``, ``macs``, ``receptive_field``, ``jump``, ``output_bytes`` (an int where known,
+    the expression where symbolic, null where unknown; a list per axis where the axes differ),
+    and the block's totals."""
+    out = block_json(path, trace, wants, lines)
+    names = Names()
+    figures = metrics(trace)
+
+    def axes(values: Optional[Tuple[Poly, ...]]) -> object:
+        if values is None:
+            return None
+        shown = [value_json(v, names) for v in values] or [1]
+        return shown[0] if len(set(map(str, shown))) == 1 else shown
+
+    for layer, step, m in zip(out["layers"], trace.steps, figures):
+        dims = step.shape_out.dims
+        layer.update(
+            {
+                "name": layer["text"],
+                "output_shape": None if dims is None else [value_json(d, names) for d in dims[1:]],
+                "params": value_json(step.parameters, names),
+                "macs": value_json(m.macs, names),
+                "receptive_field": axes(m.field.size if m.field else None),
+                "jump": axes(m.field.jump if m.field else None),
+                "params_bytes": value_json(None if step.parameters is None else step.parameters.scale(options.itemsize), names),
+                "output_bytes": value_json(None if m.elements is None else m.elements.scale(options.itemsize * options.batch), names),
+            }
+        )
+    params, macs = Count.of([s.parameters for s in trace.steps]), Count.of([m.macs for m in figures])
+    outputs = Count.of([m.elements for m in figures])
+
+    def whole(count: Count, scale: int = 1) -> object:
+        return None if count.unknown else value_json(count.known.scale(scale), names)
+
+    out.update(
+        {
+            "total_params": whole(params),
+            "macs": whole(macs),
+            "macs_expr": macs.render(names.count),
+            "flops": whole(macs, 2),
+            "params_bytes": whole(params, options.itemsize),
+            "output_bytes": whole(outputs, options.itemsize * options.batch),
+            "dtype": options.dtype,
+            "batch": options.batch,
+            "unknown_sizes": names.named,
+        }
+    )
+    return out
 
 
 def block_end_lines(source: str) -> Dict[int, int]:

@@ -347,6 +347,8 @@ def test_hover_shows_the_shape_in_and_out():
     assert "Conv2d(nc, ndf, 4, 2, 1)" in text
     assert "nc x 64 x 64 -> ndf x 32 x 32" in text
     assert "3 x 64 x 64 -> 64 x 32 x 32" in text
+    # Conv2d(nc, ndf, 4, 2, 1) on 64 x 64: ndf x 32 x 32 outputs of nc x 4 x 4 each
+    assert "MACs: `nc*ndf*16384` = `3,145,728` per sample" in text and "receptive field `4`, jump `2`" in text
     line = LINES[CONV_ROW]
     assert on_layer.range == lsp.Range(
         lsp.Position(CONV_ROW, line.index("nn.Conv2d")), lsp.Position(CONV_ROW, line.index("),") + 1)

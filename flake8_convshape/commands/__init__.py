@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import List
 
 # a command is listed here and lives in the module of the same name
-NAMES: List[str] = ["check", "claims", "fix", "annotate", "summary", "lsp"]
+NAMES: List[str] = ["check", "claims", "fix", "annotate", "summary", "padding", "lsp"]
 
 
 def load(name: str) -> ModuleType:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from ..codes import CVS201, CVS203
-from ..dims import describe, differs
+from ..dims import Poly, describe, differs
 from .base import (
     Problem,
     REQUIRED,
@@ -74,4 +74,18 @@ def encoder_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
                 f"but the incoming tensor has {describe(incoming)}" + should_be(args, "d_model", incoming),
             )
         )
-    return Outcome(shape, problems, changes=False, parameters=params, buffers=ZERO)
+    return Outcome(shape, problems, changes=False, parameters=params, buffers=ZERO, macs=_encoder_macs(args, shape, d_model, ff, problems))
+
+
+def _encoder_macs(args: Args, shape: Shape, e: Optional[Poly], f: Optional[Poly], problems: List[Problem]) -> Optional[Poly]:
+    """One sample of S tokens: the q, k, v and output projections 4*S*E*E, the attention
+    scores and the weighted sum 2*S*S*E, the feed-forward 2*S*E*F. The sequence is the second
+    dimension with batch_first, else the first, which the replay takes for the batch and
+    rarely knows."""
+    batch_first = truth(args["batch_first"])
+    if problems or e is None or f is None or batch_first is None or shape.dims is None or len(shape.dims) != 3:
+        return None
+    s = shape.dims[1] if batch_first else shape.dims[0]
+    if s is None:
+        return None
+    return (s * e * e).scale(4) + (s * s * e).scale(2) + (s * e * f).scale(2)

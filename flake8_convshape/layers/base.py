@@ -198,6 +198,21 @@ class Texts(Dict[str, str]):
 Problem = Tuple[str, str]
 
 
+@dataclass(frozen=True)
+class Window:
+    """The sliding window of a conv or pool along each spatial axis, for the receptive field
+    (receptive.py): how many input positions one output reads, end to end (dilation*(kernel-1)
+    + 1), and how far apart consecutive outputs' windows start."""
+
+    extent: Tuple[Poly, ...]
+    stride: Tuple[Poly, ...]
+
+    @staticmethod
+    def of(kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]) -> "Window":
+        extent = tuple(Poly.const(d * (k - 1) + 1) for k, d in zip(kernel, dilation))
+        return Window(extent, tuple(Poly.const(x) for x in stride))
+
+
 @dataclass
 class Outcome:
     shape: Shape
@@ -209,6 +224,10 @@ class Outcome:
     # the further tensors of a layer or operation that returns several (LSTM's h and c,
     # attention weights, chunks), flattened in order after ``shape``
     rest: Tuple[Shape, ...] = ()
+    # multiply-accumulates for one sample, as torch.utils.flop_counter counts them (FLOPs / 2):
+    # convolutions and matrix products only; None where the catalog has no count
+    macs: Optional[Poly] = None
+    window: Optional[Window] = None  # a conv's or pool's window, for the receptive field
 
 
 TransferFn = Callable[[Args, Shape, LayerCall], Outcome]

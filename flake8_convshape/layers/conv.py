@@ -9,7 +9,7 @@ padding.py), where negative padding crops instead of failing.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from ..codes import CVS201, CVS202, CVS203, CVS301, CVS302
 from ..dims import Poly, describe, differs, paren, prove_nonpositive
@@ -24,6 +24,7 @@ from .base import (
     int_of,
     int_tuple,
     poly_of,
+    product,
     register,
     same_arithmetic,
     total,
@@ -31,6 +32,7 @@ from .base import (
     ZERO,
     should_be,
     TransferFn,
+    Window,
 )
 from .padding import pad_dim
 from .spatial import (
@@ -162,15 +164,31 @@ def _counts(
     """(parameters, buffers): weight ``out x in/groups x k...`` (``in x out/groups x k...``
     transposed: the same count) plus ``out`` for the bias; no buffers."""
     out_ch = out_ch if out_ch is not None else poly_of(args["out_channels"])
-    groups = int_of(args["groups"])
+    weight = _weight(args, in_ch, k, out_ch)
     has_bias = truth(args["bias"])
-    if in_ch is None or out_ch is None or k is None or not groups or groups < 0 or has_bias is None:
+    if weight is None or out_ch is None or has_bias is None:
         return None, ZERO
+    return total(weight, out_ch if has_bias else ZERO), ZERO
+
+
+def _weight(args: Args, in_ch: Optional[Poly], k: Optional[Tuple[int, ...]], out_ch: Optional[Poly]) -> Optional[Poly]:
+    """The weight's size, ``out x in/groups x k...``: also the multiply-accumulates of one
+    output position (one input position, transposed)."""
+    groups = int_of(args["groups"])
+    if in_ch is None or out_ch is None or k is None or not groups or groups < 0:
+        return None
     volume = 1
     for x in k:
         volume *= x
-    weight = (in_ch * out_ch).scale(volume).truediv(groups)
-    return total(weight, out_ch if has_bias else ZERO), ZERO
+    return (in_ch * out_ch).scale(volume).truediv(groups)
+
+
+def _with_macs(outcome: Outcome, weight: Optional[Poly], positions: Sequence[Optional[Poly]]) -> Outcome:
+    """The outcome with its MACs: the weight once per position (output positions for a conv,
+    input positions for a transposed conv, as FlopCounterMode counts them)."""
+    count = product(positions)
+    outcome.macs = None if weight is None or count is None else weight * count
+    return outcome
 
 
 def _out_shape(shape: Shape, nd: int, out_ch: Optional[Poly], spatial: List[Optional[Poly]]) -> Shape:
@@ -278,7 +296,10 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
                         drops.append((i, n, length, fix))
         if drops:
             problems.append((CVS301, drop_message(call.text, nd, drops, same_arithmetic(formulas))))
-        return _finish(Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas)), counts)
+        outcome = Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas))
+        if k is not None and s is not None and d is not None:
+            outcome.window = Window.of(k, s, d)
+        return _finish(_with_macs(outcome, _weight(args, in_ch, k, out_ch), spatial), counts)
 
     return conv
 
@@ -356,7 +377,9 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
                     f"stride {args.texts['stride']}: uneven overlap (checkerboard artifacts)",
                 )
             )
-        return _finish(Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas)), counts)
+        outcome = Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas))
+        positions = spatial_in if spatial_in is not None and None not in spatial else [None]
+        return _finish(_with_macs(outcome, _weight(args, in_ch, k, out_ch), positions), counts)
 
     return conv_transpose
 

@@ -17,6 +17,7 @@ from .base import (
     UNKNOWN_SHAPE,
     int_of,
     poly_of,
+    product,
     register,
     total,
     truth,
@@ -79,6 +80,9 @@ def make_linear(lazy: bool) -> TransferFn:
         else:
             out = Outcome(Shape((*shape.dims[:-1], out_f)), problems)
         out.parameters, out.buffers = params, ZERO
+        rows = product(shape.dims[1:-1]) if shape.dims is not None and len(shape.dims) >= 2 else None
+        if rows is not None and in_f is not None and out_f is not None and not problems:
+            out.macs = rows * in_f * out_f  # one in x out product per row; the bias is not counted
         return out
 
     return linear

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from ..codes import CVS201, CVS202, CVS203, CVS301
 from ..dims import Poly, paren, prove_nonpositive, prove_positive
@@ -20,6 +20,7 @@ from .base import (
     Problem,
     REQUIRED,
     UNKNOWN_SHAPE,
+    ONE,
     ZERO,
     Args,
     LayerCall,
@@ -32,6 +33,7 @@ from .base import (
     truth,
     TransferFn,
     Value,
+    Window,
 )
 from .spatial import (
     drop_message,
@@ -166,7 +168,7 @@ def _windows(
                 drops.append((i, n, length, fix))
     if drops:
         problems.append((CVS301, drop_message(call.text, nd, drops, same_arithmetic(formulas))))
-    return _with_zero(Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas)))
+    return _with_zero(Outcome(Shape((*batch_ch, *spatial)), problems, same_arithmetic(formulas), window=Window.of(k, s, d)))
 
 
 def make_pool(nd: int, kind: str) -> TransferFn:
@@ -205,7 +207,10 @@ def make_pool(nd: int, kind: str) -> TransferFn:
         spatial_in = input_spatial(shape, nd)
         batch_ch = shape.dims[:2] if spatial_in is not None and shape.dims is not None else (None, None)
         if problems or spatial_in is None or k is None or s is None or p is None or d is None or ceil is None:
-            return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems, changes=True))
+            outcome = Outcome(Shape((*batch_ch, *([None] * nd))), problems, changes=True)
+            if not problems and k is not None and s is not None and d is not None:
+                outcome.window = Window.of(k, s, d)  # the receptive field needs no input size
+            return _with_zero(outcome)
         if kind == "avg" and nd == 3 and not _kernel_fits(call, shape, k, problems):
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         return _windows(call, shape, nd, k, s, p, d, ceil, problems)
@@ -305,6 +310,26 @@ def _check_sizes(call: LayerCall, sizes: Tuple[Optional[Poly], ...], empty_runs:
     return []
 
 
+def _adaptive_window(sizes_in: Sequence[Optional[Poly]], sizes_out: Sequence[Optional[Poly]]) -> Optional[Window]:
+    """An adaptive pool's window where all of its windows are alike: one output (the whole
+    input, however large), the same size, or an output size that divides the input's. Other
+    sizes give windows of two lengths at uneven steps: no single window to report."""
+    extents: List[Poly] = []
+    for n, m in zip(sizes_in, sizes_out):
+        if n is None or m is None:
+            return None
+        n_int, m_int = n.resolved().int_value(), m.resolved().int_value()
+        if m_int == 1:
+            extents.append(n)
+        elif m.resolved() == n.resolved():
+            extents.append(ONE)
+        elif n_int is not None and m_int is not None and m_int > 0 and n_int % m_int == 0:
+            extents.append(Poly.const(n_int // m_int))
+        else:
+            return None
+    return Window(tuple(extents), tuple(extents))
+
+
 def make_adaptive(nd: int, kind: str) -> TransferFn:
     def adaptive(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         sizes, problems = _output_sizes(args, nd, call, allow_none=nd > 1)
@@ -319,7 +344,7 @@ def make_adaptive(nd: int, kind: str) -> TransferFn:
         if problems or sizes is None:
             return _with_zero(Outcome(Shape((*batch_ch, *([None] * nd))), problems))
         out = [length if size is None else size for size, length in zip(sizes, spatial_in)]
-        return _with_zero(Outcome(Shape((*batch_ch, *out)), problems))
+        return _with_zero(Outcome(Shape((*batch_ch, *out)), problems, window=_adaptive_window(spatial_in, out)))
 
     return adaptive
 
