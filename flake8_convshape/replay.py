@@ -667,6 +667,8 @@ class Replayer:
             if outcome is not None:
                 for code, message in outcome.problems:
                     codes.append(code)
+                    if self.site is not None and self.dataflow and self._whatever_the_input(layer, args, code):
+                        continue  # the module's own forward() block reports it where the layer is built
                     self.problems.append(Raised(layer, code, message, shape_in, self.site or layer))
                 shape = outcome.shape
                 self.arithmetic[id(layer)] = outcome.arithmetic
@@ -711,6 +713,12 @@ class Replayer:
                 moved = shape_in if shape_in.dims is not None or shape_in.last is not None else None
                 self.add_shape_site(layer.trailing, claim, shape, origin, moved, layer)
         return shape, origin
+
+    @staticmethod
+    def _whatever_the_input(layer: Layer, args: Args, code: str) -> bool:
+        """The layer has this problem whatever its input (a checkerboard transposed conv)."""
+        assert layer.spec is not None
+        return any(c == code for c, _ in layer.spec.run(args, UNKNOWN_SHAPE, layer.call).problems)
 
     def _inlined(self, layer: Layer, shape: Shape) -> Tuple[Shape, Origin]:
         outer = self.site

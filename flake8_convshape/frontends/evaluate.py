@@ -246,8 +246,16 @@ def _attribute(node: ast.Attribute, scope: AnyScope) -> Value:
     return scope.symbol(name) if value is UNKNOWN else value
 
 
+# the key under which an Overlay holds ``self.<attr>`` of a module inlined with its arguments
+# (frontends.forward); not a name Python code can bind
+BOUND_ATTRIBUTE = "<self>."
+
+
 def _self_attribute(attr: str, scope: AnyScope) -> Value:
     """``self.x``: the one ``self.x = ...`` at the top of ``__init__``, or a class constant."""
+    bound = getattr(scope, "values", {}).get(BOUND_ATTRIBUTE + attr)  # a module inlined with its arguments
+    if bound is not None:
+        return bound  # type: ignore[no-any-return]  # an Overlay's values are Values
     cls_scope = scope.enclosing_class()
     if cls_scope is None or not isinstance(cls_scope.node, ast.ClassDef):
         return UNKNOWN

@@ -33,7 +33,7 @@ from ..dims import DIM, Poly
 from ..layers.base import OPERATIONS, UNKNOWN, Args, LayerCall, Operand, Text, Value, bind
 from ..program import Block, Branch, Comment, Item, Layer, Load, Rank, Store
 from .construct import Construction
-from .evaluate import AnyScope, condition, evaluate
+from .evaluate import BOUND_ATTRIBUTE, AnyScope, condition, evaluate
 from .facts import dotted
 from .names import Overlay, Scope, bound_names, scope_chain
 from .source import Imports, SourceLines, comments_in_lines
@@ -46,6 +46,7 @@ class BuilderLike(Protocol):
     src: SourceLines
     defines: Optional[Dict[str, int]]
     scopes: Dict[int, Scope]
+    tensors_named: int
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
 
@@ -82,7 +83,6 @@ class ForwardFrontend:
     def __init__(self, builder: "BuilderLike", tree: ast.Module) -> None:
         self.b = builder
         self.tree = tree
-        self.counter = 0
 
     def classes(self) -> List[Tuple[ast.ClassDef, ast.FunctionDef]]:
         """Module classes of the file (top level, or one level into a class) with a forward."""
@@ -99,22 +99,28 @@ class ForwardFrontend:
             stack.extend(n for n in node.body if isinstance(n, ast.ClassDef))
         return found
 
-    def block(self, cls: ast.ClassDef, forward: ast.FunctionDef) -> Tuple[Block, Overlay]:
-        current_budget().new_block()
+    def block(self, cls: ast.ClassDef, forward: ast.FunctionDef, bound: Optional[Overlay] = None) -> Tuple[Block, Overlay]:
+        """forward() as a block; ``bound``: ``__init__``'s names with the arguments of one
+        construction (a module of the file used as a layer: replayed without its comments,
+        which its own block reads)."""
+        if bound is None:
+            current_budget().new_block()
         scope = scope_chain((cls, forward), self.tree, self.b.scopes, self.b.defines)
         scope.root.nn_class = self.b.imports.nn_class
-        walk = _Walk(self, cls, forward, Overlay(scope))
+        walk = _Walk(self, cls, forward, Overlay(scope), bound)
         return walk.run(), walk.scope
 
     def fresh(self, label: str) -> Tensor:
-        self.counter += 1
-        return f"{label}@{self.counter}"
+        """A name for a tensor, unique in the file (an inlined module's forward() shares the
+        replay's names with the forward() that calls it)."""
+        self.b.tensors_named += 1
+        return f"{label}@{self.b.tensors_named}"
 
 
 class _Walk:
     """One forward(): its statements in order, into items."""
 
-    def __init__(self, front: ForwardFrontend, cls: ast.ClassDef, forward: ast.FunctionDef, scope: Overlay) -> None:
+    def __init__(self, front: ForwardFrontend, cls: ast.ClassDef, forward: ast.FunctionDef, scope: Overlay, bound: Optional[Overlay] = None) -> None:
         self.front = front
         self.b = front.b
         self.cls = cls
@@ -133,6 +139,11 @@ class _Walk:
         self.modules: Dict[str, Optional[Layer]] = {}
         self.construction = Construction(self.b)  # type: ignore[arg-type]  # sequential.Builder
         self.construction.comments = False
+        self.init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        self.bound = bound
+        if bound is not None:
+            self.with_comments = False
+            self.bind_attributes(bound)
 
     # the walk -------------------------------------------------------------------------------
     def run(self) -> Block:
@@ -486,23 +497,54 @@ class _Walk:
         layer.call = LayerCall(template.call.name, partial(_called, attr, template.call), layer.line)
         return self.emit(layer, source)
 
+    def bind_attributes(self, bound: Overlay) -> None:
+        """``self.x = <expr>`` at the top of ``__init__``, valued with the construction's
+        arguments, for the conditions and sizes forward() reads (``if self.batchnorm:``)."""
+        if self.init is None:
+            return
+        for index, stmt in enumerate(self.init.body):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target = stmt.targets[0]
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                    here = self.init_overlay(index)
+                    if here is not None:
+                        self.scope.values[BOUND_ATTRIBUTE + target.attr] = evaluate(stmt.value, here)
+
+    def init_overlay(self, index: int) -> Optional[Overlay]:
+        """``__init__``'s names as the bound construction has them before statement ``index``."""
+        from .held import GiveUp
+        from .statements import ListSimulation
+
+        if self.bound is None or self.init is None:
+            return None
+        ov = self.bound.copy()
+        try:
+            ListSimulation(self.construction, None, self.init).effects(self.init.body[:index], ov)
+        except (GiveUp, RecursionError):
+            return None
+        return ov
+
     def module(self, attr: str) -> Optional[Layer]:
         """The layer ``__init__`` assigns to ``self.attr`` (once, at its top level)."""
         if attr in self.modules:
             return self.modules[attr]
         self.modules[attr] = None
-        init = next((n for n in self.cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        init = self.init
         sites = self.scope.facts().self_assignments(self.cls).get(attr, [])
         if init is None or len(sites) != 1:
             return None
         method, stmt = sites[0]
         if method is not init or stmt not in init.body or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
             return None
-        init_scope = self.scope.base.parent.child(init) if self.scope.base.parent is not None else None
-        if init_scope is None:
-            return None
         value = stmt.value
-        here: AnyScope = self.construction.at_statement(value, init_scope, init) if isinstance(value, ast.Call) else init_scope
+        here: Optional[AnyScope]
+        if self.bound is not None:
+            here = self.init_overlay(init.body.index(stmt))
+        else:
+            init_scope = self.scope.base.parent.child(init) if self.scope.base.parent is not None else None
+            here = init_scope if init_scope is None or not isinstance(value, ast.Call) else self.construction.at_statement(value, init_scope, init)
+        if here is None:
+            return None
         layer = self.construction.element(value, here, init, stmt)
         if layer.spec is None and layer.nested is None and layer.choice is None:
             return None

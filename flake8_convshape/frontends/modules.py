@@ -48,7 +48,7 @@ class ModuleInliner:
             return None
         order = forward_chain(forward)
         if order is None:
-            return None
+            return self._forward(forward, overlay)
         items: List[Item] = []
         for attr in order:
             found = self._assignment(init, attr)
@@ -59,6 +59,17 @@ class ModuleInliner:
             ListSimulation(self.c, None, init).effects(init.body[:index], ov)
             items.append(self.c.element(expr, ov, init, expr))
         return Block(self.b.pos(call)[0][0], self.b.pos(call)[0][1], items=items, scope=overlay)
+
+    def _forward(self, forward: ast.FunctionDef, overlay: Overlay) -> Optional[Block]:
+        """A forward() that is more than a chain: its statements, with this construction's
+        arguments (frontends.forward)."""
+        from .forward import ForwardFrontend
+
+        module = self.parent.root.node
+        if len(forward.args.args) != 2 or not isinstance(module, ast.Module):
+            return None
+        block, _ = ForwardFrontend(self.b, module).block(self.cls, forward, overlay)  # type: ignore[arg-type]  # sequential.Builder
+        return block
 
     def _assignment(self, init: ast.FunctionDef, attr: str) -> Optional[Tuple[int, ast.expr]]:
         """The one ``self.attr = <expr>`` at the top of __init__."""

@@ -42,6 +42,7 @@ class Builder:
         self.walrus = any(":=" in line for line in lines)
         self.scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
+        self.tensors_named = 0  # forward(): tensors named so far in this file
 
     def block(self, located: Located) -> Tuple[Block, AnyScope]:
         """The chain of one located call, and the scope its names resolve in."""
