@@ -464,7 +464,7 @@ class Replayer:
 
     def _add_site(self, comment: Comment, readings: List[Reading], record: Record) -> None:
         self.lost_for[len(self.sites)] = self.lost_at(comment)
-        self.sites.append(Site(len(self.sites), comment.line, readings, record))
+        self.sites.append(Site(len(self.sites), comment.line, readings, record, trailing=not comment.own_line and not comment.named))
 
     def lost_at(self, comment: Comment) -> str:
         """Why sizes are unknown where ``comment`` stands (an own-line comment is read only

@@ -106,6 +106,7 @@ class Site:
     line: int
     readings: List[Reading]
     payload: object = None  # the replay's own record (comment, claim, origin)
+    trailing: bool = False  # at the end of a code line: its placement follows the block's convention
     status: int = UNDECIDED
     chosen: Optional[Reading] = None
 
@@ -278,7 +279,7 @@ def _in_mode(site: Site, placement: str) -> Site:
     chosen = [r for r in site.readings if r.placement == placement]
     if not chosen:
         chosen = [r for r in site.readings if r.placement == "here"]
-    return Site(site.key, site.line, chosen, site.payload)
+    return Site(site.key, site.line, chosen, site.payload, site.trailing)
 
 
 def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
@@ -289,10 +290,12 @@ def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
     no convention holds for the whole block (a forward()'s comments each sit above or below
     the statement they describe), every comment keeps all its placements."""
     best: Optional[Tuple[int, Verdict, List[Site]]] = None
-    for placement in ("any",) if mixed else ("here", "moved"):
+    for placement in ("here", "moved"):
         if placement == "moved" and not any(r.placement == "moved" for s in sites for r in s.readings):
             break
-        moded = [_in_mode(s, placement) if placement != "any" else Site(s.key, s.line, s.readings, s.payload) for s in sites]
+        # mixed: only comments at the end of a line keep one convention (a file writes them all
+        # as results, or all as inputs); a comment on its own line chooses its own placement
+        moded = [_in_mode(s, placement) if not mixed or s.trailing else Site(s.key, s.line, s.readings, s.payload, s.trailing) for s in sites]
         verdict = _solve(moded)
         # the convention more comments fit; on a tie, DESIGN.md's placement
         score = sum(1 for s in moded if s.status == OK)
