@@ -30,7 +30,7 @@ from .held import Deferred, GiveUp
 from .modules import ModuleInliner
 from .names import Overlay, Scope, bound_names
 from .source import Imports, SourceLines
-from .statements import ListSimulation, added_layer, guards_to, statement_index
+from .statements import ListSimulation, added_layer, assign_target, guards_to, iteration_values, statement_index
 
 # a comment's or a layer's place: (line, column) of its start and of its end
 Span = Tuple[Tuple[int, int], Tuple[int, int]]
@@ -280,6 +280,23 @@ class Construction:
         layer.choice = ([self.element(node.body, scope, owner, context)], [self.element(node.orelse, scope, owner, context)])
         return layer
 
+    def _comprehension(self, node: ast.ListComp, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Optional[List[Item]]:
+        """``[Block(c) for c in widths]``, ``[nn.Conv2d(16, 16, 3) for _ in range(depth)]``: one
+        generator over values the loop rules unroll, no ``if``; None otherwise."""
+        if len(node.generators) != 1 or node.generators[0].ifs or node.generators[0].is_async:
+            return None
+        generator = node.generators[0]
+        ov = _overlay(scope)
+        values = iteration_values(generator.iter, ov)
+        if values is None:
+            return None
+        items: List[Item] = []
+        for value in values:
+            here = ov.copy()
+            assign_target(generator.target, value, here)
+            items.append(self.element(node.elt, here, owner, context))
+        return items
+
     def _splice(self, node: ast.Starred, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
         """``*layers``: the list built before this statement, or a helper's returned list."""
         layer = self.b.opaque(node, self.b.src.segment(node))
@@ -288,6 +305,8 @@ class Construction:
         try:
             if isinstance(value, (ast.List, ast.Tuple)):
                 items = [self.element(e, scope, owner, context) for e in value.elts]
+            elif isinstance(value, ast.ListComp):
+                items = self._comprehension(value, scope, owner, context)
             elif isinstance(value, ast.Name) and owner is not None:
                 body = getattr(owner, "body", None)
                 index = statement_index(body, context) if isinstance(body, list) else None

@@ -219,11 +219,47 @@ class _Walk:
             self.branch(stmt)
         elif isinstance(stmt, ast.With):
             self.statements(stmt.body)
+        elif isinstance(stmt, ast.For) and self.module_loop(stmt):
+            pass
         elif isinstance(stmt, (ast.Expr, ast.Pass, ast.Assert)):
             if isinstance(stmt, ast.Expr):
                 self.expression_statement(stmt.value)
         else:
             self.forget(stmt)
+
+    def module_loop(self, stmt: ast.For) -> bool:
+        """``for block in self.blocks: x = block(x)`` over an ``nn.ModuleList`` whose members
+        are known: the members one after the other (True when followed)."""
+        target, it = stmt.target, stmt.iter
+        if stmt.orelse or len(stmt.body) != 1 or not isinstance(target, ast.Name):
+            return False
+        if not (isinstance(it, ast.Attribute) and isinstance(it.value, ast.Name) and it.value.id == "self"):
+            return False
+        body = stmt.body[0]
+        if not (isinstance(body, ast.Assign) and len(body.targets) == 1 and isinstance(body.targets[0], ast.Name)):
+            return False
+        call, name = body.value, body.targets[0].id
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == target.id
+            and len(call.args) == 1
+            and not call.keywords
+            and isinstance(call.args[0], ast.Name)
+            and call.args[0].id == name
+            and name in self.tensors
+        ):
+            return False
+        members = self.module(it.attr)
+        if members is None or members.nested is None or members.call.name != "ModuleList":
+            return False
+        layer = replace(members, trailing=None)
+        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(stmt)
+        result = self.emit(layer, self.tensors[name])
+        self.tensors[name] = result
+        self.last = result
+        self.read_to = max(self.read_to, stmt.end_lineno or stmt.lineno)
+        return True
 
     def expression_statement(self, value: ast.expr) -> None:
         """``x.unsqueeze_(1)``: a method that changes its tensor in place makes it unknown."""
@@ -545,6 +581,17 @@ class _Walk:
             here = init_scope if init_scope is None or not isinstance(value, ast.Call) else self.construction.at_statement(value, init_scope, init)
         if here is None:
             return None
+        if isinstance(value, ast.Call) and self.b.imports.nn_class(value.func) == "ModuleList" and len(value.args) == 1 and not value.keywords:
+            # its members, as ``nn.Sequential(*members)`` would take them
+            spliced = ast.Starred(value=value.args[0], ctx=ast.Load())
+            ast.copy_location(spliced, value.args[0])
+            spliced.end_lineno, spliced.end_col_offset = value.args[0].end_lineno, value.args[0].end_col_offset
+            layer = self.construction.element(spliced, here, init, stmt)
+            if layer.nested is None:
+                return None
+            layer.call = LayerCall("ModuleList", layer.call.text, layer.line)
+            self.modules[attr] = layer
+            return layer
         layer = self.construction.element(value, here, init, stmt)
         if layer.spec is None and layer.nested is None and layer.choice is None:
             return None
