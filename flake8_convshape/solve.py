@@ -290,6 +290,7 @@ def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
     no convention holds for the whole block (a forward()'s comments each sit above or below
     the statement they describe), every comment keeps all its placements."""
     best: Optional[Tuple[int, Verdict, List[Site]]] = None
+    tied = False
     for placement in ("here", "moved"):
         if placement == "moved" and not any(r.placement == "moved" for s in sites for r in s.readings):
             break
@@ -299,10 +300,19 @@ def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
         verdict = _solve(moded)
         # the convention more comments fit; on a tie, DESIGN.md's placement
         score = sum(1 for s in moded if s.status == OK)
+        if best is not None and mixed and score == best[0] and _blamed(verdict) != _blamed(best[1]):
+            # a forward() whose line-end comments fit as well as results as as inputs, each
+            # way blaming other comments: which are stale is not decided
+            tied = True
         if best is None or score > best[0]:
             best = (score, verdict, moded)
     assert best is not None
     _, verdict, moded = best
+    if tied:
+        verdict = Verdict(against_code=verdict.against_code, decided=False)
+        for site in moded:
+            if site not in verdict.against_code:
+                site.status, site.chosen = site.evaluate({})
     if mixed and (verdict.wrong or verdict.split is not None):
         fit = _all_fit([s for s in moded if s.status != VIOLATED or not s.fixed_violated()])
         if fit is not None:  # every comment has a placement under which all of them hold
@@ -399,6 +409,11 @@ def _solve(sites: Sequence[Site]) -> Verdict:
     if partner is not None:
         verdict.split = tuple(sorted((partner, wrong[0]), key=lambda s: s.line))  # type: ignore[assignment]
     return verdict
+
+
+def _blamed(verdict: Verdict) -> FrozenSet[int]:
+    """The comments a verdict would report."""
+    return frozenset(s.key for s in verdict.wrong + verdict.against_code + list(verdict.split or ()))
 
 
 _MAX_FIT_STEPS = 20000
