@@ -388,7 +388,10 @@ class Replayer:
                     # and that is not known: the comment says nothing certain
                     self._unread(comment, "the statement below it may be what it describes, and its sizes are not known")
                     return
-                readings += [r for r in extra if len(r.equations) >= most]
+                # in a forward(), line-end comments that describe their statement's input are a
+                # convention some files keep: that reading stands even where less is known
+                keep = self.dataflow and not comment.own_line
+                readings += [r for r in extra if keep or len(r.equations) >= most]
         if not readings:
             self._unread(comment, self.lost_at(comment))
             return
