@@ -313,12 +313,15 @@ def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
         for site in moded:
             if site not in verdict.against_code:
                 site.status, site.chosen = site.evaluate({})
-    if mixed and (verdict.wrong or verdict.split is not None):
-        fit = _all_fit([s for s in moded if s.status != VIOLATED or not s.fixed_violated()])
+    if mixed and (verdict.wrong or verdict.split is not None or tied):
+        # every comment with every placement (even against the block's convention)
+        fit = _all_fit([s for s in sites if not s.fixed_violated()])
         if fit is not None:  # every comment has a placement under which all of them hold
             verdict = Verdict(values=fit, against_code=verdict.against_code)
+            moded = [Site(s.key, s.line, s.readings, s.payload, s.trailing) for s in sites]
+            against = {s.key for s in verdict.against_code}
             for site in moded:
-                if site not in verdict.against_code:
+                if site.key not in against:
                     site.status, site.chosen = site.evaluate(fit)
     for original, site in zip(sites, moded):
         original.status, original.chosen = site.status, site.chosen
