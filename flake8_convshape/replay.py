@@ -391,6 +391,8 @@ class Replayer:
                 # in a forward(), line-end comments that describe their statement's input are a
                 # convention some files keep: that reading stands even where less is known
                 keep = self.dataflow and not comment.own_line
+                if keep:  # (but not where the layer could not take what it says)
+                    extra = [r for r in extra if self._takes(layer, r, after)]
                 readings += [r for r in extra if keep or len(r.equations) >= most]
         if not readings:
             self._unread(comment, self.lost_at(comment))
@@ -716,6 +718,21 @@ class Replayer:
                 moved = shape_in if shape_in.dims is not None or shape_in.last is not None else None
                 self.add_shape_site(layer.trailing, claim, shape, origin, moved, layer)
         return shape, origin
+
+    def _takes(self, layer: Optional[Layer], reading: Reading, shape: Shape) -> bool:
+        """Whether ``layer`` takes ``shape`` with the sizes ``reading`` claims put in (a line-end
+        comment read as its statement's input says what the layer gets)."""
+        if layer is None or layer.spec is None or layer.args is None or shape.dims is None or len(reading.wanted) != len(shape.dims):
+            return True
+        trial = Shape(tuple(w if w is not None else d for w, d in zip(reading.wanted, shape.dims)))
+        args = layer.args
+        if layer.tensor_args:
+            args = Args({k: self.bound(v) for k, v in args.values.items()}, args.texts)
+        try:
+            problems = layer.spec.run(args, trial, layer.call).problems
+        except Exception:  # noqa: BLE001  a catalog bug: not evidence
+            return True
+        return not any(code == CVS201 for code, _ in problems)
 
     @staticmethod
     def _whatever_the_input(layer: Layer, args: Args, code: str) -> bool:
