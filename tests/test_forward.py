@@ -122,9 +122,9 @@ def test_sizes_read_from_a_tensor_are_the_comments_names() -> None:
     ''')
     assert found(source) == []
     assert all(s == "compared" for _, s in statuses(source))
-    # 32 fits only a C the input comment does not give: one comment against the other
+    # read as proj's input, 32 features is what Linear(64, 64) could not take
     wrong = source.replace("# (B, 64, 64)", "# (B, 64, 32)")
-    assert found(wrong) == [(line_of(wrong, "self.proj(x)"), "CVS103")]
+    assert found(wrong) == [(line_of(wrong, "self.proj(x)"), "CVS101")]
 
 
 def test_an_operation_pytorch_rejects_is_cvs204() -> None:
