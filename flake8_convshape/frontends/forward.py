@@ -70,6 +70,9 @@ _MODULE_INPUTS = {
     "TransformerDecoderLayer": ("memory",),
     "Transformer": ("tgt",),
 }
+# what returns a tuple of tensors
+_SEVERAL_MODULES = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention"})
+_SEVERAL_FUNCTIONS = frozenset({"chunk", "split", "tensor_split", "unbind", "sort", "topk", "kthvalue", "aminmax"})
 _BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__", ast.MatMult: "__matmul__"}
 # ``# x: (B, 64, 32, 32)``, ``# q shape [b, h, n, d]``: a comment that names its tensor
 _NAMES_TENSOR = re.compile(r"#+\s*([A-Za-z_]\w*)\s*(?::|=|\bshape\b|\bsize\b)")
@@ -364,14 +367,18 @@ class _Walk:
                 self.tensors.pop(name, None)
                 self.scope.values[name] = _dim(tensor, i, f"{shown}[{i}]")
             return
-        result = self.tensor(value) if names is not None else None
+        result = self.tensor(value, several=True) if names is not None else None
         if result is None or names is None:
             self.forget(stmt)
             return
         self.load(result)
+        # LSTM gives (out, (h, c)): its further results are h and c only when written so
+        flat = not (isinstance(value, ast.Call) and self.nested_results(value)) or (
+            len(target.elts) == 2 and isinstance(target.elts[1], (ast.Tuple, ast.List)) and len(target.elts[1].elts) == 2
+        )
         for i, name in enumerate(names):
-            kept = result if i == 0 or not result else self.front.fresh(name)
-            if i > 0 and result:
+            kept = result if i == 0 or not result else (self.front.fresh(name) if flat else "")
+            if i > 0 and kept:
                 self.items.append(Store(kept, i))
             self.tensors[name] = kept
             self.scope.values[name] = UNKNOWN
@@ -406,15 +413,32 @@ class _Walk:
         return None
 
     # tensors --------------------------------------------------------------------------------
-    def tensor(self, node: ast.expr) -> Optional[Tensor]:
+    def tensor(self, node: ast.expr, several: bool = False) -> Optional[Tensor]:
         """The tensor ``node`` gives, its steps written; None when it is not a tensor (a size,
-        a number), "" for a tensor nothing is known of."""
+        a number), "" for a tensor nothing is known of. ``several``: the caller takes a tuple
+        apart (``out, (h, c) = self.lstm(x)``); otherwise a call that returns several tensors
+        gives an unknown one (it is a tuple)."""
         if isinstance(node, ast.Name):
             if node.id in self.tensors:
                 return self.tensors[node.id]
             return "" if self.scope.values.get(node.id, None) is UNKNOWN and node.id in self.locals else None
         if isinstance(node, ast.Call):
-            return self.call(node)
+            result = self.call(node)
+            if result and not several and self.returns_several(node):
+                return self.opaque(node)
+            return result
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call) and self.returns_several(node.value):
+            # ``self.lstm(x)[0]``, ``x.max(dim=1)[1]``: one of the results
+            k = _int_literal(node.slice)
+            result = self.call(node.value)
+            if not result or k is None or (k > 0 and self.nested_results(node.value)):
+                return self.opaque(node) if result is not None else None
+            if k == 0:
+                return result
+            kept = self.front.fresh("t")
+            self.load(result)
+            self.items.append(Store(kept, k))
+            return kept
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = self.tensor(node.left), self.tensor(node.right)
             if left is None and right is None:
@@ -447,6 +471,28 @@ class _Walk:
         if self.is_tensor_expr(node):
             return self.opaque(node)
         return None
+
+    def returns_several(self, node: ast.Call) -> bool:
+        """A call whose result is a tuple of tensors: an RNN or attention layer of ``self``,
+        ``chunk``, ``split``, ``max(dim)`` and the like."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            layer = self.module(func.attr)
+            return layer is not None and layer.call.name in _SEVERAL_MODULES
+        name = func.attr if isinstance(func, ast.Attribute) else (self.function_name(func) or "").rpartition(".")[2]
+        if name in ("max", "min", "median", "mode"):
+            return len(node.args) > (0 if isinstance(func, ast.Attribute) and self.is_tensor_expr(func.value) else 1) or any(
+                k.arg == "dim" for k in node.keywords
+            )
+        return name in _SEVERAL_FUNCTIONS
+
+    def nested_results(self, node: ast.Call) -> bool:
+        """Its second result is itself a tuple (LSTM's ``(h, c)``)."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            layer = self.module(func.attr)
+            return layer is not None and layer.call.name == "LSTM"
+        return False
 
     def call(self, node: ast.Call) -> Optional[Tensor]:
         func = node.func
