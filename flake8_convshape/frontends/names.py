@@ -175,6 +175,17 @@ class Scope:
         self._cache[name] = value
         return value
 
+    def _divides_by(self, name: str) -> bool:
+        """The function divides by ``name`` (so a default of 0 is a placeholder every caller
+        replaces: the code would raise with it)."""
+        return any(
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod))
+            and isinstance(node.right, ast.Name)
+            and node.right.id == name
+            for node in ast.walk(self.node)
+        )
+
     def _compute(self, name: str) -> Value:
         if name in self._params:
             default = self._params[name]
@@ -184,6 +195,8 @@ class Scope:
             value = evaluate(default, self.parent or self)
             if value is None:  # a None sentinel: every caller fills it in; never a layer value
                 return self.symbol(name)
+            if isinstance(value, Poly) and value.resolved().int_value() == 0 and self._divides_by(name):
+                return self.symbol(name)  # ``alpha / rank`` with rank=0: the default cannot run
             return named(name, value, self)
         sites = self.bindings().get(name, [])
         if len(sites) != 1:
