@@ -144,6 +144,7 @@ class _Walk:
         self.construction.comments = False
         self.init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
         self.bound = bound
+        self.init_states: Optional[List[Overlay]] = None  # init_overlay's, computed once
         if bound is not None:
             self.with_comments = False
             self.bind_attributes(bound)
@@ -593,18 +594,24 @@ class _Walk:
                         self.scope.values[BOUND_ATTRIBUTE + target.attr] = evaluate(stmt.value, here)
 
     def init_overlay(self, index: int) -> Optional[Overlay]:
-        """``__init__``'s names as the bound construction has them before statement ``index``."""
+        """``__init__``'s names as the bound construction has them before statement ``index``
+        (the statements simulated once, in order, for every index)."""
         from .held import GiveUp
         from .statements import ListSimulation
 
         if self.bound is None or self.init is None:
             return None
-        ov = self.bound.copy()
-        try:
-            ListSimulation(self.construction, None, self.init).effects(self.init.body[:index], ov)
-        except (GiveUp, RecursionError):
-            return None
-        return ov
+        if self.init_states is None:
+            self.init_states = []
+            ov = self.bound.copy()
+            simulation = ListSimulation(self.construction, None, self.init)
+            for stmt in self.init.body:
+                self.init_states.append(ov.copy())
+                try:
+                    simulation.effects([stmt], ov)
+                except (GiveUp, RecursionError):
+                    break
+        return self.init_states[index].copy() if index < len(self.init_states) else None
 
     def module(self, attr: str) -> Optional[Layer]:
         """The layer ``__init__`` assigns to ``self.attr`` (once, at its top level)."""
