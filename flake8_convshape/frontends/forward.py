@@ -26,7 +26,7 @@ import copy
 import re
 from dataclasses import replace
 from functools import partial
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
 from ..budget import current as current_budget
 from ..dims import DIM, Poly
@@ -47,6 +47,7 @@ class BuilderLike(Protocol):
     defines: Optional[Dict[str, int]]
     scopes: Dict[int, Scope]
     tensors_named: int
+    forward_locals: Dict[int, Set[str]]
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
 
@@ -113,6 +114,15 @@ class ForwardFrontend:
         walk = _Walk(self, cls, forward, Overlay(scope), bound)
         return walk.run(), walk.scope
 
+    def locals_of(self, forward: ast.FunctionDef) -> Set[str]:
+        """The names forward() binds, its parameters included (once per def: a module used
+        as a layer many times is walked many times)."""
+        known = self.b.forward_locals.get(id(forward))
+        if known is None:
+            every = forward.args.posonlyargs + forward.args.args + forward.args.kwonlyargs
+            known = self.b.forward_locals[id(forward)] = {n for node in ast.walk(forward) for n in bound_names(node)} | {a.arg for a in every}
+        return known
+
     def fresh(self, label: str) -> Tensor:
         """A name for a tensor, unique in the file (an inlined module's forward() shares the
         replay's names with the forward() that calls it)."""
@@ -135,10 +145,10 @@ class _Walk:
         self.last: Optional[Tensor] = None  # the tensor assigned most recently
         self.returned = False
         self.with_comments = True
-        self.comments = _comments_by_line(self.b, forward)
+        # an inlined module's forward() is read without comments (its own block reads them)
+        self.comments = _comments_by_line(self.b, forward) if bound is None else {}
         self.read_to = forward.lineno  # comments up to this line are placed
-        every = forward.args.posonlyargs + forward.args.args + forward.args.kwonlyargs
-        self.locals = {n for node in ast.walk(forward) for n in bound_names(node)} | {a.arg for a in every}
+        self.locals = front.locals_of(forward)
         self.modules: Dict[str, Optional[Layer]] = {}
         self.construction = Construction(self.b)  # type: ignore[arg-type]  # sequential.Builder
         self.construction.comments = False

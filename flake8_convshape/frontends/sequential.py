@@ -15,7 +15,7 @@ import ast
 import bisect
 import re
 from functools import partial
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..budget import current as current_budget
 from .construct import Construction
@@ -43,6 +43,7 @@ class Builder:
         self.scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
         self.tensors_named = 0  # forward(): tensors named so far in this file
+        self.forward_locals: Dict[int, Set[str]] = {}  # forward(): the names each forward() binds
 
     def block(self, located: Located) -> Tuple[Block, AnyScope]:
         """The chain of one located call, and the scope its names resolve in."""
