@@ -37,6 +37,8 @@ class Sym:
     def __str__(self) -> str:
         if self.name.startswith(DIM):  # a tensor's size read in code: shown as the code reads it
             return self.name.partition("|")[2]
+        if self.name.startswith(FRESH):  # a size the code leaves unknown: its kind, N for the batch
+            return self.name[1]
         return self.name
 
 
