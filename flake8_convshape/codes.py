@@ -11,8 +11,6 @@ from typing import Dict
 # the codes, as names: a typo is an error at import time, not a finding that never matches
 CVS101, CVS102, CVS103 = "CVS101", "CVS102", "CVS103"
 CVS201, CVS202, CVS203 = "CVS201", "CVS202", "CVS203"
-# a tensor operation PyTorch would reject (cat/stack sizes off the axis, broadcasting, matmul,
-# a view whose sizes do not multiply to the input's): its table entry comes with forward()
 CVS204 = "CVS204"
 CVS301, CVS302 = "CVS301", "CVS302"
 
@@ -94,6 +92,16 @@ CODES: Dict[str, Code] = {
             "raises",
             severity="error", example_bad="nn.Conv2d(64, 96, 3, groups=5),",
             example_good="nn.Conv2d(64, 96, 3, groups=4),",
+        ),
+        Code(
+            CVS204,
+            "a tensor operation in forward() that PyTorch would reject: torch.cat/stack sizes "
+            "that differ off the axis, shapes that do not broadcast, matrix sizes that do not "
+            "meet, a view or reshape that does not keep the element count, a dimension out of range",
+            "raises",
+            severity="error",
+            example_bad="def forward(self, x):  # (B, 64, 32, 32)\n    return x.view(x.size(0), 64, 16, 16)",
+            example_good="def forward(self, x):  # (B, 64, 32, 32)\n    return x.view(x.size(0), 64, 32 * 32)",
         ),
         Code(
             CVS301,

@@ -22,8 +22,11 @@ def layer_list() -> str:
 
 
 def example_source(snippet: str) -> str:
-    """A code's README example as a whole module (the README shows only the snippet)."""
+    """A code's README example as a whole module (the README shows only the snippet): the
+    layers of a Sequential, or a ``forward()`` of a module."""
     body = "".join(f"    {line}\n" for line in snippet.splitlines())
+    if snippet.startswith("def forward"):
+        return f"import torch\nimport torch.nn as nn\n\n\nclass Block(nn.Module):\n{body}"
     return f"import torch.nn as nn\n\nblock = nn.Sequential(\n{body})\n"
 
 
