@@ -83,6 +83,10 @@ class Metrics:
 
 
 def metrics(trace: "BlockTrace") -> List[Metrics]:
+    """Per step; a forward()'s steps act on several tensors, so no receptive field runs
+    along them."""
+    if trace.kind != "sequential":
+        return [Metrics(macs_of(s), None, output_elements(s)) for s in trace.steps]
     return [Metrics(macs_of(s), f, output_elements(s)) for s, f in zip(trace.steps, fields(trace.steps))]
 
 
