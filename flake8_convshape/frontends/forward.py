@@ -677,6 +677,8 @@ class _Walk:
         kw: Dict[str, Tuple[Value, Text]] = {k: (v, partial(self.b.src.segment, n)) for k, (v, n) in keywords.items()}
         args = bind(spec, texts, kw)
         first = next((_first_operand(v) for v, _ in positional if _first_operand(v) is not None), None)
+        if first is None and not name.startswith("Tensor."):
+            first = ""  # ``torch.zeros(B, 1, H, W)``: a new tensor, from its arguments alone
         if args is None or first is None:
             return self.opaque(node)
         (line, col), (end_line, end_col) = self.b.pos(node)
