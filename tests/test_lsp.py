@@ -60,6 +60,15 @@ discriminator = nn.Sequential(
     nn.BatchNorm2d(ndf * 4),
     nn.LeakyReLU(0.2, inplace=True),
 )
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(512, 10)
+
+    def forward(self, x):  # (B, 512)
+        return self.fc(x)  # (B, 10)
 '''
 LINES = MODEL.splitlines()
 
@@ -402,6 +411,28 @@ def test_inlay_hints_show_the_shape_after_each_layer():
     assert row("nn.Tanh(),") not in by_row
     # and nothing outside the Sequential blocks
     assert all(LINES[r].startswith("    ") for r in by_row)
+
+
+def test_hover_and_hints_cover_forward():
+    fc_row = row("return self.fc(x)")
+
+    async def body(c: Client):
+        c.open()
+        await c.diagnostics()
+        hover = await c.lc.text_document_hover_async(
+            lsp.HoverParams(lsp.TextDocumentIdentifier(URI), lsp.Position(fc_row, LINES[fc_row].index("fc(") + 1))
+        )
+        hints = await c.lc.text_document_inlay_hint_async(
+            lsp.InlayHintParams(
+                text_document=lsp.TextDocumentIdentifier(URI),
+                range=lsp.Range(lsp.Position(0, 0), lsp.Position(len(LINES), 0)),
+            )
+        )
+        return hover, hints
+
+    hover, hints = session(body)
+    assert "`self.fc (Linear(512, 10))`: `512 -> 10`" in hover.contents.value
+    assert {h.position.line: h.label for h in hints}[fc_row] == "  -> 10"
 
 
 def test_missing_pygls_gives_a_clear_message_and_exit_2():
