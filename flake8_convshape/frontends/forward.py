@@ -609,11 +609,14 @@ class _Walk:
         from .held import GiveUp
         from .statements import ListSimulation
 
-        if self.bound is None or self.init is None:
+        if self.init is None:
+            return None
+        base = self.bound if self.bound is not None else self.init_scope()
+        if base is None:
             return None
         if self.init_states is None:
             self.init_states = []
-            ov = self.bound.copy()
+            ov = base.copy()
             simulation = ListSimulation(self.construction, None, self.init)
             for stmt in self.init.body:
                 self.init_states.append(ov.copy())
@@ -621,7 +624,21 @@ class _Walk:
                     simulation.effects([stmt], ov)
                 except (GiveUp, RecursionError):
                     break
-        return self.init_states[index].copy() if index < len(self.init_states) else None
+        if index >= len(self.init_states):
+            return None
+        here = self.init_states[index].copy()
+        if self.bound is None:  # as Construction.at_statement: what is not followed is a name
+            for name, value in list(here.values.items()):
+                if value is UNKNOWN:
+                    here.values[name] = here.base.symbol(name)
+        return here
+
+    def init_scope(self) -> Optional[Overlay]:
+        """``__init__``'s own names (its parameters with their defaults), unbound."""
+        parent = self.scope.base.parent
+        if self.init is None or parent is None or parent.root.walrus:
+            return None  # (a walrus anywhere: Construction.at_statement's care is needed)
+        return Overlay(parent.child(self.init))
 
     def module(self, attr: str) -> Optional[Layer]:
         """The layer ``__init__`` assigns to ``self.attr`` (once, at its top level)."""
@@ -636,12 +653,10 @@ class _Walk:
         if method is not init or stmt not in init.body or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
             return None
         value = stmt.value
-        here: Optional[AnyScope]
-        if self.bound is not None:
-            here = self.init_overlay(init.body.index(stmt))
-        else:
-            init_scope = self.scope.base.parent.child(init) if self.scope.base.parent is not None else None
-            here = init_scope if init_scope is None or not isinstance(value, ast.Call) else self.construction.at_statement(value, init_scope, init)
+        here: Optional[AnyScope] = self.init_overlay(init.body.index(stmt))
+        if here is None and self.bound is None and self.scope.base.parent is not None:
+            init_scope = self.scope.base.parent.child(init)
+            here = self.construction.at_statement(value, init_scope, init) if isinstance(value, ast.Call) else init_scope
         if here is None:
             return None
         if isinstance(value, ast.Call) and self.b.imports.nn_class(value.func) == "ModuleList" and len(value.args) == 1 and not value.keywords:
