@@ -276,12 +276,15 @@ class _Walk:
         return True
 
     def expression_statement(self, value: ast.expr) -> None:
-        """``x.unsqueeze_(1)``: a method that changes its tensor in place makes it unknown."""
+        """``x.unsqueeze_(1)``: a method that changes its tensor in place makes it unknown;
+        ``rois.append(r)``: any other name a method is called on may have changed too."""
         for node in ast.walk(value):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"):
-                target = node.func.value
-                if isinstance(target, ast.Name) and target.id in self.tensors:
-                    self.tensors[target.id] = ""
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                name = node.func.value.id
+                if name in self.tensors and node.func.attr.endswith("_"):
+                    self.tensors[name] = ""
+                elif name not in self.tensors and name in self.locals:
+                    self.scope.values[name] = UNKNOWN
 
     def forget(self, stmt: ast.stmt) -> None:
         """A statement not followed: every name it assigns is unknown after it."""
