@@ -659,6 +659,30 @@ def transformer_case(draw):
     return Case("TransformerEncoderLayer", values, shape, split=split(draw))
 
 
+@st.composite
+def recurrent_case(draw, name: str):
+    """RNN / GRU / LSTM on a batched or unbatched sequence, each argument sometimes wrong."""
+    rare = lambda: draw(st.integers(0, 11)) == 0  # noqa: E731
+    rank = draw(st.sampled_from([3, 3, 3, 2])) if not rare() else 4
+    features = draw(st.integers(1, 5))
+    shape = (*(draw(st.integers(1, 4)) for _ in range(rank - 1)), features)
+    hidden = draw(st.integers(1, 5)) if not rare() else draw(st.sampled_from([0, -1]))
+    values: Dict[str, Any] = {
+        "input_size": features if not rare() else draw(st.sampled_from([features + 1, 0])),
+        "hidden_size": hidden,
+    }
+    maybe(draw, values, "num_layers", draw(st.integers(1, 3)) if not rare() else 0, 1)
+    if name == "RNN":
+        maybe(draw, values, "nonlinearity", draw(st.sampled_from(["tanh", "relu"])) if not rare() else "gelu", "tanh")
+    maybe(draw, values, "bias", draw(st.booleans()) if not rare() else 1, True)
+    maybe(draw, values, "batch_first", draw(st.booleans()), False)
+    maybe(draw, values, "dropout", draw(st.sampled_from([0.0, 0.5, 1])) if not rare() else draw(st.sampled_from([1.5, -0.1, True])), 0.0)
+    maybe(draw, values, "bidirectional", draw(st.booleans()), False)
+    if name == "LSTM" and draw(st.integers(0, 2)) == 0:
+        values["proj_size"] = draw(st.integers(0, max(hidden - 1, 0))) if not rare() else draw(st.sampled_from([hidden, -1]))
+    return Case(name, values, shape, unknown="rank" if rank == 4 else None, split=split(draw))
+
+
 # --------------------------------------------------------------------------- the table
 
 STRATEGIES: Dict[str, Any] = {}
@@ -708,3 +732,5 @@ STRATEGIES["Embedding"] = embedding_case
 STRATEGIES["GLU"] = glu_case
 STRATEGIES["Softmax2d"] = softmax2d_case
 STRATEGIES["TransformerEncoderLayer"] = transformer_case
+for _name in ("RNN", "GRU", "LSTM"):
+    STRATEGIES[_name] = lambda name=_name: recurrent_case(name)

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (registration side effects)
     norm,
     padding,
     pool,
+    recurrent,
     resample,
     reshape,
 )
