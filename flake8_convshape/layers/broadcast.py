@@ -99,13 +99,20 @@ for _name, _extra in _BINARY.items():
     _kw = (KW_ONLY, *((e, _DEFAULTS[e]) for e in _extra))
     register_op(f"torch.{_name}", FAMILY, (("input", REQUIRED), ("other", REQUIRED), *_kw, ("out", None)))(elementwise)
     register_op(f"Tensor.{_name}", FAMILY, (("self", REQUIRED), ("other", REQUIRED), *_kw))(elementwise)
-for _name in ("maximum", "minimum", "pow", "remainder", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "where"):
-    if _name == "where":
-        continue
+
+
+def tensors_elementwise(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """``torch.maximum`` and the like take two tensors (a number is a TypeError, not a shape)."""
+    return elementwise(args, shape, call) if isinstance(args["other"], Operand) else unknown()
+
+
+for _name in ("maximum", "minimum", "atan2"):
+    register_op(f"torch.{_name}", FAMILY, (("input", REQUIRED), ("other", REQUIRED), KW_ONLY, ("out", None)))(tensors_elementwise)
+for _name in ("pow", "remainder", "eq", "ne", "lt", "le", "gt", "ge"):
     register_op(f"torch.{_name}", FAMILY, (("input", REQUIRED), ("other", REQUIRED), KW_ONLY, ("out", None)))(elementwise)
-for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "eq", "ne", "lt", "le", "gt", "ge"):
+for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt", "ge"):
     register_op(f"Tensor.__{_op}__", FAMILY, (("self", REQUIRED), ("other", REQUIRED)))(elementwise)
-    if _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor"):
+    if _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow"):
         register_op(f"Tensor.__r{_op}__", FAMILY, (("self", REQUIRED), ("other", REQUIRED)))(elementwise)
         register_op(f"Tensor.__i{_op}__", FAMILY, (("self", REQUIRED), ("other", REQUIRED)))(inplace)
 for _name in ("add_", "sub_", "mul_", "div_"):

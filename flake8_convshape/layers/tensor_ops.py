@@ -117,7 +117,7 @@ def cat(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if any(len(d) == 0 for d in used):
         return reject(call, "cannot concatenate a 0-d tensor")
     if not used:
-        return unknown()
+        return shaped((Poly.const(0),)) if len(known) == len(tensors) else unknown()
     rank = len(used[0])
     for d in used[1:]:
         if len(d) != rank:
@@ -233,6 +233,8 @@ def view_as(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 
 def _flatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """The Flatten layer's arithmetic, with a whole tensor's rules (start_dim 0 by default)."""
+    if shape.rank == 0 and int_of(args["start_dim"]) in (0, -1) and int_of(args["end_dim"]) in (0, -1):
+        return shaped((ONE,))
     out = flatten_layer(args, shape, call)
     problems = [(CVS204, why) for _, why in out.problems]
     return Outcome(out.shape, problems, out.arithmetic)
@@ -663,7 +665,7 @@ def getitem(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if shape.dims is None or any(isinstance(i, Operand) for i in items):
         return unknown()
     if sum(1 for i in items if i == "...") > 1:
-        return reject(call, "an index can only have a single ellipsis")
+        return unknown()  # PyTorch takes several (the first one stands for every dim not named)
     consuming = [i for i in items if i is not None and i != "..."]
     rank = len(shape.dims)
     if len(consuming) > rank:

@@ -1,0 +1,729 @@
+"""Every tensor operation in OPERATIONS against PyTorch, called through the registry.
+
+For each spelling a hypothesis test draws concrete shapes and arguments (valid and invalid:
+sizes off the cat axis, shapes that do not broadcast, inner sizes of a product, a view of
+another element count, dims out of range, bad chunk/split arguments, ...), binds them with
+``layers.base.bind`` as the forward() frontend will (tensors as ``Operand``s with their
+shapes), runs the transfer function, runs the real operation on small CPU tensors, and
+asserts:
+
+* PyTorch raises exactly when the transfer function reports a CVS201/203/204 problem, except
+  in the corners named in ``QUIET`` (the function then says nothing and gives no shape);
+* where PyTorch runs, the result's shape (and the shapes of the further results, ``rest``)
+  are PyTorch's; no concrete case may come out unknown outside ``QUIET``.
+
+``CONVSHAPE_DIFF_EXAMPLES`` (default 200) is the number of examples per spelling; the module
+prints how many examples ran, how many PyTorch ran and how many it refused.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from catalog_strategies import STRATEGIES  # noqa: E402
+from flake8_convshape.dims import Poly  # noqa: E402
+from flake8_convshape.layers import OPERATIONS  # noqa: E402
+from flake8_convshape.layers.base import LayerCall, Operand, Outcome, Shape, bind, int_of  # noqa: E402
+
+F = torch.nn.functional
+pytestmark = pytest.mark.torch
+N_EXAMPLES = int(os.environ.get("CONVSHAPE_DIFF_EXAMPLES", "200"))
+ERRORS = frozenset({"CVS201", "CVS203", "CVS204"})
+SETTINGS = dict(
+    max_examples=N_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+# the corners where an operation stays quiet on purpose (PyTorch may raise, the result is unknown)
+QUIET = {
+    "rank": "an input rank the functional form does not take (the module-style rank rule: never a finding)",
+    "indices": "return_indices=True: a tuple the replay does not model",
+    "circular-crop": "circular padding by a negative amount: depends on the tensor's memory layout",
+    "backend": "an edge PyTorch's CPU backend decides (a transposed or empty corner)",
+    "ellipses": "an index with several ellipses (PyTorch takes them: the first stands for every dim)",
+    "type": "an argument of a type the operation refuses (a number where it takes a tensor): no shape question",
+}
+STATS: Dict[str, Counter] = {k: Counter() for k in ("examples", "ok", "raised", "quiet")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary(request):
+    yield
+    if not STATS["examples"]:
+        return
+    total = {k: sum(v.values()) for k, v in STATS.items()}
+    text = (
+        f"\noperations differential (PyTorch {torch.__version__}, {N_EXAMPLES} examples per spelling): "
+        f"{len(STATS['examples'])} spellings, {total['examples']} examples, PyTorch ran {total['ok']}, "
+        f"raised {total['raised']}, quiet corners {total['quiet']}"
+    )
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(text)
+
+
+# --------------------------------------------------------------------------- calls
+
+
+@dataclass(frozen=True)
+class T:
+    """A tensor argument of the given shape (``index``: integer values below it, for indices)."""
+
+    shape: Tuple[int, ...]
+    index: int = 0
+
+
+@dataclass
+class Call:
+    name: str  # the OPERATIONS key
+    pos: List[Any]
+    kw: Dict[str, Any] = field(default_factory=dict)
+    quiet: Optional[str] = None  # a key of QUIET
+
+
+def to_value(v: Any) -> Any:
+    """A Python argument as the evaluator gives it: ints as Poly, tensors as Operands."""
+    if isinstance(v, T):
+        return Operand("t", Shape(tuple(Poly.const(d) for d in v.shape)))
+    if isinstance(v, bool) or v is None or isinstance(v, (float, str)):
+        return v
+    if isinstance(v, int):
+        return Poly.const(v)
+    if isinstance(v, slice):
+        return ("slice", to_value(v.start), to_value(v.stop), to_value(v.step))
+    if v is Ellipsis:
+        return "..."
+    if isinstance(v, (tuple, list)):
+        return tuple(to_value(x) for x in v)
+    raise AssertionError(v)
+
+
+def to_torch(v: Any) -> Any:
+    if isinstance(v, T):
+        if v.index:
+            return torch.randint(0, v.index, v.shape)
+        return torch.randn(v.shape)
+    if isinstance(v, tuple):
+        return tuple(to_torch(x) for x in v)
+    if isinstance(v, list):
+        return [to_torch(x) for x in v]
+    return v
+
+
+def torch_fn(name: str) -> Callable[..., Any]:
+    owner, attr = name.split(".", 1)
+    if owner == "Tensor":
+        return lambda self, *a, **k: getattr(self, attr)(*a, **k)
+    return getattr(F if owner == "F" else torch, attr)
+
+
+def replay(call: Call) -> Outcome:
+    spec = OPERATIONS[call.name]
+    values = [to_value(v) for v in call.pos]
+    args = bind(spec, [(v, repr(raw)) for v, raw in zip(values, call.pos)], {k: (to_value(v), repr(v)) for k, v in call.kw.items()})
+    assert args is not None, f"{call.name} does not bind {call.pos} {call.kw}"
+    first = next((v for v in _flat(values) if isinstance(v, Operand)), None)
+    shape = first.shape if first is not None else Shape(None)
+    return spec.fn(args, shape, LayerCall(call.name, call.name, 1))
+
+
+def _flat(values: List[Any]):
+    for v in values:
+        if isinstance(v, tuple):
+            yield from _flat(list(v))
+        else:
+            yield v
+
+
+def dims(shape: Shape) -> Optional[Tuple[Optional[int], ...]]:
+    if shape.dims is None:
+        return None
+    return tuple(int_of(d) if d is not None else None for d in shape.dims)
+
+
+def run_torch(call: Call) -> Tuple[bool, Any, str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.no_grad():
+                out = torch_fn(call.name)(*[to_torch(v) for v in call.pos], **{k: to_torch(v) for k, v in call.kw.items()})
+        except Exception as e:  # noqa: BLE001
+            return False, None, f"{type(e).__name__}: {e}"
+    shapes = [tuple(t.shape) for t in out] if isinstance(out, (tuple, list)) else [tuple(out.shape)]
+    return True, shapes, ""
+
+
+def check(call: Call) -> None:
+    out = replay(call)
+    codes = {code for code, _ in out.problems}
+    ok, shapes, error = run_torch(call)
+    STATS["examples"][call.name] += 1
+    info = f"\n{call}\ntorch: {error or shapes}\nreplay: {out.shape} rest={out.rest} {out.problems}"
+    if call.quiet is not None:
+        assert call.quiet in QUIET
+        STATS["quiet"][call.name] += 1
+        if codes & ERRORS:
+            assert not ok, f"a problem PyTorch does not make ({call.quiet}){info}"
+        elif ok:
+            got = [dims(out.shape), *(dims(s) for s in out.rest)]
+            assert got[0] is None or None in got[0] or got == shapes, f"a wrong shape in a quiet corner{info}"
+        return
+    if "CVS202" in codes:  # an empty or impossible size: PyTorch raises or returns no elements
+        STATS["raised"][call.name] += 1
+        assert not ok or any(0 in s for s in shapes), f"CVS202, PyTorch gives elements{info}"
+        return
+    if not ok:
+        STATS["raised"][call.name] += 1
+        assert codes & ERRORS, f"PyTorch raises, the replay reports nothing{info}"
+        for code, message in out.problems:
+            assert message.startswith(call.name), info
+        return
+    STATS["ok"][call.name] += 1
+    assert not (codes & ERRORS), f"PyTorch runs, the replay reports a problem{info}"
+    if shapes == []:  # no tensor at all (split into no sections): nothing an Outcome can hold
+        assert out.shape.dims is None, info
+        return
+    got = [dims(out.shape), *(dims(s) for s in out.rest)]
+    assert got == shapes, f"shapes differ{info}"
+
+
+# --------------------------------------------------------------------------- drawing helpers
+
+rare = lambda draw, n=10: draw(st.integers(0, n - 1)) == 0  # noqa: E731
+
+
+def shape_of(draw, lo: int = 0, hi: int = 4, sizes=(1, 4)) -> Tuple[int, ...]:
+    rank = draw(st.integers(lo, hi))
+    return tuple(draw(st.integers(*sizes)) for _ in range(rank))
+
+
+def dim_in(draw, rank: int, extra: int = 0) -> int:
+    """Mostly a valid dim (negative ones too), sometimes one out of range."""
+    n = max(rank + extra, 1)
+    if rare(draw):
+        return draw(st.sampled_from([n, -n - 1]))
+    return draw(st.integers(-n, n - 1))
+
+
+# --------------------------------------------------------------------------- shape operations
+
+
+@st.composite
+def cat_call(draw, name: str):
+    base = list(shape_of(draw, 1, 4))
+    d = dim_in(draw, len(base))
+    tensors = []
+    for _ in range(draw(st.integers(1, 3))):
+        s = list(base)
+        if -len(s) <= d < len(s):
+            s[d] = draw(st.integers(0 if rare(draw) else 1, 4))
+        if rare(draw):
+            s[draw(st.integers(0, len(s) - 1))] = draw(st.integers(1, 4))
+        if rare(draw, 20):
+            s = s[1:] if len(s) > 1 else s + [2]
+        if rare(draw, 20):
+            s = [0]
+        tensors.append(T(tuple(s)))
+    return Call(name, [tensors if draw(st.booleans()) else tuple(tensors)], _maybe_kw(draw, "dim", d, 0))
+
+
+def _maybe_kw(draw, key: str, value: Any, default: Any) -> Dict[str, Any]:
+    if value == default and draw(st.booleans()):
+        return {}
+    return {key: value}
+
+
+@st.composite
+def stack_call(draw, name: str):
+    base = shape_of(draw, 0, 3)
+    d = dim_in(draw, len(base), extra=1)
+    tensors = [T(base if not rare(draw) else shape_of(draw, 0, 3)) for _ in range(draw(st.integers(1, 3)))]
+    return Call(name, [tensors], _maybe_kw(draw, "dim", d, 0))
+
+
+def _factorizations(n: int, parts: int) -> List[List[int]]:
+    if parts == 1:
+        return [[n]]
+    out = []
+    for f in range(1, n + 1):
+        if n % f == 0:
+            out += [[f, *rest] for rest in _factorizations(n // f, parts - 1)]
+    return out
+
+
+@st.composite
+def view_call(draw, name: str):
+    shape = shape_of(draw, 0, 4, (0, 4) if rare(draw) else (1, 4))
+    numel = 1
+    for s in shape:
+        numel *= s
+    parts = draw(st.integers(1, 4))
+    if numel == 0:
+        target = [draw(st.integers(0, 3)) for _ in range(parts)]
+    else:
+        target = list(draw(st.sampled_from(_factorizations(numel, parts))))
+    form = draw(st.integers(0, 9))
+    if form < 4:
+        target[draw(st.integers(0, parts - 1))] = -1
+    elif form == 4:
+        target[0] += 1
+    elif form == 5 and parts > 1:
+        target[0] = target[1] = -1
+    elif form == 6:
+        target[-1] = -2 if rare(draw, 3) else target[-1]
+    receiver = T(shape)
+    sizes = tuple(target)
+    if name == "torch.reshape":
+        return Call(name, [receiver, sizes])
+    return Call(name, [receiver, sizes])
+
+
+@st.composite
+def flatten_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    kw: Dict[str, Any] = {}
+    if draw(st.booleans()):
+        kw["start_dim"] = dim_in(draw, len(shape))
+    if draw(st.booleans()):
+        kw["end_dim"] = dim_in(draw, len(shape))
+    return Call(name, [T(shape)], kw)
+
+
+@st.composite
+def permute_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    order = list(draw(st.permutations(list(range(len(shape))))))
+    order = [o - len(shape) if draw(st.booleans()) else o for o in order]
+    if rare(draw) and order:
+        order[0] = order[-1] if len(order) > 1 else 5
+    if rare(draw):
+        order = order[:-1] if order else [0]
+    return Call(name, [T(shape), tuple(order)])
+
+
+@st.composite
+def transpose_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    return Call(name, [T(shape), dim_in(draw, len(shape)), dim_in(draw, len(shape))])
+
+
+@st.composite
+def t_call(draw, name: str):
+    return Call(name, [T(shape_of(draw, 0, 3))])
+
+
+@st.composite
+def unsqueeze_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    return Call(name, [T(shape), dim_in(draw, len(shape), extra=1)])
+
+
+@st.composite
+def squeeze_call(draw, name: str):
+    shape = shape_of(draw, 0, 4, (1, 3))
+    form = draw(st.integers(0, 2))
+    if form == 0:
+        return Call(name, [T(shape)])
+    if form == 1:
+        return Call(name, [T(shape), dim_in(draw, len(shape))])
+    dims_ = tuple({dim_in(draw, len(shape)) % max(len(shape), 1) for _ in range(draw(st.integers(1, 3)))})
+    return Call(name, [T(shape), dims_])
+
+
+@st.composite
+def expand_call(draw, name: str):
+    shape = shape_of(draw, 0, 3, (1, 3))
+    lead = [draw(st.integers(1, 3)) if not rare(draw) else -1 for _ in range(draw(st.integers(0, 2)))]
+    sizes = []
+    for s in shape:
+        form = draw(st.integers(0, 5))
+        sizes.append(-1 if form == 0 else s if form < 4 or s != 1 else draw(st.integers(1, 4)))
+        if rare(draw):
+            sizes[-1] = draw(st.integers(-2, 4))
+    full = tuple(lead + sizes)
+    if rare(draw) and full:
+        full = full[1:]
+    return Call(name, [T(shape), full])
+
+
+@st.composite
+def repeat_call(draw, name: str):
+    shape = shape_of(draw, 0, 3, (1, 3))
+    times = tuple(draw(st.integers(-1 if rare(draw) else 0, 3)) for _ in range(len(shape) + draw(st.integers(-1 if rare(draw) else 0, 2))))
+    return Call(name, [T(shape), times])
+
+
+@st.composite
+def chunk_call(draw, name: str):
+    shape = shape_of(draw, 0 if rare(draw) else 1, 3, (0, 6) if rare(draw) else (1, 6))
+    chunks = draw(st.integers(-1 if rare(draw) else 1, 5)) if not rare(draw) else 0
+    return Call(name, [T(shape), chunks], _maybe_kw(draw, "dim", dim_in(draw, len(shape)), 0))
+
+
+@st.composite
+def split_call(draw, name: str):
+    shape = shape_of(draw, 0 if rare(draw) else 1, 3, (0, 6) if rare(draw) else (1, 6))
+    d = dim_in(draw, len(shape))
+    n = shape[d] if -len(shape) <= d < len(shape) else 4
+    if draw(st.booleans()):
+        size: Any = draw(st.integers(1, 5)) if not rare(draw) else draw(st.sampled_from([0, -1]))
+    else:
+        parts = []
+        left = n
+        while left > 0 and len(parts) < 3:
+            p = draw(st.integers(0, left))
+            parts.append(p)
+            left -= p
+        if left:
+            parts.append(left)
+        if rare(draw):
+            parts.append(1)
+        size = parts if draw(st.booleans()) else tuple(parts)
+    return Call(name, [T(shape), size], _maybe_kw(draw, "dim", d, 0))
+
+
+@st.composite
+def reduce_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    kind = name.split(".")[1]
+    kw: Dict[str, Any] = {}
+    form = draw(st.integers(0, 4))
+    if kind in ("softmax", "log_softmax"):
+        return Call(name, [T(shape), dim_in(draw, len(shape))])
+    if form == 0 and kind not in ("sum", "mean"):
+        pass  # no dim
+    elif form <= 2 or kind in ("max", "min", "argmax", "argmin"):
+        kw["dim"] = dim_in(draw, len(shape))
+    else:
+        kw["dim"] = tuple(dim_in(draw, len(shape)) for _ in range(draw(st.integers(0 if kind in ("amax", "amin", "sum", "mean") else 1, 3))))
+    if "dim" in kw or kind in ("argmax", "argmin", "amax", "amin"):
+        if draw(st.booleans()):
+            kw["keepdim"] = draw(st.booleans())
+    return Call(name, [T(shape)], kw)
+
+
+@st.composite
+def max_other_call(draw, name: str):
+    a, b = broadcast_pair(draw)
+    return Call(name, [T(a), T(b)])
+
+
+@st.composite
+def getitem_call(draw, name: str):
+    shape = shape_of(draw, 0, 4, (1, 5))
+    items: List[Any] = []
+    for _ in range(draw(st.integers(0, len(shape) + 1))):
+        form = draw(st.integers(0, 9))
+        if form < 4:
+            lo = draw(st.sampled_from([None, None, 0, 1, 2, -1, -3, 7]))
+            hi = draw(st.sampled_from([None, None, 1, 3, -1, -2, 9]))
+            step = draw(st.sampled_from([None, None, 1, 2, 3])) if not rare(draw, 20) else 0
+            items.append(slice(lo, hi, step))
+        elif form < 7:
+            items.append(draw(st.integers(-5, 5)))
+        elif form < 9:
+            items.append(None)
+        else:
+            items.append(Ellipsis)
+    if rare(draw, 20):
+        items = [Ellipsis, Ellipsis]
+    return Call(name, [T(shape), tuple(items)], quiet="ellipses" if items.count(Ellipsis) > 1 else None)
+
+
+def broadcast_pair(draw) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    base = shape_of(draw, 0, 4)
+    a = tuple(1 if draw(st.integers(0, 3)) == 0 else s for s in base)
+    b = tuple(1 if draw(st.integers(0, 3)) == 0 else s for s in base)
+    a = a[draw(st.integers(0, len(a))) :] if draw(st.booleans()) else a
+    b = b[draw(st.integers(0, len(b))) :] if draw(st.booleans()) else b
+    if rare(draw, 6) and b:
+        b = (*b[:-1], b[-1] + 1)
+    return a, b
+
+
+@st.composite
+def binary_call(draw, name: str):
+    a, b = broadcast_pair(draw)
+    if not rare(draw, 6):
+        return Call(name, [T(a), T(b)])
+    tensors_only = name in ("torch.maximum", "torch.minimum", "torch.atan2")
+    return Call(name, [T(a), draw(st.sampled_from([2, 0.5]))], quiet="type" if tensors_only else None)
+
+
+@st.composite
+def matmul_call(draw, name: str):
+    n, m, p = (draw(st.integers(1, 4)) for _ in range(3))
+    batch_a = shape_of(draw, 0, 2, (1, 3))
+    batch_b = tuple(1 if rare(draw, 3) else s for s in batch_a)[draw(st.integers(0, len(batch_a))) :]
+    if rare(draw, 8) and batch_b:
+        batch_b = (batch_b[0] + 1, *batch_b[1:])
+    a = (*batch_a, n, m) if not rare(draw, 5) else (m,)
+    b = (*batch_b, m if not rare(draw, 6) else m + 1, p) if not rare(draw, 5) else (m,)
+    if rare(draw, 20):
+        a = ()
+    if name in ("torch.bmm", "Tensor.bmm"):
+        k = draw(st.integers(1, 3))
+        a = (k, n, m) if not rare(draw) else (n, m)
+        b = (k if not rare(draw) else k + 1, m if not rare(draw) else m + 1, p)
+    if name in ("torch.mm", "Tensor.mm"):
+        a = (n, m) if not rare(draw) else (k := draw(st.integers(1, 3)), n, m)
+        b = (m if not rare(draw) else m + 1, p)
+    if name == "Tensor.__rmatmul__":
+        return Call(name, [T(b), T(a)])
+    return Call(name, [T(a), T(b)])
+
+
+@st.composite
+def einsum_call(draw, name: str):
+    letters = "ijkl"
+    size = {c: draw(st.integers(1, 4)) for c in letters}
+    terms = []
+    operands = []
+    for _ in range(draw(st.integers(1, 3))):
+        term = "".join(draw(st.lists(st.sampled_from(letters), min_size=0, max_size=3)))
+        dots = rare(draw, 5)
+        shape = [size[c] if not rare(draw, 8) else draw(st.sampled_from([1, size[c] + 1])) for c in term]
+        if dots:
+            shape = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))] + shape
+            term = "..." + term
+        terms.append(term)
+        operands.append(T(tuple(shape)))
+    equation = ",".join(terms)
+    if draw(st.booleans()):
+        used = sorted({c for t in terms for c in t if c != "."})
+        out = "".join(draw(st.permutations(used))[: draw(st.integers(0, len(used)))])
+        if any("..." in t for t in terms):
+            out = "..." + out
+        equation += "->" + out
+    return Call(name, [equation, tuple(operands)])
+
+
+@st.composite
+def as_call(draw, name: str):
+    if name == "Tensor.expand_as":
+        source = expand_call_draw(draw)
+        return Call(name, [source.pos[0], T(tuple(abs(s) for s in source.pos[1]))])
+    source = view_call_draw(draw)
+    if -1 in source.pos[1] or any(s < 0 for s in source.pos[1]):
+        return Call(name, [source.pos[0], T(tuple(abs(s) for s in source.pos[1]))])
+    return Call(name, [source.pos[0], T(source.pos[1])])
+
+
+def expand_call_draw(draw) -> Call:
+    return draw(expand_call("Tensor.expand"))
+
+
+def view_call_draw(draw) -> Call:
+    return draw(view_call("Tensor.view"))
+
+
+# --------------------------------------------------------------------------- functional forms
+
+
+def _from_case(name: str, case: Any, rename: Optional[Dict[str, str]] = None, unbatched: bool = False) -> Call:
+    """A catalog draw as the functional call of the same arithmetic."""
+    kw = {(rename or {}).get(k, k): v for k, v in case.values.items()}
+    shape = case.shape[1:] if unbatched else case.shape
+    quiet = case.unknown if case.unknown in QUIET else ("backend" if case.unknown else None)
+    return Call(name, [T(shape, index=10 if case.index_input else 0)], kw, quiet)
+
+
+@st.composite
+def layer_based_call(draw, name: str, layer: str, unbatched_ok: bool = True):
+    case = draw(STRATEGIES[layer]())
+    return _from_case(name, case, unbatched=unbatched_ok and rare(draw, 4))
+
+
+@st.composite
+def activation_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    if name == "F.threshold":
+        return Call(name, [T(shape), 0.1, 0.0])
+    if name == "F.prelu":
+        return Call(name, [T(shape), T((1,))])
+    return Call(name, [T(shape)])
+
+
+@st.composite
+def dim_keep_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    kw: Dict[str, Any] = {}
+    if name != "F.normalize" or draw(st.booleans()):
+        kw["dim"] = dim_in(draw, len(shape))
+    if name == "F.normalize" and not shape:
+        return Call(name, [T((2,))], kw)
+    return Call(name, [T(shape)], kw)
+
+
+@st.composite
+def pad_call(draw, name: str):
+    mode = draw(st.sampled_from(["constant", "constant", "reflect", "replicate", "circular"]))
+    rank = draw(st.integers(1, 5))
+    shape = tuple(draw(st.integers(1, 5)) for _ in range(rank))
+    k = draw(st.integers(1, 3 if mode != "constant" else 4))
+    pads = tuple(draw(st.integers(-2 if rare(draw, 4) else 0, 3)) for _ in range(2 * k))
+    kw: Dict[str, Any] = {} if mode == "constant" and draw(st.booleans()) else {"mode": mode}
+    quiet = None
+    if mode != "constant" and rank not in (k + 1, k + 2):
+        quiet = "rank"
+    if mode == "constant" and k > rank:
+        quiet = "rank"
+    if mode == "circular" and min(pads) < 0:
+        quiet = "circular-crop"
+    if mode in ("reflect", "replicate") and any(shape[-1 - j] + pads[2 * j] + pads[2 * j + 1] <= 0 for j in range(min(k, rank))):
+        quiet = quiet or "backend"
+    return Call(name, [T(shape), pads], kw, quiet)
+
+
+@st.composite
+def conv_call(draw, name: str):
+    nd = int(name[-2])
+    c = draw(st.integers(1, 4))
+    groups = draw(st.sampled_from([1, 1, c]))
+    out = groups * draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    cin = c if not rare(draw) else c + 1
+    weight = (out if not rare(draw) else out + 1, cin // groups if cin % groups == 0 else 1, *kernel)
+    size = tuple(draw(st.integers(1, 6)) for _ in range(nd))
+    x = (draw(st.integers(1, 2)), c, *size) if not rare(draw, 4) else (c, *size)
+    kw: Dict[str, Any] = {}
+    if draw(st.booleans()):
+        kw["stride"] = draw(st.integers(1, 3)) if not rare(draw) else 0
+    if draw(st.booleans()):
+        kw["padding"] = draw(st.sampled_from([0, 1, 2, "same", "valid"]))
+        if kw["padding"] == "same":
+            kw.pop("stride", None)
+    if draw(st.booleans()):
+        kw["dilation"] = draw(st.integers(1, 2))
+    if groups != 1 or draw(st.booleans()):
+        kw["groups"] = groups
+    return Call(name, [T(x), T(weight)], kw)
+
+
+@st.composite
+def linear_call(draw, name: str):
+    shape = shape_of(draw, 1, 4)
+    wanted = shape[-1] if not rare(draw, 6) else shape[-1] + 1
+    weight = (draw(st.integers(1, 4)), wanted) if not rare(draw, 5) else (wanted,)
+    return Call(name, [T(shape), T(weight)])
+
+
+@st.composite
+def embedding_call(draw, name: str):
+    shape = shape_of(draw, 0, 4)
+    n = draw(st.integers(1, 6))
+    return Call(name, [T(shape, index=n), T((n, draw(st.integers(1, 4))) if not rare(draw) else (n,))])
+
+
+@st.composite
+def interpolate_call(draw, name: str):
+    case = draw(STRATEGIES["Upsample"]())
+    call = _from_case(name, case)
+    if rare(draw, 5):
+        call.kw["antialias"] = True
+        call.quiet = call.quiet or ("backend" if call.kw.get("mode") not in ("bilinear", "bicubic") else None)
+    if call.kw.get("mode") == "lanczos":
+        call.quiet = "backend"
+    return call
+
+
+# --------------------------------------------------------------------------- the table
+
+DRAWS: Dict[str, Callable[[str], Any]] = {}
+for _name in ("torch.cat",):
+    DRAWS[_name] = cat_call
+DRAWS["torch.stack"] = stack_call
+for _name in ("Tensor.view", "Tensor.reshape", "torch.reshape"):
+    DRAWS[_name] = view_call
+for _name in ("Tensor.flatten", "torch.flatten"):
+    DRAWS[_name] = flatten_call
+for _name in ("Tensor.permute", "torch.permute"):
+    DRAWS[_name] = permute_call
+for _name in ("Tensor.transpose", "torch.transpose", "Tensor.swapaxes", "torch.swapaxes"):
+    DRAWS[_name] = transpose_call
+for _name in ("Tensor.t", "torch.t"):
+    DRAWS[_name] = t_call
+for _name in ("Tensor.unsqueeze", "torch.unsqueeze"):
+    DRAWS[_name] = unsqueeze_call
+for _name in ("Tensor.squeeze", "torch.squeeze"):
+    DRAWS[_name] = squeeze_call
+DRAWS["Tensor.expand"] = expand_call
+DRAWS["Tensor.repeat"] = repeat_call
+for _name in ("Tensor.chunk", "torch.chunk"):
+    DRAWS[_name] = chunk_call
+for _name in ("Tensor.split", "torch.split"):
+    DRAWS[_name] = split_call
+for _kind in ("sum", "mean", "nansum", "nanmean", "max", "min", "argmax", "argmin", "amax", "amin", "softmax", "log_softmax"):
+    for _owner in ("Tensor", "torch"):
+        DRAWS[f"{_owner}.{_kind}"] = reduce_call
+DRAWS["Tensor.__getitem__"] = getitem_call
+for _name in OPERATIONS:
+    if _name.startswith(("Tensor.__", "torch.add", "torch.sub", "torch.mul", "torch.div", "Tensor.add", "Tensor.sub", "Tensor.mul", "Tensor.div")) and _name not in DRAWS:
+        DRAWS[_name] = binary_call
+for _name in ("torch.maximum", "torch.minimum", "torch.pow", "torch.remainder", "torch.atan2", "torch.eq", "torch.ne", "torch.lt", "torch.le", "torch.gt", "torch.ge"):
+    DRAWS[_name] = binary_call
+for _name in ("torch.matmul", "Tensor.matmul", "Tensor.__matmul__", "Tensor.__rmatmul__", "torch.bmm", "Tensor.bmm", "torch.mm", "Tensor.mm"):
+    DRAWS[_name] = matmul_call
+DRAWS["torch.einsum"] = einsum_call
+for _name in ("Tensor.view_as", "Tensor.reshape_as", "Tensor.expand_as"):
+    DRAWS[_name] = as_call
+for _name in OPERATIONS:
+    if OPERATIONS[_name].family == "functional" and OPERATIONS[_name].fn.__name__ == "keep":
+        DRAWS[_name] = activation_call
+for _name in ("F.softmax", "F.log_softmax", "F.softmin", "F.normalize"):
+    DRAWS[_name] = dim_keep_call
+for _nd in (1, 2, 3):
+    DRAWS[f"F.max_pool{_nd}d"] = lambda name, nd=_nd: layer_based_call(name, f"MaxPool{nd}d")
+    DRAWS[f"F.avg_pool{_nd}d"] = lambda name, nd=_nd: layer_based_call(name, f"AvgPool{nd}d")
+    DRAWS[f"F.adaptive_avg_pool{_nd}d"] = lambda name, nd=_nd: layer_based_call(name, f"AdaptiveAvgPool{nd}d")
+    DRAWS[f"F.adaptive_max_pool{_nd}d"] = lambda name, nd=_nd: layer_based_call(name, f"AdaptiveMaxPool{nd}d")
+    DRAWS[f"F.conv{_nd}d"] = conv_call
+for _name, _layer in (("dropout", "Dropout"), ("dropout1d", "Dropout1d"), ("dropout2d", "Dropout2d"), ("dropout3d", "Dropout3d"),
+                      ("alpha_dropout", "AlphaDropout"), ("feature_alpha_dropout", "FeatureAlphaDropout"), ("glu", "GLU"),
+                      ("pixel_shuffle", "PixelShuffle"), ("pixel_unshuffle", "PixelUnshuffle")):
+    DRAWS[f"F.{_name}"] = lambda name, layer=_layer: layer_based_call(name, layer, unbatched_ok=False)
+DRAWS["F.pad"] = pad_call
+DRAWS["F.interpolate"] = interpolate_call
+DRAWS["F.linear"] = linear_call
+DRAWS["F.embedding"] = embedding_call
+
+# shape copies whose arguments are free-form (``x.to(device)``): one fixed check each below
+UNDRAWN = sorted(n for n in OPERATIONS if n not in DRAWS)
+
+
+@pytest.mark.parametrize("name", sorted(DRAWS))
+def test_operation_matches_torch(name):
+    assert name in OPERATIONS, name
+
+    @settings(**SETTINGS)
+    @given(data=st.data())
+    def run(data):
+        check(data.draw(DRAWS[name](name)))
+
+    run()
+
+
+@pytest.mark.parametrize("name", UNDRAWN)
+def test_shape_copies_keep_the_shape(name):
+    """The spellings registered as plain shape copies (``x.float()``, ``torch.zeros_like``)."""
+    spec = OPERATIONS[name]
+    assert spec.fn.__name__ == "keep", f"{name} has no draw in DRAWS"
+    call = Call(name, [T((2, 3))])
+    out = replay(call)
+    assert dims(out.shape) == (2, 3) and not out.problems and out.changes is False
