@@ -727,3 +727,156 @@ def test_shape_copies_keep_the_shape(name):
     call = Call(name, [T((2, 3))])
     out = replay(call)
     assert dims(out.shape) == (2, 3) and not out.problems and out.changes is False
+
+
+# --------------------------------------------------------------------------- modules of several tensors
+# The catalog differential runs each module in a one-input Sequential; here the further inputs
+# (key, value, memory, tgt) arrive as named Operands, as the forward() frontend passes them,
+# and every output is compared: LSTM's (h_n, c_n), the attention weights.
+
+from flake8_convshape.layers import CATALOG  # noqa: E402
+
+
+@dataclass
+class ModuleCall:
+    name: str
+    ctor: Dict[str, Any]
+    inputs: Dict[str, Tuple[int, ...]]  # forward()'s tensors by name, the first one the main input
+    forward: Dict[str, Any] = field(default_factory=dict)  # forward()'s other keyword arguments
+    index: int = 0  # integer inputs below this (Embedding)
+
+
+def replay_module(call: ModuleCall) -> Outcome:
+    spec = CATALOG[call.name]
+    args = bind(spec, [], {k: (to_value(v), repr(v)) for k, v in call.ctor.items()})
+    assert args is not None, call
+    names = list(call.inputs)
+    for name in names[1:]:
+        args.values[name] = to_value(T(call.inputs[name]))
+    args.values.update({k: to_value(v) for k, v in call.forward.items()})
+    shape = Shape(tuple(Poly.const(d) for d in call.inputs[names[0]]))
+    return spec.run(args, shape, LayerCall(call.name, f"nn.{call.name}(...)", 1))
+
+
+def run_module(call: ModuleCall) -> Tuple[bool, Any, str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            module = getattr(torch.nn, call.name)(**call.ctor)
+            tensors = [to_torch(T(s, call.index)) for s in call.inputs.values()]
+            with torch.no_grad():
+                out = module(*tensors, **call.forward)
+        except Exception as e:  # noqa: BLE001
+            return False, None, f"{type(e).__name__}: {e}"
+    flat: List[Any] = []
+
+    def walk(o: Any) -> None:
+        if isinstance(o, (tuple, list)):
+            for x in o:
+                walk(x)
+        elif o is not None:
+            flat.append(tuple(o.shape))
+
+    walk(out)
+    return True, flat, ""
+
+
+def check_module(call: ModuleCall) -> None:
+    out = replay_module(call)
+    codes = {code for code, _ in out.problems}
+    ok, shapes, error = run_module(call)
+    STATS["examples"][call.name] += 1
+    info = f"\n{call}\ntorch: {error or shapes}\nreplay: {out.shape} rest={out.rest} {out.problems}"
+    if not ok:
+        STATS["raised"][call.name] += 1
+        assert codes & ERRORS, f"PyTorch raises, the replay reports nothing{info}"
+        return
+    STATS["ok"][call.name] += 1
+    assert not (codes & ERRORS), f"PyTorch runs, the replay reports a problem{info}"
+    assert [dims(out.shape), *(dims(s) for s in out.rest)] == shapes, f"shapes differ{info}"
+
+
+def _sequence(draw, width: int, batched: bool, batch_first: bool, length: Optional[int] = None, batch: int = 2) -> Tuple[int, ...]:
+    n = length if length is not None else draw(st.integers(1, 4))
+    if not batched:
+        return (n, width)
+    return (batch, n, width) if batch_first else (n, batch, width)
+
+
+@st.composite
+def recurrent_call(draw, name: str):
+    features, hidden = draw(st.integers(1, 4)), draw(st.integers(2, 5))
+    ctor: Dict[str, Any] = {"input_size": features, "hidden_size": hidden}
+    ctor["num_layers"] = draw(st.integers(1, 3))
+    ctor["bidirectional"] = draw(st.booleans())
+    ctor["batch_first"] = draw(st.booleans())
+    if name == "LSTM" and draw(st.booleans()):
+        ctor["proj_size"] = draw(st.integers(0, hidden - 1))
+    width = features if not rare(draw, 6) else features + 1
+    x = _sequence(draw, width, draw(st.integers(0, 3)) > 0, ctor["batch_first"], batch=draw(st.integers(1, 3)))
+    return ModuleCall(name, ctor, {"input": x})
+
+
+@st.composite
+def attention_call(draw):
+    e = draw(st.sampled_from([4, 6, 8]))
+    ctor: Dict[str, Any] = {"embed_dim": e, "num_heads": draw(st.sampled_from([h for h in (1, 2, 4) if e % h == 0]))}
+    kdim, vdim = draw(st.sampled_from([e, 3, 5])), draw(st.sampled_from([e, 2, 7]))
+    if kdim != e or vdim != e or draw(st.booleans()):
+        ctor["kdim"], ctor["vdim"] = kdim, vdim
+    for flag in ("add_bias_kv", "add_zero_attn", "batch_first", "bias"):
+        if draw(st.booleans()):
+            ctor[flag] = draw(st.booleans())
+    first, batched = ctor.get("batch_first", False), draw(st.integers(0, 3)) > 0
+    n, s = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    query = _sequence(draw, e if not rare(draw) else e + 1, batched, first, batch=n)
+    key = _sequence(draw, kdim if not rare(draw) else kdim + 1, batched, first, s, batch=n if not rare(draw) else n + 1)
+    value = _sequence(draw, vdim if not rare(draw) else vdim + 1, batched, first, s if not rare(draw) else s + 1, batch=n)
+    forward: Dict[str, Any] = {}
+    for flag in ("need_weights", "average_attn_weights"):
+        if draw(st.booleans()):
+            forward[flag] = draw(st.booleans())
+    return ModuleCall("MultiheadAttention", ctor, {"query": query, "key": key, "value": value}, forward)
+
+
+@st.composite
+def decoder_call(draw, name: str):
+    e = draw(st.sampled_from([4, 8]))
+    ctor: Dict[str, Any] = {"d_model": e, "nhead": 2, "dim_feedforward": 8, "batch_first": draw(st.booleans())}
+    if name == "Transformer":
+        ctor["num_encoder_layers"] = ctor["num_decoder_layers"] = 1
+    first, batched = ctor["batch_first"], draw(st.integers(0, 3)) > 0
+    n = draw(st.integers(1, 3))
+    main = _sequence(draw, e if not rare(draw) else e + 2, batched, first, batch=n)
+    other = _sequence(draw, e if not rare(draw) else e + 2, batched, first, batch=n if not rare(draw) else n + 1)
+    if name == "Transformer":
+        return ModuleCall(name, ctor, {"src": main, "tgt": other})
+    return ModuleCall(name, ctor, {"tgt": main, "memory": other})
+
+
+@st.composite
+def embedding_module_call(draw):
+    n = draw(st.integers(1, 6))
+    shape = shape_of(draw, 0, 4)
+    return ModuleCall("Embedding", {"num_embeddings": n, "embedding_dim": draw(st.integers(1, 4))}, {"input": shape}, index=n)
+
+
+MODULE_DRAWS = {
+    "RNN": lambda: recurrent_call("RNN"),
+    "GRU": lambda: recurrent_call("GRU"),
+    "LSTM": lambda: recurrent_call("LSTM"),
+    "MultiheadAttention": attention_call,
+    "TransformerDecoderLayer": lambda: decoder_call("TransformerDecoderLayer"),
+    "Transformer": lambda: decoder_call("Transformer"),
+    "Embedding": embedding_module_call,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODULE_DRAWS))
+def test_module_outputs_match_torch(name):
+    @settings(**{**SETTINGS, "max_examples": max(N_EXAMPLES // 4, 10)})
+    @given(data=st.data())
+    def run(data):
+        check_module(data.draw(MODULE_DRAWS[name]()))
+
+    run()
