@@ -9,10 +9,11 @@ never a guess. The element-wise and matrix operations are in broadcast.py.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from fractions import Fraction
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..codes import CVS204
-from ..dims import Poly, differs, paren, prove_positive, same
+from ..dims import Monomial, Number, Poly, differs, paren, prove_positive
 from .base import (
     KW_ONLY,
     ONE,
@@ -200,11 +201,29 @@ def reshape_to(call: LayerCall, dims: Optional[Dims], sizes: Sequence[Poly]) -> 
         remainder = numel.resolved().mod(k)
         if remainder not in (None, 0):
             return reject(call, f"shape ({shown}) does not divide the tensor {sizes_text(dims or ())} of {numel.resolved()} elements")
-        size = numel.floordiv(k) if remainder == 0 else numel.truediv(k)
+        size: Optional[Poly] = numel.floordiv(k) if remainder == 0 else numel.truediv(k)
     else:
-        return shaped(out[: inferred[0]] + [None] + out[inferred[0] + 1 :])
+        size = exact_quotient(numel, rest)
     out[inferred[0]] = size
-    return shaped(out, f"-1 = {paren(numel)}/{k} = {size}")
+    return shaped(out, None if size is None else f"-1 = {paren(numel)}/{paren(rest)} = {size}")
+
+
+def exact_quotient(num: Poly, den: Poly) -> Optional[Poly]:
+    """``num / den`` for a one-term ``den`` that divides every term of ``num`` (``B*C*H*W / B``
+    is ``C*H*W``), the size a -1 takes next to symbolic sizes; None otherwise."""
+    if len(den.terms) != 1:
+        return None
+    (atoms, coeff), = den.terms
+    quotient: Dict[Monomial, Number] = {}
+    for term, c in num.terms:
+        left = list(term)
+        for a in atoms:
+            if a not in left:
+                return None
+            left.remove(a)
+        quotient[tuple(left)] = Fraction(c) / Fraction(coeff)
+    result = Poly(quotient)
+    return result if result * den == num else None
 
 
 def _view(args: Args, shape: Shape, call: LayerCall) -> Outcome:
