@@ -406,6 +406,9 @@ def reduce_call(draw, name: str):
     form = draw(st.integers(0, 4))
     if kind in ("softmax", "log_softmax"):
         return Call(name, [T(shape), dim_in(draw, len(shape))])
+    if kind in ("max", "min") and rare(draw, 5):  # the element-wise form: max(a, b)
+        a, b = broadcast_pair(draw)
+        return Call(name, [T(a), T(b)])
     if form == 0 and kind not in ("sum", "mean"):
         pass  # no dim
     elif form <= 2 or kind in ("max", "min", "argmax", "argmin"):
@@ -416,12 +419,6 @@ def reduce_call(draw, name: str):
         if draw(st.booleans()):
             kw["keepdim"] = draw(st.booleans())
     return Call(name, [T(shape)], kw)
-
-
-@st.composite
-def max_other_call(draw, name: str):
-    a, b = broadcast_pair(draw)
-    return Call(name, [T(a), T(b)])
 
 
 @st.composite
@@ -880,3 +877,23 @@ def test_module_outputs_match_torch(name):
         check_module(data.draw(MODULE_DRAWS[name]()))
 
     run()
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_recurrent_signatures_bind_as_pytorch_binds(name):
+    """Their ``__init__`` is ``(*args, **kwargs)``: every argument passed positionally, in the
+    catalog's order, must land where PyTorch puts it (its attributes say where)."""
+    chosen = {"input_size": 3, "hidden_size": 5, "num_layers": 2, "nonlinearity": "relu", "bias": False,
+              "batch_first": True, "dropout": 0.25, "bidirectional": True, "proj_size": 2}
+    spec = CATALOG[name]
+    order = [p for p, _ in spec.params if p not in ("device", "dtype")]
+    assert order == [p for p in chosen if p in order]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = getattr(torch.nn, name)(*[chosen[p] for p in order])
+    for p in order:
+        assert getattr(module, p) == chosen[p], p
+    defaults = dict(spec.params)
+    fresh = getattr(torch.nn, name)(3, 5)
+    for p in order[2:]:
+        assert getattr(fresh, p) == defaults[p], p
