@@ -18,7 +18,6 @@ prints how many examples ran, how many PyTorch ran and how many it refused.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,25 +28,18 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("hypothesis")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from catalog_strategies import STRATEGIES  # noqa: E402
+from test_catalog_differential import N_EXAMPLES, SETTINGS  # noqa: E402  (the same budget per draw)
 from flake8_convshape.dims import Poly  # noqa: E402
 from flake8_convshape.layers import OPERATIONS  # noqa: E402
 from flake8_convshape.layers.base import LayerCall, Operand, Outcome, Shape, bind, int_of  # noqa: E402
 
 F = torch.nn.functional
 pytestmark = pytest.mark.torch
-N_EXAMPLES = int(os.environ.get("CONVSHAPE_DIFF_EXAMPLES", "200"))
 ERRORS = frozenset({"CVS201", "CVS203", "CVS204"})
-SETTINGS = dict(
-    max_examples=N_EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
 # the corners where an operation stays quiet on purpose (PyTorch may raise, the result is unknown)
 QUIET = {
     "rank": "an input rank the functional form does not take (the module-style rank rule: never a finding)",
@@ -171,35 +163,39 @@ def run_torch(call: Call) -> Tuple[bool, Any, str]:
 
 def check(call: Call) -> None:
     out = replay(call)
-    codes = {code for code, _ in out.problems}
     ok, shapes, error = run_torch(call)
-    STATS["examples"][call.name] += 1
+    judge(call.name, call, out, ok, shapes, error, call.quiet)
+
+
+def judge(name: str, call: object, out: Outcome, ok: bool, shapes: Any, error: str, quiet: Optional[str] = None) -> None:
+    """The replay's outcome against PyTorch's: a problem exactly where it raises (outside the
+    quiet corners), its shapes (the first result and the rest) where it runs."""
+    codes = {code for code, _ in out.problems}
+    STATS["examples"][name] += 1
     info = f"\n{call}\ntorch: {error or shapes}\nreplay: {out.shape} rest={out.rest} {out.problems}"
-    if call.quiet is not None:
-        assert call.quiet in QUIET
-        STATS["quiet"][call.name] += 1
+    got = [dims(out.shape), *(dims(s) for s in out.rest)]
+    if quiet is not None:
+        assert quiet in QUIET
+        STATS["quiet"][name] += 1
         if codes & ERRORS:
-            assert not ok, f"a problem PyTorch does not make ({call.quiet}){info}"
+            assert not ok, f"a problem PyTorch does not make ({quiet}){info}"
         elif ok:
-            got = [dims(out.shape), *(dims(s) for s in out.rest)]
             assert got[0] is None or None in got[0] or got == shapes, f"a wrong shape in a quiet corner{info}"
         return
     if "CVS202" in codes:  # an empty or impossible size: PyTorch raises or returns no elements
-        STATS["raised"][call.name] += 1
+        STATS["raised"][name] += 1
         assert not ok or any(0 in s for s in shapes), f"CVS202, PyTorch gives elements{info}"
         return
     if not ok:
-        STATS["raised"][call.name] += 1
+        STATS["raised"][name] += 1
         assert codes & ERRORS, f"PyTorch raises, the replay reports nothing{info}"
-        for code, message in out.problems:
-            assert message.startswith(call.name), info
+        assert all(m.startswith((name, f"nn.{name}")) for _, m in out.problems), f"a message not led by the call{info}"
         return
-    STATS["ok"][call.name] += 1
+    STATS["ok"][name] += 1
     assert not (codes & ERRORS), f"PyTorch runs, the replay reports a problem{info}"
     if shapes == []:  # no tensor at all (split into no sections): nothing an Outcome can hold
         assert out.shape.dims is None, info
         return
-    got = [dims(out.shape), *(dims(s) for s in out.rest)]
     assert got == shapes, f"shapes differ{info}"
 
 
@@ -779,18 +775,8 @@ def run_module(call: ModuleCall) -> Tuple[bool, Any, str]:
 
 
 def check_module(call: ModuleCall) -> None:
-    out = replay_module(call)
-    codes = {code for code, _ in out.problems}
     ok, shapes, error = run_module(call)
-    STATS["examples"][call.name] += 1
-    info = f"\n{call}\ntorch: {error or shapes}\nreplay: {out.shape} rest={out.rest} {out.problems}"
-    if not ok:
-        STATS["raised"][call.name] += 1
-        assert codes & ERRORS, f"PyTorch raises, the replay reports nothing{info}"
-        return
-    STATS["ok"][call.name] += 1
-    assert not (codes & ERRORS), f"PyTorch runs, the replay reports a problem{info}"
-    assert [dims(out.shape), *(dims(s) for s in out.rest)] == shapes, f"shapes differ{info}"
+    judge(call.name, call, replay_module(call), ok, shapes, error)
 
 
 def _sequence(draw, width: int, batched: bool, batch_first: bool, length: Optional[int] = None, batch: int = 2) -> Tuple[int, ...]:

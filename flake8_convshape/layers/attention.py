@@ -143,17 +143,10 @@ TRANSFORMER_PARAMS = (
     ("nhead", 8),
     ("num_encoder_layers", 6),
     ("num_decoder_layers", 6),
-    ("dim_feedforward", 2048),
-    ("dropout", 0.1),
-    ("activation", "relu"),
+    *ENCODER_PARAMS[2:5],  # dim_feedforward, dropout, activation
     ("custom_encoder", None),
     ("custom_decoder", None),
-    ("layer_norm_eps", 1e-5),
-    ("batch_first", False),
-    ("norm_first", False),
-    ("bias", True),
-    ("device", None),
-    ("dtype", None),
+    *ENCODER_PARAMS[5:],
 )
 
 

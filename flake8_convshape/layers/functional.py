@@ -24,7 +24,6 @@ from .base import (
     Args,
     Default,
     LayerCall,
-    Operand,
     Outcome,
     Shape,
     Texts,
@@ -70,29 +69,18 @@ def _args(values: Dict[str, Value], texts: Dict[str, str]) -> Args:
 
 # --------------------------------------------------------------------------- shape-keeping
 
-INPLACE = (("inplace", False),)
+# the functional forms whose signature is their module's (``nn.LeakyReLU(0.2, True)``,
+# ``F.leaky_relu(x, 0.2, True)``), and the others
+SAME_SIGNATURE = {
+    "relu": "ReLU", "relu6": "ReLU6", "selu": "SELU", "silu": "SiLU", "mish": "Mish", "hardswish": "Hardswish",
+    "hardsigmoid": "Hardsigmoid", "sigmoid": "Sigmoid", "tanh": "Tanh", "softsign": "Softsign",
+    "tanhshrink": "Tanhshrink", "logsigmoid": "LogSigmoid", "elu": "ELU", "leaky_relu": "LeakyReLU",
+    "softplus": "Softplus", "hardshrink": "Hardshrink", "threshold": "Threshold", "celu": "CELU", "gelu": "GELU",
+}
 ACTIVATIONS: Dict[str, Tuple[Tuple[str, Default], ...]] = {
-    "relu": INPLACE,
-    "relu6": INPLACE,
-    "selu": INPLACE,
-    "silu": INPLACE,
-    "mish": INPLACE,
-    "hardswish": INPLACE,
-    "hardsigmoid": INPLACE,
-    "sigmoid": (),
-    "tanh": (),
-    "softsign": (),
-    "tanhshrink": (),
-    "logsigmoid": (),
-    "elu": (("alpha", 1.0), ("inplace", False)),
-    "celu": (("alpha", 1.0), ("inplace", False)),
-    "leaky_relu": (("negative_slope", 0.01), ("inplace", False)),
-    "gelu": (("approximate", "none"),),
+    **{name: CATALOG[layer].params for name, layer in SAME_SIGNATURE.items()},
     "hardtanh": (("min_val", -1.0), ("max_val", 1.0), ("inplace", False)),
-    "softplus": (("beta", 1.0), ("threshold", 20.0)),
-    "hardshrink": (("lambd", 0.5),),
     "softshrink": (("lambd", 0.5),),
-    "threshold": (("threshold", REQUIRED), ("value", REQUIRED), ("inplace", False)),
     "rrelu": (("lower", 1.0 / 8), ("upper", 1.0 / 3), ("training", False), ("inplace", False)),
     "prelu": (("weight", REQUIRED),),
 }
@@ -151,7 +139,7 @@ for _nd in (1, 2, 3):
 def _conv(nd: int) -> TransferFn:
     layer = on_batch(CATALOG[f"Conv{nd}d"].fn, nd)
 
-    def conv(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    def functional_conv(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """Conv{nd}d with out_channels = weight.shape[0], in_channels = weight.shape[1] * groups
         and the kernel weight.shape[2:]."""
         weight = dims_of(args["weight"])
@@ -176,7 +164,7 @@ def _conv(nd: int) -> TransferFn:
         texts["kernel_size"] = "weight.shape[2:]"
         return layer(_args(values, texts), shape, call)
 
-    return conv
+    return functional_conv
 
 
 CONV = (("input", REQUIRED), ("weight", REQUIRED), ("bias", None), ("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1))

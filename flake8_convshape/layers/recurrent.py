@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ..codes import CVS201, CVS203
-from ..dims import Poly, describe, differs
+from ..codes import CVS203
+from ..dims import Poly
+from .attention import width_problem
 from .base import (
     Problem,
     REQUIRED,
@@ -30,7 +31,6 @@ from .base import (
     int_of,
     poly_of,
     register,
-    should_be,
     truth,
 )
 
@@ -124,14 +124,8 @@ def make_recurrent(mode: str) -> TransferFn:
         out, hidden = _projected(mode, args)
         n_in, layers = poly_of(args["input_size"]), poly_of(args["num_layers"])
         incoming = shape.last_dim
-        if not problems and n_in is not None and incoming is not None and differs(n_in, incoming):
-            problems.append(
-                (
-                    CVS201,
-                    f"{call.text} expects input_size = {describe(n_in)} features, "
-                    f"but the incoming tensor has {describe(incoming)}" + should_be(args, "input_size", incoming),
-                )
-            )
+        if not problems:
+            problems += width_problem(call, n_in, incoming, "the incoming tensor", "input_size", args)
         width = None if out is None or directions is None else out.scale(directions)
         stacked = None if layers is None or directions is None else layers.scale(directions)
         params = _parameters(mode, args, directions, out) if not _size_problems(args, call) else None

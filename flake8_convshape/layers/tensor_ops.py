@@ -99,20 +99,22 @@ def int_seq(v: Value) -> Optional[Tuple[Poly, ...]]:
 # --------------------------------------------------------------------------- cat and stack
 
 
-def _tensors(v: Value) -> Optional[List[Operand]]:
+def _joined(args: Args, call: LayerCall) -> Tuple[Optional[List[Operand]], Optional[Outcome]]:
+    """cat's and stack's tensors (None when not a list of tensors), or the rejection of none."""
+    v = args["tensors"]
     if not isinstance(v, tuple) or not all(isinstance(x, Operand) for x in v):
-        return None
-    return [x for x in v if isinstance(x, Operand)]
+        return None, None
+    if not v:
+        return None, reject(call, "expects a non-empty list of tensors")
+    return [x for x in v if isinstance(x, Operand)], None
 
 
 @register_op("torch.cat", FAMILY, (("tensors", REQUIRED), ("dim", 0), KW_ONLY, ("out", None)))
 def cat(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Sizes must agree off the axis; 1-d empty tensors are skipped (PyTorch's legacy rule)."""
-    tensors = _tensors(args["tensors"])
-    if tensors is None:
-        return unknown()
-    if not tensors:
-        return reject(call, "expects a non-empty list of tensors")
+    tensors, failed = _joined(args, call)
+    if failed is not None or tensors is None:
+        return failed or unknown()
     known = [t.shape.dims for t in tensors if t.shape.dims is not None]
     used = [d for d in known if not (len(d) == 1 and d[0] is not None and int_of(d[0]) == 0)]
     if any(len(d) == 0 for d in used):
@@ -148,11 +150,9 @@ def cat(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 @register_op("torch.stack", FAMILY, (("tensors", REQUIRED), ("dim", 0), KW_ONLY, ("out", None)))
 def stack(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Tensors of one shape, joined along a new axis of their count."""
-    tensors = _tensors(args["tensors"])
-    if tensors is None:
-        return unknown()
-    if not tensors:
-        return reject(call, "expects a non-empty list of tensors")
+    tensors, failed = _joined(args, call)
+    if failed is not None or tensors is None:
+        return failed or unknown()
     known = [t.shape.dims for t in tensors if t.shape.dims is not None]
     if not known:
         return unknown()
