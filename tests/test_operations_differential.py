@@ -734,9 +734,16 @@ from flake8_convshape.layers import CATALOG  # noqa: E402
 class ModuleCall:
     name: str
     ctor: Dict[str, Any]
-    inputs: Dict[str, Tuple[int, ...]]  # forward()'s tensors by name, the first one the main input
+    inputs: Dict[str, Any]  # forward()'s tensors (shapes) by name, the first one the main input; a tuple of shapes for LSTM's hx
     forward: Dict[str, Any] = field(default_factory=dict)  # forward()'s other keyword arguments
     index: int = 0  # integer inputs below this (Embedding)
+
+
+def _tensor_arg(shape: Any, index: int = 0) -> Any:
+    """A shape, or a tuple of shapes (LSTM's (h_0, c_0)), as tensor arguments."""
+    if shape and isinstance(shape[0], tuple):
+        return tuple(T(s) for s in shape)
+    return T(shape, index)
 
 
 def replay_module(call: ModuleCall) -> Outcome:
@@ -745,7 +752,7 @@ def replay_module(call: ModuleCall) -> Outcome:
     assert args is not None, call
     names = list(call.inputs)
     for name in names[1:]:
-        args.values[name] = to_value(T(call.inputs[name]))
+        args.values[name] = to_value(_tensor_arg(call.inputs[name]))
     args.values.update({k: to_value(v) for k, v in call.forward.items()})
     shape = Shape(tuple(Poly.const(d) for d in call.inputs[names[0]]))
     return spec.run(args, shape, LayerCall(call.name, f"nn.{call.name}(...)", 1))
@@ -756,7 +763,7 @@ def run_module(call: ModuleCall) -> Tuple[bool, Any, str]:
         warnings.simplefilter("ignore")
         try:
             module = getattr(torch.nn, call.name)(**call.ctor)
-            tensors = [to_torch(T(s, call.index)) for s in call.inputs.values()]
+            tensors = [to_torch(_tensor_arg(s, call.index)) for s in call.inputs.values()]
             with torch.no_grad():
                 out = module(*tensors, **call.forward)
         except Exception as e:  # noqa: BLE001
@@ -796,8 +803,20 @@ def recurrent_call(draw, name: str):
     if name == "LSTM" and draw(st.booleans()):
         ctor["proj_size"] = draw(st.integers(0, hidden - 1))
     width = features if not rare(draw, 6) else features + 1
-    x = _sequence(draw, width, draw(st.integers(0, 3)) > 0, ctor["batch_first"], batch=draw(st.integers(1, 3)))
-    return ModuleCall(name, ctor, {"input": x})
+    n = draw(st.integers(1, 3))
+    batched = draw(st.integers(0, 3)) > 0
+    x = _sequence(draw, width, batched, ctor["batch_first"], batch=n)
+    if not draw(st.integers(0, 2)) == 0:
+        return ModuleCall(name, ctor, {"input": x})
+    stacked = ctor["num_layers"] * (2 if ctor["bidirectional"] else 1)
+    out = ctor.get("proj_size") or hidden
+    h0 = (stacked if not rare(draw) else stacked + 1, *((n if not rare(draw) else n + 1,) if batched else ()), out)
+    if rare(draw):
+        h0 = h0[1:]
+    if name != "LSTM":
+        return ModuleCall(name, ctor, {"input": x, "hx": h0})
+    c0 = (*h0[:-1], hidden if not rare(draw) else hidden + 1)
+    return ModuleCall(name, ctor, {"input": x, "hx": (h0, c0)})
 
 
 @st.composite

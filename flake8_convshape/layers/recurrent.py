@@ -6,15 +6,16 @@ H_out = ``proj_size`` when an LSTM projects, else ``hidden_size``). The final st
 (D * num_layers, N, H_out) whatever ``batch_first`` says (no N when unbatched): RNN and GRU
 return ``h_n``, an LSTM ``(h_n, c_n)`` with ``c_n`` of ``hidden_size``. The constructor checks
 are RNNBase's: positive integer sizes, bool ``bias`` / ``batch_first``, a ``dropout``
-probability, ``proj_size`` smaller than ``hidden_size``, RNN's two nonlinearities.
+probability, ``proj_size`` smaller than ``hidden_size``, RNN's two nonlinearities. Initial
+states passed to forward() (the ``hx`` operand) must have the final states' shapes.
 """
 
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ..codes import CVS203
-from ..dims import Poly
+from ..codes import CVS201, CVS203
+from ..dims import Poly, differs
 from .attention import width_problem
 from .base import (
     Problem,
@@ -23,6 +24,7 @@ from .base import (
     ZERO,
     Args,
     LayerCall,
+    Operand,
     Outcome,
     Shape,
     TransferFn,
@@ -140,9 +142,27 @@ def make_recurrent(mode: str) -> TransferFn:
             states = (Shape((stacked, *batch, out)),)
             if mode == "LSTM":
                 states += (Shape((stacked, *batch, hidden)),)
+        if not problems:
+            problems += _state_problems(call, args.values.get("hx"), states)
         return Outcome(output, problems, parameters=params, buffers=ZERO, rest=states)
 
     return recurrent
+
+
+def _state_problems(call: LayerCall, hx: Value, states: Tuple[Shape, ...]) -> List[Problem]:
+    """The initial states forward() got (``hx``: a tensor, or LSTM's (h_0, c_0)) must have the
+    final states' shapes (the ``hx`` operand the frontend passes, when it does)."""
+    given = hx if isinstance(hx, tuple) else (hx,)
+    if len(given) != len(states):
+        return []
+    for name, state, expected in zip(("h_0", "c_0"), given, states):
+        if not isinstance(state, Operand) or state.shape.dims is None or expected.dims is None:
+            continue
+        have, want = state.shape.dims, expected.dims
+        wrong = len(have) != len(want) or any(a is not None and b is not None and differs(a, b) for a, b in zip(have, want))
+        if wrong:
+            return [(CVS201, f"{call.text} expects {name} of {expected.render(False)}, but it has {state.shape.render(False)}")]
+    return []
 
 
 for _mode, _params in (("RNN", RNN_PARAMS), ("GRU", GRU_PARAMS), ("LSTM", LSTM_PARAMS)):
