@@ -302,6 +302,12 @@ def flatten_call(draw, name: str):
 
 
 @st.composite
+def unflatten_call(draw, name: str):
+    case = draw(STRATEGIES["Unflatten"]())
+    return Call(name, [T(case.shape), case.values["dim"], case.values["unflattened_size"]])
+
+
+@st.composite
 def permute_call(draw, name: str):
     shape = shape_of(draw, 0, 4)
     order = list(draw(st.permutations(list(range(len(shape))))))
@@ -639,8 +645,10 @@ def interpolate_call(draw, name: str):
 # --------------------------------------------------------------------------- the table
 
 DRAWS: Dict[str, Callable[[str], Any]] = {}
-for _name in ("torch.cat",):
+for _name in ("torch.cat", "torch.concat"):
     DRAWS[_name] = cat_call
+for _name in ("Tensor.unflatten", "torch.unflatten"):
+    DRAWS[_name] = unflatten_call
 DRAWS["torch.stack"] = stack_call
 for _name in ("Tensor.view", "Tensor.reshape", "torch.reshape"):
     DRAWS[_name] = view_call

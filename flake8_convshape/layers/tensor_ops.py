@@ -31,6 +31,7 @@ from .base import (
     truth,
 )
 from .reshape import flatten as flatten_layer
+from .reshape import unflatten as unflatten_layer
 
 Dims = Tuple[Optional[Poly], ...]
 FAMILY = "tensor"
@@ -109,7 +110,7 @@ def _joined(args: Args, call: LayerCall) -> Tuple[Optional[List[Operand]], Optio
     return [x for x in v if isinstance(x, Operand)], None
 
 
-@register_op("torch.cat", FAMILY, (("tensors", REQUIRED), ("dim", 0), KW_ONLY, ("out", None)))
+@register_op(("torch.cat", "torch.concat"), FAMILY, (("tensors", REQUIRED), ("dim", 0), KW_ONLY, ("out", None)))
 def cat(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Sizes must agree off the axis; 1-d empty tensors are skipped (PyTorch's legacy rule)."""
     tensors, failed = _joined(args, call)
@@ -261,6 +262,17 @@ def _flatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 
 register_op("Tensor.flatten", FAMILY, (("self", REQUIRED), ("start_dim", 0), ("end_dim", -1)))(_flatten)
 register_op("torch.flatten", FAMILY, (("input", REQUIRED), ("start_dim", 0), ("end_dim", -1)))(_flatten)
+
+
+def _unflatten(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """The Unflatten layer's arithmetic (``sizes`` is its ``unflattened_size``)."""
+    layer_args = Args({"dim": args["dim"], "unflattened_size": args["sizes"]}, args.texts)
+    out = unflatten_layer(layer_args, shape, call)
+    return Outcome(out.shape, [(CVS204, why) for _, why in out.problems], out.arithmetic)
+
+
+register_op("Tensor.unflatten", FAMILY, (("self", REQUIRED), ("dim", REQUIRED), ("sizes", REQUIRED)))(_unflatten)
+register_op("torch.unflatten", FAMILY, (("input", REQUIRED), ("dim", REQUIRED), ("sizes", REQUIRED)))(_unflatten)
 
 
 # --------------------------------------------------------------------------- axes
