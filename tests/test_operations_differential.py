@@ -642,6 +642,33 @@ def interpolate_call(draw, name: str):
     return call
 
 
+@st.composite
+def layer_norm_call(draw, name: str):
+    case = draw(STRATEGIES["LayerNorm"]())
+    normalized = case.values["normalized_shape"]
+    return Call(name, [T(case.shape), normalized], quiet="type" if isinstance(normalized, int) else None)
+
+
+@st.composite
+def sdpa_call(draw, name: str):
+    lead = shape_of(draw, 0, 2, (1, 3))
+    l, s, e, ev = (draw(st.integers(1, 4)) for _ in range(4))
+
+    def cut(dims: Tuple[int, ...]) -> Tuple[int, ...]:
+        dims = tuple(1 if rare(draw, 4) else d for d in dims)
+        return dims[draw(st.integers(0, len(dims))) :] if rare(draw, 3) else dims
+
+    q = (*cut(lead), l, e if not rare(draw) else e + 1)
+    k = (*cut(lead), s, e)
+    v = (*cut(lead), s if not rare(draw) else s + 1, ev)
+    if rare(draw, 6) and lead:
+        k = (lead[0] + 1, *k[1:])
+    if rare(draw, 20):
+        q = (e,)
+    kw = {"is_causal": True} if rare(draw, 5) else {}
+    return Call(name, [T(q), T(k), T(v)], kw)
+
+
 # --------------------------------------------------------------------------- the table
 
 DRAWS: Dict[str, Callable[[str], Any]] = {}
@@ -703,6 +730,8 @@ DRAWS["F.pad"] = pad_call
 DRAWS["F.interpolate"] = interpolate_call
 DRAWS["F.linear"] = linear_call
 DRAWS["F.embedding"] = embedding_call
+DRAWS["F.layer_norm"] = layer_norm_call
+DRAWS["F.scaled_dot_product_attention"] = sdpa_call
 
 # shape copies whose arguments are free-form (``x.to(device)``): one fixed check each below
 UNDRAWN = sorted(n for n in OPERATIONS if n not in DRAWS)

@@ -5,7 +5,8 @@ pools, conv (its kernel and channels read off the ``weight`` operand), padding, 
 dropout, GLU, pixel shuffles. The functional forms also take unbatched inputs where PyTorch
 does (a pool or conv on (C, *spatial)): the layer then runs on a batch of one and the batch is
 taken off again. What is not a layer's is written here: ``F.linear`` and ``F.embedding`` with
-a weight operand, ``F.softmax`` / ``F.normalize`` (shape-keeping, the dim checked).
+a weight operand, ``F.softmax`` / ``F.normalize`` (shape-keeping, the dim checked),
+``F.scaled_dot_product_attention``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from . import activation, conv, pool  # noqa: F401  (registers the layers reused
 from ..dims import Poly, describe, differs
 from .base import (
     CATALOG,
+    KW_ONLY,
     ONE,
     REQUIRED,
     UNKNOWN,
@@ -32,6 +34,7 @@ from .base import (
     register_op,
     truth,
 )
+from .broadcast import broadcast_dims
 from .padding import CLASSES, make_pad, pad_ranks, pads_of
 from .resample import MODE_RANKS, interpolate
 from .tensor_ops import dims_of, keep, reject, softmax_like, unknown
@@ -262,3 +265,49 @@ def embedding(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         return reject(call, f"the weight must be 2-d, got {len(weight)}-d")
     return Outcome(Shape((*shape.dims, weight[1])), [])
 
+
+
+@register_op(PREFIX + "layer_norm", FAMILY, (("input", REQUIRED), ("normalized_shape", REQUIRED), ("weight", None), ("bias", None), ("eps", 1e-5)))
+def layer_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """LayerNorm's check: normalized_shape (a tuple: an int is a TypeError here) must be the
+    trailing sizes."""
+    if not isinstance(args["normalized_shape"], tuple):
+        return unknown()
+    layer_args = _args(
+        {"normalized_shape": args["normalized_shape"], "elementwise_affine": False, "bias": False},
+        {"normalized_shape": args.texts["normalized_shape"]},
+    )
+    return _clean(CATALOG["LayerNorm"].run(layer_args, shape, call))
+
+
+SDPA = (
+    ("query", REQUIRED),
+    ("key", REQUIRED),
+    ("value", REQUIRED),
+    ("attn_mask", None),
+    ("dropout_p", 0.0),
+    ("is_causal", False),
+    ("scale", None),
+    KW_ONLY,
+    ("enable_gqa", False),
+)
+
+
+@register_op(PREFIX + "scaled_dot_product_attention", FAMILY, SDPA)
+def scaled_dot_product_attention(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """(..., L, E) queries, (..., S, E) keys, (..., S, Ev) values give (..., L, Ev), the leading
+    dims broadcast; grouped-query attention (enable_gqa) is left unknown."""
+    q, k, v = (dims_of(args[n]) for n in ("query", "key", "value"))
+    if q is None or k is None or v is None or truth(args["enable_gqa"]) is not False:
+        return unknown()
+    if min(len(q), len(k), len(v)) < 2:
+        return reject(call, f"query, key and value need at least 2 dimensions, got {len(q)}, {len(k)} and {len(v)}")
+    for (a, what_a), (b, what_b) in (((q[-1], "query"), (k[-1], "key")), ((k[-2], "key length"), (v[-2], "value length"))):
+        if a is not None and b is not None and differs(a, b):
+            return reject(call, f"the {what_a} and {what_b} sizes differ, {describe(a)} and {describe(b)}")
+    lead, why = broadcast_dims(q[:-2], k[:-2])
+    if lead is not None:
+        lead, why = broadcast_dims(lead, v[:-2])
+    if why or lead is None:
+        return reject(call, why or "the leading dims do not broadcast")
+    return Outcome(Shape((*lead, q[-2], v[-1])), [])
