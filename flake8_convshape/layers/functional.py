@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 from ..codes import CVS201, CVS203
-from . import activation, conv, pool  # noqa: F401  (registers the layers reused below)
 from ..dims import Poly, describe, differs
+from . import activation, conv, pool  # noqa: F401  (registers the layers reused below)
 from .base import (
     CATALOG,
     KW_ONLY,
