@@ -75,10 +75,12 @@ def _summary(request):
 
 @dataclass(frozen=True)
 class T:
-    """A tensor argument of the given shape (``index``: integer values below it, for indices)."""
+    """A tensor argument of the given shape (``index``: integer values below it, for indices;
+    ``mask``: booleans)."""
 
     shape: Tuple[int, ...]
     index: int = 0
+    mask: bool = False
 
 
 @dataclass
@@ -108,6 +110,8 @@ def to_value(v: Any) -> Any:
 
 def to_torch(v: Any) -> Any:
     if isinstance(v, T):
+        if v.mask:
+            return torch.randint(0, 2, v.shape).bool()
         if v.index:
             return torch.randint(0, v.index, v.shape)
         return torch.randn(v.shape)
@@ -466,6 +470,20 @@ def binary_call(draw, name: str):
 
 
 @st.composite
+def masked_fill_call(draw, name: str):
+    a, b = broadcast_pair(draw)
+    return Call(name, [T(a), T(b, mask=True), draw(st.sampled_from([0.0, -1e9]))])
+
+
+@st.composite
+def where_call(draw, name: str):
+    a, b = broadcast_pair(draw)
+    c, _ = broadcast_pair(draw) if rare(draw, 4) else (b[1:], None)
+    other: Any = T(c) if draw(st.booleans()) else 0.0
+    return Call(name, [T(a, mask=True), T(b), other])
+
+
+@st.composite
 def matmul_call(draw, name: str):
     n, m, p = (draw(st.integers(1, 4)) for _ in range(3))
     batch_a = shape_of(draw, 0, 2, (1, 3))
@@ -731,6 +749,8 @@ DRAWS["F.interpolate"] = interpolate_call
 DRAWS["F.linear"] = linear_call
 DRAWS["F.embedding"] = embedding_call
 DRAWS["F.layer_norm"] = layer_norm_call
+DRAWS["Tensor.masked_fill"] = masked_fill_call
+DRAWS["torch.where"] = where_call
 DRAWS["F.scaled_dot_product_attention"] = sdpa_call
 
 # shape copies whose arguments are free-form (``x.to(device)``): one fixed check each below

@@ -119,6 +119,28 @@ for _name in ("add_", "sub_", "mul_", "div_"):
     register_op(f"Tensor.{_name}", FAMILY, (("self", REQUIRED), ("other", REQUIRED)))(inplace)
 
 
+def _masked(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """``x.masked_fill(mask, v)``: x and mask broadcast (a value tensor of dims left unknown)."""
+    value = args["value"]
+    if isinstance(value, Operand) and value.shape.dims != ():
+        return unknown()
+    return broadcast_outcome(call, shape, args["mask"])
+
+
+@register_op("Tensor.masked_fill", FAMILY, (("self", REQUIRED), ("mask", REQUIRED), ("value", REQUIRED)))
+def masked_fill(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    return _masked(args, shape, call)
+
+
+@register_op("torch.where", FAMILY, (("condition", REQUIRED), ("input", REQUIRED), ("other", REQUIRED), KW_ONLY, ("out", None)))
+def where(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """The condition and both values broadcast together (a number counts as 0-d)."""
+    first = broadcast_outcome(call, shape, args["input"])
+    if first.problems or first.shape.dims is None:
+        return first
+    return broadcast_outcome(call, first.shape, args["other"])
+
+
 # --------------------------------------------------------------------------- matrix products
 
 
