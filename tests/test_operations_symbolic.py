@@ -153,6 +153,10 @@ def test_indexing_keeps_what_is_proven():
     # :3 of H is min(H, 3): not known without H
     assert shown(quiet(op("Tensor.__getitem__", t(B, H), (("slice", None, None, None), ("slice", None, Poly.const(3), None))))) == ("B", "?")
     assert quiet(op("Tensor.__getitem__", t(B, H), (t(B),))).shape.dims is None  # advanced indexing
+    # one element needs no tuple around it: x[0], x[None], x[2:]
+    assert shown(quiet(op("Tensor.__getitem__", t(B, H), 0))) == ("H",)
+    assert shown(quiet(op("Tensor.__getitem__", t(B, H), None))) == ("1", "B", "H")
+    assert shown(quiet(op("Tensor.__getitem__", t(4, H), ("slice", Poly.const(2), None, None)))) == ("2", "H")
 
 
 def test_functional_forms_reuse_the_layers():

@@ -691,7 +691,8 @@ def getitem(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """Ints select (drop a dim), None adds one, ``...`` stands for the dims not named, slices
     with literal steps cut; a tensor index (advanced indexing) makes the result unknown."""
     index = args["index"]
-    items = index if isinstance(index, tuple) else (index,)
+    bare_slice = isinstance(index, tuple) and len(index) == 4 and index[0] == "slice"
+    items = index if isinstance(index, tuple) and not bare_slice else (index,)
     if shape.dims is None or any(isinstance(i, Operand) for i in items):
         return unknown()
     if sum(1 for i in items if i == "...") > 1:
