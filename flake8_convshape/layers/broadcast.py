@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..dims import Poly, differs, same
 from .base import KW_ONLY, ONE, REQUIRED, Args, LayerCall, Operand, Outcome, Shape, Value, register_op
-from .tensor_ops import FAMILY, Dims, agreed, reject, shaped, sizes_text, unknown
+from .tensor_ops import REDUCTION_PARAMS, FAMILY, Dims, agreed, reduction, reject, shaped, sizes_text, unknown
 
 Verdict = Tuple[Optional[Dims], Optional[str]]  # the dims (None: unknown), or why PyTorch refuses
 
@@ -139,6 +139,22 @@ def where(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if first.problems or first.shape.dims is None:
         return first
     return broadcast_outcome(call, first.shape, args["other"])
+
+
+_MAX_MIN = reduction("indices")
+
+
+def max_min(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """``max(dim)``: values and indices (rest); ``max()``: a scalar; ``max(a, b)``: the
+    element-wise maximum (the tensor lands in ``dim`` as PyTorch's binding puts it)."""
+    if isinstance(args["dim"], Operand):
+        return broadcast_outcome(call, shape, args["dim"])
+    return _MAX_MIN(args, shape, call)
+
+
+for _name in ("max", "min"):
+    register_op(f"Tensor.{_name}", FAMILY, (("self", REQUIRED), *REDUCTION_PARAMS))(max_min)
+    register_op(f"torch.{_name}", FAMILY, (("input", REQUIRED), *REDUCTION_PARAMS))(max_min)
 
 
 # --------------------------------------------------------------------------- matrix products

@@ -11,11 +11,11 @@ a weight operand, ``F.softmax`` / ``F.normalize`` (shape-keeping, the dim checke
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Optional, Tuple
 
 from ..codes import CVS201, CVS203
 from ..dims import Poly, describe, differs
-from . import activation, conv, pool  # noqa: F401  (registers the layers reused below)
 from .base import (
     CATALOG,
     KW_ONLY,
@@ -34,8 +34,12 @@ from .base import (
     register_op,
     truth,
 )
+from .activation import DROPOUTS
 from .broadcast import broadcast_dims
+from .conv import make_conv
+from .norm import make_layer_norm
 from .padding import CLASSES, make_pad, pad_ranks, pads_of
+from .pool import make_adaptive, make_pool
 from .resample import MODE_RANKS, interpolate
 from .tensor_ops import dims_of, keep, reject, softmax_like, unknown
 
@@ -90,14 +94,8 @@ ACTIVATIONS: Dict[str, Tuple[Tuple[str, Default], ...]] = {
 for _name, _params in ACTIVATIONS.items():
     register_op(PREFIX + _name, FAMILY, (("input", REQUIRED), *_params))(keep)
 
-DROPOUT_LAYER = {
-    "dropout": "Dropout",
-    "dropout1d": "Dropout1d",
-    "dropout2d": "Dropout2d",
-    "dropout3d": "Dropout3d",
-    "alpha_dropout": "AlphaDropout",
-    "feature_alpha_dropout": "FeatureAlphaDropout",
-}
+# F.dropout, F.dropout1d, F.alpha_dropout, F.feature_alpha_dropout, ... for each dropout layer
+DROPOUT_LAYER = {re.sub(r"(?<!^)(?=[A-Z])", "_", layer).lower(): layer for layer in DROPOUTS}
 
 
 def layer_op(layer: str) -> TransferFn:
@@ -128,19 +126,19 @@ register_op(PREFIX + "glu", FAMILY, (("input", REQUIRED), ("dim", -1)))(layer_op
 MAX_POOL = (("kernel_size", REQUIRED), ("stride", None), ("padding", 0), ("dilation", 1), ("ceil_mode", False), ("return_indices", False))
 AVG_POOL = (("kernel_size", REQUIRED), ("stride", None), ("padding", 0), ("ceil_mode", False), ("count_include_pad", True))
 for _nd in (1, 2, 3):
-    register_op(f"{PREFIX}max_pool{_nd}d", FAMILY, (("input", REQUIRED), *MAX_POOL))(on_batch(CATALOG[f"MaxPool{_nd}d"].fn, _nd))
+    register_op(f"{PREFIX}max_pool{_nd}d", FAMILY, (("input", REQUIRED), *MAX_POOL))(on_batch(make_pool(_nd, "max"), _nd))
     _avg = AVG_POOL if _nd == 1 else (*AVG_POOL, ("divisor_override", None))
-    register_op(f"{PREFIX}avg_pool{_nd}d", FAMILY, (("input", REQUIRED), *_avg))(on_batch(CATALOG[f"AvgPool{_nd}d"].fn, _nd))
+    register_op(f"{PREFIX}avg_pool{_nd}d", FAMILY, (("input", REQUIRED), *_avg))(on_batch(make_pool(_nd, "avg"), _nd))
     register_op(f"{PREFIX}adaptive_avg_pool{_nd}d", FAMILY, (("input", REQUIRED), ("output_size", REQUIRED)))(
-        on_batch(CATALOG[f"AdaptiveAvgPool{_nd}d"].fn, _nd)
+        on_batch(make_adaptive(_nd, "avg"), _nd)
     )
     register_op(
         f"{PREFIX}adaptive_max_pool{_nd}d", FAMILY, (("input", REQUIRED), ("output_size", REQUIRED), ("return_indices", False))
-    )(on_batch(CATALOG[f"AdaptiveMaxPool{_nd}d"].fn, _nd))
+    )(on_batch(make_adaptive(_nd, "max"), _nd))
 
 
 def _conv(nd: int) -> TransferFn:
-    layer = on_batch(CATALOG[f"Conv{nd}d"].fn, nd)
+    layer = on_batch(make_conv(nd), nd)
 
     def functional_conv(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         """Conv{nd}d with out_channels = weight.shape[0], in_channels = weight.shape[1] * groups
@@ -267,6 +265,9 @@ def embedding(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 
 
 
+LAYER_NORM = make_layer_norm(rms=False)
+
+
 @register_op(PREFIX + "layer_norm", FAMILY, (("input", REQUIRED), ("normalized_shape", REQUIRED), ("weight", None), ("bias", None), ("eps", 1e-5)))
 def layer_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """LayerNorm's check: normalized_shape (a tuple: an int is a TypeError here) must be the
@@ -277,7 +278,7 @@ def layer_norm(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         {"normalized_shape": args["normalized_shape"], "elementwise_affine": False, "bias": False},
         {"normalized_shape": args.texts["normalized_shape"]},
     )
-    return _clean(CATALOG["LayerNorm"].run(layer_args, shape, call))
+    return _clean(LAYER_NORM(layer_args, shape, call))
 
 
 SDPA = (

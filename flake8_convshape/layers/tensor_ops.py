@@ -558,17 +558,14 @@ def reduced(dims: Dims, axes: Sequence[int], keepdim: bool) -> Dims:
     return tuple(d for i, d in enumerate(dims) if i not in axes)
 
 
-def _reduction(kind: str) -> TransferFn:
+def reduction(kind: str) -> TransferFn:
     """``all``: dim None reduces everything (sum, mean; keepdim needs a dim); ``indices``:
-    returns (values, indices) with a dim, everything without (max, min); ``arg``: argmax with
+    returns (values, indices) with a dim, everything without (max, min: registered with their
+element-wise form in broadcast.py); ``arg``: argmax with
     keepdim keeps every dim as 1; ``amax``: an empty dim means all."""
 
     def fn(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         dim, keepdim = args["dim"], truth(args["keepdim"])
-        if kind == "indices" and isinstance(dim, Operand):  # max(a, b): element-wise
-            from .broadcast import broadcast_outcome  # broadcast.py builds on this module
-
-            return broadcast_outcome(call, shape, dim)
         if shape.dims is None or keepdim is None:
             return unknown()
         rank = len(shape.dims)
@@ -591,18 +588,18 @@ def _reduction(kind: str) -> TransferFn:
     return fn
 
 
+REDUCTION_PARAMS = (("dim", None), ("keepdim", False))
 # (prod, std, var, norm, logsumexp, median take other signatures: not registered)
 for _kind, _names in (
     ("all", ("sum", "mean", "nansum", "nanmean")),
-    ("indices", ("max", "min")),
     ("arg", ("argmax", "argmin")),
     ("amax", ("amax", "amin")),
 ):
     for _name in _names:
         _tail = (KW_ONLY, ("dtype", None)) if _kind == "all" else ()
         _params = (("dim", ()) if _kind == "amax" else ("dim", None), ("keepdim", False), *_tail)
-        register_op(f"Tensor.{_name}", FAMILY, (("self", REQUIRED), *_params))(_reduction(_kind))
-        register_op(f"torch.{_name}", FAMILY, (("input", REQUIRED), *_params))(_reduction(_kind))
+        register_op(f"Tensor.{_name}", FAMILY, (("self", REQUIRED), *_params))(reduction(_kind))
+        register_op(f"torch.{_name}", FAMILY, (("input", REQUIRED), *_params))(reduction(_kind))
 
 
 def softmax_like(args: Args, shape: Shape, call: LayerCall) -> Outcome:
