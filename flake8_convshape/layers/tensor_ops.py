@@ -98,6 +98,19 @@ def int_seq(v: Value) -> Optional[Tuple[Poly, ...]]:
     return None
 
 
+def axes_of(dims: Sequence[Poly], rank: int, call: LayerCall) -> Tuple[Optional[List[int]], Optional[Outcome]]:
+    """Several dims as axes (negative ones wrapped), or the outcome: a rejection, or unknown."""
+    axes: List[int] = []
+    for d in dims:
+        ax, why = axis(d, rank)
+        if why:
+            return None, reject(call, why)
+        if ax is None:
+            return None, unknown()
+        axes.append(ax)
+    return axes, None
+
+
 # --------------------------------------------------------------------------- cat and stack
 
 
@@ -286,14 +299,9 @@ def _permute(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     rank = len(shape.dims)
     if len(order) != rank:
         return reject(call, f"{len(order)} dims given for a {rank}-d tensor")
-    axes: List[int] = []
-    for d in order:
-        ax, why = axis(d, rank)
-        if why:
-            return reject(call, why)
-        if ax is None:
-            return unknown()
-        axes.append(ax)
+    axes, failed = axes_of(order, rank, call)
+    if failed is not None or axes is None:
+        return failed or unknown()
     if len(set(axes)) != len(axes):
         return reject(call, "a dim appears twice")
     return shaped([shape.dims[a] for a in axes])
@@ -369,14 +377,10 @@ def _squeeze(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         given = int_seq(dim)
         if given is None:
             return unknown()
-        axes = []
-        for d in given:
-            ax, why = axis(d, rank)
-            if why:
-                return reject(call, why)
-            if ax is None:
-                return unknown()
-            axes.append(ax)
+        named, failed = axes_of(given, rank, call)
+        if failed is not None or named is None:
+            return failed or unknown()
+        axes = named
         if rank == 0:
             return shaped(())
     ones = [_is_one(shape.dims[a]) for a in axes]
@@ -539,17 +543,10 @@ def _reduce_axes(dim: Value, rank: int, call: LayerCall) -> Tuple[Optional[List[
         return None, unknown()
     if not given:
         return list(range(rank)), None
-    axes: List[int] = []
-    for d in given:
-        ax, why = axis(d, rank)
-        if why:
-            return None, reject(call, why)
-        if ax is None:
-            return None, unknown()
-        if ax in axes:
-            return None, reject(call, f"dim {int_of(d)} appears twice")
-        axes.append(ax)
-    return axes, None
+    axes, failed = axes_of(given, rank, call)
+    if axes is not None and len(set(axes)) != len(axes):
+        return None, reject(call, "a dim appears twice")
+    return axes, failed
 
 
 def reduced(dims: Dims, axes: Sequence[int], keepdim: bool) -> Dims:
