@@ -7,6 +7,7 @@ The concrete behaviour is proven against PyTorch in tests/test_operations_differ
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import pytest
@@ -209,3 +210,53 @@ def test_every_operation_survives_unknown_inputs(name):
     out = spec.fn(Args(values, texts), Shape(None), LayerCall(name, name, 1))
     assert out.problems == [] or all(code == "CVS203" for code, _ in out.problems), out.problems
     assert out.shape.dims is None or all(d is None for d in out.shape.dims) or name.startswith("torch.") and "like" in name
+
+
+# ------------------------------------------------------------------------------ no crash on any input
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from flake8_convshape.layers.base import UNKNOWN  # noqa: E402
+
+SIZES = st.one_of(st.integers(-3, 9).map(Poly.const), st.sampled_from([B, C, H * Poly.const(2), B + Poly.const(1)]))
+SHAPES = st.one_of(st.none(), st.lists(st.one_of(st.none(), SIZES), max_size=5).map(tuple))
+OPERANDS = SHAPES.map(lambda dims: Operand("x", Shape(dims)))
+VALUES = st.recursive(
+    st.one_of(SIZES, OPERANDS, st.sampled_from([None, True, False, 0.5, -1.0, "...", "nearest", "ij,jk->ik", "reflect", UNKNOWN])),
+    lambda inner: st.lists(inner, max_size=4).map(tuple)
+    | st.tuples(st.just("slice"), st.one_of(st.none(), SIZES), st.one_of(st.none(), SIZES), st.one_of(st.none(), SIZES)),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=int(os.environ.get("CONVSHAPE_FUZZ_OPS", "3000")), derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(sorted(OPERATIONS)), data=st.data())
+def test_no_operation_raises_on_any_arguments(name, data):
+    """Whatever the evaluator hands over (numbers, names, strings, nested tuples, operands of any
+    shape), a transfer function returns an outcome: a crash would abort the user's flake8 run."""
+    from flake8_convshape.layers.base import KW_ONLY, Args, Texts
+
+    spec = OPERATIONS[name]
+    values = {p: data.draw(VALUES) for p, _ in spec.params if p != KW_ONLY[0]}
+    texts = Texts({p: "arg" for p in values})
+    first = next((v for v in values.values() if isinstance(v, Operand)), Operand("x"))
+    out = spec.fn(Args(values, texts), first.shape, LayerCall(name, name, 1))
+    assert isinstance(out, Outcome)
+
+
+NEW_MODULES = ["RNN", "GRU", "LSTM", "MultiheadAttention", "TransformerDecoderLayer", "Transformer", "Embedding"]
+FORWARD_NAMES = ["key", "value", "memory", "tgt", "hx", "need_weights", "average_attn_weights"]
+
+
+@settings(max_examples=int(os.environ.get("CONVSHAPE_FUZZ_OPS", "3000")) // 6, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(NEW_MODULES), data=st.data())
+def test_no_new_module_raises_on_any_arguments(name, data):
+    """The same for the modules of several tensors, forward()'s named tensors included."""
+    from flake8_convshape.layers.base import KW_ONLY, Args, Texts
+
+    spec = CATALOG[name]
+    values = {p: data.draw(VALUES) for p, _ in spec.params if p != KW_ONLY[0]}
+    values.update({n: data.draw(VALUES) for n in FORWARD_NAMES if data.draw(st.booleans())})
+    out = spec.run(Args(values, Texts({p: "arg" for p in values})), data.draw(OPERANDS).shape, LayerCall(name, name, 1))
+    assert isinstance(out, Outcome)

@@ -448,8 +448,13 @@ def repeat(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 # --------------------------------------------------------------------------- chunk and split
 
 
+MAX_PIECES = 1024  # more pieces than a forward() unpacks: left unknown, not listed
+
+
 def _along(dims: Dims, ax: int, sizes: Sequence[Optional[Poly]]) -> Outcome:
     """One piece per size along ``ax``: the first as ``shape``, the others as ``rest``."""
+    if len(sizes) > MAX_PIECES:
+        return unknown()
     pieces = [Shape((*dims[:ax], s, *dims[ax + 1 :])) for s in sizes]
     return Outcome(pieces[0], [], rest=tuple(pieces[1:]))
 
@@ -479,12 +484,14 @@ def _chunk(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     n = size.resolved().int_value()
     if n is not None:
         if n == 0:
-            return _along(shape.dims, ax, [Poly.const(0)] * n_chunks)
+            return _along(shape.dims, ax, [Poly.const(0)] * min(n_chunks, MAX_PIECES + 1))
         step = -(-n // n_chunks)
         count = -(-n // step)
+        if count > MAX_PIECES:
+            return unknown()
         return _along(shape.dims, ax, [Poly.const(min(step, n - i * step)) for i in range(count)])
     if size.resolved().mod(n_chunks) == 0:
-        return _along(shape.dims, ax, [size.floordiv(n_chunks)] * n_chunks)
+        return _along(shape.dims, ax, [size.floordiv(n_chunks)] * min(n_chunks, MAX_PIECES + 1))
     return unknown()
 
 
@@ -526,6 +533,8 @@ def _split(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     if n is None:
         return unknown()  # how many pieces depends on the size
     count = max(-(-n // step), 1)
+    if count > MAX_PIECES:
+        return unknown()
     return _along(shape.dims, ax, [Poly.const(min(step, n - i * step)) for i in range(count)])
 
 
