@@ -53,7 +53,7 @@ def _size_problems(args: Args, call: LayerCall) -> List[Problem]:
     problems: List[Problem] = []
     for name in ("input_size", "hidden_size", "num_layers"):
         v = args[name]
-        if _not_int(v) or (isinstance(v, bool) and name != "num_layers"):
+        if _not_int(v):  # (a bool is an int to PyTorch's isinstance check)
             problems.append((CVS203, f"{call.text}: {name} must be an integer, got {args.texts[name]}"))
         elif isinstance(v, Poly) and (i := int_of(v)) is not None and i <= 0:
             problems.append((CVS203, f"{call.text}: {name} must be greater than zero, got {i}"))
@@ -109,18 +109,16 @@ def _parameters(mode: str, args: Args, directions: Optional[int], out: Optional[
     if n_in is None or hidden is None or layers is None or directions is None or out is None or bias is None:
         return None
     gates = hidden.scale(GATES[mode])
-    proj = hidden * out if mode == "LSTM" and out != hidden else ZERO
-    total = ZERO
-    for layer in range(layers):
-        width = n_in if layer == 0 else out.scale(directions)
-        one = gates * (width + out) + (gates.scale(2) if bias else ZERO) + proj
-        total = total + one.scale(directions)
-    return total
+    fixed = (gates.scale(2) if bias else ZERO) + (hidden * out if mode == "LSTM" and out != hidden else ZERO)
+    first = gates * (n_in + out) + fixed  # the first layer reads input_size features
+    later = gates * (out.scale(directions) + out) + fixed  # the others, the layer below's output
+    return (first + later.scale(layers - 1)).scale(directions) if layers > 0 else None
 
 
 def make_recurrent(mode: str) -> TransferFn:
     def recurrent(args: Args, shape: Shape, call: LayerCall) -> Outcome:
-        problems = _size_problems(args, call) + _flag_problems(args, call) + _mode_problems(mode, args, call)
+        sizes = _size_problems(args, call)
+        problems = sizes + _flag_problems(args, call) + _mode_problems(mode, args, call)
         both = truth(args["bidirectional"])
         directions = None if both is None else 2 if both else 1
         out, hidden = _projected(mode, args)
@@ -130,7 +128,7 @@ def make_recurrent(mode: str) -> TransferFn:
             problems += width_problem(call, n_in, incoming, "the incoming tensor", "input_size", args)
         width = None if out is None or directions is None else out.scale(directions)
         stacked = None if layers is None or directions is None else layers.scale(directions)
-        params = _parameters(mode, args, directions, out) if not _size_problems(args, call) else None
+        params = None if sizes else _parameters(mode, args, directions, out)
         if shape.dims is None:
             output, states = Shape(None, width), (UNKNOWN_SHAPE,) * (2 if mode == "LSTM" else 1)
         else:
