@@ -306,12 +306,21 @@ def register(
 #   tensors (``torch.cat([a, b])``) is a tuple of Operands; integers are ``Poly``, unknown
 #   values UNKNOWN; the ``shape`` handed to the transfer function is the first tensor
 #   argument's (the receiver, ``tensors[0]``, ``input``);
+# - ``F.`` stands for ``torch.nn.functional``; the shape copies whose arguments do not matter
+#   (``x.to(device)``, ``x.float()``, ``torch.zeros_like``) are ``varargs`` specs;
+# - ``Tensor.__getitem__``'s ``index`` is a tuple (one element may come bare) of int Polys,
+#   None, ``"..."``, Operands and ``("slice", start, stop, step)``;
+# - ``torch.max(a, b)`` binds the tensor b to ``dim``, as PyTorch's overloads do;
+# - modules that take several tensors (MultiheadAttention, TransformerDecoderLayer,
+#   Transformer, RNN's ``hx``) find them in ``Args.values`` under their forward() names
+#   (attention.py, recurrent.py);
 # - shapes are whole shapes (dims[0] is not special): dims count from 0, negative dims wrap;
 # - a result of several tensors (``chunk``, ``split``, ``max(dim)``) is ``shape`` (the first)
 #   and ``rest`` (the others, in order); when the replay cannot tell how many there are, the
 #   outcome is UNKNOWN_SHAPE with no rest: a tuple unpacking that does not fit is unknown;
 # - an operation PyTorch rejects is a CVS204 problem (CVS201 for a module-like mismatch of a
-#   functional form, CVS203 for an argument refused whatever the input), only when proven.
+#   functional form, CVS203 for an argument refused whatever the input), only when proven;
+#   messages start with ``LayerCall.text`` (``torch.cat: sizes must match except in dim 1, ...``).
 OPERATIONS: Dict[str, LayerSpec] = {}
 
 
