@@ -484,6 +484,31 @@ def where_call(draw, name: str):
 
 
 @st.composite
+def creation_call(draw, name: str):
+    sizes = tuple(draw(st.integers(-1 if rare(draw) else 0, 4)) for _ in range(draw(st.integers(0, 4))))
+    if name == "torch.eye":
+        return Call(name, [draw(st.integers(-1 if rare(draw) else 0, 4))], {"m": draw(st.integers(0, 4))} if draw(st.booleans()) else {})
+    if name == "torch.linspace":
+        return Call(name, [0.0, 1.0, draw(st.integers(-1 if rare(draw) else 0, 5))])
+    pos: List[Any] = [T(shape_of(draw, 0, 2))] if name.startswith("Tensor.") else []
+    pos.append(sizes)
+    if name.endswith("full"):
+        pos.append(1.5)
+    return Call(name, pos)
+
+
+@st.composite
+def arange_call(draw, name: str):
+    start, end = draw(st.integers(-3, 6)), draw(st.integers(-3, 6))
+    form = draw(st.integers(0, 2))
+    if form == 0:
+        return Call(name, [end])
+    if form == 1:
+        return Call(name, [start, end])
+    return Call(name, [start, end, draw(st.sampled_from([1, 2, 3, -1, -2])) if not rare(draw) else 0])
+
+
+@st.composite
 def matmul_call(draw, name: str):
     n, m, p = (draw(st.integers(1, 4)) for _ in range(3))
     batch_a = shape_of(draw, 0, 2, (1, 3))
@@ -751,6 +776,10 @@ DRAWS["F.embedding"] = embedding_call
 DRAWS["F.layer_norm"] = layer_norm_call
 DRAWS["Tensor.masked_fill"] = masked_fill_call
 DRAWS["torch.where"] = where_call
+for _name in ("torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full",
+              "Tensor.new_zeros", "Tensor.new_ones", "Tensor.new_empty", "Tensor.new_full", "torch.eye", "torch.linspace"):
+    DRAWS[_name] = creation_call
+DRAWS["torch.arange"] = arange_call
 DRAWS["F.scaled_dot_product_attention"] = sdpa_call
 
 # shape copies whose arguments are free-form (``x.to(device)``): one fixed check each below

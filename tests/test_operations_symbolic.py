@@ -40,8 +40,8 @@ def op(name: str, *pos: Any, **kw: Any) -> Outcome:
     spec = OPERATIONS[name]
     args = bind(spec, [(value(v), repr(v)) for v in pos], {k: (value(v), repr(v)) for k, v in kw.items()})
     assert args is not None
-    first = next(v for v in _flat(pos) if isinstance(v, Operand))
-    return spec.fn(args, first.shape, LayerCall(name, name, 1))
+    first = next((v for v in _flat(pos) if isinstance(v, Operand)), None)
+    return spec.fn(args, first.shape if first is not None else Shape(None), LayerCall(name, name, 1))
 
 
 def _flat(values: Sequence[Any]) -> List[Any]:
@@ -158,6 +158,14 @@ def test_indexing_keeps_what_is_proven():
     assert shown(quiet(op("Tensor.__getitem__", t(B, H), 0))) == ("H",)
     assert shown(quiet(op("Tensor.__getitem__", t(B, H), None))) == ("1", "B", "H")
     assert shown(quiet(op("Tensor.__getitem__", t(4, H), ("slice", Poly.const(2), None, None)))) == ("2", "H")
+
+
+def test_new_tensors_take_the_sizes_given():
+    assert shown(quiet(op("torch.zeros", (2, B, H)))) == ("2", "B", "H")
+    assert shown(quiet(op("Tensor.new_full", t(B, C), (B, D), 0.0))) == ("B", "D")
+    assert shown(quiet(op("torch.arange", H))) == ("H",)
+    assert shown(quiet(op("torch.arange", 1, H, 2))) == ("floor(H/2)",)
+    assert [c for c, _ in op("torch.ones", (B, -1)).problems] == ["CVS204"]
 
 
 def test_functional_forms_reuse_the_layers():

@@ -636,6 +636,74 @@ for _name in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"
     register_op(f"torch.{_name}", FAMILY, varargs=True)(keep)
 
 
+# --------------------------------------------------------------------------- new tensors
+
+FACTORY_KW = (KW_ONLY, ("out", None), ("layout", None), ("requires_grad", False), ("pin_memory", False))
+
+
+def _created(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """``torch.zeros(B, C)`` and the like: the sizes given (``size`` holds them, packed)."""
+    sizes = int_seq(args["size"])
+    if sizes is None:
+        return unknown()
+    negative = [v for v in (int_of(s) for s in sizes) if v is not None and v < 0]
+    if negative:
+        return reject(call, f"sizes must not be negative, got {negative[0]}")
+    return shaped(sizes)
+
+
+for _name in ("zeros", "ones", "empty", "rand", "randn"):
+    _extra = (("generator", None),) if _name in ("rand", "randn") else ()
+    register_op(f"torch.{_name}", FAMILY, (("size", REQUIRED), *FACTORY_KW, *_extra))(_created)
+register_op("torch.full", FAMILY, (("size", REQUIRED), ("fill_value", REQUIRED), *FACTORY_KW))(_created)
+for _name in ("new_zeros", "new_ones", "new_empty"):
+    register_op(f"Tensor.{_name}", FAMILY, (("self", REQUIRED), ("size", REQUIRED), KW_ONLY, ("requires_grad", False)))(_created)
+register_op("Tensor.new_full", FAMILY, (("self", REQUIRED), ("size", REQUIRED), ("fill_value", REQUIRED), KW_ONLY, ("requires_grad", False)))(
+    _created
+)
+
+
+@register_op("torch.arange", FAMILY, (("start", REQUIRED), ("end", None), ("step", 1), *FACTORY_KW))
+def arange(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    """``ceil((end - start) / step)`` values, for integer bounds (``arange(n)`` is n, symbolic
+    too); a step against the direction of the bounds is refused."""
+    start, end, step = args["start"], args["end"], args["step"]
+    if end is None:
+        start, end = Poly.const(0), start
+    if not (isinstance(start, Poly) and isinstance(end, Poly) and isinstance(step, Poly)):
+        return unknown()
+    k = int_of(step)
+    if k is None:
+        return unknown()
+    if k == 0:
+        return reject(call, "step must not be zero")
+    span = end - start
+    known = span.resolved().int_value()
+    if known is not None:
+        if known != 0 and (known > 0) != (k > 0):
+            return reject(call, f"the step {k} goes away from the end ({start.resolved()} to {end.resolved()})")
+        return shaped((Poly.const(-(-known // k) if known else 0),))
+    if k > 0 and prove_positive(span + ONE):
+        return shaped((span.ceildiv(k),))
+    return unknown()
+
+
+@register_op("torch.eye", FAMILY, (("n", REQUIRED), ("m", None), *FACTORY_KW))
+def eye(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    n, m = args["n"], args["m"] if args["m"] is not None else args["n"]
+    if not isinstance(n, Poly) or not isinstance(m, Poly):
+        return unknown()
+    return _created(Args({"size": (n, m)}, args.texts), shape, call)
+
+
+@register_op("torch.linspace", FAMILY, (("start", REQUIRED), ("end", REQUIRED), ("steps", REQUIRED), *FACTORY_KW))
+def linspace(args: Args, shape: Shape, call: LayerCall) -> Outcome:
+    steps = args["steps"]
+    if not isinstance(steps, Poly):
+        return unknown()
+    return _created(Args({"size": (steps,)}, args.texts), shape, call)
+
+
 # --------------------------------------------------------------------------- indexing
 
 
