@@ -26,6 +26,8 @@ UNKNOWN_CORNERS = {
     "lp-norm": "LPPool1d with a tuple kernel_size, LPPool3d with a kernel larger than the input: "
     "PyTorch accepts them only for norm_type inf (a MaxPool then), and the evaluator does not "
     "read float('inf')",
+    "second-input": "a module whose output has the shape of a second forward() input (Transformer's tgt), "
+    "which a Sequential does not pass",
     "rank": "an input rank the layer does not take batched (the replay assumes batched tensors, and "
     "a model run on unbatched ones has other ranks): quiet",
 }
@@ -46,6 +48,7 @@ class Case:
     index_input: bool = False  # integer input (Embedding)
     unknown: Optional[str] = None  # a key of UNKNOWN_CORNERS: the replay must say unknown
     split: int = 0  # how many leading arguments go positionally (clipped to what is possible)
+    inputs: int = 1  # how many times forward() gets the input (self-attention: query, key, value)
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -614,8 +617,8 @@ def pad_case(draw, name: str):
 
 @st.composite
 def embedding_case(draw):
-    rank = draw(st.sampled_from([2, 2, 2, 3]))
-    shape = (batch(draw), *(draw(st.integers(1, 5)) for _ in range(rank - 1)))
+    rank = draw(st.sampled_from([2, 2, 2, 3, 4, 5]))
+    shape = (batch(draw), *(draw(st.integers(1, 5 if rank < 4 else 3)) for _ in range(rank - 1)))
     n = draw(st.sampled_from([1, 5, 10, 10, 0]))
     values: Dict[str, Any] = {"num_embeddings": n, "embedding_dim": draw(st.sampled_from([1, 4, 8, 0]))}
     if draw(st.integers(0, 3)) == 0:
@@ -657,6 +660,90 @@ def transformer_case(draw):
     maybe(draw, values, "norm_first", draw(st.booleans()), False)
     maybe(draw, values, "bias", draw(st.booleans()), True)
     return Case("TransformerEncoderLayer", values, shape, split=split(draw))
+
+
+@st.composite
+def recurrent_case(draw, name: str):
+    """RNN / GRU / LSTM on a batched or unbatched sequence, each argument sometimes wrong."""
+    rare = lambda: draw(st.integers(0, 11)) == 0  # noqa: E731
+    rank = draw(st.sampled_from([3, 3, 3, 2])) if not rare() else 4
+    features = draw(st.integers(1, 5))
+    shape = (*(draw(st.integers(1, 4)) for _ in range(rank - 1)), features)
+    hidden = draw(st.integers(1, 5)) if not rare() else draw(st.sampled_from([0, -1]))
+    values: Dict[str, Any] = {
+        "input_size": features if not rare() else draw(st.sampled_from([features + 1, 0])),
+        "hidden_size": hidden,
+    }
+    maybe(draw, values, "num_layers", draw(st.integers(1, 3)) if not rare() else 0, 1)
+    if name == "RNN":
+        maybe(draw, values, "nonlinearity", draw(st.sampled_from(["tanh", "relu"])) if not rare() else "gelu", "tanh")
+    maybe(draw, values, "bias", draw(st.booleans()) if not rare() else 1, True)
+    maybe(draw, values, "batch_first", draw(st.booleans()), False)
+    maybe(draw, values, "dropout", draw(st.sampled_from([0.0, 0.5, 1])) if not rare() else draw(st.sampled_from([1.5, -0.1, True])), 0.0)
+    maybe(draw, values, "bidirectional", draw(st.booleans()), False)
+    if name == "LSTM" and draw(st.integers(0, 2)) == 0:
+        values["proj_size"] = draw(st.integers(0, max(hidden - 1, 0))) if not rare() else draw(st.sampled_from([hidden, -1]))
+    return Case(name, values, shape, unknown="rank" if rank == 4 else None, split=split(draw))
+
+
+def _transformer_values(draw, rare, e: int) -> Dict[str, Any]:
+    heads = [h for h in (1, 2, 3, 4) if e % h == 0]
+    values: Dict[str, Any] = {"d_model": e, "nhead": draw(st.sampled_from(heads)) if not rare() else draw(st.sampled_from([0, 5, -1]))}
+    maybe(draw, values, "dim_feedforward", draw(st.sampled_from([8, 16, 0])) if not rare() else -1, 2048)
+    maybe(draw, values, "dropout", draw(st.sampled_from([0.1, 0.0])) if not rare() else draw(st.sampled_from([1.5, -0.5])), 0.1)
+    maybe(draw, values, "activation", draw(st.sampled_from(["relu", "gelu"])) if not rare() else "tanh", "relu")
+    maybe(draw, values, "batch_first", draw(st.booleans()), False)
+    maybe(draw, values, "norm_first", draw(st.booleans()), False)
+    maybe(draw, values, "bias", draw(st.booleans()), True)
+    return values
+
+
+def _sequence(draw, rare, e: int) -> Tuple[int, ...]:
+    width = e if not rare() else e + 2
+    if draw(st.integers(0, 4)) == 0:
+        return (draw(st.integers(1, 4)), width)
+    return (draw(st.integers(1, 4)), batch(draw), width)
+
+
+@st.composite
+def decoder_case(draw):
+    """forward(tgt, memory) with memory = tgt: the output is tgt's shape."""
+    rare = lambda: draw(st.integers(0, 9)) == 0  # noqa: E731
+    e = draw(st.sampled_from([4, 6, 8]))
+    values = _transformer_values(draw, rare, e)
+    return Case("TransformerDecoderLayer", values, _sequence(draw, rare, e), split=split(draw), inputs=2)
+
+
+@st.composite
+def full_transformer_case(draw):
+    """forward(src, tgt) with tgt = src; a Sequential passes no tgt, so the replay knows only the
+    batch and d_model of the output (the shape is tgt's) and the constructor's and src's problems."""
+    rare = lambda: draw(st.integers(0, 9)) == 0  # noqa: E731
+    e = draw(st.sampled_from([4, 6, 8]))
+    values = _transformer_values(draw, rare, e)
+    values["num_encoder_layers"] = draw(st.integers(1, 2)) if not rare() else 0
+    values["num_decoder_layers"] = draw(st.integers(1, 2)) if not rare() else 0
+    shape = _sequence(draw, rare, e)
+    # the replay knows the batch and d_model; the sequence length is tgt's, at dim 1 with batch_first
+    unknown = "second-input" if len(shape) == 3 and values.get("batch_first") else None
+    return Case("Transformer", values, shape, unknown=unknown, split=split(draw), inputs=2)
+
+
+@st.composite
+def attention_case(draw):
+    """Self-attention (query = key = value), so kdim and vdim are left at embed_dim."""
+    rare = lambda: draw(st.integers(0, 9)) == 0  # noqa: E731
+    e = draw(st.sampled_from([4, 6, 8]))
+    heads = [h for h in (1, 2, 3, 4) if e % h == 0]
+    values: Dict[str, Any] = {"embed_dim": e, "num_heads": draw(st.sampled_from(heads)) if not rare() else draw(st.sampled_from([0, 5, -1]))}
+    maybe(draw, values, "dropout", draw(st.sampled_from([0.0, 0.1])) if not rare() else 1.5, 0.0)
+    maybe(draw, values, "bias", draw(st.booleans()), True)
+    maybe(draw, values, "add_bias_kv", draw(st.booleans()), False)
+    maybe(draw, values, "add_zero_attn", draw(st.booleans()), False)
+    if draw(st.integers(0, 4)) == 0:
+        values["kdim"] = values["vdim"] = e
+    maybe(draw, values, "batch_first", draw(st.booleans()), False)
+    return Case("MultiheadAttention", values, _sequence(draw, rare, e), split=split(draw), inputs=3)
 
 
 # --------------------------------------------------------------------------- the table
@@ -708,3 +795,8 @@ STRATEGIES["Embedding"] = embedding_case
 STRATEGIES["GLU"] = glu_case
 STRATEGIES["Softmax2d"] = softmax2d_case
 STRATEGIES["TransformerEncoderLayer"] = transformer_case
+STRATEGIES["TransformerDecoderLayer"] = decoder_case
+STRATEGIES["Transformer"] = full_transformer_case
+STRATEGIES["MultiheadAttention"] = attention_case
+for _name in ("RNN", "GRU", "LSTM"):
+    STRATEGIES[_name] = lambda name=_name: recurrent_case(name)

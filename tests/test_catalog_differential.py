@@ -176,14 +176,15 @@ def run_torch(text: str, case: Case) -> Verdict:
         x = torch.zeros(case.shape, dtype=torch.long if case.index_input else torch.float32)
         try:
             with torch.no_grad():
-                y = mod(x)
+                y = mod(*[x] * case.inputs)
         except Exception as e:  # noqa: BLE001
             verdict = Verdict(False, error=f"forward {type(e).__name__}: {e}", module=mod, built=True)
             try:  # a failure of training mode only (batch statistics) is not a proof
                 fresh = eval(text, {"nn": nn, "torch": torch})  # noqa: S307
                 fresh.eval()
                 with torch.no_grad():
-                    verdict.eval_shape = tuple(fresh(x).shape)
+                    y = fresh(*[x] * case.inputs)
+                verdict.eval_shape = tuple((y[0] if isinstance(y, tuple) else y).shape)
             except Exception:  # noqa: BLE001
                 pass
             return verdict

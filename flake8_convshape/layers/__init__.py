@@ -1,16 +1,21 @@
-"""The layer catalog: importing this package registers every family in ``CATALOG``."""
+"""The layer catalog: importing this package registers every family in ``CATALOG`` and the
+tensor operations of forward() in ``OPERATIONS``."""
 
 from . import (  # noqa: F401  (registration side effects)
     activation,
     attention,
+    broadcast,
     conv,
+    functional,
     linear,
     norm,
     padding,
     pool,
+    recurrent,
     resample,
     reshape,
+    tensor_ops,
 )
-from .base import CATALOG, UNKNOWN, Args, LayerCall, LayerSpec, Outcome, Shape, bind
+from .base import CATALOG, OPERATIONS, UNKNOWN, Args, LayerCall, LayerSpec, Outcome, Shape, bind
 
-__all__ = ["CATALOG", "UNKNOWN", "Args", "LayerCall", "LayerSpec", "Outcome", "Shape", "bind"]
+__all__ = ["CATALOG", "OPERATIONS", "UNKNOWN", "Args", "LayerCall", "LayerSpec", "Outcome", "Shape", "bind"]

@@ -273,14 +273,14 @@ class LayerSpec:
 
 
 # the facts of each family, in one place
-_KEEPS_RANK = frozenset({"activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention"})
+_KEEPS_RANK = frozenset(
+    {"activation", "dropout", "padding", "conv", "norm", "pool", "resample", "linear", "attention", "recurrent"}
+)
 _WINDOWED = frozenset({"conv", "pool", "padding", "resample"})
 _FOLLOWERS = frozenset({"norm", "activation", "dropout"})
 
 
 CATALOG: Dict[str, LayerSpec] = {}
-# tensor operations forward() calls (``torch.cat``, ``Tensor.view``, ``F.relu``), by spelling
-OPERATIONS: Dict[str, LayerSpec] = {}
 # keyword-only parameters every torch.nn module accepts and no shape depends on
 _FACTORY_KWARGS = ("device", "dtype")
 
@@ -305,6 +305,56 @@ def register(
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
             CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, reads_last, accepts)
+        return fn
+
+    return deco
+
+
+# Tensor operations (``torch.cat``, ``Tensor.view``, ``F.relu``, ``a + b``), apart from the
+# catalog of modules so summaries and catalog strategies stay about modules. Keys are the
+# spellings: ``torch.cat``, ``Tensor.view``, ``Tensor.__add__``, ``F.max_pool2d``.
+#
+# Conventions the forward() frontend relies on:
+# - each key is registered with PyTorch's own signature (``params``: names, REQUIRED or default,
+#   KW_ONLY), and a call binds as PyTorch binds it: the receiver first for methods
+#   (``x.view(B, -1)`` binds ``self`` = x), then positional and keyword arguments;
+# - a varargs method (``view(*shape)``, ``permute(*dims)``, ``expand``, ``repeat``) has one
+#   parameter holding the tuple: ``x.view(a, b)`` and ``x.view((a, b))`` both bind
+#   ``shape`` = (a, b); so does ``torch.einsum(eq, a, b)`` (``operands`` = (a, b));
+# - every tensor argument is an ``Operand`` (its ``shape`` set by the replay); a list of
+#   tensors (``torch.cat([a, b])``) is a tuple of Operands; integers are ``Poly``, unknown
+#   values UNKNOWN; the ``shape`` handed to the transfer function is the first tensor
+#   argument's (the receiver, ``tensors[0]``, ``input``);
+# - ``F.`` stands for ``torch.nn.functional``; the shape copies whose arguments do not matter
+#   (``x.to(device)``, ``x.float()``, ``torch.zeros_like``) are ``varargs`` specs;
+# - ``Tensor.__getitem__``'s ``index`` is a tuple (one element may come bare) of int Polys,
+#   None, ``"..."``, Operands and ``("slice", start, stop, step)``;
+# - ``torch.max(a, b)`` binds the tensor b to ``dim``, as PyTorch's overloads do;
+# - modules that take several tensors (MultiheadAttention, TransformerDecoderLayer,
+#   Transformer, RNN's ``hx``) find them in ``Args.values`` under their forward() names
+#   (attention.py, recurrent.py);
+# - shapes are whole shapes (dims[0] is not special): dims count from 0, negative dims wrap;
+# - a result of several tensors (``chunk``, ``split``, ``max(dim)``) is ``shape`` (the first)
+#   and ``rest`` (the others, in order); when the replay cannot tell how many there are, the
+#   outcome is UNKNOWN_SHAPE with no rest: a tuple unpacking that does not fit is unknown;
+# - an operation PyTorch rejects is a CVS204 problem (CVS201 for a module-like mismatch of a
+#   functional form, CVS203 for an argument refused whatever the input), only when proven;
+#   messages start with ``LayerCall.text`` (``torch.cat: sizes must match except in dim 1, ...``).
+OPERATIONS: Dict[str, LayerSpec] = {}
+
+
+def register_op(
+    names: Union[str, Sequence[str]],
+    family: str,
+    params: Sequence[Tuple[str, Default]] = (),
+    varargs: bool = False,
+) -> Callable[[TransferFn], TransferFn]:
+    """Add a tensor operation to OPERATIONS under one or more spellings (see the conventions
+    above). Operations take any rank: their transfer functions check it themselves."""
+
+    def deco(fn: TransferFn) -> TransferFn:
+        for name in [names] if isinstance(names, str) else names:
+            OPERATIONS[name] = LayerSpec(name, family, tuple(params), fn, varargs)
         return fn
 
     return deco
