@@ -13,6 +13,7 @@ unknown names?" (:func:`differs`). It answers yes only with a proof; anything it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
@@ -37,8 +38,6 @@ class Sym:
     def __str__(self) -> str:
         if self.name.startswith(DIM):  # a tensor's size read in code: shown as the code reads it
             return self.name.partition("|")[2]
-        if self.name.startswith(FRESH):  # a size the code leaves unknown: its kind, N for the batch
-            return self.name[1]
         return self.name
 
 
@@ -550,6 +549,15 @@ def describe(p: Poly) -> str:
 # frontend names it ``DIM + "<tensor>#<index>|<as written>"``, the replay puts the size in
 DIM = "\u00a7"
 FRESH = "\u00b7"  # names of the sizes the replay solves for (solve.py): "·H3"; printed as "?"
+
+
+_FRESH_NAME = re.compile(FRESH + r"(\w)[\w:.]*")
+
+
+def readable(text: str) -> str:
+    """A message with each size the code leaves unknown shown by its kind (``N`` for the
+    batch, ``C``, ``H``, ``W``), as ``N*4096`` next to ``N x 64 x 8 x 8``."""
+    return _FRESH_NAME.sub(r"\1", text) if FRESH in text else text
 
 
 def fresh_names(p: Optional[Poly]) -> FrozenSet[str]:

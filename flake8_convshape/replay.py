@@ -19,7 +19,7 @@ from .hints import hint_for_layer
 from .restyle import restyle
 from .claimstatus import ClaimStatus, describe, not_compared, placement_text
 from .claims import ArithClaim, BinOp, DimExpr, Name, Num, ShapeClaim, dim_poly, parse_comment
-from .dims import DIM, FRESH, Poly, Sym, _symbols, differs, fresh_names, has_fresh, paren, same, substitute
+from .dims import DIM, FRESH, Poly, Sym, _symbols, differs, fresh_names, has_fresh, paren, readable, same, substitute
 from .program import Block, Branch, Comment, Item, Layer, Load, NameScope as Scope, Rank, Store, ViewSeed
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Args, Operand, Outcome, Shape, Value, Window
@@ -674,7 +674,7 @@ class Replayer:
                     codes.append(code)
                     if self.site is not None and self.dataflow and self._whatever_the_input(layer, args, code):
                         continue  # the module's own forward() block reports it where the layer is built
-                    self.problems.append(Raised(layer, code, message, shape_in, self.site or layer))
+                    self.problems.append(Raised(layer, code, readable(message), shape_in, self.site or layer))
                 shape = outcome.shape
                 self.arithmetic[id(layer)] = outcome.arithmetic
                 if outcome.changes:

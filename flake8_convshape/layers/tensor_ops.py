@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..codes import CVS204
-from ..dims import Monomial, Number, Poly, differs, paren, prove_positive
+from ..dims import Monomial, Number, Poly, differs, has_fresh, paren, prove_positive
 from .base import (
     KW_ONLY,
     ONE,
@@ -43,7 +43,15 @@ FAMILY = "tensor"
 
 def sizes_text(dims: Sequence[Optional[Poly]]) -> str:
     """``64 x 32 x 32`` (``a 0-d tensor`` for a scalar), as messages show a shape."""
-    return " x ".join(paren(d) for d in dims) if dims else "a 0-d tensor"
+    return " x ".join(_size_text(d) for d in dims) if dims else "a 0-d tensor"
+
+
+def _size_text(d: Optional[Poly]) -> str:
+    """A size as ``paren`` shows it, but a size the code leaves unknown by its name when it
+    stands alone (the replay shows it by its kind, ``N``, as in the element counts next to it)."""
+    if d is not None and has_fresh(d) and d.is_atomic():
+        return str(d)
+    return paren(d)
 
 
 def dims_of(v: Value) -> Optional[Dims]:
@@ -219,6 +227,12 @@ def reshape_to(call: LayerCall, dims: Optional[Dims], sizes: Sequence[Poly]) -> 
         size: Optional[Poly] = numel.floordiv(k) if remainder == 0 else numel.truediv(k)
     else:
         size = exact_quotient(numel, rest)
+        value = size.const_value() if size is not None else None
+        if value is not None and (value.denominator != 1 or value <= 0):
+            # ``x.view(B, 3, -1)`` of B x 2 x 4: 8B elements are not a whole number of 3B
+            return reject(call, f"shape ({shown}) does not divide the tensor {sizes_text(dims or ())} of {numel.resolved()} elements")
+        if size is not None and any(c.denominator != 1 for _, c in size.terms):
+            size = None  # a whole number for some sizes only
     out[inferred[0]] = size
     return shaped(out, None if size is None else f"-1 = {paren(numel)}/{paren(rest)} = {size}")
 
