@@ -799,7 +799,8 @@ class _Walk:
             last = self.items[-2] if len(self.items) >= 2 and isinstance(self.items[-1], Store) else None
             if isinstance(last, Layer) and last.trailing is None and self.current == getattr(self.items[-1], "name", None):
                 last.trailing = c
-            else:
+            else:  # ``y = x  # (B, 64, H, W)``: that tensor, with no layer to read it against
+                c.named = True
                 self.items.append(c)
 
 

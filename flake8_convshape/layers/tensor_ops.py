@@ -231,10 +231,10 @@ def reshape_to(call: LayerCall, dims: Optional[Dims], sizes: Sequence[Poly]) -> 
         if value is not None and (value.denominator != 1 or value <= 0):
             # ``x.view(B, 3, -1)`` of B x 2 x 4: 8B elements are not a whole number of 3B
             return reject(call, f"shape ({shown}) does not divide the tensor {sizes_text(dims or ())} of {numel.resolved()} elements")
-        if size is not None and any(c.denominator != 1 for _, c in size.terms):
-            size = None  # a whole number for some sizes only
+        # (a quotient like C*W/2 is a whole number wherever the view runs at all)
     out[inferred[0]] = size
-    return shaped(out, None if size is None else f"-1 = {paren(numel)}/{paren(rest)} = {size}")
+    text = None if size is None else f"-1 = {paren(numel)}/{paren(rest)} = {size}"
+    return shaped(out, text if text is None or "?" not in text else None)
 
 
 def exact_quotient(num: Poly, den: Poly) -> Optional[Poly]:
