@@ -48,6 +48,7 @@ class Equation:
     # ``(lo, hi)`` inclusive (sizes only grow with their input), ``()`` when none does
     solutions: Optional[Tuple[int, ...]] = None
     fixed: Optional[int] = None  # OK or VIOLATED when no fresh symbol is involved
+    memo: Dict[Tuple[Tuple[str, Poly], ...], int] = field(default_factory=dict, repr=False, compare=False)
 
     def status(self, values: Dict[str, Poly]) -> int:
         if self.fixed is not None:
@@ -63,7 +64,11 @@ class Equation:
         bound = {n: values[n] for n in self.names if n in values}
         if len(bound) < len(self.names):
             return UNDECIDED
-        return VIOLATED if differs(self.claimed, substitute(self.replayed, bound)) else OK
+        key = tuple(sorted(bound.items(), key=lambda kv: kv[0]))
+        known = self.memo.get(key)
+        if known is None:  # the weighing tries the same sizes on an equation many times
+            known = self.memo[key] = VIOLATED if differs(self.claimed, substitute(self.replayed, bound)) else OK
+        return known
 
 
 @dataclass
