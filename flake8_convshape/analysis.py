@@ -184,18 +184,25 @@ def replay_module(
     """
     from .budget import file_budget
     from .frontends.forward_view import forward_view
-    from .frontends.sequential import extract
+    from .frontends.keras import KerasBuilder, extract_keras
+    from .frontends.sequential import Builder, extract
     from .replay import BlockTrace, replay_block
 
     findings: List[Finding] = []
     with file_budget():  # the bounds of budget.py, one budget per file
-        for located, builder in extract(tree, lines, defines):
+        blocks: List[Tuple["Located", Builder]] = [*extract(tree, lines, defines), *extract_keras(tree, lines, defines)]
+        for located, builder in blocks:
             try:
                 block, scope = builder.block(located)
                 trace = BlockTrace(block.line) if traces is not None else None
                 given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-                view = forward_view(tree, located.scopes, located.call, lines)
+                keras = builder if isinstance(builder, KerasBuilder) else None
+                view = None if keras is not None else forward_view(tree, located.scopes, located.call, lines)
                 found, errors = replay_block(block, scope, trace, given, view)
+                if keras is not None:  # claims from asserts: said of the assert
+                    found = keras.reword(found)
+                    if trace is not None:
+                        trace.framework = "keras"
             except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
                 if on_error is not None:
                     on_error(located.call.lineno, exc)

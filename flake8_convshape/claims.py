@@ -115,7 +115,7 @@ class ArithClaim:
 # --------------------------------------------------------------------------- lexical tables
 
 # Identifiers that mark the first dimension as the batch dimension.
-_BATCH_NAMES = frozenset({"N", "n", "B", "bs", "batch", "Batch", "BATCH", "batch_size"})
+_BATCH_NAMES = frozenset({"N", "n", "B", "bs", "batch", "Batch", "BATCH", "batch_size", "None"})  # None: Keras
 
 _MAX_DIGITS = 12  # longer integer literals are not shapes (and int() of huge strings is slow)
 _MAX_DEPTH = 32  # nesting limit for parentheses / unary minus / **, so recursion stays bounded

@@ -57,6 +57,7 @@ class BlockTrace:
     claims_total: int = 0  # shape comments found
     disagreeing: List[int] = field(default_factory=list)  # lines of the comments found wrong (CVS1xx)
     claims: List[ClaimStatus] = field(default_factory=list)  # every claim comment, in source order
+    framework: str = "torch"  # "keras": a Keras model (channels last; summary prints Keras's table)
 
 
 @dataclass
