@@ -40,12 +40,13 @@ DEPTHWISE: Tuple[Tuple[str, Default], ...] = required("kernel_size") + (
 class Window:
     """A conv's spatial arguments, read and checked as Keras's constructor checks them."""
 
-    def __init__(self, args: Args, call: LayerCall, nd: int, problems: List[Problem], causal: bool = False) -> None:
+    def __init__(self, args: Args, call: LayerCall, nd: int, problems: List[Problem], causal: bool = False, strided_dilation: bool = False) -> None:
         self.kernel = int_tuple_arg(args, "kernel_size", nd, call, problems)
         self.strides = int_tuple_arg(args, "strides", nd, call, problems)
         self.dilation = int_tuple_arg(args, "dilation_rate", nd, call, problems)
         self.padding = padding_mode(args, call, problems, causal)
-        if self.strides is not None and self.dilation is not None and max(self.strides) > 1 and max(self.dilation) > 1:
+        strided = self.strides is not None and self.dilation is not None and max(self.strides) > 1 and max(self.dilation) > 1
+        if strided and not strided_dilation:  # the separable and depthwise convs take both
             problems.append((CVS203, f"{call.text}: strides > 1 cannot be combined with dilation_rate > 1"))
             self.strides = None
 
@@ -174,7 +175,7 @@ def separable(nd: int, depthwise: bool) -> TransferFn:
     def fn(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
         filters = None if depthwise else _filters(args, call, problems)
-        window = Window(args, call, nd, problems)
+        window = Window(args, call, nd, problems, strided_dilation=True)
         dm = int_of(args["depth_multiplier"])
         if dm is not None and dm <= 0:
             problems.append((CVS203, f"{call.text}: depth_multiplier must be positive, got {dm}"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ...codes import CVS201, CVS203
-from ...dims import Poly, describe, differs, paren
+from ...codes import CVS201, CVS202, CVS203
+from ...dims import Poly, describe, differs, paren, prove_nonpositive
 from ..base import (
     KW_ONLY,
     UNKNOWN_SHAPE,
@@ -224,8 +224,9 @@ def _factor(args: Args, name: str, nd: int, call: LayerCall, problems: List[Prob
         return None
     if len(values) == 1:
         values = values * nd
-    if len(values) != nd or min(values) < 0:
-        problems.append((CVS203, f"{call.text}: {name} must be an int or {nd} non-negative ints, got {args.texts[name]}"))
+    if len(values) != nd or min(values) < 1 or (nd == 1 and isinstance(v, tuple)):
+        what = "a positive int" if nd == 1 else f"a positive int or {nd} of them"
+        problems.append((CVS203, f"{call.text}: {name} must be {what}, got {args.texts[name]}"))
         return None
     return values
 
@@ -258,25 +259,29 @@ def upsampling(nd: int) -> TransferFn:
 
 
 def _pairs(args: Args, name: str, nd: int, call: LayerCall, problems: List[Problem]) -> Optional[Tuple[Tuple[int, int], ...]]:
-    """An int, one int per axis (both sides), or a (before, after) pair per axis; for one axis
-    also a bare (before, after)."""
+    """An int for every side, or one entry per axis (an int for both sides or a (before,
+    after) pair); for one axis the pair itself. CVS203 for a negative size or a wrong length."""
     v = args[name]
-    flat = int_tuple(v)
-    if flat is not None and len(flat) == 1:
-        return ((flat[0], flat[0]),) * nd
-    if flat is not None and nd == 1 and len(flat) == 2:
-        return ((flat[0], flat[1]),)
-    if flat is not None and len(flat) == nd:
-        return tuple((p, p) for p in flat)
-    if isinstance(v, tuple) and len(v) == nd:
-        pairs = [int_tuple(x) for x in v]
-        if all(p is not None and len(p) == 2 for p in pairs):
-            return tuple((p[0], p[1]) for p in pairs if p is not None)
-    if isinstance(v, tuple) and all(isinstance(x, (Poly, tuple)) for x in v):
-        known = [int_tuple(x) for x in v]
-        if all(k is not None for k in known):
-            problems.append((CVS203, f"{call.text}: {name} must be an int, {nd} ints or {nd} (before, after) pairs, got {args.texts[name]}"))
-    return None
+    if isinstance(v, Poly) or (nd == 1 and isinstance(v, tuple)):
+        entries: Tuple[Value, ...] = (v,) * nd if isinstance(v, Poly) else (v,)
+    elif isinstance(v, tuple) and len(v) == nd:
+        entries = v
+    else:
+        if isinstance(v, tuple):
+            problems.append((CVS203, f"{call.text}: {name} must be an int, or {nd} ints or (before, after) pairs, got {args.texts[name]}"))
+        return None
+    pairs: List[Tuple[int, int]] = []
+    for entry in entries:
+        values = int_tuple(entry)
+        if values is None:
+            return None
+        if len(values) == 1:
+            values = values * 2
+        if len(values) != 2 or min(values) < 0:
+            problems.append((CVS203, f"{call.text}: {name} must be an int, or {nd} ints or (before, after) pairs of sizes >= 0, got {args.texts[name]}"))
+            return None
+        pairs.append((values[0], values[1]))
+    return tuple(pairs)
 
 
 def padding_layer(nd: int, crop: bool) -> TransferFn:
@@ -294,8 +299,12 @@ def padding_layer(nd: int, crop: bool) -> TransferFn:
             d = dims[a]
             if d is None:
                 continue
-            dims[a] = d - Poly.const(before + after) if crop else d + Poly.const(before + after)
-            lines.append(f"{paren(d)}{'-' if crop else '+'}{before}{'-' if crop else '+'}{after} = {paren(dims[a])}")
+            size = d - Poly.const(before + after) if crop else d + Poly.const(before + after)
+            line = f"{paren(d)}{'-' if crop else '+'}{before}{'-' if crop else '+'}{after} = {paren(size)}"
+            if crop and prove_nonpositive(size):
+                problems.append((CVS202, f"{call.text} crops everything: {line}"))
+            dims[a] = size
+            lines.append(line)
         return Outcome(Shape(tuple(dims)), problems, ", ".join(dict.fromkeys(lines)), parameters=ZERO)
 
     return fn
