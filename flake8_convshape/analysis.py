@@ -203,6 +203,7 @@ def replay_module(
                     found = keras.reword(found)
                     if trace is not None:
                         trace.framework = "keras"
+                        trace.claims = keras.restate(trace.claims)
             except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
                 if on_error is not None:
                     on_error(located.call.lineno, exc)

@@ -316,17 +316,20 @@ def fix_source(text: str, settings: Optional["Settings"] = None, filename: str =
     current = text
     rounds = 0
     refused: Set[Tuple[int, str]] = set()  # (line, old comment) whose rewrite would not read back as a claim
+    from .fix_asserts import apply_assert_edits, assert_edits
+
     for rounds in range(1, max_rounds + 1):
         findings, rewrites = _next_rewrites(current, settings, filename, refused)
         if current_budget().exceeded:  # the replay was cut short: nothing it says is a fix
             return FixResult(text, [], [], rounds, True)
-        if not rewrites:
+        code_edits = assert_edits(current, findings)  # Keras's output_shape asserts
+        if not rewrites and not code_edits:
             converged = True
             break
-        current = apply_rewrites(current, rewrites)
+        current = apply_assert_edits(apply_rewrites(current, rewrites), code_edits)
     else:
         findings, rewrites = _next_rewrites(current, settings, filename, refused)
-        converged = not rewrites
+        converged = not rewrites and not assert_edits(current, findings)
     old_lines, new_lines = python_lines(text), python_lines(current)
     changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
     if converged:  # what is left has no fix we can trust: report it as such

@@ -17,11 +17,13 @@ findings on it into findings on the assert (``assert says ...``, positions of th
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..budget import current as current_budget
+from ..claimstatus import ClaimStatus
 from ..findings import Finding
 from ..layers.base import LayerCall, Text, Value, bind
 from ..layers.keras import KERAS, ignorable
@@ -44,6 +46,8 @@ _INPUTS = ("Input", "InputLayer")
 _INPUT_KEYWORDS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
 _ASSERT_LEAD = "output: "  # the synthesised claim: the shape where the assert stands
 MARKER = "keras"  # a Keras file says it (imports); the pre-filter's second word
+# a replayed shape written with Keras's batch: ``None x 14 x 14 x 64`` up to the message's next part
+_BATCHED = re.compile(r"\bNone((?: x (?:\([^()]*\)|[^\s:;()]+))+)")
 
 
 def keras_class(imports: Imports, func: ast.AST) -> Optional[str]:
@@ -192,14 +196,16 @@ class KerasBuilder(Builder):
         last = self.pos(model.body[model.index])[1]
         sim = ListSimulation(construction, None, owner)
         ov = scope.copy() if isinstance(scope, Overlay) else Overlay(scope)
-        for st in model.body[model.index + 1 :]:
+        used = model.index
+        for index in range(model.index + 1, len(model.body)):
+            st = model.body[index]
             added = _added_layer(st, model.target)
             if added is not None:
                 entries.append((self.pos(st), self.layer(added, ov.copy())))
-                last = self.pos(st)[1]
+                used = index
                 continue
             if _output_claim(st, model.target) is not None:
-                last = self.pos(st)[1]
+                used = index
                 continue
             touches = _touches(st, model.target)
             if touches == "reads":
@@ -207,13 +213,16 @@ class KerasBuilder(Builder):
             if touches == "changes":
                 if isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.Try)) and _adds_inside(st, model.target):
                     entries.append((self.pos(st), self.opaque(st, f"layers added in a {type(st).__name__.lower()}")))
-                    last = self.pos(st)[1]
+                    used = index
                     continue
                 break
             try:
                 sim.bind(st, ov)
             except (GiveUp, RecursionError):
                 break
+        # the comments after the last statement used, up to the next statement, are about it
+        following = model.body[used + 1] if used + 1 < len(model.body) else None
+        last = self.pos(following)[0] if following is not None else (self.pos(model.body[used])[1][0] + _comment_lines(self.src.lines, self.pos(model.body[used])[1][0]), 0)
         return entries, last
 
     def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], Tuple[int, int]]:
@@ -253,16 +262,31 @@ class KerasBuilder(Builder):
         return self.src.lines[line - 1][col:end_col]
 
     def reword(self, findings: List[Finding]) -> List[Finding]:
-        """Findings on a synthesised assert claim, said of the assert: its tuple's position,
-        ``assert says``."""
+        """Findings as Keras users read them: a shape with its batch as Keras prints it
+        (``(None, 14, 14, 64)``), and one on a synthesised assert claim said of the assert, at
+        its tuple."""
         out = []
         for f in findings:
+            message = _BATCHED.sub(lambda m: "(None, " + ", ".join(m.group(1)[3:].split(" x ")) + ")", f.message)
             if (f.line, f.col) in self.asserts:
-                start = f.col + len(_ASSERT_LEAD)
-                message = f.message.replace("comment says", "assert says", 1)
-                f = replace(f, col=start, message=message)
-            out.append(f)
+                message = message.replace("comment says", "assert says", 1)
+                f = replace(f, col=f.col + len(_ASSERT_LEAD))
+            out.append(replace(f, message=message))
         return out
+
+    @staticmethod
+    def restate(claims: List[ClaimStatus]) -> List[ClaimStatus]:
+        """Claim statuses in Keras's words: a comment read in order is in Keras's order."""
+        return [replace(c, claim=c.claim.replace("channels first", "in Keras's order").replace("channels last", "channels moved last")) for c in claims]
+
+
+def _comment_lines(lines: Sequence[str], after: int) -> int:
+    """How many comment-only lines follow line ``after`` (the end of a body has no next
+    statement to stop at)."""
+    n = 0
+    while after + n < len(lines) and lines[after + n].lstrip().startswith("#"):
+        n += 1
+    return n
 
 
 def _listed(call: ast.Call) -> List[ast.expr]:
