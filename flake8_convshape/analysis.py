@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .claimstatus import ClaimStatus
-from .codes import DEFAULT_OFF, MARKER
+from .codes import DEFAULT_OFF, marked
 from .findings import Finding
 from .noqa import silenced
 
@@ -102,7 +102,7 @@ def analyse(
     first and say so)."""
     bom = source.startswith("\ufeff")
     text = source[1:] if bom else source
-    if MARKER not in text:
+    if not marked(text):
         return Analysis(source, settings, bom=bom)  # nothing to check: the engine is not even loaded
     from .check import parse, syntax_error
 

@@ -19,6 +19,13 @@ CVS301, CVS302 = "CVS301", "CVS302"
 # every block is an ``nn.Sequential``: a file without this word has nothing to check (the
 # pre-filter of the plugin, the CLI and the editor)
 MARKER = "Sequential"
+# a Keras functional model need not say Sequential; its imports say keras (frontends/keras.py)
+MARKERS = (MARKER, "keras")
+
+
+def marked(text: str) -> bool:
+    """The pre-filter: could this text hold a model?"""
+    return any(m in text for m in MARKERS)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import sys
 from typing import Any, ClassVar, Dict, Iterator, Optional, Sequence, Set, Tuple, Type
 
 from . import __version__
-from .codes import DEFAULT_OFF, MARKER
+from .codes import DEFAULT_OFF, marked
 
 
 class ConvShapeChecker:
@@ -103,7 +103,7 @@ class ConvShapeChecker:
             print(message, file=sys.stderr)
 
     def run(self) -> Iterator[Tuple[int, int, str, Type["ConvShapeChecker"]]]:
-        if not any(MARKER in line for line in self.lines):
+        if not any(marked(line) for line in self.lines):
             return
         from .analysis import analyse_tree
         from .check import stderr_reporter

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-from ..codes import MARKER
+from ..codes import marked
 from ..analysis import Settings
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ def rewrite_files(args: argparse.Namespace, transform: Transform, *, past: str, 
             print(f"convshape: {path}: {exc}", file=sys.stderr)
             failed = True
             continue
-        if MARKER not in source.text:
+        if not marked(source.text):
             continue
         if parse(source.text) is None:
             print(f"convshape: {path}: not valid Python, left untouched", file=sys.stderr)

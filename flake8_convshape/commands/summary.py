@@ -9,7 +9,7 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..codes import MARKER
+from ..codes import marked
 from .common import EXIT_CLEAN, EXIT_FOUND, EXIT_USAGE, add_settings_options, analysed, resolve_files
 
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 failed = True
                 continue
             source = result.source
-            if MARKER not in source:
+            if not marked(source):
                 if line is not None:
                     print(f"convshape: error: no nn.Sequential in {file}", file=sys.stderr)
                     return EXIT_USAGE

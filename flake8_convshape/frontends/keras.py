@@ -45,7 +45,6 @@ _INPUTS = ("Input", "InputLayer")
 # the first layer's keywords that declare the model's input (Keras 2 style)
 _INPUT_KEYWORDS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
 _ASSERT_LEAD = "output: "  # the synthesised claim: the shape where the assert stands
-MARKER = "keras"  # a Keras file says it (imports); the pre-filter's second word
 # a replayed shape written with Keras's batch: ``None x 14 x 14 x 64`` up to the message's next part
 _BATCHED = re.compile(r"\bNone((?: x (?:\([^()]*\)|[^\s:;()]+))+)")
 
@@ -163,6 +162,7 @@ class KerasBuilder(Builder):
         block = Block(start[0], start[1], scope=here)
         if model.chain:
             entries, last = self._chain(model, here)
+            start = self.pos(model.chain[0])[0]
         else:
             entries = [(self.pos(e), self.layer(e, here)) for e in _listed(located.call)]
             last = end
@@ -422,7 +422,10 @@ def _functional_chain(call: ast.Call, imports: Imports, body: List[ast.stmt], in
 
 
 def extract_keras(tree: ast.AST, lines: Sequence[str], defines: Optional[Dict[str, int]] = None) -> List[Tuple[Located, KerasBuilder]]:
-    """The Keras models of a module and a builder for their blocks."""
+    """The Keras models of a module and a builder for their blocks (none without the word
+    "keras": every spelling we resolve says it, and a torch file is spared the walk)."""
+    if not any("keras" in line for line in lines):
+        return []
     imports = Imports()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
