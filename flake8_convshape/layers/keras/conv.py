@@ -72,6 +72,8 @@ def transpose_size(n: Poly, k: int, s: int, d: int, padding: str, op: Optional[i
     if op is None:
         if padding == "same":
             out = n.scale(s)
+            if s == 1:
+                return out, f"'same' keeps {paren(n)}"
             return out, f"'same' with strides {s}: {paren(n)}*{s} = {paren(out)}"
         out = (n - Poly.const(1)).scale(s) + Poly.const(max(span, s))
         tail = str(span) if span >= s else f"max({span}, {s})"

@@ -1,0 +1,327 @@
+"""The Keras frontend and catalog without Keras installed: finding models, reading their claims
+(comments in Keras's order, ``assert model.output_shape == ...``), the findings, ``fix`` and
+``summary``. Keras itself is the oracle of tests/test_keras_differential.py."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import List, Tuple
+
+from flake8_convshape import check_source
+from flake8_convshape.analysis import analyse, trace_source
+from flake8_convshape.claims import ShapeClaim, parse_comment
+from flake8_convshape.fix import fix_source
+from flake8_convshape.summary import block_json, render_table
+
+GENERATOR = '''\
+import tensorflow as tf
+from tensorflow.keras import layers
+
+BATCH_SIZE = 256
+
+
+def make_generator_model():
+    model = tf.keras.Sequential()
+    model.add(layers.Dense(7 * 7 * BATCH_SIZE, use_bias=False, input_shape=(100,)))
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    model.add(layers.Reshape((7, 7, 256)))
+    assert model.output_shape == (None, 7, 7, 256)
+    # 7*7*128
+    model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding='same', use_bias=False))
+    assert model.output_shape == (None, 7, 7, 128)
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    # 14*14*64
+    model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding='same', use_bias=False))
+    assert model.output_shape == (None, 14, 14, 64)
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding='same', use_bias=False, activation='tanh'))
+    assert model.output_shape == (None, 28, 28, 1)
+    return model
+'''
+
+
+def findings(source: str) -> List[Tuple[int, int, str, str]]:
+    return [(f.line, f.col, f.code, f.message) for f in check_source(textwrap.dedent(source))]
+
+
+def codes(source: str) -> List[Tuple[int, str]]:
+    return [(line, code) for line, _, code, _ in findings(source)]
+
+
+def test_the_seed_generator_is_clean():
+    assert findings(GENERATOR) == []
+    (trace,) = trace_source(GENERATOR)
+    assert trace.claims_total == 6 and trace.claims_checked == 6
+
+
+def test_a_wrong_assert_is_reported_at_its_tuple_with_keras_arithmetic():
+    source = GENERATOR.replace("(None, 14, 14, 64)", "(None, 14, 14, 32)")
+    ((line, col, code, message),) = findings(source)
+    assert (line, code) == (21, "CVS101")
+    assert col == source.splitlines()[20].index("(None, 14, 14, 32)")
+    assert message.startswith("assert says (None, 14, 14, 32), but Conv2DTranspose(64, (5, 5), strides=(2, 2)")
+    assert "gives (None, 14, 14, 64): 'same' with strides 2: 7*2 = 14" in message
+
+
+def test_a_stride_bug_is_caught_by_the_asserts_after_it_and_hinted():
+    source = GENERATOR.replace("strides=(2, 2), padding='same', use_bias=False))", "strides=(1, 1), padding='same', use_bias=False))")
+    got = findings(source)
+    # the comment above the layer and the asserts after it: wrong whichever layer it describes
+    assert [(line, code) for line, _, code, _ in got] == [(19, "CVS101"), (21, "CVS101"), (25, "CVS101")]
+    assert got[1][3].endswith("gives (None, 7, 7, 64): 'same' keeps 7; strides=2 gives 14")
+
+
+def test_fix_rewrites_the_assert_tuple_and_nothing_else():
+    source = GENERATOR.replace("(None, 14, 14, 64)", "(None, 14, 14, 32)")
+    result = fix_source(source)
+    assert result.text == GENERATOR
+    assert result.changed_lines == [21]
+
+
+def test_none_is_the_batch_of_a_keras_shape():
+    claim = parse_comment("# (None, 7, 7, 128)", trailing=False)
+    assert isinstance(claim, ShapeClaim) and claim.has_batch and len(claim.dims) == 4
+
+
+LIST = '''\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),  # (None, 26, 26, 32)
+    layers.MaxPooling2D(),
+    # 13x13x32
+    layers.Conv2D(64, 3, activation="relu"),
+    # COMMENT
+    layers.Flatten(),
+    layers.Dense(10),
+])
+'''
+
+
+def test_comments_read_in_keras_order_right_and_wrong():
+    assert findings(LIST.replace("COMMENT", "(None, 11, 11, 64)")) == []
+    assert findings(LIST.replace("COMMENT", "11x11x64")) == []
+    wrong = findings(LIST.replace("COMMENT", "(None, 11, 11, 32)"))
+    assert [(line, code) for line, _, code, _ in wrong] == [(9, "CVS101")]
+    assert "gives (None, 11, 11, 64): 13-3+1 = 11" in wrong[0][3]
+    # the torch order is not Keras's: channels first is wrong here
+    assert codes(LIST.replace("COMMENT", "(None, 64, 11, 11)")) == [(9, "CVS101")]
+
+
+def test_wrong_comment_gets_a_padding_hint():
+    ((_, _, _, message),) = findings(LIST.replace("COMMENT", "(None, 13, 13, 64)"))
+    assert message.endswith("; padding='same' gives 13")
+
+
+def test_import_spellings():
+    spellings = [
+        ("import keras\n", "keras.Sequential", "keras.layers."),
+        ("import tensorflow as tf\n", "tf.keras.Sequential", "tf.keras.layers."),
+        ("from keras.layers import Conv2D, Flatten\nfrom keras.models import Sequential\n", "Sequential", ""),
+        ("import keras.layers as L\nimport keras\n", "keras.models.Sequential", "L."),
+        ("from tensorflow.keras import layers as kl\nfrom tensorflow import keras\n", "keras.Sequential", "kl."),
+    ]
+    for header, seq, prefix in spellings:
+        source = (
+            f"{header}m = {seq}([\n"
+            f"    {prefix}Conv2D(8, 3, input_shape=(10, 10, 3)),\n"
+            "    # 8x8x9\n"
+            f"    {prefix}Flatten(),\n"
+            "])\n"
+        )
+        assert codes(source) == [(len(header.splitlines()) + 3, "CVS101")], source
+
+
+def test_unknown_sizes_are_never_a_finding():
+    source = """\
+    import keras
+    from keras import layers
+
+    def build(h, w, extra):
+        return keras.Sequential([
+            keras.Input(shape=(h, w, 3)),
+            layers.Conv2D(64, 3, padding="same"),
+            # (None, 32, 32, 64)
+            layers.Conv2D(64, 3, padding="same", **extra),
+            # (None, 17, 17, 999)
+            layers.Dense(10),
+        ])
+    """
+    assert findings(source) == []
+
+
+def test_unknown_keyword_and_loops_make_the_shape_unknown():
+    source = """\
+    import keras
+    from keras import layers
+
+    def build(blocks):
+        model = keras.Sequential()
+        model.add(layers.Conv2D(8, 3, input_shape=(16, 16, 3), mystery=2))
+        assert model.output_shape == (None, 99, 99, 8)
+        for _ in range(blocks):
+            model.add(layers.Conv2D(8, 3))
+        assert model.output_shape == (None, 5, 5, 8)
+        model.add(layers.Flatten())
+        return model
+    """
+    assert findings(source) == []
+
+
+def test_refusals():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([
+        keras.Input(shape=(4, 4, 3)),
+        layers.Conv2D(8, 5),
+    ])
+    strided = keras.Sequential([
+        keras.Input(shape=(16, 16, 3)),
+        layers.Conv2D(8, 3, strides=2, dilation_rate=2),
+        layers.Conv2DTranspose(8, 3, strides=2, output_padding=2),
+        layers.Reshape((7, 7, 3)),
+    ])
+    """
+    got = findings(source)
+    assert [(line, code) for line, _, code, _ in got] == [(6, "CVS202"), (10, "CVS203"), (11, "CVS203")]
+    assert got[0][3] == "Conv2D(8, 5) gives a size of 0 (zero or negative): 4-5+1 = 0"
+    reshape = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 3)),
+        layers.Flatten(),
+        layers.Reshape((7, 7, 3)),
+    ])
+    """
+    ((line, _, code, message),) = findings(reshape)
+    assert (line, code) == (7, "CVS201")
+    assert message == "Reshape((7, 7, 3)): target_shape holds 147 values, but the incoming tensor has 192 (192)"
+
+
+def test_channels_first_keeps_its_order():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([
+        keras.Input(shape=(3, 32, 32)),
+        layers.Conv2D(16, 3, strides=2, padding="same", data_format="channels_first"),
+        # (None, 16, 16, 16)
+        layers.MaxPooling2D(data_format="channels_first"),
+        # (None, 16, 8, 8)
+        layers.Conv2D(8, 3, data_format="channels_first"),
+        # (None, 8, 6, 7)
+    ])
+    """
+    assert codes(source) == [(11, "CVS101")]
+
+
+def test_torch_and_keras_models_in_one_file_use_their_own_catalogs():
+    source = """\
+    import torch.nn as nn
+    import keras
+    from keras import layers
+
+    torch_model = nn.Sequential(
+        # input: 3 x 8 x 8
+        nn.Flatten(),
+        # 192
+        nn.Linear(192, 10),
+    )
+    keras_model = keras.Sequential([
+        keras.Input(shape=(8, 8, 3)),
+        layers.Flatten(),
+        # (None, 192)
+        layers.Dense(10),
+        # (None, 11)
+    ])
+    """
+    assert codes(source) == [(16, "CVS101")]
+
+
+def test_a_functional_chain_is_read_and_a_branch_is_not():
+    source = """\
+    import keras
+    from keras import layers
+
+    def build():
+        inputs = keras.Input(shape=(32, 32, 3))
+        x = layers.Conv2D(32, 3, padding="same")(inputs)  # (None, 32, 32, 32)
+        x = layers.MaxPooling2D()(x)
+        # (None, 16, 16, 32)
+        x = layers.Conv2D(64, 3)(x)
+        # (None, 16, 16, 64)
+        outputs = layers.Dense(10)(x)
+        return keras.Model(inputs, outputs)
+    """
+    assert codes(source) == [(10, "CVS101")]
+    branch = source.replace("x = layers.MaxPooling2D()(x)", "x = layers.MaxPooling2D()(x) + layers.AveragePooling2D()(x)")
+    assert codes(branch) == []
+
+
+def test_a_functional_file_without_sequential_passes_the_prefilter():
+    source = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(8,))
+    x = layers.Dense(4)(inputs)
+    # (None, 5)
+    model = keras.Model(inputs=inputs, outputs=x)
+    """
+    assert codes(source) == [(5, "CVS101")]
+
+
+def test_embedding_input_length_and_recurrent_layers():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential()
+    model.add(layers.Embedding(1000, 64, input_length=50))
+    assert model.output_shape == (None, 50, 64)
+    model.add(layers.LSTM(32, return_sequences=True))
+    assert model.output_shape == (None, 50, 32)
+    model.add(layers.GRU(16))
+    assert model.output_shape == (None, 50, 16)
+    """
+    assert codes(source) == [(10, "CVS101")]
+
+
+def test_bad_input_never_raises():
+    for source in (
+        "import keras\nm = keras.Sequential(layers)\n",
+        "import keras\nm = keras.Sequential([keras.layers.Conv2D()])\n",
+        "import keras\nm = keras.Sequential([keras.layers.Dense(units='x', input_shape=3)])\nassert m.output_shape == (None,\n 3)\n",
+        "import keras\nm = keras.Sequential()\nm.add()\nm.add(*ls)\nassert m.output_shape == 3\n",
+        "import keras\nx = keras.Input(shape=(3,))\nmodel = keras.Model(x, x)\n",
+    ):
+        errors: list = []
+        result = analyse(source, on_error=lambda line, exc: errors.append(exc))
+        assert result.findings == [] and errors == [], source
+
+
+def test_summary_counts_like_keras():
+    result = analyse(GENERATOR)
+    (trace,) = result.traces
+    table = render_table("gen.py", trace, lines=result.lines)
+    # the numbers Keras 3 prints for this model (model.summary())
+    assert "Total params: 2,330,944" in table
+    assert "Trainable params: 2,305,472" in table
+    assert "Non-trainable params: 25,472" in table
+    assert " 0  Dense(7 * 7 * BATCH_SIZE, use_bias=False, input_shape=(100))" in table
+    assert "(None, 28, 28, 1)" in table
+    data = block_json("gen.py", trace, lines=result.lines)
+    assert (data["framework"], data["total_parameters"], data["non_trainable_buffers"]) == ("keras", 2330944, 25472)
+
+
+def test_claims_say_keras_order():
+    claims = analyse(LIST.replace("COMMENT", "(None, 11, 11, 64)")).claims
+    assert [c.claim for c in claims][:1] == ["(None, 26, 26, 32): in Keras's order, the output of its layer"]
