@@ -125,7 +125,7 @@ def reshape(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         return Outcome(Shape((batch, *out)), problems, parameters=ZERO)
     if differs(known, incoming):
         problems.append(
-            (CVS201, f"{call.text}: target_shape holds {describe(known)} values, but the incoming tensor has {describe(incoming)} ({shape.render()})")
+            (CVS201, f"{call.text}: target_shape holds {describe(known)} values, but the incoming tensor holds {describe(incoming)}")
         )
     return Outcome(Shape((batch, *target)), problems, parameters=ZERO)
 
