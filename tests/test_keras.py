@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 from typing import List, Tuple
 
 from flake8_convshape import check_source
 from flake8_convshape.analysis import analyse, trace_source
 from flake8_convshape.claims import ShapeClaim, parse_comment
 from flake8_convshape.fix import fix_source
+from flake8_convshape.layers.keras import KERAS
 from flake8_convshape.summary import block_json, render_table
 
 GENERATOR = '''\
@@ -325,3 +328,22 @@ def test_summary_counts_like_keras():
 def test_claims_say_keras_order():
     claims = analyse(LIST.replace("COMMENT", "(None, 11, 11, 64)")).claims
     assert [c.claim for c in claims][:1] == ["(None, 26, 26, 32): in Keras's order, the output of its layer"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_keras_page_names_every_catalog_layer():
+    page = (ROOT / "docs" / "keras.md").read_text(encoding="utf-8")
+    words = set(re.findall(r"[A-Za-z0-9]+", page))
+    for name in KERAS:
+        # ``MaxPooling1D/2D/3D`` and the ``Convolution...`` aliases are written once for all
+        stem = re.sub(r"[123]D", "1D", name)
+        assert name in words or stem in words or name.startswith(("Convolution", "SeparableConvolution", "MaxPool", "AvgPool", "GlobalAvgPool", "GlobalMaxPool")), name
+
+
+def test_the_readme_example_is_what_the_checker_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    expected = (ROOT / "tests" / "expected_flake8.txt").read_text(encoding="utf-8").splitlines()
+    shown = [line for line in readme.splitlines() if line.startswith("fixtures/keras_")]
+    assert shown and all(line in expected for line in shown)
