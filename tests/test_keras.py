@@ -347,3 +347,20 @@ def test_the_readme_example_is_what_the_checker_prints():
     expected = (ROOT / "tests" / "expected_flake8.txt").read_text(encoding="utf-8").splitlines()
     shown = [line for line in readme.splitlines() if line.startswith("fixtures/keras_")]
     assert shown and all(line in expected for line in shown)
+
+
+def test_star_imports_and_keras_1_convolutions():
+    source = """\
+    from keras.models import *
+    from keras.layers import *
+
+    model = Sequential()
+    model.add(Conv2D(32, (3, 3), input_shape=(28, 28, 1)))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    # (None, 13, 13, 32)
+    old = Sequential()
+    old.add(Convolution2D(32, 3, 3, input_shape=(28, 28, 1)))
+    # (None, 26, 26, 32)
+    """
+    # Keras 1's Convolution2D(nb_filter, nb_row, nb_col) is not read with Keras 2's strides
+    assert codes(source) == [(7, "CVS101")]

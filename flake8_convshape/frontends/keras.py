@@ -49,6 +49,19 @@ _ASSERT_LEAD = "output: "  # the synthesised claim: the shape where the assert s
 _BATCHED = re.compile(r"\bNone((?: x (?:\([^()]*\)|[^\s:;()]+))+)")
 
 
+class KerasImports(Imports):
+    """The file's imports, and whether a star import brings Keras's layers or models in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.star = False
+
+    def add(self, node: ast.Import | ast.ImportFrom) -> None:
+        super().add(node)
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) and _is_keras(node.module or ""):
+            self.star = True
+
+
 def keras_class(imports: Imports, func: ast.AST) -> Optional[str]:
     """``Conv2D`` when ``func`` names a Keras class by any import spelling, else None."""
     path = dotted(func)
@@ -59,9 +72,11 @@ def keras_class(imports: Imports, func: ast.AST) -> Optional[str]:
         full = imports.names[head] + ("." + rest if rest else "")
     elif head in ("keras", "tf"):  # unimported: a snippet
         full = ("keras" if head == "keras" else "tensorflow") + ("." + rest if rest else "")
+    elif not rest and isinstance(imports, KerasImports) and imports.star:  # from keras.layers import *
+        full = "keras." + head
     else:
         return None
-    if not any(full.startswith(root + ".") for root in _ROOTS):
+    if not _is_keras(full.rpartition(".")[0]):
         return None
     cls = full.rpartition(".")[2]
     return cls if cls in KERAS or cls in _MODELS else None
@@ -111,6 +126,8 @@ class KerasBuilder(Builder):
                 keywords[key] = (evaluate(k.value, scope), partial(self.src.segment, k.value))
             elif key not in _INPUT_KEYWORDS and not ignorable(key):
                 return layer  # a keyword we do not know might change the shape
+        if (name or "").startswith("Convolution") and len(node.args) > 2:
+            return layer  # Keras 1's Convolution2D(nb_filter, nb_row, nb_col): the kernel, not strides
         positional = [(evaluate(a, scope), partial(self.src.segment, a)) for a in node.args]
         layer.spec = spec
         layer.args = bind(spec, positional, keywords)
@@ -280,6 +297,10 @@ class KerasBuilder(Builder):
         return [replace(c, claim=c.claim.replace("channels first", "in Keras's order").replace("channels last", "channels moved last")) for c in claims]
 
 
+def _is_keras(module: str) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in _ROOTS)
+
+
 def _comment_lines(lines: Sequence[str], after: int) -> int:
     """How many comment-only lines follow line ``after`` (the end of a body has no next
     statement to stop at)."""
@@ -426,7 +447,7 @@ def extract_keras(tree: ast.AST, lines: Sequence[str], defines: Optional[Dict[st
     "keras": every spelling we resolve says it, and a torch file is spared the walk)."""
     if not any("keras" in line for line in lines):
         return []
-    imports = Imports()
+    imports = KerasImports()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.add(node)
