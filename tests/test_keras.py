@@ -357,7 +357,7 @@ def test_star_imports_and_keras_1_convolutions():
     model = Sequential()
     model.add(Conv2D(32, (3, 3), input_shape=(28, 28, 1)))
     model.add(MaxPooling2D(pool_size=(2, 2)))
-    # (None, 13, 13, 32)
+    # (None, 12, 12, 32)
     old = Sequential()
     old.add(Convolution2D(32, 3, 3, input_shape=(28, 28, 1)))
     # (None, 26, 26, 32)
