@@ -288,7 +288,7 @@ def test_embedding_input_length_and_recurrent_layers():
     from keras import layers
 
     model = keras.Sequential()
-    model.add(layers.Embedding(1000, 64, input_length=50))
+    model.add(layers.Embedding(input_dim=1000, output_dim=64, input_length=50))
     assert model.output_shape == (None, 50, 64)
     model.add(layers.LSTM(32, return_sequences=True))
     assert model.output_shape == (None, 50, 32)
@@ -364,3 +364,25 @@ def test_star_imports_and_keras_1_convolutions():
     """
     # Keras 1's Convolution2D(nb_filter, nb_row, nb_col) is not read with Keras 2's strides
     assert codes(source) == [(7, "CVS101")]
+
+
+def test_annotate_writes_keras_shapes_that_read_back():
+    from flake8_convshape.annotate import annotate_source
+
+    source = """\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(28, 28, 1)),
+    layers.Conv2D(32, 3),
+    layers.ReLU(),
+    layers.MaxPooling2D(),
+    layers.Flatten(),
+])
+"""
+    result = annotate_source(source)
+    added = [line.strip() for line in result.text.splitlines() if line.strip().startswith("#")]
+    assert added == ["# (None, 28, 28, 1)", "# (None, 26, 26, 32)", "# (None, 13, 13, 32)", "# (None, 5408)"]
+    statuses = analyse(result.text).claims
+    assert len(statuses) == 4 and all(c.compared and c.code is None for c in statuses)

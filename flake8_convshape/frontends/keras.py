@@ -137,7 +137,9 @@ class KerasBuilder(Builder):
         """The input the first layer declares (``input_shape=(100,)``), as an InputLayer."""
         if not isinstance(node, ast.Call):
             return None
-        given = {k.arg: k for k in node.keywords if k.arg in _INPUT_KEYWORDS}
+        embedding = keras_class(self.imports, node.func) == "Embedding"
+        # an Embedding's input_dim is its vocabulary; its input is (batch, input_length)
+        given = {k.arg: k for k in node.keywords if k.arg in _INPUT_KEYWORDS and not (embedding and k.arg == "input_dim")}
         if not given:
             return None
         spec = KERAS["InputLayer"]
@@ -149,7 +151,7 @@ class KerasBuilder(Builder):
         elif "input_dim" in given:
             value, text = self._keyword(given["input_dim"], scope)
             kw["shape"] = ((value,), text)
-        elif "input_length" in given and keras_class(self.imports, node.func) == "Embedding":
+        elif "input_length" in given and embedding:
             value, text = self._keyword(given["input_length"], scope)
             kw["shape"] = ((value,), text)
         else:
