@@ -16,34 +16,9 @@ from flake8_convshape.fix import fix_source
 from flake8_convshape.layers.keras import KERAS
 from flake8_convshape.summary import block_json, render_table
 
-GENERATOR = '''\
-import tensorflow as tf
-from tensorflow.keras import layers
-
-BATCH_SIZE = 256
-
-
-def make_generator_model():
-    model = tf.keras.Sequential()
-    model.add(layers.Dense(7 * 7 * BATCH_SIZE, use_bias=False, input_shape=(100,)))
-    model.add(layers.BatchNormalization())
-    model.add(layers.LeakyReLU())
-    model.add(layers.Reshape((7, 7, 256)))
-    assert model.output_shape == (None, 7, 7, 256)
-    # 7*7*128
-    model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding='same', use_bias=False))
-    assert model.output_shape == (None, 7, 7, 128)
-    model.add(layers.BatchNormalization())
-    model.add(layers.LeakyReLU())
-    # 14*14*64
-    model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding='same', use_bias=False))
-    assert model.output_shape == (None, 14, 14, 64)
-    model.add(layers.BatchNormalization())
-    model.add(layers.LeakyReLU())
-    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding='same', use_bias=False, activation='tanh'))
-    assert model.output_shape == (None, 28, 28, 1)
-    return model
-'''
+ROOT = Path(__file__).resolve().parents[1]
+# the seed's generator and discriminator, both Sequential styles; clean
+GENERATOR = (ROOT / "fixtures" / "keras_dcgan.py").read_text(encoding="utf-8")
 
 
 def findings(source: str) -> List[Tuple[int, int, str, str]]:
@@ -54,34 +29,40 @@ def codes(source: str) -> List[Tuple[int, str]]:
     return [(line, code) for line, _, code, _ in findings(source)]
 
 
+def line_of(source: str, text: str) -> int:
+    return next(n for n, line in enumerate(source.splitlines(), 1) if text in line)
+
+
 def test_the_seed_generator_is_clean():
     assert findings(GENERATOR) == []
-    (trace,) = trace_source(GENERATOR)
-    assert trace.claims_total == 6 and trace.claims_checked == 6
+    generator = trace_source(GENERATOR)[0]
+    assert generator.claims_total == 7 and generator.claims_checked == 7
+
+
+WRONG_ASSERT = GENERATOR.replace("output_shape == (None, 14, 14, 64)", "output_shape == (None, 14, 14, 32)")
 
 
 def test_a_wrong_assert_is_reported_at_its_tuple_with_keras_arithmetic():
-    source = GENERATOR.replace("(None, 14, 14, 64)", "(None, 14, 14, 32)")
-    ((line, col, code, message),) = findings(source)
-    assert (line, code) == (21, "CVS101")
-    assert col == source.splitlines()[20].index("(None, 14, 14, 32)")
+    ((line, col, code, message),) = findings(WRONG_ASSERT)
+    assert (line, code) == (line_of(WRONG_ASSERT, "(None, 14, 14, 32)"), "CVS101")
+    assert col == WRONG_ASSERT.splitlines()[line - 1].index("(None, 14, 14, 32)")
     assert message.startswith("assert says (None, 14, 14, 32), but Conv2DTranspose(64, (5, 5), strides=(2, 2)")
     assert "gives (None, 14, 14, 64): 'same' with strides 2: 7*2 = 14" in message
 
 
 def test_a_stride_bug_is_caught_by_the_asserts_after_it_and_hinted():
-    source = GENERATOR.replace("strides=(2, 2), padding='same', use_bias=False))", "strides=(1, 1), padding='same', use_bias=False))")
+    source = GENERATOR.replace("Conv2DTranspose(64, (5, 5), strides=(2, 2)", "Conv2DTranspose(64, (5, 5), strides=(1, 1)")
     got = findings(source)
-    # the comment above the layer and the asserts after it: wrong whichever layer it describes
-    assert [(line, code) for line, _, code, _ in got] == [(19, "CVS101"), (21, "CVS101"), (25, "CVS101")]
+    # the comments above the layers and the asserts after them: wrong whichever layer they describe
+    expected = [line_of(source, text) for text in ("# 14*14*64", "== (None, 14, 14, 64)", "# 28*28*1", "== (None, 28, 28, 1)")]
+    assert [(line, code) for line, _, code, _ in got] == [(n, "CVS101") for n in expected]
     assert got[1][3].endswith("gives (None, 7, 7, 64): 'same' keeps 7; strides=2 gives 14")
 
 
 def test_fix_rewrites_the_assert_tuple_and_nothing_else():
-    source = GENERATOR.replace("(None, 14, 14, 64)", "(None, 14, 14, 32)")
-    result = fix_source(source)
+    result = fix_source(WRONG_ASSERT)
     assert result.text == GENERATOR
-    assert result.changed_lines == [21]
+    assert result.changed_lines == [line_of(WRONG_ASSERT, "(None, 14, 14, 32)")]
 
 
 def test_none_is_the_batch_of_a_keras_shape():
@@ -313,13 +294,13 @@ def test_bad_input_never_raises():
 
 def test_summary_counts_like_keras():
     result = analyse(GENERATOR)
-    (trace,) = result.traces
+    trace = result.traces[0]
     table = render_table("gen.py", trace, lines=result.lines)
     # the numbers Keras 3 prints for this model (model.summary())
     assert "Total params: 2,330,944" in table
     assert "Trainable params: 2,305,472" in table
     assert "Non-trainable params: 25,472" in table
-    assert " 0  Dense(7 * 7 * BATCH_SIZE, use_bias=False, input_shape=(100))" in table
+    assert " 0  Dense(7 * 7 * BASE, use_bias=False, input_shape=(NOISE_DIM))" in table
     assert "(None, 28, 28, 1)" in table
     data = block_json("gen.py", trace, lines=result.lines)
     assert (data["framework"], data["total_parameters"], data["non_trainable_buffers"]) == ("keras", 2330944, 25472)
@@ -328,9 +309,6 @@ def test_summary_counts_like_keras():
 def test_claims_say_keras_order():
     claims = analyse(LIST.replace("COMMENT", "(None, 11, 11, 64)")).claims
     assert [c.claim for c in claims][:1] == ["(None, 26, 26, 32): in Keras's order, the output of its layer"]
-
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_keras_page_names_every_catalog_layer():

@@ -67,14 +67,12 @@ def keras_class(imports: Imports, func: ast.AST) -> Optional[str]:
     path = dotted(func)
     if path is None:
         return None
-    head, _, rest = path.partition(".")
-    if head in imports.names:
-        full = imports.names[head] + ("." + rest if rest else "")
-    elif head in ("keras", "tf"):  # unimported: a snippet
-        full = ("keras" if head == "keras" else "tensorflow") + ("." + rest if rest else "")
-    elif not rest and isinstance(imports, KerasImports) and imports.star:  # from keras.layers import *
-        full = "keras." + head
-    else:
+    full = imports.imported(path)
+    if full is None and path.split(".")[0] in ("keras", "tf"):  # unimported: a snippet
+        full = path.replace("tf.", "tensorflow.", 1) if path.startswith("tf.") else path
+    elif full is None and "." not in path and isinstance(imports, KerasImports) and imports.star:
+        full = "keras." + path  # from keras.layers import *
+    if full is None:
         return None
     if not _is_keras(full.rpartition(".")[0]):
         return None

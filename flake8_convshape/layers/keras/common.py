@@ -137,3 +137,13 @@ def padding_mode(args: Args, call: LayerCall, problems: List[Problem], causal: b
         problems.append((CVS203, f"{call.text}: padding must be one of {', '.join(repr(a) for a in allowed)}, got {v!r}"))
         return None
     return mode
+
+
+def positive(args: Args, name: str, call: LayerCall, problems: List[Problem]) -> Optional[Poly]:
+    """A size argument (units, filters) Keras requires positive: CVS203 when it is not."""
+    value = args[name]
+    size = value if isinstance(value, Poly) else None
+    known = int_of(size) if size is not None else None
+    if known is not None and known <= 0:
+        problems.append((CVS203, f"{call.text}: {name} must be positive, got {known}"))
+    return size

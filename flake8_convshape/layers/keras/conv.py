@@ -14,8 +14,8 @@ from typing import List, Optional, Tuple
 
 from ...codes import CVS201, CVS202, CVS203
 from ...dims import Poly, describe, paren, prove_nonpositive
-from ..base import UNKNOWN_SHAPE, Args, Default, LayerCall, Outcome, Problem, Shape, TransferFn, int_of, poly_of, same_arithmetic, truth
-from .common import channels_last, int_tuple_arg, join, keras_layer, padding_mode, required, split
+from ..base import UNKNOWN_SHAPE, Args, Default, LayerCall, Outcome, Problem, Shape, TransferFn, int_of, same_arithmetic, truth
+from .common import positive, channels_last, int_tuple_arg, join, keras_layer, padding_mode, required, split
 
 CONV: Tuple[Tuple[str, Default], ...] = required("filters", "kernel_size") + (
     ("strides", 1), ("padding", "valid"), ("data_format", None), ("dilation_rate", 1), ("groups", 1),
@@ -114,18 +114,10 @@ def _bias(args: Args, size: Optional[Poly]) -> Optional[Poly]:
     return size if use else Poly.const(0)
 
 
-def _filters(args: Args, call: LayerCall, problems: List[Problem]) -> Optional[Poly]:
-    filters = poly_of(args["filters"])
-    value = int_of(filters) if filters is not None else None
-    if value is not None and value <= 0:
-        problems.append((CVS203, f"{call.text}: filters must be positive, got {value}"))
-    return filters
-
-
 def conv(nd: int, transposed: bool = False, causal: bool = False) -> TransferFn:
     def fn(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
-        filters = _filters(args, call, problems)
+        filters = positive(args, "filters", call, problems)
         window = Window(args, call, nd, problems, causal)
         groups = int_of(args.values.get("groups", Poly.const(1)))
         op = int_tuple_arg(args, "output_padding", nd, call, problems, allow_zero=True) if transposed and args["output_padding"] is not None else None
@@ -176,7 +168,7 @@ def product_of(values: Tuple[int, ...]) -> int:
 def separable(nd: int, depthwise: bool) -> TransferFn:
     def fn(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
-        filters = None if depthwise else _filters(args, call, problems)
+        filters = None if depthwise else positive(args, "filters", call, problems)
         window = Window(args, call, nd, problems, strided_dilation=True)
         dm = int_of(args["depth_multiplier"])
         if dm is not None and dm <= 0:

@@ -25,7 +25,7 @@ from ..base import (
     product,
     truth,
 )
-from .common import keras_layer, required
+from .common import keras_layer, positive, required
 
 ZERO = Poly.const(0)
 
@@ -64,10 +64,7 @@ def input_layer(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 def dense(args: Args, shape: Shape, call: LayerCall) -> Outcome:
     """``(..., features)`` to ``(..., units)``: the last axis only."""
     problems: List[Problem] = []
-    units = poly_of(args["units"])
-    value = int_of(units) if units is not None else None
-    if value is not None and value <= 0:
-        problems.append((CVS203, f"{call.text}: units must be positive, got {value}"))
+    units = positive(args, "units", call, problems)
     features = shape.last_dim
     use = truth(args["use_bias"])
     params = None

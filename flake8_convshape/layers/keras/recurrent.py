@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import List
 
-from ...codes import CVS203
-from ...dims import Poly
-from ..base import KW_ONLY, UNKNOWN_SHAPE, Args, LayerCall, Outcome, Problem, Shape, TransferFn, int_of, poly_of, truth
-from .common import keras_layer, required
+from ..base import KW_ONLY, UNKNOWN_SHAPE, Args, LayerCall, Outcome, Problem, Shape, TransferFn, truth
+from .common import keras_layer, positive, required
 
 GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
 
@@ -23,10 +21,7 @@ def recurrent(kind: str) -> TransferFn:
 
     def fn(args: Args, shape: Shape, call: LayerCall) -> Outcome:
         problems: List[Problem] = []
-        units = poly_of(args["units"])
-        value = int_of(units) if units is not None else None
-        if value is not None and value <= 0:
-            problems.append((CVS203, f"{call.text}: units must be positive, got {value}"))
+        units = positive(args, "units", call, problems)
         sequences, state = truth(args["return_sequences"]), truth(args["return_state"])
         use_bias = truth(args["use_bias"])
         reset_after = truth(args.values.get("reset_after", False))
