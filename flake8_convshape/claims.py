@@ -115,7 +115,7 @@ class ArithClaim:
 # --------------------------------------------------------------------------- lexical tables
 
 # Identifiers that mark the first dimension as the batch dimension.
-_BATCH_NAMES = frozenset({"N", "n", "B", "bs", "batch", "Batch", "BATCH", "batch_size", "None"})  # None: Keras
+_BATCH_NAMES = frozenset({"N", "n", "B", "bs", "batch", "Batch", "BATCH", "batch_size"})
 
 _MAX_DIGITS = 12  # longer integer literals are not shapes (and int() of huge strings is slow)
 _MAX_DEPTH = 32  # nesting limit for parentheses / unary minus / **, so recursion stays bounded
@@ -658,7 +658,8 @@ def _claim(
     s: str, shape: _Shape, strong: bool, role: Optional[str] = None, **extra: object
 ) -> ShapeClaim:
     dims = tuple(
-        Wild() if _is_wild(s, span, d) else d for d, span in zip(shape.dims, shape.spans)
+        # ``None`` is Keras's size of any value: the batch of ``(None, 7, 7, 128)``, a length
+        Wild() if _is_wild(s, span, d) or d == Name("None") else d for d, span in zip(shape.dims, shape.spans)
     )
     texts = tuple(s[a:b].strip() for a, b in shape.spans)
     first = dims[0]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from .dims import Poly, has_fresh
 from .layers.base import Shape
-from .summary import Count, Wants, coverage, number, written
+from .summary import Count, Wants, block_json, coverage, number, written
 
 if TYPE_CHECKING:
     from .replay import BlockTrace, Step
@@ -86,3 +86,8 @@ def keras_counts(trace: "BlockTrace") -> Dict[str, Any]:
         "non_trainable_buffers": frozen.value(),
         "non_trainable_buffers_expr": frozen.render(),
     }
+
+
+def keras_block_json(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """``summary.block_json`` with Keras's totals."""
+    return {**block_json(path, trace, wants, lines), **keras_counts(trace)}

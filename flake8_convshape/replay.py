@@ -263,6 +263,11 @@ class Replayer:
                 # tensor a forward() flattens first: its product is that size
                 out.append(Reading([equation(_product(sizes), shape.last)], "flattened", placement))
             return out
+        if claim.has_batch and claim.dim_texts[0] == "None" and len(claim.dims) != len(shape.dims):
+            # Keras (frontends/keras.py): ``(None, 50, 16)`` states its rank with its batch, and a
+            # tensor of another rank contradicts it whatever the sizes
+            rank = Poly.const(len(shape.dims))
+            out.append(Reading([equation(Poly.const(len(claim.dims)), rank)], "rank", placement))
         for order, index in layouts(claim, len(shape.dims)):
             eqs = []
             for d, j in zip(dims, index):

@@ -135,10 +135,6 @@ def input_text(trace: "BlockTrace") -> str:
 
 def render_table(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optional[Sequence[str]] = None) -> str:
     """The text table of one block; ``lines`` (the source) lets the layers read as written."""
-    if trace.framework == "keras":
-        from .keras_summary import render_keras_table
-
-        return render_keras_table(path, trace, wants, lines)
     rows = block_rows(trace, wants, lines)
     with_codes = any(r.codes for r in rows)
     head = ["#", "Layer", "Output shape", "Param #"] + (["Findings"] if with_codes else [])
@@ -200,11 +196,6 @@ def block_json(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optio
         )
     total = Count.of([s.parameters for s in trace.steps])
     buffers = Count.of([s.buffers for s in trace.steps])
-    keras: Dict[str, Any] = {}
-    if trace.framework == "keras":  # Keras's totals count the weights it does not train
-        from .keras_summary import keras_counts
-
-        keras = keras_counts(trace)
     return {
         "path": path,
         "line": trace.line,
@@ -219,7 +210,6 @@ def block_json(path: str, trace: "BlockTrace", wants: Wants = None, lines: Optio
         "claims_total": trace.claims_total,
         "claims_checked": trace.claims_checked,
         "claims_disagreeing": list(trace.disagreeing),
-        **keras,
     }
 
 

@@ -14,7 +14,7 @@ from flake8_convshape.analysis import analyse, trace_source
 from flake8_convshape.claims import ShapeClaim, parse_comment
 from flake8_convshape.fix import fix_source
 from flake8_convshape.layers.keras import KERAS
-from flake8_convshape.summary import block_json, render_table
+from flake8_convshape.keras_summary import keras_block_json, render_keras_table
 
 ROOT = Path(__file__).resolve().parents[1]
 # the seed's generator and discriminator, both Sequential styles; clean
@@ -295,14 +295,14 @@ def test_bad_input_never_raises():
 def test_summary_counts_like_keras():
     result = analyse(GENERATOR)
     trace = result.traces[0]
-    table = render_table("gen.py", trace, lines=result.lines)
+    table = render_keras_table("gen.py", trace, lines=result.lines)
     # the numbers Keras 3 prints for this model (model.summary())
     assert "Total params: 2,330,944" in table
     assert "Trainable params: 2,305,472" in table
     assert "Non-trainable params: 25,472" in table
     assert " 0  Dense(7 * 7 * BASE, use_bias=False, input_shape=(NOISE_DIM))" in table
     assert "(None, 28, 28, 1)" in table
-    data = block_json("gen.py", trace, lines=result.lines)
+    data = keras_block_json("gen.py", trace, lines=result.lines)
     assert (data["framework"], data["total_parameters"], data["non_trainable_buffers"]) == ("keras", 2330944, 25472)
 
 
@@ -364,3 +364,22 @@ model = keras.Sequential([
     assert added == ["# (None, 28, 28, 1)", "# (None, 26, 26, 32)", "# (None, 13, 13, 32)", "# (None, 5408)"]
     statuses = analyse(result.text).claims
     assert len(statuses) == 4 and all(c.compared and c.code is None for c in statuses)
+
+
+def test_none_is_any_size_and_the_rank_counts():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([
+        keras.Input(shape=(None, 8)),
+        layers.Conv1D(16, 3, padding="same"),
+        # (None, None, 16)
+        layers.LSTM(4),
+        # (None, 4)
+    ])
+    """
+    assert codes(source) == []
+    assert codes(source.replace("(None, None, 16)", "(None, None, 17)")) == [(7, "CVS101")]
+    ((_, _, _, message),) = findings(source.replace("# (None, 4)", "# (None, None, 4)"))
+    assert message == "comment says (None, None, 4), but LSTM(4) at line 8 gives (None, 4)"

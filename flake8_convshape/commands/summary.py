@@ -49,6 +49,7 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..keras_summary import keras_block_json, render_keras_table
     from ..summary import block_json, render_table, select_blocks
 
     targets: List[Tuple[str, Optional[int]]] = []
@@ -89,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
             lines = result.lines
             for trace in blocks:
                 shown += 1
+                keras = trace.framework == "keras"  # Keras's table and counts (keras_summary.py)
                 if args.format == "json":
-                    json_out.append(block_json(file, trace, settings.wants, lines))
+                    json_out.append((keras_block_json if keras else block_json)(file, trace, settings.wants, lines))
                 else:
-                    text_out.append(render_table(file, trace, settings.wants, lines))
+                    text_out.append((render_keras_table if keras else render_table)(file, trace, settings.wants, lines))
     if args.format == "json":
         sys.stdout.write(json.dumps(json_out, indent=2, ensure_ascii=False) + "\n")
     else:

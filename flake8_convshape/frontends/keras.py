@@ -46,6 +46,7 @@ _INPUTS = ("Input", "InputLayer")
 _INPUT_KEYWORDS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
 _ASSERT_LEAD = "output: "  # the synthesised claim: the shape where the assert stands
 # a replayed shape written with Keras's batch: ``None x 14 x 14 x 64`` up to the message's next part
+_UNBATCHED = re.compile(r"^(\w+ says \(None,[^)]*\), but .*? gives )(?!\(None)((?:\([^()]*\)|[^\s:;()]+)(?: x (?:\([^()]*\)|[^\s:;()]+))*)(?=$|: |; )")
 _BATCHED = re.compile(r"\bNone((?: x (?:\([^()]*\)|[^\s:;()]+))+)")
 
 
@@ -284,7 +285,10 @@ class KerasBuilder(Builder):
         its tuple."""
         out = []
         for f in findings:
-            message = _BATCHED.sub(lambda m: "(None, " + ", ".join(m.group(1)[3:].split(" x ")) + ")", f.message)
+            if _BATCHED.search(f.message):
+                message = _BATCHED.sub(lambda m: "(None, " + ", ".join(m.group(1)[3:].split(" x ")) + ")", f.message)
+            else:  # a claim of another rank is answered with the shape as the replay renders it
+                message = _UNBATCHED.sub(lambda m: m.group(1) + "(None, " + ", ".join(m.group(2).split(" x ")) + ")", f.message)
             if (f.line, f.col) in self.asserts:
                 message = message.replace("comment says", "assert says", 1)
                 f = replace(f, col=f.col + len(_ASSERT_LEAD))
