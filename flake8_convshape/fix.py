@@ -378,15 +378,11 @@ def reads_back(text: str, r: CommentRewrite) -> bool:
 
 
 def output_tuples(tree: ast.AST) -> List[ast.Tuple]:
-    """The tuples compared with ``<something>.output_shape`` in an assert."""
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.comparators) == 1:
-            pair = (node.test.left, node.test.comparators[0])
-            for a, b in (pair, pair[::-1]):
-                if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, ast.Tuple):
-                    out.append(b)
-    return out
+    """The tuples a model's output_shape is checked against (``frontends.keras``)."""
+    from .frontends.keras import output_shape_check
+
+    found = (output_shape_check(node) for node in ast.walk(tree) if isinstance(node, (ast.Assert, ast.If)))
+    return [check[1] for check in found if check is not None]
 
 
 def _spans(text: str, tree: ast.AST) -> Dict[Tuple[int, int, int], ast.Tuple]:

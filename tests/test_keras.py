@@ -383,3 +383,18 @@ def test_none_is_any_size_and_the_rank_counts():
     assert codes(source.replace("(None, None, 16)", "(None, None, 17)")) == [(7, "CVS101")]
     ((_, _, _, message),) = findings(source.replace("# (None, 4)", "# (None, None, 4)"))
     assert message == "comment says (None, None, 4), but LSTM(4) at line 8 gives (None, 4)"
+
+
+def test_an_if_raise_on_output_shape_is_a_claim_and_fixed():
+    source = """\
+import keras
+from keras import layers
+
+model = keras.Sequential([keras.Input(shape=(8, 8, 3)), layers.Conv2D(4, 3)])
+if model.output_shape != (None, 6, 6, 5):
+    raise ValueError(model.output_shape)
+"""
+    ((line, col, code, message),) = findings(source)
+    assert (line, col, code) == (5, 25, "CVS101")
+    assert message.startswith("assert says (None, 6, 6, 5), but Conv2D(4, 3) at line 4 gives (None, 6, 6, 4)")
+    assert "(None, 6, 6, 4):" in fix_source(source).text

@@ -20,7 +20,7 @@ import ast
 import re
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Type
 
 from ..budget import current as current_budget
 from ..claimstatus import ClaimStatus
@@ -334,15 +334,28 @@ def _added_layer(st: ast.stmt, target: Optional[str]) -> Optional[ast.expr]:
 
 
 def _output_claim(st: ast.stmt, target: Optional[str]) -> Optional[ast.Tuple]:
-    """``assert model.output_shape == (None, 7, 7, 128)`` (either side): the tuple."""
-    if not isinstance(st, ast.Assert) or not isinstance(st.test, ast.Compare):
+    """The tuple ``target``'s output_shape is checked against in ``st``, if any."""
+    found = output_shape_check(st)
+    return found[1] if found is not None and found[0] == target else None
+
+
+def output_shape_check(st: ast.stmt) -> Optional[Tuple[str, ast.Tuple]]:
+    """``assert model.output_shape == (None, 7, 7, 128)`` (either side), or ``if
+    model.output_shape != (...): raise ...``: the model's name and the tuple."""
+    op: Type[ast.cmpop]
+    if isinstance(st, ast.Assert):
+        test, op = st.test, ast.Eq
+    elif isinstance(st, ast.If) and not st.orelse and len(st.body) == 1 and isinstance(st.body[0], ast.Raise):
+        test, op = st.test, ast.NotEq
+    else:
         return None
-    test = st.test
-    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], op):
         return None
     for a, b in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
-        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and dotted(a.value) == target and isinstance(b, ast.Tuple):
-            return b
+        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, ast.Tuple):
+            name = dotted(a.value)
+            if name is not None:
+                return name, b
     return None
 
 
