@@ -398,3 +398,17 @@ if model.output_shape != (None, 6, 6, 5):
     assert (line, col, code) == (5, 25, "CVS101")
     assert message.startswith("assert says (None, 6, 6, 5), but Conv2D(4, 3) at line 4 gives (None, 6, 6, 4)")
     assert "(None, 6, 6, 4):" in fix_source(source).text
+
+
+def test_an_assert_after_the_model_is_replaced_is_not_its_claim():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4)])
+    assert model.output_shape == (None, 4)
+    model = make_other_model()
+    assert model.output_shape == (None, 7)
+    """
+    assert codes(source) == []
+    assert codes(source.replace("(None, 4)", "(None, 5)")) == [(5, "CVS101")]

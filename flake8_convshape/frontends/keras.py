@@ -28,7 +28,7 @@ from ..findings import Finding
 from ..layers.base import LayerCall, Text, Value, bind
 from ..layers.keras import KERAS, ignorable
 from ..program import Block, Comment, Item, Layer
-from .construct import Construction
+from .construct import Construction, Span
 from .evaluate import AnyScope, evaluate
 from .facts import dotted
 from .held import GiveUp
@@ -91,6 +91,7 @@ class KerasModel:
     index: int = -1  # the statement of ``body`` that builds it
     target: Optional[str] = None  # the name it is assigned to
     chain: List[ast.stmt] = field(default_factory=list)  # functional: the statements of the chain
+    checks: List[ast.Tuple] = field(default_factory=list)  # the tuples its output_shape is checked against
 
 
 class KerasBuilder(Builder):
@@ -207,7 +208,7 @@ class KerasBuilder(Builder):
 
     def _added(
         self, model: KerasModel, scope: AnyScope, construction: Construction, owner: ScopeNode | ast.Module
-    ) -> Tuple[List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], Tuple[int, int]]:
+    ) -> Tuple[List[Tuple[Span, Layer]], Tuple[int, int]]:
         """``model.add(layer)`` statements after the model is built, up to anything else that
         changes it; a loop or branch that adds layers is one opaque step."""
         entries = []
@@ -222,7 +223,9 @@ class KerasBuilder(Builder):
                 entries.append((self.pos(st), self.layer(added, ov.copy())))
                 used = index
                 continue
-            if _output_claim(st, model.target) is not None:
+            checked = _output_claim(st, model.target)
+            if checked is not None:
+                model.checks.append(checked)
                 used = index
                 continue
             touches = _touches(st, model.target)
@@ -239,11 +242,12 @@ class KerasBuilder(Builder):
             except (GiveUp, RecursionError):
                 break
         # the comments after the last statement used, up to the next statement, are about it
-        following = model.body[used + 1] if used + 1 < len(model.body) else None
-        last = self.pos(following)[0] if following is not None else (self.pos(model.body[used])[1][0] + _comment_lines(self.src.lines, self.pos(model.body[used])[1][0]), 0)
-        return entries, last
+        if used + 1 < len(model.body):
+            return entries, self.pos(model.body[used + 1])[0]
+        end = self.pos(model.body[used])[1][0]
+        return entries, (end + _comment_lines(self.src.lines, end), 0)
 
-    def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Tuple[Tuple[int, int], Tuple[int, int]], Layer]], Tuple[int, int]]:
+    def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Tuple[int, int]]:
         """The functional chain: the input, then each ``x = layers.X(...)(x)``."""
         entries = []
         for st in model.chain:
@@ -256,13 +260,8 @@ class KerasBuilder(Builder):
 
     def _with_asserts(self, items: List[Item], model: KerasModel, scope: AnyScope) -> List[Item]:
         """The ``assert model.output_shape == (...)`` statements as claim comments, in order."""
-        if model.target is None:
-            return items
         claims: List[Item] = []
-        for st in model.body[model.index + 1 :]:
-            shape = _output_claim(st, model.target)
-            if shape is None:
-                continue
+        for shape in model.checks:
             (line, col), (end_line, _) = self.pos(shape)
             if end_line != line:
                 continue  # a tuple over several lines: no comment text can stand for it
