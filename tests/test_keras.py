@@ -412,3 +412,16 @@ def test_an_assert_after_the_model_is_replaced_is_not_its_claim():
     """
     assert codes(source) == []
     assert codes(source.replace("(None, 4)", "(None, 5)")) == [(5, "CVS101")]
+
+
+def test_a_file_that_changes_the_default_layout_is_left_alone():
+    source = """\
+    import keras
+    from keras import layers
+
+    keras.backend.set_image_data_format("channels_first")
+    model = keras.Sequential([keras.Input(shape=(3, 32, 32)), layers.Conv2D(8, 3)])
+    assert model.output_shape == (None, 8, 30, 30)
+    """
+    assert codes(source) == []
+    assert trace_source(source) == []

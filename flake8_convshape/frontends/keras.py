@@ -44,6 +44,8 @@ _MODELS = ("Sequential", "Model", "Functional")
 _INPUTS = ("Input", "InputLayer")
 # the first layer's keywords that declare the model's input (Keras 2 style)
 _INPUT_KEYWORDS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
+# calls that change the default data_format (Keras 2 and 1)
+_LAYOUT_SETTERS = ("set_image_data_format", "set_image_dim_ordering")
 _ASSERT_LEAD = "output: "  # the synthesised claim: the shape where the assert stands
 # a replayed shape written with Keras's batch: ``None x 14 x 14 x 64`` up to the message's next part
 _UNBATCHED = re.compile(r"^(\w+ says \(None,[^)]*\), but .*? gives )(?!\(None)((?:\([^()]*\)|[^\s:;()]+)(?: x (?:\([^()]*\)|[^\s:;()]+))*)(?=$|: |; )")
@@ -463,6 +465,8 @@ def extract_keras(tree: ast.AST, lines: Sequence[str], defines: Optional[Dict[st
     "keras": every spelling we resolve says it, and a torch file is spared the walk)."""
     if not any("keras" in line for line in lines):
         return []
+    if any(setter in line for line in lines for setter in _LAYOUT_SETTERS):
+        return []  # the file changes Keras's default layout: channels last cannot be assumed
     imports = KerasImports()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
