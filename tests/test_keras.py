@@ -425,3 +425,11 @@ def test_a_file_that_changes_the_default_layout_is_left_alone():
     """
     assert codes(source) == []
     assert trace_source(source) == []
+
+
+def test_claims_list_an_assert_at_its_tuple():
+    statuses = analyse(GENERATOR).claims
+    line = line_of(GENERATOR, "== (None, 7, 7, 256)")
+    (status,) = [c for c in statuses if c.line == line]
+    assert status.col == GENERATOR.splitlines()[line - 1].index("(None, 7, 7, 256)")
+    assert (status.text, status.claim) == ("(None, 7, 7, 256)", "(None, 7, 7, 256): in Keras's order, the model's output_shape")

@@ -296,10 +296,17 @@ class KerasBuilder(Builder):
             out.append(replace(f, message=message))
         return out
 
-    @staticmethod
-    def restate(claims: List[ClaimStatus]) -> List[ClaimStatus]:
-        """Claim statuses in Keras's words: a comment read in order is in Keras's order."""
-        return [replace(c, claim=c.claim.replace("channels first", "in Keras's order").replace("channels last", "channels moved last")) for c in claims]
+    def restate(self, claims: List[ClaimStatus]) -> List[ClaimStatus]:
+        """Claim statuses in Keras's words: a comment read in order is in Keras's order, and an
+        output_shape check is listed at its tuple, as itself."""
+        out = []
+        for c in claims:
+            said = c.claim.replace("channels first", "in Keras's order").replace("channels last", "channels moved last")
+            if (c.line, c.col) in self.asserts:
+                c = replace(c, col=c.col + len(_ASSERT_LEAD), text=c.text[len(_ASSERT_LEAD) :])
+                said = said.replace("the output of its layer", "the model's output_shape")
+            out.append(replace(c, claim=said))
+        return out
 
 
 def _is_keras(module: str) -> bool:
