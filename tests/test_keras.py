@@ -433,3 +433,25 @@ def test_claims_list_an_assert_at_its_tuple():
     (status,) = [c for c in statuses if c.line == line]
     assert status.col == GENERATOR.splitlines()[line - 1].index("(None, 7, 7, 256)")
     assert (status.text, status.claim) == ("(None, 7, 7, 256)", "(None, 7, 7, 256): in Keras's order, the model's output_shape")
+
+
+def test_wrappers_run_the_layer_they_wrap():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([
+        keras.Input(shape=(20, 8)),
+        layers.Bidirectional(layers.LSTM(16, return_sequences=True)),
+        # (None, 20, 32)
+        layers.TimeDistributed(layers.Dense(5)),
+        # (None, 20, 5)
+        layers.Bidirectional(layers.GRU(4), merge_mode="sum"),
+        # (None, 8)
+        layers.Bidirectional(Custom(4)),
+        # (None, 99)
+    ])
+    """
+    assert codes(source) == [(11, "CVS101")]
+    steps = trace_source(textwrap.dedent(source))[0].steps
+    assert [s.parameters.resolved().int_value() for s in steps[1:4]] == [3200, 165, 264]

@@ -58,11 +58,25 @@ def render(name: str, kwargs: Dict[str, Any], shape: Tuple[int, ...]) -> str:
     )
 
 
+class Inner:
+    """A layer given to a wrapper: rendered as source, built for Keras."""
+
+    def __init__(self, name: str, kwargs: Dict[str, Any]) -> None:
+        self.name, self.kwargs = name, kwargs
+
+    def __repr__(self) -> str:
+        return f"layers.{self.name}({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
+
+    def build(self) -> Any:
+        return getattr(keras.layers, self.name)(**self.kwargs)
+
+
 def real(name: str, kwargs: Dict[str, Any], shape: Tuple[int, ...]) -> Optional[Tuple[Tuple[int, ...], int]]:
     """Keras's output shape (without the batch) and weight count, or None when it raises."""
     dtype = "int32" if name == "Embedding" else "float32"
     try:
-        layer = getattr(keras.layers, name)(**kwargs)
+        built = {k: v.build() if isinstance(v, Inner) else v for k, v in kwargs.items()}
+        layer = getattr(keras.layers, name)(**built)
         out = layer(np.zeros((1, *shape), dtype=dtype))
     except Exception:  # noqa: BLE001  any refusal is what we compare
         return None
@@ -248,7 +262,33 @@ def identity_draw(draw: Callable[..., Any], name: str) -> Draw:
     return name, kw, tuple(draw(small) for _ in range(rank))
 
 
+@st.composite
+def bidirectional_draw(draw: Callable[..., Any]) -> Draw:
+    inner = draw(st.sampled_from(["LSTM", "GRU", "SimpleRNN"]))
+    kw = {"units": draw(st.integers(1, 5)), "return_sequences": draw(st.booleans()), "use_bias": draw(st.booleans())}
+    outer: Dict[str, Any] = {"layer": Inner(inner, kw)}
+    if draw(st.booleans()):
+        outer["merge_mode"] = draw(st.sampled_from(["concat", "sum", "mul", "ave"]))
+    return "Bidirectional", outer, (draw(small), draw(small))
+
+
+@st.composite
+def time_distributed_draw(draw: Callable[..., Any]) -> Draw:
+    kind = draw(st.sampled_from(["Dense", "Conv2D", "MaxPooling2D"]))
+    steps = draw(small)
+    if kind == "Dense":
+        return "TimeDistributed", {"layer": Inner("Dense", {"units": draw(small)})}, (steps, *(draw(small) for _ in range(draw(st.integers(1, 2)))))
+    image = (draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(small))
+    if kind == "Conv2D":
+        kw: Dict[str, Any] = {"filters": draw(small), "kernel_size": draw(st.integers(1, 4)), "padding": draw(st.sampled_from(["valid", "same"]))}
+    else:
+        kw = {"pool_size": draw(st.integers(1, 3))}
+    return "TimeDistributed", {"layer": Inner(kind, kw)}, (steps, *image)
+
+
 STRATEGIES: Dict[str, st.SearchStrategy[Draw]] = {}
+STRATEGIES["Bidirectional"] = bidirectional_draw()
+STRATEGIES["TimeDistributed"] = time_distributed_draw()
 for _nd in (1, 2, 3):
     STRATEGIES[f"Conv{_nd}D"] = conv_draw(f"Conv{_nd}D", _nd, "conv")
     STRATEGIES[f"Conv{_nd}DTranspose"] = conv_draw(f"Conv{_nd}DTranspose", _nd, "transpose")

@@ -25,8 +25,9 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Type
 from ..budget import current as current_budget
 from ..claimstatus import ClaimStatus
 from ..findings import Finding
-from ..layers.base import LayerCall, Text, Value, bind
+from ..layers.base import UNKNOWN, LayerCall, Text, Value, bind
 from ..layers.keras import KERAS, ignorable
+from ..layers.keras.wrappers import Wrapped
 from ..program import Block, Comment, Item, Layer
 from .construct import Construction, Span
 from .evaluate import AnyScope, evaluate
@@ -125,15 +126,25 @@ class KerasBuilder(Builder):
                 return layer  # **kwargs: we cannot tell which
             key = "shape" if name in _INPUTS and k.arg == "input_shape" else k.arg
             if key in names or spec.varargs:
-                keywords[key] = (evaluate(k.value, scope), partial(self.src.segment, k.value))
+                keywords[key] = (self._argument(k.value, key, scope), partial(self.src.segment, k.value))
             elif key not in _INPUT_KEYWORDS and not ignorable(key):
                 return layer  # a keyword we do not know might change the shape
         if (name or "").startswith("Convolution") and len(node.args) > 2:
             return layer  # Keras 1's Convolution2D(nb_filter, nb_row, nb_col): the kernel, not strides
-        positional = [(evaluate(a, scope), partial(self.src.segment, a)) for a in node.args]
+        first = spec.params[0][0] if spec.params else ""
+        positional = [(self._argument(a, first if i == 0 else "", scope), partial(self.src.segment, a)) for i, a in enumerate(node.args)]
         layer.spec = spec
         layer.args = bind(spec, positional, keywords)
         return layer
+
+    def _argument(self, node: ast.expr, param: str, scope: AnyScope) -> Value:
+        """An argument's value; a wrapper's ``layer`` is the layer itself (``Wrapped``)."""
+        if param != "layer":
+            return evaluate(node, scope)
+        inner = self.layer(node, scope)
+        if inner.spec is None or inner.args is None:
+            return UNKNOWN
+        return Wrapped(inner.spec, inner.args, inner.call)
 
     def declared_input(self, node: ast.expr, scope: AnyScope) -> Optional[Layer]:
         """The input the first layer declares (``input_shape=(100,)``), as an InputLayer."""
