@@ -455,3 +455,21 @@ def test_wrappers_run_the_layer_they_wrap():
     assert codes(source) == [(11, "CVS101")]
     steps = trace_source(textwrap.dedent(source))[0].steps
     assert [s.parameters.resolved().int_value() for s in steps[1:4]] == [3200, 165, 264]
+
+
+def test_an_image_model_that_starts_with_preprocessing():
+    source = """\
+    import tensorflow as tf
+    from tensorflow.keras import layers
+
+    model = tf.keras.Sequential([
+        layers.Rescaling(1.0 / 255, input_shape=(180, 180, 3)),
+        layers.RandomFlip("horizontal"),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        # (None, 90, 90, 16)
+        layers.Resizing(64, 64, crop_to_aspect_ratio=True),
+        # (None, 64, 64, 15)
+    ])
+    """
+    assert codes(source) == [(11, "CVS101")]

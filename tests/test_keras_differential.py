@@ -286,7 +286,22 @@ def time_distributed_draw(draw: Callable[..., Any]) -> Draw:
     return "TimeDistributed", {"layer": Inner(kind, kw)}, (steps, *image)
 
 
+@st.composite
+def preprocessing_draw(draw: Callable[..., Any], name: str) -> Draw:
+    image = (draw(st.integers(1, 7)), draw(st.integers(1, 7)), draw(small))
+    if name in ("Resizing", "CenterCrop", "RandomCrop"):
+        kw: Dict[str, Any] = {"height": draw(st.integers(1, 8)), "width": draw(st.integers(1, 8))}
+        if name != "Resizing" and draw(st.booleans()):
+            kw["data_format"] = draw(st.sampled_from(["channels_last", "channels_first"]))
+        return name, kw, image
+    first = {"Rescaling": {"scale": 0.5}, "RandomFlip": {}, "RandomRotation": {"factor": 0.1}, "RandomZoom": {"height_factor": 0.1},
+             "RandomContrast": {"factor": 0.2}, "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1}, "RandomBrightness": {"factor": 0.1}}
+    return name, first[name], image
+
+
 STRATEGIES: Dict[str, st.SearchStrategy[Draw]] = {}
+for _name in ("Rescaling", "RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomBrightness", "Resizing", "CenterCrop", "RandomCrop"):
+    STRATEGIES[_name] = preprocessing_draw(_name)
 STRATEGIES["Bidirectional"] = bidirectional_draw()
 STRATEGIES["TimeDistributed"] = time_distributed_draw()
 for _nd in (1, 2, 3):

@@ -38,6 +38,7 @@ IGNORED_KEYWORDS = frozenset(
         "unroll", "go_backwards", "stateful", "mask_zero", "unit_forget_bias", "weights",
         "interpolation", "noise_shape", "stddev", "rms_scaling", "synchronized", "renorm",
         "renorm_clipping", "activity_regularizer", "use_cudnn", "seed_generator",
+        "crop_to_aspect_ratio", "pad_to_aspect_ratio", "fill_mode", "fill_value",
     }
 )
 IGNORED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
