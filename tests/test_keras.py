@@ -473,3 +473,24 @@ def test_an_image_model_that_starts_with_preprocessing():
     ])
     """
     assert codes(source) == [(11, "CVS101")]
+
+
+def test_a_comment_on_another_statement_is_not_the_models():
+    source = """\
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = layers.Conv2D(32, 3)(inputs)
+    aux = layers.Dense(10)(inputs)  # (None, 10)
+    x = layers.Flatten()(x)  # (None, 28800)
+    model = keras.Model(inputs, x)
+
+    m = keras.Sequential()
+    m.add(layers.Dense(8, input_shape=(4,)))
+    data = load().reshape(60000, 28, 28, 1)  # (60000, 28, 28, 1)
+    for _ in range(3):
+        print(m)  # (None, 3)
+    m.add(layers.Dense(3))  # (None, 4)
+    """
+    assert codes(source) == [(15, "CVS101")]

@@ -95,6 +95,7 @@ class KerasModel:
     target: Optional[str] = None  # the name it is assigned to
     chain: List[ast.stmt] = field(default_factory=list)  # functional: the statements of the chain
     checks: List[ast.Tuple] = field(default_factory=list)  # the tuples its output_shape is checked against
+    own: List[ast.stmt] = field(default_factory=list)  # the statements that build or check it
 
 
 class KerasBuilder(Builder):
@@ -202,6 +203,10 @@ class KerasBuilder(Builder):
                 more, last = self._added(model, here, construction, owner)
                 entries += more
         inputs, items = self.place(start, max(end, last), entries, here)
+        # a comment on a statement that is not the model's is about that statement
+        foreign = _foreign_lines(model, start[0], max(end, last)[0])
+        inputs = [c for c in inputs if c.line not in foreign]
+        items = [i for i in items if not (isinstance(i, Comment) and i.line in foreign)]
         items = self._with_asserts(items, model, here)
         first = next((i for i, item in enumerate(items) if isinstance(item, Layer)), None)
         inputs = self.comments_above(located.call) + inputs
@@ -234,11 +239,13 @@ class KerasBuilder(Builder):
             added = _added_layer(st, model.target)
             if added is not None:
                 entries.append((self.pos(st), self.layer(added, ov.copy())))
+                model.own.append(st)
                 used = index
                 continue
             checked = _output_claim(st, model.target)
             if checked is not None:
                 model.checks.append(checked)
+                model.own.append(st)
                 used = index
                 continue
             touches = _touches(st, model.target)
@@ -318,6 +325,18 @@ class KerasBuilder(Builder):
                 said = said.replace("the output of its layer", "the model's output_shape")
             out.append(replace(c, claim=said))
         return out
+
+
+def _foreign_lines(model: KerasModel, first: int, last: int) -> Set[int]:
+    """The lines of the statements between ``first`` and ``last`` that do not build or check
+    the model (data preparation, another tensor of a functional file, an opaque loop)."""
+    own = {id(st) for st in [model.body[model.index], *model.own, *model.chain]}
+    lines: Set[int] = set()
+    for st in model.body:
+        start, end = st.lineno, st.end_lineno or st.lineno
+        if id(st) not in own and start <= last and end >= first:
+            lines.update(range(start, end + 1))
+    return lines
 
 
 def _is_keras(module: str) -> bool:
