@@ -490,7 +490,7 @@ def test_a_comment_on_another_statement_is_not_the_models():
     m.add(layers.Dense(8, input_shape=(4,)))
     data = load().reshape(60000, 28, 28, 1)  # (60000, 28, 28, 1)
     for _ in range(3):
-        print(m)  # (None, 3)
+        print(data.shape)  # (None, 3)
     m.add(layers.Dense(3))  # (None, 4)
     """
     assert codes(source) == [(15, "CVS101")]
