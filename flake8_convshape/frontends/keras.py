@@ -265,7 +265,7 @@ class KerasBuilder(Builder):
         if used + 1 < len(model.body):
             return entries, self.pos(model.body[used + 1])[0]
         end = self.pos(model.body[used])[1][0]
-        return entries, (end + _comment_lines(self.src.lines, end), 0)
+        return entries, (end + _comment_lines(self.src.lines, end) + 1, 0)  # before the line after them
 
     def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Tuple[int, int]]:
         """The functional chain: the input, then each ``x = layers.X(...)(x)``."""
