@@ -54,7 +54,7 @@ def test_a_stride_bug_is_caught_by_the_asserts_after_it_and_hinted():
     source = GENERATOR.replace("Conv2DTranspose(64, (5, 5), strides=(2, 2)", "Conv2DTranspose(64, (5, 5), strides=(1, 1)")
     got = findings(source)
     # the comments above the layers and the asserts after them: wrong whichever layer they describe
-    expected = [line_of(source, text) for text in ("# 14*14*64", "== (None, 14, 14, 64)", "# 28*28*1", "== (None, 28, 28, 1)")]
+    expected = [line_of(source, text) for text in ("14*14*64", "== (None, 14, 14, 64)", "# 28*28*1", "== (None, 28, 28, 1)")]
     assert [(line, code) for line, _, code, _ in got] == [(n, "CVS101") for n in expected]
     assert got[1][3].endswith("gives (None, 7, 7, 64): 'same' keeps 7; strides=2 gives 14")
 
@@ -494,3 +494,9 @@ def test_a_comment_on_another_statement_is_not_the_models():
     m.add(layers.Dense(3))  # (None, 4)
     """
     assert codes(source) == [(15, "CVS101")]
+
+
+def test_the_seeds_chinese_comments_are_claims():
+    claim = parse_comment("#转化为14*14*64", trailing=False)
+    assert isinstance(claim, ShapeClaim) and claim.text == "14*14*64"
+    assert parse_comment("# 变为 2 倍", trailing=False) is None
