@@ -379,7 +379,7 @@ def reads_back(text: str, r: CommentRewrite) -> bool:
 
 def output_tuples(tree: ast.AST) -> List[ast.Tuple]:
     """The tuples a model's output_shape is checked against (``frontends.keras``)."""
-    from .frontends.keras import output_shape_check
+    from .frontends.keras_models import output_shape_check
 
     found = (output_shape_check(node) for node in ast.walk(tree) if isinstance(node, (ast.Assert, ast.If)))
     return [check[1] for check in found if check is not None]
