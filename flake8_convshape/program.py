@@ -53,6 +53,7 @@ class Block:
     inputs: List[Comment] = field(default_factory=list)
     items: List[Item] = field(default_factory=list)
     scope: Optional["NameScope"] = None  # Scope or Overlay its names resolve in
+    channels_last: bool = False  # a Keras model: shapes are (N, *spatial, C), comments read so
 
 
 @dataclass(frozen=True)

@@ -160,24 +160,36 @@ def channels_last_looking(claim: ShapeClaim) -> bool:
     return len(texts) >= 3 and texts[-3] == texts[-2] != texts[-1]
 
 
-def layouts(claim: ShapeClaim, rank: int) -> List[Tuple[str, Tuple[Optional[int], ...]]]:
+def channels_first_looking(claim: ShapeClaim) -> bool:
+    """``128 x 7 x 7``: a size then two equal ones, as PyTorch users write C x H x W (the other
+    reading of a comment on a Keras tensor, whose shapes are channels last)."""
+    texts = [t.replace(" ", "") for t in claim.dim_texts]
+    if claim.has_batch:
+        texts = texts[1:]
+    return len(texts) >= 3 and texts[-3] != texts[-2] == texts[-1]
+
+
+def layouts(claim: ShapeClaim, rank: int, keras: bool = False) -> List[Tuple[str, Tuple[Optional[int], ...]]]:
     """The ways a comment's dims map onto a batched shape of ``rank``: for each claim dim, the
-    index of the shape dim it states (None for the batch). Channels first, then channels last."""
+    index of the shape dim it states (None for the batch). In the shape's order ("first"), then
+    the other order ("last"): channels last for PyTorch's shapes, channels first for a Keras
+    model's (``keras``: its shapes are channels last)."""
     n = len(claim.dims)
     out: List[Tuple[str, Tuple[Optional[int], ...]]] = []
-    last = rank >= 4 and channels_last_looking(claim)
+    last = rank >= 4 and (channels_first_looking(claim) if keras else channels_last_looking(claim))
+    other = (rank - 1, *range(1, rank - 1)) if keras else (*range(2, rank), 1)
     if claim.has_batch or n == rank:
         if n != rank:
             return []
         batch = None if claim.has_batch else 0  # a batch written as a number is a size too
         out.append(("first", (batch, *range(1, rank))))
         if last:
-            out.append(("last", (batch, *range(2, rank), 1)))
+            out.append(("last", (batch, *other)))
         return out
     if n == rank - 1:
         out.append(("first", tuple(range(1, rank))))
         if last:
-            out.append(("last", (*range(2, rank), 1)))
+            out.append(("last", other))
     elif n == rank - 2 and rank > 3:
         out.append(("spatial", tuple(range(2, rank))))
     return out
@@ -209,6 +221,7 @@ class Replayer:
         self.lost_above: Dict[Tuple[int, int], str] = {}  # an own-line comment -> the reason there
         self.stated_inputs: Set[Tuple[int, int]] = set()  # comments before a block's first layer
         self.unread: List[Tuple[Comment, str]] = []  # claims with no reading here, and why
+        self.keras = False  # a Keras model's block: its shapes are channels last
 
     # fresh sizes ------------------------------------------------------------------------------
     def fresh(self, label: str, key: str) -> Poly:
@@ -268,7 +281,7 @@ class Replayer:
             # tensor of another rank contradicts it whatever the sizes
             rank = Poly.const(len(shape.dims))
             out.append(Reading([equation(Poly.const(len(claim.dims)), rank)], "rank", placement))
-        for order, index in layouts(claim, len(shape.dims)):
+        for order, index in layouts(claim, len(shape.dims), self.keras):
             eqs = []
             for d, j in zip(dims, index):
                 s = shape.dims[j] if j is not None else None
@@ -460,6 +473,7 @@ class Replayer:
 
     def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
+        self.keras = self.keras or block.channels_last
         view, self.view = self.view, None
         if view is not None and shape.dims is None:
             shape = Shape((None, *(Poly.const(n) for n in view.sizes)))
@@ -482,7 +496,7 @@ class Replayer:
         """The input a claim states, read channels first, for the rank the block's layers take."""
         rank = expected_rank(block.items)
         dims = self.claim_polys(claim)
-        for _, index in layouts(claim, rank or 0)[:1]:
+        for _, index in layouts(claim, rank or 0, self.keras)[:1]:
             full: List[Optional[Poly]] = [None] * (rank or 0)
             for d, j in zip(dims, index):
                 if j is not None:

@@ -92,8 +92,9 @@ def test_comments_read_in_keras_order_right_and_wrong():
     wrong = findings(LIST.replace("COMMENT", "(None, 11, 11, 32)"))
     assert [(line, code) for line, _, code, _ in wrong] == [(9, "CVS101")]
     assert "gives (None, 11, 11, 64): 13-3+1 = 11" in wrong[0][3]
-    # the torch order is not Keras's: channels first is wrong here
-    assert codes(LIST.replace("COMMENT", "(None, 64, 11, 11)")) == [(9, "CVS101")]
+    # channels first (PyTorch's order) is the other reading of a Keras shape, not a finding
+    assert codes(LIST.replace("COMMENT", "(None, 64, 11, 11)")) == []
+    assert codes(LIST.replace("COMMENT", "(None, 32, 11, 11)")) == [(9, "CVS101")]
 
 
 def test_wrong_comment_gets_a_padding_hint():
@@ -500,3 +501,26 @@ def test_the_seeds_chinese_comments_are_claims():
     claim = parse_comment("#转化为14*14*64", trailing=False)
     assert isinstance(claim, ShapeClaim) and claim.text == "14*14*64"
     assert parse_comment("# 变为 2 倍", trailing=False) is None
+
+
+def test_channels_first_comments_on_a_keras_model_are_a_reading():
+    source = """\
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(64, 3, padding="same"),
+        # 64 x 28 x 28
+        layers.MaxPooling2D(),
+        # 64 x 14 x 14
+        layers.Conv2D(32, 3),
+        # 64 x 12 x 12
+    ])
+    """
+    ((line, _, code, message),) = findings(source)
+    assert (line, code) == (11, "CVS101")
+    assert message.startswith("comment says 64 x 12 x 12, but Conv2D(32, 3) at line 10 gives 32 x 12 x 12")
+    assert "# 32 x 12 x 12" in fix_source(textwrap.dedent(source)).text
+    claims = analyse(textwrap.dedent(source)).claims
+    assert claims[0].claim == "64 x 28 x 28: channels first, the shape above it"

@@ -142,7 +142,7 @@ class KerasBuilder(Builder):
         construction = Construction(self)
         here = construction.at_statement(located.call, scope, owner)
         start, end = self.pos(located.call)
-        block = Block(start[0], start[1], scope=here)
+        block = Block(start[0], start[1], scope=here, channels_last=True)
         if model.chain:
             entries, last = self._chain(model, here)
             start = self.pos(model.chain[0])[0]
@@ -268,12 +268,18 @@ class KerasBuilder(Builder):
         output_shape check is listed at its tuple, as itself."""
         out = []
         for c in claims:
-            said = c.claim.replace("channels first", "in Keras's order").replace("channels last", "channels moved last")
+            said = _keras_words(c.claim)
             if (c.line, c.col) in self.asserts:
                 c = replace(c, col=c.col + len(_ASSERT_LEAD), text=c.text[len(_ASSERT_LEAD) :])
                 said = said.replace("the output of its layer", "the model's output_shape")
             out.append(replace(c, claim=said))
         return out
+
+
+def _keras_words(claim: str) -> str:
+    """A claim's reading in Keras's terms: the shape's own order is Keras's; the other order of
+    a Keras shape is channels first."""
+    return claim.replace("channels first", "\0").replace("channels last", "channels first").replace("\0", "in Keras's order")
 
 
 def _foreign_lines(model: KerasModel, first: int, last: int) -> Set[int]:
