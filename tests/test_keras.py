@@ -524,3 +524,31 @@ def test_channels_first_comments_on_a_keras_model_are_a_reading():
     assert "# 32 x 12 x 12" in fix_source(textwrap.dedent(source)).text
     claims = analyse(textwrap.dedent(source)).claims
     assert claims[0].claim == "64 x 28 x 28: channels first, the shape above it"
+
+
+def test_loops_over_known_values_are_unrolled():
+    source = """\
+    import keras
+    from keras import layers
+
+    FILTERS = [32, 64, 128]
+
+
+    def build(blocks=2):
+        model = keras.Sequential()
+        model.add(keras.Input(shape=(64, 64, 3)))
+        for f in FILTERS:
+            model.add(layers.Conv2D(f, 3, padding="same"))  # (None, 64, 64, 32): not one layer's
+            model.add(layers.MaxPooling2D())
+        # (None, 8, 8, 128)
+        for i in range(2):
+            model.add(layers.Dense(16 * (i + 1)))
+        # (None, 8, 8, 48)
+        for i in range(blocks):
+            model.add(layers.Dense(5))
+        # (None, 8, 8, 7)
+        return model
+    """
+    assert codes(source) == [(16, "CVS101")]
+    steps = trace_source(textwrap.dedent(source))[0].steps
+    assert [s.parameters.resolved().int_value() for s in steps[1:9]] == [896, 0, 18496, 0, 73856, 0, 2064, 544]

@@ -22,10 +22,11 @@ from dataclasses import replace
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from ..budget import current as current_budget
+from ..budget import MAX_ITERATIONS, current as current_budget
 from ..claimstatus import ClaimStatus
 from ..findings import Finding
-from ..layers.base import UNKNOWN, LayerCall, Text, Value, bind
+from ..dims import Poly
+from ..layers.base import UNKNOWN, LayerCall, Text, Value, bind, int_of
 from ..layers.keras import KERAS, ignorable
 from ..layers.keras.wrappers import Wrapped
 from ..program import Block, Comment, Item, Layer
@@ -57,6 +58,7 @@ class KerasBuilder(Builder):
         self.models: Dict[int, KerasModel] = {}
         self.asserts: Set[Tuple[int, int]] = set()  # (line, col) of the synthesised claims
         self.nodes: Dict[int, ast.expr] = {}  # id(Layer) -> the call it was built from
+        self.unrolled: Set[int] = set()  # id(Layer) of the layers of an unrolled loop
 
     # one layer ------------------------------------------------------------------------------
     def layer(self, node: ast.expr, scope: AnyScope, name: Optional[str] = None) -> Layer:
@@ -157,6 +159,9 @@ class KerasBuilder(Builder):
         foreign = _foreign_lines(model, start[0], max(end, last)[0])
         inputs = [c for c in inputs if c.line not in foreign]
         items = [i for i in items if not (isinstance(i, Comment) and i.line in foreign)]
+        for item in items:
+            if isinstance(item, Layer) and id(item) in self.unrolled:
+                item.trailing = None  # a comment in a loop: which iteration would it describe?
         items = self._with_asserts(items, model, here)
         first = next((i for i, item in enumerate(items) if isinstance(item, Layer)), None)
         inputs = self.comments_above(located.call) + inputs
@@ -201,6 +206,11 @@ class KerasBuilder(Builder):
             if use == "reads":
                 continue
             if use == "changes":
+                unrolled = self._unrolled(st, model.target, ov)
+                if unrolled is not None:
+                    entries += [(self.pos(st), layer) for layer in unrolled]
+                    used = index
+                    continue
                 if isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.Try)) and adds_inside(st, model.target):
                     entries.append((self.pos(st), self.opaque(st, f"layers added in a {type(st).__name__.lower()}")))
                     used = index
@@ -215,6 +225,28 @@ class KerasBuilder(Builder):
             return entries, self.pos(model.body[used + 1])[0]
         end = self.pos(model.body[used])[1][0]
         return entries, (end + _comment_lines(self.src.lines, end) + 1, 0)  # before the line after them
+
+    def _unrolled(self, st: ast.stmt, target: Optional[str], ov: Overlay) -> Optional[List[Layer]]:
+        """``for filters in [32, 64]: model.add(...)`` (or ``range(n)`` with known bounds):
+        the layers of every iteration, the loop name bound to each value in turn. None for any
+        other loop or body (an else, a break, a statement other than an add)."""
+        if not isinstance(st, ast.For) or st.orelse or not isinstance(st.target, ast.Name):
+            return None
+        adds = [added_layer(inner, target) for inner in st.body]
+        values = _iterated(st.iter, ov)
+        if values is None or None in adds or len(values) > MAX_ITERATIONS:
+            return None
+        layers = []
+        for value in values:
+            step = ov.copy()
+            step.values[st.target.id] = value
+            for node in adds:
+                assert node is not None
+                layers.append(self.layer(node, step))
+        current_budget().spend("unrolled loop iterations", len(values))
+        self.unrolled.update(id(layer) for layer in layers)
+        ov.values[st.target.id] = values[-1] if values else ov.lookup(st.target.id)
+        return layers
 
     def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Tuple[int, int]]:
         """The functional chain: the input, then each ``x = layers.X(...)(x)``."""
@@ -274,6 +306,22 @@ class KerasBuilder(Builder):
                 said = said.replace("the output of its layer", "the model's output_shape")
             out.append(replace(c, claim=said))
         return out
+
+
+def _iterated(node: ast.expr, scope: AnyScope) -> Optional[List[Value]]:
+    """The values a ``for`` goes through: a list or tuple of known values, or ``range`` of
+    known ints."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range" and not node.keywords:
+        bounds = [int_of(evaluate(a, scope)) for a in node.args]
+        if not 1 <= len(bounds) <= 3 or any(b is None for b in bounds):
+            return None
+        known = [b for b in bounds if b is not None]
+        if len(known) == 3 and known[2] == 0:
+            return None
+        values: List[Value] = [Poly.const(i) for i in range(*known)[: MAX_ITERATIONS + 1]]
+        return values
+    value = evaluate(node, scope)  # a literal, or a name bound to one
+    return list(value) if isinstance(value, tuple) else None
 
 
 def _keras_words(claim: str) -> str:
