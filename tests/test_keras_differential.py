@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import pytest
 

@@ -18,6 +18,8 @@ from .source import Imports
 _ROOTS = ("keras", "tensorflow.keras", "tensorflow.python.keras", "tf_keras")
 _MODELS = ("Sequential", "Model", "Functional")
 INPUTS = ("Input", "InputLayer")
+
+
 class KerasImports(Imports):
     """The file's imports, and whether a star import brings Keras's layers or models in."""
 
@@ -210,5 +212,3 @@ def _functional_chain(call: ast.Call, imports: Imports, body: List[ast.stmt], in
         chain.insert(0, st)
         want = value.args[0].id
     return []
-
-
