@@ -184,6 +184,7 @@ def replay_module(
     """
     from .budget import file_budget
     from .frontends.forward_view import forward_view
+    from .frontends.keras import KerasBuilder, extract_keras
     from .frontends.sequential import Builder
     from .frontends.source import locate
     from .replay import BlockTrace, replay_block
@@ -191,14 +192,22 @@ def replay_module(
     findings: List[Finding] = []
     with file_budget():  # the bounds of budget.py, one budget per file
         located_calls, imports = locate(tree, lines)
-        builder = Builder(tree, lines, imports, defines)
-        for located in located_calls:
+        torch_builder = Builder(tree, lines, imports, defines)
+        blocks: List[Tuple["Located", Builder]] = [(loc, torch_builder) for loc in located_calls]
+        blocks += extract_keras(tree, lines, defines)
+        for located, builder in blocks:
             try:
                 block, scope = builder.block(located)
                 trace = BlockTrace(block.line) if traces is not None else None
                 given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-                view = forward_view(tree, located.scopes, located.call, lines)
+                keras = builder if isinstance(builder, KerasBuilder) else None
+                view = None if keras is not None else forward_view(tree, located.scopes, located.call, lines)
                 found, errors = replay_block(block, scope, trace, given, view)
+                if keras is not None:  # claims from asserts: said of the assert
+                    found = keras.reword(found)
+                    if trace is not None:
+                        trace.framework = "keras"
+                        trace.claims = keras.restate(trace.claims)
             except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
                 if on_error is not None:
                     on_error(located.call.lineno, exc)
@@ -207,7 +216,7 @@ def replay_module(
         if isinstance(tree, ast.Module) and any(_FORWARD in line for line in lines):
             from .frontends.forward import ForwardFrontend
 
-            front = ForwardFrontend(builder, tree)
+            front = ForwardFrontend(torch_builder, tree)
             said = {(f.line, f.col, f.code) for f in findings}
             for cls, forward in front.classes():
                 try:

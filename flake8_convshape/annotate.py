@@ -61,6 +61,7 @@ class Style:
 
 
 DEFAULT_STYLE = Style()
+KERAS_STYLE = Style("# ", "(", ")", ", ", "None")  # as Keras prints a shape: (None, 7, 7, 128)
 DEFAULT_INPUT_LEAD = "# input: "
 
 
@@ -268,8 +269,9 @@ def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
     input_style = _most_common(input_votes)
 
     for trace, end_line, comments in blocks:
+        style = KERAS_STYLE if chosen is DEFAULT_STYLE and trace.framework == "keras" else chosen
         out.insertions.extend(
-            _plan_block(trace, end_line, comments, toks, settings, chosen, input_style, numeric, lines, trace.line in stated)
+            _plan_block(trace, end_line, comments, toks, settings, style, input_style, numeric, lines, trace.line in stated)
         )
     return out
 

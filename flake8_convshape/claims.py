@@ -182,6 +182,7 @@ _LEAD_IN = re.compile(
         | (?:\u7279\u5f81\u56fe|\u5c3a\u5bf8|\u5f62\u72b6)(?:\u5c3a\u5bf8|\u5927\u5c0f)?"""
     + _CJK_TAIL
     + r"""
+        | (?:\u8f6c\u5316|\u8f6c\u6362|\u53d8)(?:\u4e3a|\u6210)[^\S\r\n]*[:\uff1a]?(?=[^\S\r\n]*[0-9(\[])
       )
     | (?P<inp3> image(?:\s*[:\uff1a]|(?=[^\S\r\n]*[(\[])|(?=\s)) )
     | (?P<out3> result(?:\s*[:\uff1a]|(?=[^\S\r\n]*[(\[])|(?=\s)) )
@@ -661,7 +662,8 @@ def _claim(
     s: str, shape: _Shape, strong: bool, role: Optional[str] = None, **extra: object
 ) -> ShapeClaim:
     dims = tuple(
-        Wild() if _is_wild(s, span, d) else d for d, span in zip(shape.dims, shape.spans)
+        # ``None`` is Keras's size of any value: the batch of ``(None, 7, 7, 128)``, a length
+        Wild() if _is_wild(s, span, d) or d == Name("None") else d for d, span in zip(shape.dims, shape.spans)
     )
     texts = tuple(s[a:b].strip() for a, b in shape.spans)
     first = dims[0]

@@ -17,7 +17,8 @@ CVS301, CVS302 = "CVS301", "CVS302"
 # every block is an ``nn.Sequential`` or a ``forward()``: a file without these words has
 # nothing to check (the pre-filter of the plugin, the CLI and the editor)
 MARKER = "Sequential"
-MARKERS = (MARKER, "def forward")
+# (a Keras functional model need not say Sequential; its imports say keras)
+MARKERS = (MARKER, "def forward", "keras")
 
 
 def marked(text: str) -> bool:

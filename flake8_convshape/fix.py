@@ -320,13 +320,14 @@ def fix_source(text: str, settings: Optional["Settings"] = None, filename: str =
         findings, rewrites = _next_rewrites(current, settings, filename, refused)
         if current_budget().exceeded:  # the replay was cut short: nothing it says is a fix
             return FixResult(text, [], [], rounds, True)
-        if not rewrites:
+        code_edits = assert_edits(current, findings)  # Keras's output_shape asserts
+        if not rewrites and not code_edits:
             converged = True
             break
-        current = apply_rewrites(current, rewrites)
+        current = apply_assert_edits(apply_rewrites(current, rewrites), code_edits)
     else:
         findings, rewrites = _next_rewrites(current, settings, filename, refused)
-        converged = not rewrites
+        converged = not rewrites and not assert_edits(current, findings)
     old_lines, new_lines = python_lines(text), python_lines(current)
     changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
     if converged:  # what is left has no fix we can trust: report it as such
@@ -367,6 +368,71 @@ def reads_back(text: str, r: CommentRewrite) -> bool:
     trailing = bool(lines[r.line - 1][: r.col].strip()) if r.line <= len(lines) else False
     before, after = parse_comment(r.old, trailing=trailing), parse_comment(r.new, trailing=trailing)
     return before is not None and after is not None and type(before) is type(after)
+
+
+# --------------------------------------------------------------------------------- Keras asserts
+# The Keras claims that are code, ``assert model.output_shape == (None, 7, 7, 128)``, are
+# rewritten like comments with their own safety net: the edit must cover exactly the tuple of an
+# ``assert <name>.output_shape == (...)`` on one line, the new text must read back as a shape of
+# the same length, and the syntax tree must come out the same but for those tuples.
+
+
+def output_tuples(tree: ast.AST) -> List[ast.Tuple]:
+    """The tuples a model's output_shape is checked against (``frontends.keras``)."""
+    from .frontends.keras_models import output_shape_check
+
+    found = (output_shape_check(node) for node in ast.walk(tree) if isinstance(node, (ast.Assert, ast.If)))
+    return [check[1] for check in found if check is not None]
+
+
+def _spans(text: str, tree: ast.AST) -> Dict[Tuple[int, int, int], ast.Tuple]:
+    """(line, start, end) in characters of each one-line output_shape tuple."""
+    lines = python_lines(text)
+    spans = {}
+    for t in output_tuples(tree):
+        if t.end_lineno != t.lineno or t.end_col_offset is None:
+            continue
+        raw = lines[t.lineno - 1].encode("utf-8")
+        start = len(raw[: t.col_offset].decode("utf-8", errors="ignore"))
+        end = len(raw[: t.end_col_offset].decode("utf-8", errors="ignore"))
+        spans[(t.lineno, start, end)] = t
+    return spans
+
+
+def assert_edits(text: str, findings: Sequence[Finding]) -> List[Edit]:
+    """The fixes of ``findings`` that rewrite exactly an assert's output_shape tuple."""
+    tree = parses(text)
+    if tree is None:
+        return []
+    spans = _spans(text, tree)
+    return [f.fix for f in findings if f.fix is not None and (f.fix.line, f.fix.col, f.fix.end_col) in spans]
+
+
+def _blanked(tree: ast.AST) -> str:
+    for t in output_tuples(tree):
+        t.elts = []
+    return ast.dump(tree)
+
+
+def apply_assert_edits(text: str, edits: Sequence[Edit]) -> str:
+    """``text`` with the tuples rewritten; UnsafeEdit unless only those tuples changed."""
+    from .claims import ShapeClaim, parse_comment
+
+    if not edits:
+        return text
+    lines = python_lines(text)
+    for e in sorted(set(edits), key=lambda e: (e.line, e.col), reverse=True):
+        row = lines[e.line - 1]
+        old, new = row[e.col : e.end_col], e.text
+        before, after = parse_comment(old, trailing=False), parse_comment(new, trailing=False)
+        if not (isinstance(before, ShapeClaim) and isinstance(after, ShapeClaim) and len(before.dims) == len(after.dims)):
+            raise UnsafeEdit(f"line {e.line}: the new tuple {new} does not read as the same kind of shape")
+        lines[e.line - 1] = row[: e.col] + new + row[e.end_col :]
+    result = "".join(lines)
+    old_tree, new_tree = parses(text), parses(result)
+    if old_tree is None or new_tree is None or _blanked(old_tree) != _blanked(new_tree):
+        raise UnsafeEdit("rewriting an assert's tuple would change other code")
+    return result
 
 
 # --------------------------------------------------------------------------------- writing

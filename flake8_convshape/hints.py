@@ -157,6 +157,10 @@ def hint_for_layer(
     the batched dims (``(None, C, H, W)``: Poly or None; the batch and channels are ignored).
     None unless every size involved is a known integer and one parameter fixes every axis.
     """
+    from .layers.keras.hints import hinted, keras_hint
+
+    if hinted(layer):  # a Keras conv or pool (Conv2D, MaxPooling2D: no torch name is spelled so)
+        return keras_hint(layer, args, shape_in, claimed, call or LayerCall(layer, layer, 0)) if shape_in is not None else None
     spec, kind, nd = CATALOG.get(layer), kind_of(layer), _nd(layer)
     if spec is None or kind is None or nd is None or shape_in is None or shape_in.dims is None:
         return None

@@ -95,6 +95,7 @@ class Block:
     items: List[Item] = field(default_factory=list)
     scope: Optional["NameScope"] = None  # Scope or Overlay its names resolve in
     param: Optional[str] = None  # forward(): the name its input is kept under
+    channels_last: bool = False  # a Keras model: shapes are (N, *spatial, C), comments read so
 
 
 @dataclass(frozen=True)

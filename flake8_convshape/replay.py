@@ -62,6 +62,7 @@ class BlockTrace:
     disagreeing: List[int] = field(default_factory=list)  # lines of the comments found wrong (CVS1xx)
     claims: List[ClaimStatus] = field(default_factory=list)  # every claim comment, in source order
     kind: str = "sequential"  # or "forward": its steps are a forward()'s statements
+    framework: str = "torch"  # "keras": a Keras model (channels last; summary prints Keras's table)
 
 
 @dataclass
@@ -166,24 +167,36 @@ def channels_last_looking(claim: ShapeClaim) -> bool:
     return len(texts) >= 3 and texts[-3] == texts[-2] != texts[-1]
 
 
-def layouts(claim: ShapeClaim, rank: int) -> List[Tuple[str, Tuple[Optional[int], ...]]]:
+def channels_first_looking(claim: ShapeClaim) -> bool:
+    """``128 x 7 x 7``: a size then two equal ones, as PyTorch users write C x H x W (the other
+    reading of a comment on a Keras tensor, whose shapes are channels last)."""
+    texts = [t.replace(" ", "") for t in claim.dim_texts]
+    if claim.has_batch:
+        texts = texts[1:]
+    return len(texts) >= 3 and texts[-3] != texts[-2] == texts[-1]
+
+
+def layouts(claim: ShapeClaim, rank: int, keras: bool = False) -> List[Tuple[str, Tuple[Optional[int], ...]]]:
     """The ways a comment's dims map onto a batched shape of ``rank``: for each claim dim, the
-    index of the shape dim it states (None for the batch). Channels first, then channels last."""
+    index of the shape dim it states (None for the batch). In the shape's order ("first"), then
+    the other order ("last"): channels last for PyTorch's shapes, channels first for a Keras
+    model's (``keras``: its shapes are channels last)."""
     n = len(claim.dims)
     out: List[Tuple[str, Tuple[Optional[int], ...]]] = []
-    last = rank >= 4 and channels_last_looking(claim)
+    last = rank >= 4 and (channels_first_looking(claim) if keras else channels_last_looking(claim))
+    other = (rank - 1, *range(1, rank - 1)) if keras else (*range(2, rank), 1)
     if claim.has_batch or n == rank:
         if n != rank:
             return []
         batch = None if claim.has_batch else 0  # a batch written as a number is a size too
         out.append(("first", (batch, *range(1, rank))))
         if last:
-            out.append(("last", (batch, *range(2, rank), 1)))
+            out.append(("last", (batch, *other)))
         return out
     if n == rank - 1:
         out.append(("first", tuple(range(1, rank))))
         if last:
-            out.append(("last", (*range(2, rank), 1)))
+            out.append(("last", other))
     elif n == rank - 2 and rank > 3:
         out.append(("spatial", tuple(range(2, rank))))
     return out
@@ -225,6 +238,7 @@ class Replayer:
         self.stating_input = False  # reading a block's input comments
         self._spans: List[Tuple[Layer, Shape, Shape]] = []  # forward(): layers below pending comments
         self._more: List[Tuple[Layer, Shape, Shape]] = []  # while flushing: the spans after the first
+        self.keras = False  # a Keras model's block: its shapes are channels last
 
     # fresh sizes ------------------------------------------------------------------------------
     def fresh(self, label: str, key: str) -> Poly:
@@ -308,7 +322,12 @@ class Replayer:
                 # tensor a forward() flattens first: its product is that size
                 out.append(Reading([equation(_product(sizes), shape.last)], "flattened", placement))
             return out
-        for order, index in layouts(claim, len(shape.dims)):
+        if claim.has_batch and claim.dim_texts[0] == "None" and len(claim.dims) != len(shape.dims):
+            # Keras (frontends/keras.py): ``(None, 50, 16)`` states its rank with its batch, and a
+            # tensor of another rank contradicts it whatever the sizes
+            rank = Poly.const(len(shape.dims))
+            out.append(Reading([equation(Poly.const(len(claim.dims)), rank)], "rank", placement))
+        for order, index in layouts(claim, len(shape.dims), self.keras):
             eqs = []
             for d, j in zip(dims, index):
                 s = shape.dims[j] if j is not None else None
@@ -538,6 +557,7 @@ class Replayer:
 
     def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
+        self.keras = self.keras or block.channels_last
         view, self.view = self.view, None
         if view is not None and shape.dims is None:
             shape = Shape((None, *(Poly.const(n) for n in view.sizes)))
@@ -567,7 +587,7 @@ class Replayer:
         """The input a claim states, read channels first, for the rank the block's layers take."""
         rank = expected_rank(block.items)
         dims = self.claim_polys(claim)
-        for _, index in layouts(claim, rank or 0)[:1]:
+        for _, index in layouts(claim, rank or 0, self.keras)[:1]:
             full: List[Optional[Poly]] = [None] * (rank or 0)
             for d, j in zip(dims, index):
                 if j is not None:

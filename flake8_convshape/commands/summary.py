@@ -101,6 +101,7 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
 
 def run(args: argparse.Namespace) -> int:
     from ..html import page
+    from ..keras_summary import keras_block_json, render_keras_table
     from ..report import COLUMNS, DEFAULT_COLUMNS, Options
     from ..summary import block_table, input_text, render_markdown, render_table, report_json, select_blocks
 
@@ -147,12 +148,18 @@ def run(args: argparse.Namespace) -> int:
             lines = result.lines
             for trace in blocks:
                 shown += 1
+                keras = trace.framework == "keras"  # Keras's table and counts (keras_summary.py)
                 if args.format == "json":
-                    json_out.append(report_json(file, trace, settings.wants, lines, options))
+                    if keras:
+                        json_out.append(keras_block_json(file, trace, settings.wants, lines))
+                    else:
+                        json_out.append(report_json(file, trace, settings.wants, lines, options))
                 elif args.format == "html":
                     pictures.append((block_table(file, trace, settings.wants, lines, options), input_text(trace)))
                 elif args.format == "markdown":
                     text_out.append(render_markdown(file, trace, settings.wants, lines, options))
+                elif keras:
+                    text_out.append(render_keras_table(file, trace, settings.wants, lines))
                 else:
                     text_out.append(render_table(file, trace, settings.wants, lines, options))
     if args.format == "json":

@@ -11,5 +11,8 @@ comments between them). Only this package reads Python syntax; the engine (``rep
   every frontend that inlines); ``held``: what simulated code holds besides plain values;
 - ``names``: the scopes names resolve in; ``evaluate``: the constant evaluator; ``facts``: what
   the whole file says about its names;
-- ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``.
+- ``forward_view``: the input a ``forward()`` gives a block with ``x.view(...)``;
+- ``keras_models``: where a module's Keras models are (Sequential calls, ``add`` statements,
+  ``output_shape`` checks, straight functional chains); ``keras``: their blocks (the Keras
+  catalog, the declared input, checks as claims; the entry point: ``extract_keras``).
 """

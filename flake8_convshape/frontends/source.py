@@ -99,19 +99,23 @@ class Imports:
                 else:
                     self.names[a.asname or a.name] = f"{node.module}.{a.name}"
 
+    def imported(self, path: str) -> Optional[str]:
+        """``nn.Conv2d`` as ``torch.nn.Conv2d``: the dotted name with its head as imported."""
+        head, _, rest = path.partition(".")
+        return self.names[head] + ("." + rest if rest else "") if head in self.names else None
+
     def nn_class(self, func: ast.AST) -> Optional[str]:
         """``Conv2d`` when ``func`` names ``torch.nn.Conv2d`` by any import spelling."""
         path = dotted(func)
         if path is None:
             return None
         head, _, rest = path.partition(".")
-        if head in self.names:
-            full = self.names[head] + ("." + rest if rest else "")
-        elif head in ("nn", "torch"):  # unimported nn/torch: a snippet, or a star import
+        full = self.imported(path)
+        if full is None and head in ("nn", "torch"):  # unimported nn/torch: a snippet, or a star import
             full = (TORCH_NN if head == "nn" else "torch") + ("." + rest if rest else "")
-        elif not rest and self.star_nn:
+        elif full is None and not rest and self.star_nn:
             full = f"{TORCH_NN}.{head}"
-        else:
+        if full is None:
             return None
         module, _, cls = full.rpartition(".")
         if module == TORCH_NN or (module.startswith(TORCH_NN + ".modules") and cls[:1].isupper()):

@@ -278,6 +278,11 @@ _KEEPS_RANK = frozenset(
 )
 _WINDOWED = frozenset({"conv", "pool", "padding", "resample"})
 _FOLLOWERS = frozenset({"norm", "activation", "dropout"})
+# Keras families (layers/keras): channels last, so not "windowed" (an arithmetic comment's
+# sizes are dims[2:] in the replay, channels first); they keep the rank as their torch kin do
+_KERAS_KEEPS_RANK = frozenset({"keras_" + f for f in _KEEPS_RANK})
+_KEEPS_RANK = _KEEPS_RANK | _KERAS_KEEPS_RANK
+_FOLLOWERS = _FOLLOWERS | frozenset({"keras_norm", "keras_activation", "keras_dropout"})
 
 
 CATALOG: Dict[str, LayerSpec] = {}
@@ -293,8 +298,10 @@ def register(
     ranks: Optional[Tuple[int, ...]] = None,
     reads_last: bool = False,
     accepts: Union[None, Tuple[int, ...], Callable[[Args, LayerCall], Optional[Sequence[int]]]] = None,
+    into: Optional[Dict[str, LayerSpec]] = None,
 ) -> Callable[[TransferFn], TransferFn]:
-    """Add a transfer function to the catalog under one or more class names.
+    """Add a transfer function to the catalog under one or more class names (to ``into``
+    instead for another framework's catalog: Keras's names collide with torch's).
 
     ``ranks`` are the batched input ranks the layer accepts; a comment before it is read with
     that rank in mind (``3 x 64 x 64`` before a Conv2d is C x H x W). ``reads_last``: only the
@@ -304,7 +311,7 @@ def register(
 
     def deco(fn: TransferFn) -> TransferFn:
         for name in [names] if isinstance(names, str) else names:
-            CATALOG[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, reads_last, accepts)
+            (CATALOG if into is None else into)[name] = LayerSpec(name, family, tuple(params), fn, varargs, ranks, reads_last, accepts)
         return fn
 
     return deco

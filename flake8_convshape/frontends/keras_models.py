@@ -1,0 +1,214 @@
+"""Where a module's Keras models are: the spellings of Keras's classes, ``Sequential`` calls (with
+a list, or assigned and then added to), straight functional chains, and the statements that add
+to or check a model. ``frontends.keras`` builds their blocks."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import List, Optional, Set, Tuple, Type
+
+from ..layers.keras import KERAS
+from .facts import dotted
+from .names import SCOPE_OPENERS, ScopeNode
+from .source import Imports
+
+# where Keras lives, by any import: ``keras.layers.Conv2D``, ``tensorflow.keras.layers.Conv2D``,
+# ``tf.keras.Sequential`` (``tf`` unimported in a snippet), ``tf_keras`` (Keras 2 on TF 2.16+)
+_ROOTS = ("keras", "tensorflow.keras", "tensorflow.python.keras", "tf_keras")
+_MODELS = ("Sequential", "Model", "Functional")
+INPUTS = ("Input", "InputLayer")
+
+
+class KerasImports(Imports):
+    """The file's imports, and whether a star import brings Keras's layers or models in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.star = False
+
+    def add(self, node: ast.Import | ast.ImportFrom) -> None:
+        super().add(node)
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names) and _is_keras(node.module or ""):
+            self.star = True
+
+
+def keras_class(imports: Imports, func: ast.AST) -> Optional[str]:
+    """``Conv2D`` when ``func`` names a Keras class by any import spelling, else None."""
+    path = dotted(func)
+    if path is None:
+        return None
+    full = imports.imported(path)
+    if full is None and path.split(".")[0] in ("keras", "tf"):  # unimported: a snippet
+        full = path.replace("tf.", "tensorflow.", 1) if path.startswith("tf.") else path
+    elif full is None and "." not in path and isinstance(imports, KerasImports) and imports.star:
+        full = "keras." + path  # from keras.layers import *
+    if full is None:
+        return None
+    if not _is_keras(full.rpartition(".")[0]):
+        return None
+    cls = full.rpartition(".")[2]
+    return cls if cls in KERAS or cls in _MODELS else None
+
+
+def _is_keras(module: str) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in _ROOTS)
+
+
+@dataclass
+class KerasModel:
+    """One model found in the source: its constructor call and where its layers come from."""
+
+    call: ast.Call  # the Sequential(...) or Model(...) call
+    scopes: Tuple[ScopeNode, ...]
+    body: List[ast.stmt] = field(default_factory=list)  # the statements around it (add style)
+    index: int = -1  # the statement of ``body`` that builds it
+    target: Optional[str] = None  # the name it is assigned to
+    chain: List[ast.stmt] = field(default_factory=list)  # functional: the statements of the chain
+    checks: List[ast.Tuple] = field(default_factory=list)  # the tuples its output_shape is checked against
+    own: List[ast.stmt] = field(default_factory=list)  # the statements that build or check it
+
+
+def listed(call: ast.Call) -> List[ast.expr]:
+    """The layers of ``Sequential([...])`` / ``Sequential(layers=[...])``."""
+    given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "layers"), None)
+    if isinstance(given, (ast.List, ast.Tuple)):
+        return list(given.elts)
+    return []
+
+
+def added_layer(st: ast.stmt, target: Optional[str]) -> Optional[ast.expr]:
+    """``model.add(layer)``: the layer."""
+    if not isinstance(st, ast.Expr) or not isinstance(st.value, ast.Call):
+        return None
+    call = st.value
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "add" and dotted(call.func.value) == target:
+        if len(call.args) == 1 and not call.keywords:
+            return call.args[0]
+    return None
+
+
+def output_claim(st: ast.stmt, target: Optional[str]) -> Optional[ast.Tuple]:
+    """The tuple ``target``'s output_shape is checked against in ``st``, if any."""
+    found = output_shape_check(st)
+    return found[1] if found is not None and found[0] == target else None
+
+
+def output_shape_check(st: ast.stmt) -> Optional[Tuple[str, ast.Tuple]]:
+    """``assert model.output_shape == (None, 7, 7, 128)`` (either side), or ``if
+    model.output_shape != (...): raise ...``: the model's name and the tuple."""
+    op: Type[ast.cmpop]
+    if isinstance(st, ast.Assert):
+        test, op = st.test, ast.Eq
+    elif isinstance(st, ast.If) and not st.orelse and len(st.body) == 1 and isinstance(st.body[0], ast.Raise):
+        test, op = st.test, ast.NotEq
+    else:
+        return None
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], op):
+        return None
+    for a, b in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
+        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, ast.Tuple):
+            name = dotted(a.value)
+            if name is not None:
+                return name, b
+    return None
+
+
+def touches(st: ast.stmt, target: Optional[str]) -> Optional[str]:
+    """How a statement uses the model: None (not at all), "reads" (``model.summary()``,
+    ``model.compile(...)``, ``print(model.output_shape)``) or "changes" (anything else)."""
+    if target is None:
+        return None
+    uses = [n for n in ast.walk(st) if isinstance(n, (ast.Name, ast.Attribute)) and dotted(n) == target]
+    if not uses:
+        return None
+    if isinstance(st, ast.Return):
+        return "changes"
+    parents = {id(c): p for p in ast.walk(st) for c in ast.iter_child_nodes(p)}
+    for use in uses:
+        parent = parents.get(id(use))
+        if not isinstance(parent, ast.Attribute) or parent.attr in ("add", "pop", "layers", "build"):
+            return "changes"
+        if isinstance(st, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and any(
+            dotted(t) == target for t in ([st.target] if not isinstance(st, ast.Assign) else st.targets)
+        ):
+            return "changes"
+    return "reads"
+
+
+def adds_inside(st: ast.stmt, target: Optional[str]) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add" and dotted(n.func.value) == target
+        for n in ast.walk(st)
+    )
+
+
+def locate_keras(tree: ast.AST, imports: Imports) -> List[KerasModel]:
+    """Every Keras model built by a Sequential call (with a list, or assigned then added to)."""
+    found: List[KerasModel] = []
+    stack: List[Tuple[ast.AST, Tuple[ScopeNode, ...]]] = [(tree, ())]
+    while stack:
+        node, scopes = stack.pop()
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            for index, st in enumerate(body):
+                model = _model_at(st, imports, scopes, body, index)
+                if model is not None:
+                    found.append(model)
+        inner = scopes + (node,) if isinstance(node, SCOPE_OPENERS) else scopes
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt) or isinstance(child, SCOPE_OPENERS):
+                stack.append((child, inner))
+    seen: Set[int] = set()
+    out = []
+    for m in found:
+        if id(m.call) not in seen:
+            seen.add(id(m.call))
+            out.append(m)
+    out.sort(key=lambda m: (m.call.lineno, m.call.col_offset))
+    return out
+
+
+def _model_at(st: ast.stmt, imports: Imports, scopes: Tuple[ScopeNode, ...], body: List[ast.stmt], index: int) -> Optional[KerasModel]:
+    value = st.value if isinstance(st, (ast.Assign, ast.Return, ast.Expr, ast.AnnAssign)) else None
+    if not isinstance(value, ast.Call):
+        return None
+    cls = keras_class(imports, value.func)
+    if cls == "Sequential":
+        target = dotted(st.targets[0]) if isinstance(st, ast.Assign) and len(st.targets) == 1 else None
+        return KerasModel(value, scopes, body, index, target)
+    if cls in ("Model", "Functional"):
+        chain = _functional_chain(value, imports, body, index)
+        if chain:
+            return KerasModel(value, scopes, body, index, None, chain)
+    return None
+
+
+def _functional_chain(call: ast.Call, imports: Imports, body: List[ast.stmt], index: int) -> List[ast.stmt]:
+    """``keras.Model(inputs, x)`` after a straight line of ``x = layers.X(...)(x)`` from
+    ``inputs = keras.Input(...)``: those statements, input first; [] for anything else."""
+    args = list(call.args) + [k.value for k in call.keywords if k.arg in ("inputs", "outputs")]
+    if len(args) != 2 or not all(isinstance(a, ast.Name) for a in args):
+        return []
+    inputs, outputs = (a.id for a in args if isinstance(a, ast.Name))
+    chain: List[ast.stmt] = []
+    want = outputs
+    for st in reversed(body[:index]):
+        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and st.targets[0].id == want):
+            if any(isinstance(n, ast.Name) and n.id == want and isinstance(n.ctx, ast.Store) for n in ast.walk(st)):
+                return []
+            continue
+        value = st.value
+        if not isinstance(value, ast.Call):
+            return []
+        if keras_class(imports, value.func) in INPUTS and want == inputs:
+            chain.insert(0, st)
+            return chain
+        inner = value.func
+        if not (isinstance(inner, ast.Call) and len(value.args) == 1 and not value.keywords and isinstance(value.args[0], ast.Name)):
+            return []
+        if keras_class(imports, inner.func) is None:
+            return []
+        chain.insert(0, st)
+        want = value.args[0].id
+    return []
