@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import io
 import os
@@ -132,7 +133,14 @@ def parses(text: str) -> Optional[ast.AST]:
 
 
 def comment_tokens(text: str) -> Dict[int, Tuple[int, str]]:
-    """``line -> (col, comment text)`` for every comment token (at most one per line)."""
+    """``line -> (col, comment text)`` for every comment token (at most one per line).
+
+    The last result is kept (do not modify it): a fix round reads the comments of one text
+    when it plans, and of the new text when it verifies, which the next round plans on."""
+    global _LAST_COMMENTS
+    last_text, last = _LAST_COMMENTS
+    if last_text is text or last_text == text:
+        return last
     lines = iter(python_lines(text))
     found: Dict[int, Tuple[int, str]] = {}
     try:
@@ -141,7 +149,11 @@ def comment_tokens(text: str) -> Dict[int, Tuple[int, str]]:
                 found[tok.start[0]] = (tok.start[1], tok.string)
     except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
         raise UnsafeEdit(f"cannot tokenize: {exc}") from exc
+    _LAST_COMMENTS = (text, found)
     return found
+
+
+_LAST_COMMENTS: Tuple[Optional[str], Dict[int, Tuple[int, str]]] = (None, {})  # one tuple: thread-safe
 
 
 # --------------------------------------------------------------------------------- editing
@@ -204,20 +216,124 @@ def splice(text: str, rewrites: Sequence[CommentRewrite]) -> str:
     return "".join(lines)
 
 
-def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[str]:
+def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite], tree: Optional[ast.AST] = None) -> Optional[str]:
     """The rewrites applied by a LibCST transformer on ``Comment`` nodes; None when LibCST
     cannot parse the module (syntax newer than the installed LibCST knows) or does not give it
-    back byte for byte (lone-CR line ends), where the verified tokenizer splice stands alone."""
+    back byte for byte (lone-CR line ends), where the verified tokenizer splice stands alone.
+
+    LibCST reads only the statements that hold the rewritten comments (the innermost one whose
+    lines it parses and gives back exactly; the whole module when none does): its position
+    metadata over a whole 20,000-line module took half a minute. ``tree`` is ``text`` parsed
+    by ``ast`` (parsed here when not given)."""
+    lines = python_lines(text)
+    if tree is None:
+        tree = parses(text)
+    segments = _segments(tree, lines, rewrites) if tree is not None else None
+    if segments is None:
+        return _libcst_segment(text, rewrites, 1, wrap=False)
+    out = list(lines)
+    for (first, last), group in reversed(segments):
+        done = _libcst_segment("".join(lines[first - 1 : last]), group, first)
+        if done is None:  # _segments found that LibCST reads it back; never here
+            return _libcst_segment(text, rewrites, 1, wrap=False)
+        out[first - 1 : last] = [done]
+    return "".join(out)
+
+
+def _segments(
+    tree: ast.AST, lines: Sequence[str], rewrites: Sequence[CommentRewrite]
+) -> Optional[List[Tuple[Tuple[int, int], List[CommentRewrite]]]]:
+    """Disjoint line ranges ``(first, last)`` covering every rewrite, each the lines of the
+    innermost statement LibCST reads back exactly (outer ones when it cannot: ``else: x = ...``
+    alone is no module), with the rewrites that fall in it; None (the whole file) when a
+    rewrite lies in no such statement."""
+    parents: Dict[int, Tuple[int, int]] = {}  # the innermost statement span holding each line
+    outer: Dict[Tuple[int, int], Optional[Tuple[int, int]]] = {}
+
+    def visit(node: ast.AST, parent: Optional[Tuple[int, int]]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                span = (child.lineno, child.end_lineno or child.lineno)
+                if span == parent:  # ``if a: x = 1``: the same lines as the statement around it
+                    visit(child, parent)
+                    continue
+                outer.setdefault(span, parent)  # outer first: each span strictly inside its parent
+                visit(child, span)
+            elif not isinstance(child, (ast.expr, ast.expr_context)):
+                visit(child, parent)  # handlers, match cases, ... hold statements
+
+    visit(tree, None)
+    wanted = {r.line for r in rewrites}
+    for held in sorted(outer, key=lambda s: s[1] - s[0], reverse=True):
+        for line in wanted:
+            if held[0] <= line <= held[1]:
+                parents[line] = held  # smaller spans come later and win
+    chosen: Set[Tuple[int, int]] = set()
+    readable: Dict[Tuple[int, int], bool] = {}
+    for r in rewrites:
+        span: Optional[Tuple[int, int]] = parents.get(r.line)
+        while span is not None:
+            if span not in readable:
+                readable[span] = _libcst_reads(lines, span)
+            if readable[span]:
+                break
+            span = outer[span]
+        if span is None:
+            return None
+        chosen.add(span)
+    # statements nest or lie apart: keep the outermost of nested ranges
+    ranges: List[Tuple[int, int]] = []
+    for first, last in sorted(chosen, key=lambda s: (s[0], -s[1])):
+        if ranges and first <= ranges[-1][1]:
+            if last > ranges[-1][1]:  # statements do not half-overlap; should two, read the whole file
+                return None
+            continue
+        ranges.append((first, last))
+    return [((a, b), [r for r in rewrites if a <= r.line <= b]) for a, b in ranges]
+
+
+def _libcst_reads(lines: Sequence[str], span: Tuple[int, int]) -> bool:
+    """LibCST parses these lines alone (behind ``if 1:`` when indented) and gives them back
+    byte for byte."""
+    _libcst()
+    import libcst as cst
+
+    segment = "".join(lines[span[0] - 1 : span[1]])
+    wrapped = _wrapped(segment)
+    try:
+        return bool(cst.parse_module(wrapped).code == wrapped)
+    except Exception:  # noqa: BLE001  LibCST raises a few kinds
+        return False
+
+
+def _libcst() -> None:
+    """Import LibCST (here only, when a file has something to fix) without its warnings."""
     with warnings.catch_warnings():  # libcst.metadata imports modules with deprecated typing
         warnings.simplefilter("ignore", DeprecationWarning)
-        import libcst as cst
-        from libcst.metadata import MetadataWrapper, PositionProvider
+        import libcst.metadata  # noqa: F401
 
+
+def _wrapped(segment: str) -> str:
+    """An indented statement made a module: ``if 1:`` above it, every column unchanged."""
+    return "if 1:\n" + segment if segment[:1] in (" ", "\t", "\x0c") else segment
+
+
+def _libcst_segment(segment: str, rewrites: Sequence[CommentRewrite], first: int, wrap: bool = True) -> Optional[str]:
+    """The rewrites applied to ``segment`` (the file's lines from ``first`` on; the whole
+    module unless ``wrap``) by a LibCST transformer on ``Comment`` nodes; None when LibCST
+    cannot read it back exactly."""
+    _libcst()
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    wrapped = _wrapped(segment) if wrap else segment
+    extra = len(wrapped) - len(segment)  # the ``if 1:`` line, when there is one
+    shift = first - 1 - (1 if extra else 0)
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(wrapped)
     except (cst.ParserSyntaxError, Exception):  # noqa: BLE001  LibCST raises a few kinds
         return None
-    if module.code != text:  # e.g. lone-CR line ends: LibCST's round trip is not exact there
+    if module.code != wrapped:  # e.g. lone-CR line ends: LibCST's round trip is not exact there
         return None
     wanted = {(r.line, r.col): r for r in rewrites}
     done: Set[Tuple[int, int]] = set()
@@ -227,17 +343,17 @@ def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[st
 
         def leave_Comment(self, original_node: "cst.Comment", updated_node: "cst.Comment") -> "cst.Comment":
             start = self.get_metadata(PositionProvider, original_node).start
-            r = wanted.get((start.line, start.column))
+            r = wanted.get((start.line + shift, start.column))
             if r is None or original_node.value != r.old:
                 return updated_node
             done.add((r.line, r.col))
             return updated_node.with_changes(value=r.new)
 
-    new_module = MetadataWrapper(module, unsafe_skip_copy=True).visit(CommentFixer())
+    new_code = MetadataWrapper(module, unsafe_skip_copy=True).visit(CommentFixer()).code
     if done != set(wanted):
         missing = sorted(set(wanted) - done)
         raise UnsafeEdit(f"LibCST finds no comment at line {missing[0][0]} column {missing[0][1] + 1}")
-    return new_module.code
+    return new_code[extra:]
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
@@ -249,15 +365,17 @@ def apply_rewrites(text: str, rewrites: Sequence[CommentRewrite]) -> str:
     if not rewrites:
         return text
     spliced = splice(text, rewrites)
-    via_cst = libcst_rewrite(text, rewrites)
+    tree = _tree(text)
+    via_cst = libcst_rewrite(text, rewrites, tree)
     if via_cst is not None and via_cst != spliced:
         raise UnsafeEdit("LibCST and the tokenizer disagree about where the comments are")
-    verify_comments_only(text, spliced)
+    verify_comments_only(text, spliced, tree)
     return spliced
 
 
-def verify_comments_only(old: str, new: str) -> None:
-    """UnsafeEdit unless ``new`` differs from ``old`` only inside comments (same code, same AST)."""
+def verify_comments_only(old: str, new: str, tree_old: Optional[ast.AST] = None) -> None:
+    """UnsafeEdit unless ``new`` differs from ``old`` only inside comments (same code, same AST);
+    ``tree_old`` is ``old`` parsed, when the caller has it."""
     old_lines, new_lines = python_lines(old), python_lines(new)
     if len(old_lines) != len(new_lines):
         raise UnsafeEdit("the number of lines changed")
@@ -271,9 +389,37 @@ def verify_comments_only(old: str, new: str) -> None:
         end_a, end_b = col + len(old_comments[number][1]), col + len(new_comments[number][1])
         if new_comments[number][0] != col or a[:col] != b[:col] or a[end_a:] != b[end_b:]:
             raise UnsafeEdit(f"line {number} changed outside its comment")
-    tree_old, tree_new = parses(old), parses(new)
-    if tree_old is None or tree_new is None or ast.dump(tree_old) != ast.dump(tree_new):
+    tree_old, tree_new = tree_old or _tree(old), _tree(new)
+    changed = [n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
+    if tree_old is None or tree_new is None or not _same_code(tree_old, tree_new, changed):
         raise UnsafeEdit("the code itself would change")
+
+
+def _tree(text: str) -> Optional[ast.AST]:
+    """``text`` parsed, through check.parse's one-text cache: the next fix round, or the
+    check after it, analyses the text verified last, and finds it parsed."""
+    from .check import parse
+
+    parsed = parse(text)
+    return None if parsed is None else parsed[0]
+
+
+def _same_code(old: ast.AST, new: ast.AST, changed: Sequence[int]) -> bool:
+    """The two modules hold the same code (``ast.dump``, positions aside). Top-level statements
+    on no changed line are the same text, so only their places are compared; those holding a
+    changed line are compared in full."""
+    if not isinstance(old, ast.Module) or not isinstance(new, ast.Module) or len(old.body) != len(new.body):
+        return ast.dump(old) == ast.dump(new)
+    lines = sorted(changed)
+    for a, b in zip(old.body, new.body):
+        place = (type(a), a.lineno, a.col_offset, a.end_lineno, a.end_col_offset)
+        if place != (type(b), b.lineno, b.col_offset, b.end_lineno, b.end_col_offset):
+            return False
+        first = min([a.lineno] + [d.lineno for d in getattr(a, "decorator_list", ())])
+        k = bisect.bisect_left(lines, first)
+        if k < len(lines) and lines[k] <= (a.end_lineno or a.lineno) and ast.dump(a) != ast.dump(b):
+            return False
+    return ast.dump(ast.Module([], old.type_ignores)) == ast.dump(ast.Module([], new.type_ignores))
 
 
 # --------------------------------------------------------------------------------- fixing
@@ -297,7 +443,7 @@ def fixable_findings(text: str, settings: "Settings", filename: str = "<string>"
     Python's own lines: a form feed does not end one)."""
     from .analysis import analyse
 
-    return [f for f in analyse(text, settings).findings if f.code in FIXABLE]
+    return [f for f in analyse(text, settings, traced=False).findings if f.code in FIXABLE]
 
 
 def fix_source(text: str, settings: Optional["Settings"] = None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
@@ -346,7 +492,8 @@ def _next_rewrites(
     comments = comment_tokens(text)
     edits = [f.fix for f in findings if f.fix is not None and _on_its_comment(f, comments)]
     rewrites = [r for r in plan_rewrites(text, edits) if (r.line, r.old) not in refused]
-    readable = [r for r in rewrites if reads_back(text, r)]
+    lines = python_lines(text)
+    readable = [r for r in rewrites if reads_back(text, r, lines)]
     refused.update((r.line, r.old) for r in rewrites if r not in readable)
     return findings, readable
 
@@ -359,11 +506,12 @@ def _on_its_comment(f: Finding, comments: Dict[int, Tuple[int, str]]) -> bool:
     return f.col == col and f.end_line == f.line and f.end_col == col + len(text)
 
 
-def reads_back(text: str, r: CommentRewrite) -> bool:
-    """The rewritten comment must still be the same kind of claim (shape, or arithmetic)."""
+def reads_back(text: str, r: CommentRewrite, lines: Optional[Sequence[str]] = None) -> bool:
+    """The rewritten comment must still be the same kind of claim (shape, or arithmetic);
+    ``lines`` are ``text``'s, when the caller has them."""
     from .claims import parse_comment
 
-    lines = python_lines(text)
+    lines = python_lines(text) if lines is None else lines
     trailing = bool(lines[r.line - 1][: r.col].strip()) if r.line <= len(lines) else False
     before, after = parse_comment(r.old, trailing=trailing), parse_comment(r.new, trailing=trailing)
     return before is not None and after is not None and type(before) is type(after)

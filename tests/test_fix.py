@@ -426,7 +426,7 @@ def test_when_libcst_cannot_parse_the_tokenizer_splice_alone_applies(monkeypatch
 def test_when_libcst_and_the_tokenizer_disagree_nothing_is_applied(monkeypatch):
     import flake8_convshape.fix as fix_module
 
-    monkeypatch.setattr(fix_module, "libcst_rewrite", lambda text, rewrites: text + "# extra\n")
+    monkeypatch.setattr(fix_module, "libcst_rewrite", lambda text, rewrites, tree=None: text + "# extra\n")
     with pytest.raises(UnsafeEdit, match="disagree"):
         apply_edits(SOURCE, [Edit(3, 18, 27, "3 x 4 x 4")])
 
@@ -452,3 +452,102 @@ def test_old_mac_line_ends_are_fixed_and_kept():
     fixed = (DATA / "crlf.after.py").read_bytes().decode().replace("\r\n", "\r")
     result = fix_source(text)
     assert result.text == fixed  # LibCST's round trip is not exact here: the verified splice is
+
+
+# LibCST reads only the statements that hold the rewritten comments ----------------------------
+
+NESTED = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, flag=True):
+        super().__init__()
+        if flag: self.a = nn.Sequential(  # input: 3 x 8 x 8
+            nn.ReLU(),  # 3 x 8 x 8
+        )
+        else: self.a = nn.Sequential(  # input: 3 x 8 x 8
+            nn.ReLU(),  # 3 x 8 x 8
+        )
+        self.b = nn.Sequential(
+            # input: 3 x 8 x 8
+            nn.ReLU(),
+            # 3 x 8 x 8
+        )
+# 3 x 8 x 8
+x = 1
+"""
+
+
+def libcst_reads(monkeypatch) -> List[str]:
+    """Every text LibCST is asked to parse, from now on."""
+    import libcst
+
+    seen: List[str] = []
+    real = libcst.parse_module
+
+    def recording(text, *args, **kwargs):
+        seen.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(libcst, "parse_module", recording)
+    return seen
+
+
+def test_libcst_reads_only_the_statement_holding_the_comment(monkeypatch):
+    seen = libcst_reads(monkeypatch)
+    out = apply_edits(NESTED, [Edit(16, 14, 23, "3 x 4 x 4")])
+    assert out == NESTED.replace("            # 3 x 8 x 8\n        )", "            # 3 x 4 x 4\n        )")
+    assert seen and all(text.startswith("if 1:\n        self.b = nn.Sequential(") and text.count("\n") == 6 for text in seen)
+
+
+def test_a_statement_libcst_cannot_read_alone_is_read_with_the_one_around_it(monkeypatch):
+    seen = libcst_reads(monkeypatch)
+    out = apply_edits(NESTED, [Edit(11, 26, 35, "3 x 4 x 4"), Edit(8, 26, 35, "3 x 5 x 5")])
+    lines = python_lines(NESTED)
+    lines[7] = lines[7].replace("3 x 8 x 8", "3 x 5 x 5")
+    lines[10] = lines[10].replace("3 x 8 x 8", "3 x 4 x 4")
+    assert out == "".join(lines)
+    # `else: self.a = ...` alone is no module: the whole if statement is read (once per rewrite
+    # at most), and never the whole file
+    assert any(text.startswith("if 1:\n        if flag:") for text in seen)
+    assert not any(text.startswith("import") for text in seen)
+
+
+def test_a_comment_outside_every_statement_is_rewritten_through_the_whole_module(monkeypatch):
+    seen = libcst_reads(monkeypatch)
+    out = apply_edits(NESTED, [Edit(18, 2, 11, "3 x 4 x 4")])
+    assert out == NESTED.replace("# 3 x 8 x 8\nx = 1", "# 3 x 4 x 4\nx = 1")
+    assert seen == [NESTED]
+
+
+def test_a_segment_where_libcst_and_the_splice_disagree_is_refused(monkeypatch):
+    import flake8_convshape.fix as fix_module
+
+    real = fix_module._libcst_segment
+
+    def off_by_one(segment, rewrites, first, wrap=True):
+        return real(segment, [replace_line(r, r.line + 1) for r in rewrites], first, wrap)
+
+    def replace_line(r, line):
+        from dataclasses import replace
+
+        return replace(r, line=line)
+
+    monkeypatch.setattr(fix_module, "_libcst_segment", off_by_one)
+    with pytest.raises(UnsafeEdit, match="LibCST finds no comment"):
+        apply_edits(NESTED, [Edit(16, 14, 23, "3 x 4 x 4")])
+
+
+def test_fix_of_a_long_file_reads_only_the_stale_comments_statement(monkeypatch):
+    block = (
+        "net{i} = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3, 1, 1),\n    # state size. 4 x 8 x 8\n"
+        "    nn.Conv2d(4, 4, 3, 1, 1),\n    # state size. 4 x {h} x 8\n)\n"
+    )
+    text = "import torch.nn as nn\n" + "".join(block.format(i=i, h=8) for i in range(300))
+    stale = text.replace(block.format(i=150, h=8), block.format(i=150, h=9))
+    assert stale != text
+    seen = libcst_reads(monkeypatch)
+    result = fix_source(stale)
+    assert result.text == text and len(result.changed_lines) == 1
+    assert seen and max(t.count("\n") for t in seen) == 7
