@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 from .codes import MARKER
 from .claims import Num, ShapeClaim, parse_comment
 from .dims import Poly, paren
-from .fix import FixError, parses, python_lines
+from .fix import FixError, python_lines, same_code, tree_of
 
 if TYPE_CHECKING:
     from .analysis import Settings
@@ -124,6 +124,7 @@ class _Comment:
 class Plan:
     insertions: List[Insertion] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    findings: List["Finding"] = field(default_factory=list)  # the file's as it is (unfiltered), to compare with after
 
 
 def _block_spans(tree: ast.AST) -> Dict[int, List[Tuple[int, int]]]:
@@ -209,7 +210,8 @@ def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
     if [ln.rstrip("\r\n") for ln in checker_lines] != [ln.rstrip("\r\n") for ln in lines]:  # checker_lines_agree
         out.notes.append("form feeds or other unusual line breaks: positions ambiguous, not annotated")
         return out
-    traces = analyse(text, settings).traces
+    analysis = analyse(text, settings)
+    traces, out.findings = analysis.traces, analysis.unfiltered
     if current_budget().exceeded:  # cut short: nothing to plan from (and no need to tokenize)
         return out
     try:
@@ -419,14 +421,14 @@ def annotate_source(text: str, settings: Optional["Settings"] = None, filename: 
     insertions = list(p.insertions)
     if not insertions or current_budget().exceeded:  # a plan cut short is not one to write
         return AnnotateResult(text, [], p.notes)
-    before = _signature(analyse(text, settings, traced=False).unfiltered, [])
-    tree = parses(text)
+    before = _signature(p.findings, [])
+    tree = tree_of(text)
     for _ in range(len(insertions) + 1):
         if not insertions:
             break
         new_text, numbers = insert_lines(text, insertions)
-        new_tree = parses(new_text)
-        if tree is None or new_tree is None or ast.dump(tree) != ast.dump(new_tree):
+        new_tree = tree_of(new_text)
+        if tree is None or new_tree is None or not same_code(tree, new_tree, [i.before for i in insertions]):
             return AnnotateResult(text, [], p.notes + ["the inserted comments would change the code; nothing inserted"])
         findings = analyse(new_text, settings, traced=False).unfiltered
         if current_budget().exceeded:

@@ -365,7 +365,7 @@ def apply_rewrites(text: str, rewrites: Sequence[CommentRewrite]) -> str:
     if not rewrites:
         return text
     spliced = splice(text, rewrites)
-    tree = _tree(text)
+    tree = tree_of(text)
     via_cst = libcst_rewrite(text, rewrites, tree)
     if via_cst is not None and via_cst != spliced:
         raise UnsafeEdit("LibCST and the tokenizer disagree about where the comments are")
@@ -389,13 +389,13 @@ def verify_comments_only(old: str, new: str, tree_old: Optional[ast.AST] = None)
         end_a, end_b = col + len(old_comments[number][1]), col + len(new_comments[number][1])
         if new_comments[number][0] != col or a[:col] != b[:col] or a[end_a:] != b[end_b:]:
             raise UnsafeEdit(f"line {number} changed outside its comment")
-    tree_old, tree_new = tree_old or _tree(old), _tree(new)
+    tree_old, tree_new = tree_old or tree_of(old), tree_of(new)
     changed = [n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
-    if tree_old is None or tree_new is None or not _same_code(tree_old, tree_new, changed):
+    if tree_old is None or tree_new is None or not same_code(tree_old, tree_new, changed):
         raise UnsafeEdit("the code itself would change")
 
 
-def _tree(text: str) -> Optional[ast.AST]:
+def tree_of(text: str) -> Optional[ast.AST]:
     """``text`` parsed, through check.parse's one-text cache: the next fix round, or the
     check after it, analyses the text verified last, and finds it parsed."""
     from .check import parse
@@ -404,20 +404,22 @@ def _tree(text: str) -> Optional[ast.AST]:
     return None if parsed is None else parsed[0]
 
 
-def _same_code(old: ast.AST, new: ast.AST, changed: Sequence[int]) -> bool:
-    """The two modules hold the same code (``ast.dump``, positions aside). Top-level statements
-    on no changed line are the same text, so only their places are compared; those holding a
-    changed line are compared in full."""
+def same_code(old: ast.AST, new: ast.AST, touched: Sequence[int]) -> bool:
+    """The two modules hold the same code (``ast.dump``, positions aside), where the new text
+    is the old one with only the lines ``touched`` (old numbering) changed or inserted before.
+    Top-level statements on no touched line are the same text, so only their kind and length
+    are compared; those holding a touched line are compared in full: the cost grows with the
+    statements touched, not with the file."""
     if not isinstance(old, ast.Module) or not isinstance(new, ast.Module) or len(old.body) != len(new.body):
         return ast.dump(old) == ast.dump(new)
-    lines = sorted(changed)
+    lines = sorted(touched)
     for a, b in zip(old.body, new.body):
-        place = (type(a), a.lineno, a.col_offset, a.end_lineno, a.end_col_offset)
-        if place != (type(b), b.lineno, b.col_offset, b.end_lineno, b.end_col_offset):
-            return False
         first = min([a.lineno] + [d.lineno for d in getattr(a, "decorator_list", ())])
         k = bisect.bisect_left(lines, first)
-        if k < len(lines) and lines[k] <= (a.end_lineno or a.lineno) and ast.dump(a) != ast.dump(b):
+        if k < len(lines) and lines[k] <= (a.end_lineno or a.lineno):
+            if ast.dump(a) != ast.dump(b):
+                return False
+        elif (type(a), a.col_offset, (a.end_lineno or 0) - a.lineno) != (type(b), b.col_offset, (b.end_lineno or 0) - b.lineno):
             return False
     return ast.dump(ast.Module([], old.type_ignores)) == ast.dump(ast.Module([], new.type_ignores))
 

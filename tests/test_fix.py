@@ -551,3 +551,20 @@ def test_fix_of_a_long_file_reads_only_the_stale_comments_statement(monkeypatch)
     result = fix_source(stale)
     assert result.text == text and len(result.changed_lines) == 1
     assert seen and max(t.count("\n") for t in seen) == 7
+
+
+@pytest.mark.parametrize(
+    "new, touched, same",
+    [
+        (NESTED.replace("# input: 3 x 8 x 8\n            nn.ReLU(),\n", "# input: 3 x 9 x 9\n            nn.ReLU(),\n"), [14], True),
+        (NESTED.replace("            nn.ReLU(),\n            # 3", "            nn.Tanh(),\n            # 3"), [15], False),
+        (NESTED.replace("x = 1\n", "x = 2\n"), [19], False),
+        (NESTED.replace("        super().__init__()\n", "        # a new line\n        super().__init__()\n"), [6], True),
+        (NESTED.replace("        super().__init__()\n", "        super().__init__()\n        y = 1\n"), [7], False),
+    ],
+)
+def test_same_code_compares_the_touched_statements(new, touched, same):
+    from flake8_convshape.fix import parses, same_code
+
+    assert new != NESTED
+    assert same_code(parses(NESTED), parses(new), touched) is same
