@@ -69,7 +69,7 @@ _CONSTS: Dict[int, "Poly"] = {}
 class Poly:
     """An immutable polynomial ``sum(coeff * monomial)``; the empty monomial is the constant."""
 
-    __slots__ = ("terms", "_hash", "_resolved", "_const")
+    __slots__ = ("terms", "_hash", "_resolved", "_const", "_unknown", "_fresh")
 
     def __init__(self, terms: Mapping[Monomial, Number]) -> None:
         # coefficients stay plain ints unless a division made them rational (Fractions are slow)
@@ -79,6 +79,8 @@ class Poly:
         self.terms: Tuple[Tuple[Monomial, Number], ...] = tuple(items)
         self._hash: Optional[int] = None
         self._resolved: Optional[Poly] = None
+        self._unknown: Optional[FrozenSet[str]] = None  # _symbols, computed once
+        self._fresh: Optional[FrozenSet[str]] = None  # fresh_names, computed once
         if not items:
             self._const: Optional[Number] = 0
         elif len(items) == 1 and items[0][0] == ():
@@ -357,8 +359,11 @@ def _denominator_lcm(p: Poly) -> int:
     return q
 
 
-def _symbols(p: Poly) -> Set[str]:
-    """The names still unknown in ``p`` (inside floors too)."""
+def _symbols(p: Poly) -> FrozenSet[str]:
+    """The names still unknown in ``p`` (inside floors too); kept on ``p`` (it is immutable)."""
+    known = p._unknown
+    if known is not None:
+        return known
     out: Set[str] = set()
     for a in p.atoms():
         if isinstance(a, Sym):
@@ -366,7 +371,8 @@ def _symbols(p: Poly) -> Set[str]:
                 out.add(a.name)
         else:
             out |= _symbols(a.num)
-    return out
+    p._unknown = frozenset(out)
+    return p._unknown
 
 
 def substitute(p: Poly, values: Mapping[str, Union[int, "Poly"]]) -> Poly:
@@ -547,7 +553,14 @@ FRESH = "\u00b7"  # names of the sizes the replay solves for (solve.py): "·H3";
 
 def fresh_names(p: Optional[Poly]) -> FrozenSet[str]:
     """The sizes the code leaves unknown (fresh symbols) that ``p`` depends on, floors included."""
-    return frozenset() if p is None else frozenset(n for n in _symbols(p) if n.startswith(FRESH))
+    if p is None:
+        return _NO_NAMES
+    if p._fresh is None:
+        p._fresh = frozenset(n for n in _symbols(p) if n.startswith(FRESH)) or _NO_NAMES
+    return p._fresh
+
+
+_NO_NAMES: FrozenSet[str] = frozenset()
 
 
 def has_fresh(p: Poly) -> bool:

@@ -31,8 +31,6 @@ def forward_view(tree: ast.AST, scopes: Sequence[ast.AST], call: ast.Call, lines
     forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
     if attr is None or forward is None or _calls(forward, attr) != 1:
         return None
-    constants = _module_constants(tree)
-    local = {a.arg for a in forward.args.args + forward.args.kwonlyargs} | _assigned_names(forward)
     views: Dict[str, Optional[ast.Call]] = {}  # name -> the view it was last assigned, if one
     for stmt in forward.body:
         if not isinstance(stmt, _SIMPLE):
@@ -43,7 +41,10 @@ def forward_view(tree: ast.AST, scopes: Sequence[ast.AST], call: ast.Call, lines
         if target is not None:
             arg = target.args[0]
             view = views.get(arg.id) if isinstance(arg, ast.Name) else _as_view(arg)
-            return _seed(view, constants, local, lines) if view is not None else None
+            if view is None:
+                return None
+            local = {a.arg for a in forward.args.args + forward.args.kwonlyargs} | _assigned_names(forward)
+            return _seed(view, _module_constants(tree), local, lines)
         for name in _targets(stmt):
             views[name] = _as_view(value) if isinstance(stmt, ast.Assign) and value is not None else None
     return None
