@@ -73,7 +73,7 @@ class Poly:
 
     def __init__(self, terms: Mapping[Monomial, Number]) -> None:
         # coefficients stay plain ints unless a division made them rational (Fractions are slow)
-        items = [(m, int(c) if c.denominator == 1 else c) for m, c in terms.items() if c != 0]
+        items = [(m, c if type(c) is int else int(c) if c.denominator == 1 else c) for m, c in terms.items() if c != 0]
         if len(items) > 1:
             items.sort(key=lambda mc: (len(mc[0]) == 0, _mono_key(mc[0])))
         self.terms: Tuple[Tuple[Monomial, Number], ...] = tuple(items)
@@ -162,10 +162,16 @@ class Poly:
         return Poly(acc)
 
     def scale(self, k: Number) -> "Poly":
+        if k == 1:
+            return self
         return Poly({m: c * k for m, c in self.terms})
 
     def truediv(self, d: Number) -> "Poly":
         """Exact division, as people write ``H/2`` in comments."""
+        if d == 1:
+            return self
+        if type(d) is int and d and all(type(c) is int and c % d == 0 for _, c in self.terms):
+            return Poly({m: c // d for m, c in self.terms})  # exact: no Fraction on the way
         return self.scale(Fraction(1) / Fraction(d))
 
     def floordiv(self, d: int) -> "Poly":
