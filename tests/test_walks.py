@@ -67,3 +67,11 @@ def test_guards_of_conditional_arms_are_found():
     second = [n for n in ast.walk(assign) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "Sequential"][-1]
     got = [(ast.unparse(test), want) for test, want in guards_to(f.body, second)]
     assert got == [("a", True), ("b", False)]
+
+
+@pytest.mark.parametrize("name, text", list(sources()))
+def test_walk_is_ast_walk(name, text):
+    from flake8_convshape.frontends.walk import walk
+
+    tree = ast.parse(text)
+    assert [id(n) for n in walk(tree)] == [id(n) for n in ast.walk(tree)]

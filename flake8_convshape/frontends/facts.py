@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Set, Tuple, Union
 
 from ..dims import Poly
 from ..layers.base import UNKNOWN, Value
+from .walk import walk
 
 MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps pow() cheap
 Method = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -35,7 +36,7 @@ class FileFacts:
         self.argparse: Dict[str, Value] = {}
         self.dataclasses: Dict[str, ast.ClassDef] = {}
         conflicts: Set[str] = set()
-        for node in ast.walk(module):
+        for node in walk(module):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr == "add_argument":
                     dest, default = argparse_default(node)
@@ -65,12 +66,12 @@ class FileFacts:
         for method in cls.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            for node in ast.walk(method):
+            for node in walk(method):
                 if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                     continue
                 targets: List[ast.AST] = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
-                    for sub in ast.walk(t):
+                    for sub in walk(t):
                         if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "self":
                             found.setdefault(sub.attr, []).append((method, node))
         self._self_attrs[id(cls)] = found
@@ -109,4 +110,4 @@ def literal(node: ast.AST) -> Value:
 
 
 def mentions_attr(target: ast.AST, attr: str) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(target))
+    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in walk(target))

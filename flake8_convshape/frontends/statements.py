@@ -18,6 +18,7 @@ from .evaluate import binop, condition, evaluate
 from .facts import dotted
 from .held import DefRef, Deferred, GiveUp, closure_of, mentions
 from .names import SCOPE_OPENERS, Overlay, bound_names
+from .walk import walk
 
 if TYPE_CHECKING:
     from .construct import Construction
@@ -43,7 +44,7 @@ def around(node: ast.AST, target: ast.AST) -> Iterator[ast.AST]:
     otherwise, for every block."""
     first_t = getattr(target, "lineno", None)
     if first_t is None:
-        yield from ast.walk(node)
+        yield from walk(node)
         return
     last_t = getattr(target, "end_lineno", None) or first_t
     todo = deque([node])
@@ -193,10 +194,10 @@ class ListSimulation:
                     self.bind(inner, ov)
                 return
         if isinstance(st, (ast.Expr, ast.Pass, ast.Assert)) and not any(
-            isinstance(n, ast.NamedExpr) for n in ast.walk(st)
+            isinstance(n, ast.NamedExpr) for n in walk(st)
         ):
             return
-        for node in ast.walk(st):
+        for node in walk(st):
             for name in bound_names(node):
                 ov.values[name] = UNKNOWN
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
@@ -310,7 +311,7 @@ class ListSimulation:
         self.items.append(layer)
 
     def loop(self, st: ast.For, ov: Overlay) -> None:
-        if st.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(st)):
+        if st.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in walk(st)):
             raise GiveUp("loop with break/continue/else")
         values = iteration_values(st.iter, ov)
         if values is None or len(values) > MAX_ITERATIONS:
