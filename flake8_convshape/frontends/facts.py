@@ -5,7 +5,7 @@ scopes and the evaluator share."""
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..dims import Poly
 from ..layers.base import UNKNOWN, Value
@@ -28,15 +28,20 @@ def dotted(node: ast.AST) -> Optional[str]:
     return None
 
 
+# what a file's text must say for it to have argparse defaults or dataclasses at all
+FACT_WORDS = frozenset({"add_argument", "dataclass"})
+
+
 class FileFacts:
     """What the whole file says that a single scope cannot: argparse defaults, dataclasses,
-    ``self.x`` assignments per class. Built on first need, once per file."""
+    ``self.x`` assignments per class. Built on first need, once per file. ``words``: which of
+    FACT_WORDS the file's text holds (a file that says neither is not walked for them)."""
 
-    def __init__(self, module: ast.AST):
+    def __init__(self, module: ast.AST, words: FrozenSet[str] = FACT_WORDS):
         self.argparse: Dict[str, Value] = {}
         self.dataclasses: Dict[str, ast.ClassDef] = {}
         conflicts: Set[str] = set()
-        for node in walk(module):
+        for node in walk(module) if words else ():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr == "add_argument":
                     dest, default = argparse_default(node)

@@ -11,12 +11,12 @@ contradiction whatever ``ngf`` is.
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..dims import Poly
 from ..layers.base import UNKNOWN, LayerClass, Value
 from .evaluate import STATE, evaluate
-from .facts import FileFacts
+from .facts import FACT_WORDS, FileFacts
 
 # what opens a scope below the module: a def, a class body, a lambda
 SCOPE_OPENERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -49,6 +49,8 @@ class Scope:
         )
         # does the file use ":=" anywhere? (set by the extractor; unknown means walk everything)
         self.walrus: bool = True if parent is None else parent.walrus
+        # which of facts.FACT_WORDS the file's text holds (set by the extractor; unknown: all)
+        self.facts_words: FrozenSet[str] = FACT_WORDS if parent is None else parent.facts_words
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
             positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -137,7 +139,7 @@ class Scope:
     def facts(self) -> "FileFacts":
         root = self.root
         if root._facts is None:
-            root._facts = FileFacts(root.node)
+            root._facts = FileFacts(root.node, root.facts_words)
         return root._facts
 
     def child(self, node: ScopeNode) -> "Scope":
