@@ -139,6 +139,22 @@ def added_layer(st: ast.stmt, target: str) -> Optional[ast.expr]:
     return None
 
 
+def stored_names(st: ast.stmt) -> Tuple[str, ...]:
+    """The names and dotted attributes a statement stores to, in walk order (a statement of the
+    simulated code is met again for every block after it, and again with and without defaults:
+    the module scope keeps the answer)."""
+    if isinstance(st, (ast.Expr, ast.Pass, ast.Assert)) and not any(isinstance(n, ast.NamedExpr) for n in walk(st)):
+        return ()
+    out: List[str] = []
+    for node in walk(st):
+        out += bound_names(node)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            attr = dotted(node)
+            if attr is not None:
+                out.append(attr)
+    return tuple(out)
+
+
 class ListSimulation:
     """Follows the statements that build one list of layers, in order."""
 
@@ -193,17 +209,12 @@ class ListSimulation:
                 for inner in st.body if cond else st.orelse:
                     self.bind(inner, ov)
                 return
-        if isinstance(st, (ast.Expr, ast.Pass, ast.Assert)) and not any(
-            isinstance(n, ast.NamedExpr) for n in walk(st)
-        ):
-            return
-        for node in walk(st):
-            for name in bound_names(node):
-                ov.values[name] = UNKNOWN
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                attr = dotted(node)
-                if attr is not None:
-                    ov.values[attr] = UNKNOWN
+        cache = ov.root.stored
+        names = cache.get(id(st))
+        if names is None:
+            names = cache[id(st)] = stored_names(st)
+        for name in names:
+            ov.values[name] = UNKNOWN
 
     def value(self, node: ast.expr, ov: Overlay) -> Value:
         """A local's value; layer constructions are kept as Deferred until appended."""
