@@ -211,7 +211,7 @@ def rewrite_files(args: argparse.Namespace, transform: Transform, *, past: str, 
     ``transform(text, settings, path)`` returns the new text (None when nothing changes), how
     many comments it touched, and whether something was left undone (it says what on stderr).
     """
-    from ..budget import file_budget
+    from ..budget import SECONDS_PER_REWRITE, file_budget
     from ..check import parse
     from ..fix import FixError, load, unified_diff, write_atomically
 
@@ -238,7 +238,7 @@ def rewrite_files(args: argparse.Namespace, transform: Transform, *, past: str, 
             failed = True
             continue
         try:
-            with file_budget() as budget:  # one budget for every replay of this file
+            with file_budget(SECONDS_PER_REWRITE) as budget:  # one budget for every replay of this file
                 text, count, undone = transform(source.text, settings, path)
         except FixError as exc:
             print(f"convshape: {path}: {not_done}: {exc}", file=sys.stderr)
