@@ -379,15 +379,20 @@ def verify_comments_only(old: str, new: str, tree_old: Optional[ast.AST] = None)
     old_lines, new_lines = python_lines(old), python_lines(new)
     if len(old_lines) != len(new_lines):
         raise UnsafeEdit("the number of lines changed")
-    old_comments, new_comments = comment_tokens(old), comment_tokens(new)
+    old_comments = comment_tokens(old)
     for number, (a, b) in enumerate(zip(old_lines, new_lines), 1):
         if a == b:
             continue
-        if number not in old_comments or number not in new_comments:
+        if number not in old_comments:
             raise UnsafeEdit(f"line {number} changed outside a comment")
-        col = old_comments[number][0]
-        end_a, end_b = col + len(old_comments[number][1]), col + len(new_comments[number][1])
-        if new_comments[number][0] != col or a[:col] != b[:col] or a[end_a:] != b[end_b:]:
+        col, token = old_comments[number]
+        end = a[col + len(token) :]  # what follows a comment token: the line's end
+        new_token = b[col : len(b) - len(end)]
+        # the same code up to the comment, and a comment from there to the same line end: the
+        # tokenizer reads one there, as it did in the old line (nothing is re-tokenized)
+        if a[:col] != b[:col] or not b.endswith(end) or end.strip("\r\n"):
+            raise UnsafeEdit(f"line {number} changed outside its comment")
+        if not new_token.startswith("#") or "\r" in new_token or "\n" in new_token:
             raise UnsafeEdit(f"line {number} changed outside its comment")
     tree_old, tree_new = tree_old or tree_of(old), tree_of(new)
     changed = [n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]

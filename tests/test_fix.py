@@ -568,3 +568,27 @@ def test_same_code_compares_the_touched_statements(new, touched, same):
 
     assert new != NESTED
     assert same_code(parses(NESTED), parses(new), touched) is same
+
+
+@pytest.mark.parametrize(
+    "new, ok",
+    [
+        (SOURCE.replace("# 3 x 8 x 8\n", "# 3 x 4 x 4\n"), True),
+        (SOURCE.replace("# 3 x 8 x 8\n", "# 3 x 4 x 4  # noqa\n"), True),
+        (SOURCE.replace("nn.ReLU(),  # 3 x 8 x 8\n", "nn.Tanh(),  # 3 x 8 x 8\n"), False),  # code on a comment line
+        (SOURCE.replace("nn.ReLU(),  # 3 x 8 x 8\n", "nn.ReLU(), x # 3 x 8 x 8\n"), False),
+        (SOURCE.replace("  # 3 x 8 x 8\n", "  3 x 8 x 8\n"), False),  # no longer a comment
+        (SOURCE.replace("# 3 x 8 x 8\n", "# 3 x 8\rx = 8\n"), False),  # a line break inside
+        (SOURCE.replace("# 3 x 8 x 8\n)", "# 3 x 8 x 8\n)\n"), False),  # a line more
+        (SOURCE.replace("    nn.ReLU(),", "    nn.ReLU(), "), False),  # not a comment line... changed
+    ],
+)
+def test_verify_comments_only_refuses_any_change_outside_a_comment(new, ok):
+    from flake8_convshape.fix import verify_comments_only
+
+    assert new != SOURCE
+    if ok:
+        verify_comments_only(SOURCE, new)
+    else:
+        with pytest.raises(UnsafeEdit):
+            verify_comments_only(SOURCE, new)
