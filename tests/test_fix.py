@@ -592,3 +592,26 @@ def test_verify_comments_only_refuses_any_change_outside_a_comment(new, ok):
     else:
         with pytest.raises(UnsafeEdit):
             verify_comments_only(SOURCE, new)
+
+
+TOKENIZED = NESTED + '''
+@decorate(  # a comment in a decorator
+    1)
+def f(): return 1  # after a one-line def
+y = 1; z = nn.Sequential(  # after a semicolon
+    nn.ReLU())  # the end
+s = """# not a comment
+"""  # but this is
+'''
+
+
+@pytest.mark.parametrize("text", [SOURCE, NESTED, TOKENIZED] + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "fixtures").glob("*.py"))[:12]])
+def test_comments_on_some_lines_are_the_whole_files_comments_there(text):
+    import flake8_convshape.fix as fix_module
+
+    whole = fix_module.comment_tokens(text)
+    everything = list(range(1, len(python_lines(text)) + 2))
+    for wanted in (everything, everything[::3], sorted(whole)[:3], sorted(whole)[-2:]):
+        fix_module._LAST_COMMENTS = (None, {})  # no whole-file answer to fall back on
+        got = fix_module.comments_on(text, wanted)
+        assert got == {n: whole[n] for n in wanted if n in whole}
