@@ -29,7 +29,7 @@ import tempfile
 import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .codes import FIXABLE
 from .findings import Edit, Finding
@@ -572,7 +572,11 @@ def reads_back(text: str, r: CommentRewrite, lines: Optional[Sequence[str]] = No
 
 
 def unified_diff(path: str, old: str, new: str) -> str:
-    """A unified diff of two texts, ``--- path`` / ``+++ path``, lines as they are (CRLF kept)."""
+    """A unified diff of two texts, ``--- path`` / ``+++ path``, lines as they are (CRLF kept).
+
+    What fix and annotate make (lines changed in place, or lines inserted) is aligned in one
+    pass; anything else goes to difflib, whose matcher took 6 of annotate's 9 seconds on a
+    20,000-line file."""
 
     def lines(text: str) -> List[str]:
         out = python_lines(text)
@@ -580,7 +584,85 @@ def unified_diff(path: str, old: str, new: str) -> str:
             out[-1] += "\n\\ No newline at end of file\n"
         return out
 
-    return "".join(difflib.unified_diff(lines(old), lines(new), fromfile=path, tofile=path))
+    a, b = lines(old), lines(new)
+    codes = _aligned(a, b)
+    if codes is None:
+        return "".join(difflib.unified_diff(a, b, fromfile=path, tofile=path))
+    out: List[str] = []
+    for hunk in _hunks(codes, 3):
+        if not out:
+            out += [f"--- {path}\n", f"+++ {path}\n"]
+        first, last = hunk[0], hunk[-1]
+        out.append(f"@@ -{_span(first[1], last[2])} +{_span(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in hunk:
+            if tag == "equal":
+                out += [" " + line for line in a[i1:i2]]
+                continue
+            out += ["-" + line for line in a[i1:i2]]
+            out += ["+" + line for line in b[j1:j2]]
+    return "".join(out)
+
+
+Opcode = Tuple[str, int, int, int, int]  # as difflib's: tag, a[i1:i2], b[j1:j2]
+
+
+def _aligned(a: Sequence[str], b: Sequence[str]) -> Optional[List[Opcode]]:
+    """The edit of ``a`` into ``b`` when it is lines replaced one for one (same count) or lines
+    inserted (every line of ``a`` in ``b``, in order); None otherwise."""
+    codes: List[Opcode] = []
+
+    def add(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if codes and codes[-1][0] == tag:
+            codes[-1] = (tag, codes[-1][1], i2, codes[-1][3], j2)
+        else:
+            codes.append((tag, i1, i2, j1, j2))
+
+    if len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            add("equal" if x == y else "replace", i, i + 1, i, i + 1)
+        return codes
+    if len(a) > len(b):
+        return None
+    i = 0
+    for j, y in enumerate(b):
+        if i < len(a) and a[i] == y:
+            add("equal", i, i + 1, j, j + 1)
+            i += 1
+        else:
+            add("insert", i, i, j, j + 1)
+    return codes if i == len(a) else None
+
+
+def _hunks(codes: List[Opcode], context: int) -> Iterator[List[Opcode]]:
+    """The changes with ``context`` equal lines around each, runs closer than twice that
+    merged into one hunk (the unified format's grouping)."""
+    if not any(tag != "equal" for tag, *_ in codes):
+        return
+    codes = list(codes)
+    tag, i1, i2, j1, j2 = codes[0]
+    if tag == "equal":  # only the context before the first change
+        codes[0] = (tag, max(i1, i2 - context), i2, max(j1, j2 - context), j2)
+    tag, i1, i2, j1, j2 = codes[-1]
+    if tag == "equal":  # only the context after the last one
+        codes[-1] = (tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context))
+    hunk: List[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * context:
+            hunk.append((tag, i1, i1 + context, j1, j1 + context))
+            yield hunk
+            hunk = []
+            i1, j1 = i2 - context, j2 - context
+        hunk.append((tag, i1, i2, j1, j2))
+    if hunk and not (len(hunk) == 1 and hunk[0][0] == "equal"):
+        yield hunk
+
+
+def _span(start: int, stop: int) -> str:
+    """A hunk's line range as the unified format writes it (``3,4``; ``3`` for one line)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
 
 
 def write_atomically(source: SourceFile, new_text: str) -> None:

@@ -615,3 +615,70 @@ def test_comments_on_some_lines_are_the_whole_files_comments_there(text):
         fix_module._LAST_COMMENTS = (None, {})  # no whole-file answer to fall back on
         got = fix_module.comments_on(text, wanted)
         assert got == {n: whole[n] for n in wanted if n in whole}
+
+
+@st.composite
+def edited_texts(draw):
+    """A text of up to 150 lines (some repeated, some CRLF, maybe no final newline) and the
+    same with lines changed in place or new unique lines inserted, as fix and annotate do."""
+    pool = ["x = 1\n", ")\n", "\n", "    nn.ReLU(),\n", "y = 2\r\n", "# a comment\n"]
+    lines = draw(st.lists(st.one_of(st.sampled_from(pool), st.integers(0, 999).map(lambda k: f"z{k} = {k}\n")), max_size=150))
+    if lines and draw(st.booleans()):
+        lines[-1] = lines[-1].rstrip("\r\n")
+    new = list(lines)
+    if draw(st.booleans()) and lines:  # fix: comments rewritten in place
+        for k in draw(st.lists(st.integers(0, len(lines) - 1), max_size=6)):
+            new[k] = f"# new {k}\n" if new[k].endswith("\n") else f"# new {k}"
+    else:  # annotate: lines inserted
+        for n, k in enumerate(sorted(draw(st.lists(st.integers(0, len(lines) - 1 if lines else 0), max_size=8)), reverse=True)):
+            new.insert(k, f"    # inserted {n}\n")
+    return "".join(lines), "".join(new)
+
+
+def apply_unified(old_lines, diff):
+    """The new lines a unified diff of ``old_lines`` describes (what ``patch`` would make)."""
+    out, i, body = [], 0, diff.splitlines(keepends=True)[2:]
+    k = 0
+    while k < len(body):
+        header = body[k]
+        assert header.startswith("@@ -"), header
+        start = int(header[4:].split(" ")[0].split(",")[0])
+        count = header[4:].split(" ")[0].split(",")
+        first = start - 1 if len(count) == 1 or count[1] != "0" else start
+        out += old_lines[i:first]
+        i = first
+        k += 1
+        while k < len(body) and not body[k].startswith("@@ -"):
+            line = body[k]
+            if line.startswith("\\"):
+                k += 1
+                continue
+            if line[0] in " -":
+                assert old_lines[i].split("\n\\")[0].rstrip("\n") == line[1:].split("\n\\")[0].rstrip("\n")
+                i += 1
+            if line[0] in " +":
+                out.append(line[1:])
+            k += 1
+    return out + old_lines[i:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(edited_texts())
+def test_the_diff_of_a_fix_or_an_annotation_is_difflibs(pair):
+    """A valid diff always; difflib's own text wherever the old lines are all different (with
+    repeated lines both are right, and may pair them differently)."""
+    import difflib
+
+    old, new = pair
+
+    def lines(text):
+        out = python_lines(text)
+        if out and not out[-1].endswith(("\n", "\r")):
+            out[-1] += "\n\\ No newline at end of file\n"
+        return out
+
+    ours = unified_diff("p.py", old, new)
+    marker = "\n\\ No newline at end of file\n"
+    assert "".join(apply_unified(lines(old), ours)).replace(marker, "\n") == "".join(lines(new)).replace(marker, "\n")
+    if len(set(python_lines(old))) == len(python_lines(old)):
+        assert ours == "".join(difflib.unified_diff(lines(old), lines(new), fromfile="p.py", tofile="p.py"))
