@@ -622,7 +622,10 @@ def edited_texts(draw):
     """A text of up to 150 lines (some repeated, some CRLF, maybe no final newline) and the
     same with lines changed in place or new unique lines inserted, as fix and annotate do."""
     pool = ["x = 1\n", ")\n", "\n", "    nn.ReLU(),\n", "y = 2\r\n", "# a comment\n"]
-    lines = draw(st.lists(st.one_of(st.sampled_from(pool), st.integers(0, 999).map(lambda k: f"z{k} = {k}\n")), max_size=150))
+    if draw(st.booleans()):  # every line different: the diff must be difflib's, byte for byte
+        lines = [f"z{k} = {k}\n" for k in range(draw(st.integers(0, 150)))]
+    else:
+        lines = draw(st.lists(st.one_of(st.sampled_from(pool), st.integers(0, 999).map(lambda k: f"z{k} = {k}\n")), max_size=150))
     if lines and draw(st.booleans()):
         lines[-1] = lines[-1].rstrip("\r\n")
     new = list(lines)
