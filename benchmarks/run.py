@@ -583,7 +583,13 @@ def scratch_venv(folder: Path) -> List[str]:
     python = folder / ("Scripts" if os.name == "nt" else "bin") / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    Path(site, "convshape-checkout.pth").write_text(str(ROOT) + "\n")
+    Path(site, "a-convshape-checkout.pth").write_text(str(ROOT) + "\n")
+    try:  # LibCST, for fix and annotate: its folder, after the checkout (.pth files run in name order)
+        import libcst
+
+        Path(site, "b-libcst.pth").write_text(str(Path(libcst.__file__).resolve().parent.parent) + "\n")
+    except ImportError:
+        pass
     script = folder / "convshape-launcher.py"
     script.write_text("import sys\nfrom flake8_convshape.cli import main\nsys.exit(main())\n")
     return [str(python), str(script)]
@@ -732,23 +738,24 @@ def rewrite_inputs(folder: Path) -> Dict[int, Tuple[Path, Path]]:
     return out
 
 
-def bench_rewrites(runs: int, work: Path) -> None:
+def bench_rewrites(runs: int, work: Path, convshape: List[str]) -> None:
     section("9. `convshape fix` and `convshape annotate --diff` on one large file")
     note(
         """
-A fresh process per run (start-up included), generated files of 2,000, 8,000 and 20,000 lines
+A fresh process per run (start-up included; the environment of section 7, which also sees
+LibCST), generated files of 2,000, 8,000 and 20,000 lines
 (30 blocks per 2,000 lines): for fix one stale comment, for annotate none after the layers.
 LibCST reads only the statements that hold the rewritten comments, so the time grows with the
 file as its analysis does (linearly), not with LibCST's metadata over the whole module.
 """
     )
     inputs = rewrite_inputs(work / "rewrite")
-    env = bench_env()
+    env = peer_env()
     for command in ("fix", "annotate"):
         times = {}
         for n, (stale, bare) in inputs.items():
             path = stale if command == "fix" else bare
-            cmd = [sys.executable, "-m", "flake8_convshape.cli", command, "--diff", "--isolated", str(path)]
+            cmd = convshape + [command, "--diff", "--isolated", str(path)]
             done = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if "would" not in done.stderr:
                 note(f"{command} at {n} lines did not rewrite: {done.stderr.strip()[-300:]}")
@@ -807,13 +814,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     peers = find_peers(args.peers)
     with tempfile.TemporaryDirectory(prefix="convshape-bench-") as scratch:
         work = Path(scratch)
-        convshape = scratch_venv(work / "venv") if wanted & {7, 8} else []
+        convshape = scratch_venv(work / "venv") if wanted & {7, 8, 9} else []
         if 7 in wanted:
             bench_one_file(peers, runs, work, convshape)
         if 8 in wanted:
             bench_tree(peers, runs, work, convshape, args.tree)
         if 9 in wanted:
-            bench_rewrites(runs, work)
+            bench_rewrites(runs, work, convshape)
 
     section("summary")
     for label, value, target, verdict in RESULTS:
