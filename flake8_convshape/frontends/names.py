@@ -42,8 +42,8 @@ class Scope:
         self._cache: Dict[str, Value] = {}
         self._busy: Set[str] = set()
         self._facts: Optional[FileFacts] = None
-        # id(statement) -> the names it stores (statements.stored_names), kept on the module scope
-        self.stored: Dict[int, Tuple[str, ...]] = {}
+        # id(statement) -> it and the names it stores (statements.stored_names), on the module scope
+        self.stored: Dict[int, Tuple[ast.stmt, Tuple[str, ...]]] = {}
         self._children: Dict[int, Scope] = {}
         # set on the module scope by the extractor: node -> torch.nn class name, or None
         self.nn_class: Callable[[ast.AST], Optional[str]] = (

@@ -210,10 +210,10 @@ class ListSimulation:
                     self.bind(inner, ov)
                 return
         cache = ov.root.stored
-        names = cache.get(id(st))
-        if names is None:
-            names = cache[id(st)] = stored_names(st)
-        for name in names:
+        held = cache.get(id(st))
+        if held is None or held[0] is not st:
+            held = cache[id(st)] = (st, stored_names(st))  # the statement kept: its id is not reused
+        for name in held[1]:
             ov.values[name] = UNKNOWN
 
     def value(self, node: ast.expr, ov: Overlay) -> Value:
