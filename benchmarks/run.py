@@ -1,14 +1,16 @@
 """The performance budget of flake8-convshape, measured on real model code.
 
-    python benchmarks/run.py                  # everything (about 5 minutes on 2 cores)
+    python benchmarks/run.py                  # everything (about 8 minutes on 2 cores)
     python benchmarks/run.py --runs 5         # more runs of the slow (flake8) measurements
     python benchmarks/run.py --corpus DIR     # any directory of .py files
     python benchmarks/run.py --skip-flake8    # leave out the flake8 runs (the slow part)
     python benchmarks/run.py --peers VENV     # the peers' environment (pip install torchshapeflow pyrefly)
+    python benchmarks/run.py --sections 3,9   # only some sections (1-6 the corpus, 7-9 peers and rewrites)
 
 The corpus is every .py file of the torchvision and timm wheels (the same pinned versions as the
 real-code test), downloaded once with ``pip download --no-deps`` into a cache outside the
-repository and unpacked there. Plain Python: ``time.perf_counter``, several runs, medians.
+repository and unpacked there; sections 7-9 use generated files, the real-code cache when
+present, and the peers when installed. Plain Python: ``time.perf_counter``, several runs, medians.
 Each figure is printed next to its target with PASS or FAIL; figures without a target are
 marked "info".
 """
