@@ -19,6 +19,7 @@ line. Existing comments are never moved or rewritten, and a second run inserts n
 from __future__ import annotations
 
 import ast
+import bisect
 import tokenize
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -229,13 +230,15 @@ def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
     spans = _block_spans(tree)
 
     blocks = []
+    comment_lines = sorted(toks.comments)  # each block takes its stretch by bisection, not a scan of all
     for trace in traces:
         candidates = spans.get(trace.line, [])
         if len(candidates) != 1 or not trace.steps:
             continue
         end_line = candidates[0][0]
         inside = [s for s in trace.steps if trace.line <= s.line and s.end_line <= end_line]
-        comments = [c for n, c in toks.comments.items() if trace.line <= n <= end_line]
+        stretch = comment_lines[bisect.bisect_left(comment_lines, trace.line) : bisect.bisect_right(comment_lines, end_line)]
+        comments = [toks.comments[n] for n in stretch]
         # comments inside a layer's own parentheses (a nested block's) are not this block's
         comments = [
             c for c in comments if not any((s.line, s.col) < (c.line, c.col) < (s.end_line, s.end_col) for s in inside)
