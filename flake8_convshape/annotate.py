@@ -19,6 +19,7 @@ line. Existing comments are never moved or rewritten, and a second run inserts n
 from __future__ import annotations
 
 import ast
+import bisect
 import tokenize
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 from .codes import MARKER
 from .claims import Num, ShapeClaim, parse_comment
 from .dims import Poly, paren
-from .fix import FixError, parses, python_lines
+from .fix import FixError, python_lines, same_code, tree_of
 
 if TYPE_CHECKING:
     from .analysis import Settings
@@ -125,6 +126,7 @@ class _Comment:
 class Plan:
     insertions: List[Insertion] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    findings: List["Finding"] = field(default_factory=list)  # the file's as it is (unfiltered), to compare with after
 
 
 def _block_spans(tree: ast.AST) -> Dict[int, List[Tuple[int, int]]]:
@@ -210,7 +212,8 @@ def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
     if [ln.rstrip("\r\n") for ln in checker_lines] != [ln.rstrip("\r\n") for ln in lines]:  # checker_lines_agree
         out.notes.append("form feeds or other unusual line breaks: positions ambiguous, not annotated")
         return out
-    traces = analyse(text, settings).traces
+    analysis = analyse(text, settings)
+    traces, out.findings = analysis.traces, analysis.unfiltered
     if current_budget().exceeded:  # cut short: nothing to plan from (and no need to tokenize)
         return out
     try:
@@ -228,13 +231,15 @@ def plan(text: str, settings: Optional["Settings"] = None) -> Plan:
     spans = _block_spans(tree)
 
     blocks = []
+    comment_lines = sorted(toks.comments)  # each block takes its stretch by bisection, not a scan of all
     for trace in traces:
         candidates = spans.get(trace.line, [])
         if len(candidates) != 1 or not trace.steps:
             continue
         end_line = candidates[0][0]
         inside = [s for s in trace.steps if trace.line <= s.line and s.end_line <= end_line]
-        comments = [c for n, c in toks.comments.items() if trace.line <= n <= end_line]
+        stretch = comment_lines[bisect.bisect_left(comment_lines, trace.line) : bisect.bisect_right(comment_lines, end_line)]
+        comments = [toks.comments[n] for n in stretch]
         # comments inside a layer's own parentheses (a nested block's) are not this block's
         comments = [
             c for c in comments if not any((s.line, s.col) < (c.line, c.col) < (s.end_line, s.end_col) for s in inside)
@@ -421,14 +426,14 @@ def annotate_source(text: str, settings: Optional["Settings"] = None, filename: 
     insertions = list(p.insertions)
     if not insertions or current_budget().exceeded:  # a plan cut short is not one to write
         return AnnotateResult(text, [], p.notes)
-    before = _signature(analyse(text, settings, traced=False).unfiltered, [])
-    tree = parses(text)
+    before = _signature(p.findings, [])
+    tree = tree_of(text)
     for _ in range(len(insertions) + 1):
         if not insertions:
             break
         new_text, numbers = insert_lines(text, insertions)
-        new_tree = parses(new_text)
-        if tree is None or new_tree is None or ast.dump(tree) != ast.dump(new_tree):
+        new_tree = tree_of(new_text)
+        if tree is None or new_tree is None or not same_code(tree, new_tree, [i.before for i in insertions]):
             return AnnotateResult(text, [], p.notes + ["the inserted comments would change the code; nothing inserted"])
         findings = analyse(new_text, settings, traced=False).unfiltered
         if current_budget().exceeded:

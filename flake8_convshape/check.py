@@ -4,6 +4,7 @@ what ``--verbose`` says about blocks skipped. ``analysis.analyse`` is the way in
 from __future__ import annotations
 
 import ast
+import gc
 import io
 import os
 import stat
@@ -11,7 +12,8 @@ import tokenize
 import re
 import sys
 import warnings
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .findings import Finding
 
@@ -38,12 +40,27 @@ def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
 
 def _parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), collector_paused():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
             tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
     return tree, physical_lines(source)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a tree is built. A syntax tree holds no
+    cycles, but its hundreds of thousands of new nodes set off collections that each walk every
+    object alive: with the trees of a large file already alive (fix and annotate keep the old
+    and the new), parsing a 20,000-line file took 0.5-0.8 s instead of 0.25 s."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

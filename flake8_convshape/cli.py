@@ -8,29 +8,42 @@ import sys
 from typing import Optional, Sequence
 
 from . import __version__
-from .codes import CODES
 from .commands import NAMES, load
 from .commands.common import EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    codes = "\n".join(f"  {c.code}  {c.summary}" for c in CODES.values())
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``command``) one with only that command: a run imports and builds
+    only what its command needs (a process per file, as editors and pre-commit run it, pays
+    the start-up every time)."""
+    epilog = None
+    if command is None:
+        from .codes import CODES
+
+        codes = "\n".join(f"  {c.code}  {c.summary}" for c in CODES.values())
+        epilog = f"codes:\n{codes}"
     parser = argparse.ArgumentParser(
         prog="convshape",
         description="Replay the shape arithmetic of nn.Sequential blocks and check the shape "
         "comments between layers. Reads source only; never imports or runs it.",
-        epilog=f"codes:\n{codes}",
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in NAMES:
+    for name in NAMES if command is None else [command]:
         load(name).register(sub)
     return parser
 
 
+def _command(argv: Sequence[str]) -> Optional[str]:
+    """The command named first, before any option (``convshape check ...``); None otherwise
+    (``--help``, ``--version``, a typo), when the whole parser answers."""
+    return argv[0] if argv and argv[0] in NAMES else None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help

@@ -72,16 +72,18 @@ _CONSTS: Dict[int, "Poly"] = {}
 class Poly:
     """An immutable polynomial ``sum(coeff * monomial)``; the empty monomial is the constant."""
 
-    __slots__ = ("terms", "_hash", "_resolved", "_const")
+    __slots__ = ("terms", "_hash", "_resolved", "_const", "_unknown", "_fresh")
 
     def __init__(self, terms: Mapping[Monomial, Number]) -> None:
         # coefficients stay plain ints unless a division made them rational (Fractions are slow)
-        items = [(m, int(c) if c.denominator == 1 else c) for m, c in terms.items() if c != 0]
+        items = [(m, c if type(c) is int else int(c) if c.denominator == 1 else c) for m, c in terms.items() if c != 0]
         if len(items) > 1:
             items.sort(key=lambda mc: (len(mc[0]) == 0, _mono_key(mc[0])))
         self.terms: Tuple[Tuple[Monomial, Number], ...] = tuple(items)
         self._hash: Optional[int] = None
         self._resolved: Optional[Poly] = None
+        self._unknown: Optional[FrozenSet[str]] = None  # _symbols, computed once
+        self._fresh: Optional[FrozenSet[str]] = None  # fresh_names, computed once
         if not items:
             self._const: Optional[Number] = 0
         elif len(items) == 1 and items[0][0] == ():
@@ -163,10 +165,16 @@ class Poly:
         return Poly(acc)
 
     def scale(self, k: Number) -> "Poly":
+        if k == 1:
+            return self
         return Poly({m: c * k for m, c in self.terms})
 
     def truediv(self, d: Number) -> "Poly":
         """Exact division, as people write ``H/2`` in comments."""
+        if d == 1:
+            return self
+        if type(d) is int and d and all(type(c) is int and c % d == 0 for _, c in self.terms):
+            return Poly({m: c // d for m, c in self.terms})  # exact: no Fraction on the way
         return self.scale(Fraction(1) / Fraction(d))
 
     def floordiv(self, d: int) -> "Poly":
@@ -360,8 +368,11 @@ def _denominator_lcm(p: Poly) -> int:
     return q
 
 
-def _symbols(p: Poly) -> Set[str]:
-    """The names still unknown in ``p`` (inside floors too)."""
+def _symbols(p: Poly) -> FrozenSet[str]:
+    """The names still unknown in ``p`` (inside floors too); kept on ``p`` (it is immutable)."""
+    known = p._unknown
+    if known is not None:
+        return known
     out: Set[str] = set()
     for a in p.atoms():
         if isinstance(a, Sym):
@@ -369,7 +380,8 @@ def _symbols(p: Poly) -> Set[str]:
                 out.add(a.name)
         else:
             out |= _symbols(a.num)
-    return out
+    p._unknown = frozenset(out)
+    return p._unknown
 
 
 def substitute(p: Poly, values: Mapping[str, Union[int, "Poly"]]) -> Poly:
@@ -562,7 +574,14 @@ def readable(text: str) -> str:
 
 def fresh_names(p: Optional[Poly]) -> FrozenSet[str]:
     """The sizes the code leaves unknown (fresh symbols) that ``p`` depends on, floors included."""
-    return frozenset() if p is None else frozenset(n for n in _symbols(p) if n.startswith(FRESH))
+    if p is None:
+        return _NO_NAMES
+    if p._fresh is None:
+        p._fresh = frozenset(n for n in _symbols(p) if n.startswith(FRESH)) or _NO_NAMES
+    return p._fresh
+
+
+_NO_NAMES: FrozenSet[str] = frozenset()
 
 
 def has_fresh(p: Poly) -> bool:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import io
 import os
@@ -28,7 +29,7 @@ import tempfile
 import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .codes import FIXABLE
 from .findings import Edit, Finding
@@ -123,8 +124,10 @@ def checker_lines_agree(text: str) -> bool:
 
 
 def parses(text: str) -> Optional[ast.AST]:
+    from .check import collector_paused
+
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), collector_paused():
             warnings.simplefilter("ignore")
             return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
@@ -132,7 +135,14 @@ def parses(text: str) -> Optional[ast.AST]:
 
 
 def comment_tokens(text: str) -> Dict[int, Tuple[int, str]]:
-    """``line -> (col, comment text)`` for every comment token (at most one per line)."""
+    """``line -> (col, comment text)`` for every comment token (at most one per line).
+
+    The last result is kept (do not modify it): a fix round reads the comments of one text
+    when it plans, and of the new text when it verifies, which the next round plans on."""
+    global _LAST_COMMENTS
+    last_text, last = _LAST_COMMENTS
+    if last_text is text or last_text == text:
+        return last
     lines = iter(python_lines(text))
     found: Dict[int, Tuple[int, str]] = {}
     try:
@@ -141,7 +151,53 @@ def comment_tokens(text: str) -> Dict[int, Tuple[int, str]]:
                 found[tok.start[0]] = (tok.start[1], tok.string)
     except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
         raise UnsafeEdit(f"cannot tokenize: {exc}") from exc
+    _LAST_COMMENTS = (text, found)
     return found
+
+
+_LAST_COMMENTS: Tuple[Optional[str], Dict[int, Tuple[int, str]]] = (None, {})  # one tuple: thread-safe
+
+
+def comments_on(text: str, wanted: Iterable[int]) -> Dict[int, Tuple[int, str]]:
+    """``comment_tokens`` of the lines ``wanted`` only (lines without a comment left out).
+
+    The top-level statements that hold them are tokenized, each from its first line, where
+    the whole file's tokenizer stands in the same state (no open bracket or string, no
+    indentation): the tokenizer is pure Python, a third of a second for 20,000 lines. The
+    whole file is tokenized when a line lies in no top-level statement or a statement does
+    not tokenize alone."""
+    lines_wanted = sorted(set(wanted))
+    last_text, last = _LAST_COMMENTS
+    if not lines_wanted or last_text is text or last_text == text:
+        return {n: last[n] for n in lines_wanted if n in last} if lines_wanted else {}
+    tree = tree_of(text)
+    if not isinstance(tree, ast.Module):
+        return _only(comment_tokens(text), lines_wanted)
+    spans = [(min([st.lineno] + [d.lineno for d in getattr(st, "decorator_list", ())]), st.end_lineno or st.lineno) for st in tree.body]
+    starts = [first for first, _ in spans]
+    lines = python_lines(text)
+    found: Dict[int, Tuple[int, str]] = {}
+    read: Set[Tuple[int, int]] = set()
+    for n in lines_wanted:
+        k = bisect.bisect_right(starts, n) - 1
+        if k < 0 or spans[k][1] < n:
+            return _only(comment_tokens(text), lines_wanted)  # between statements: read it all
+        if spans[k] in read:
+            continue
+        read.add(spans[k])
+        first, end = spans[k]
+        part = iter(lines[first - 1 : end])
+        try:
+            for tok in tokenize.generate_tokens(lambda: next(part, "")):
+                if tok.type == tokenize.COMMENT:
+                    found[tok.start[0] + first - 1] = (tok.start[1], tok.string)
+        except (tokenize.TokenError, SyntaxError, IndentationError):
+            return _only(comment_tokens(text), lines_wanted)
+    return _only(found, lines_wanted)
+
+
+def _only(comments: Dict[int, Tuple[int, str]], lines: Sequence[int]) -> Dict[int, Tuple[int, str]]:
+    return {n: comments[n] for n in lines if n in comments}
 
 
 # --------------------------------------------------------------------------------- editing
@@ -166,7 +222,7 @@ def plan_rewrites(text: str, edits: Iterable[Edit]) -> List[CommentRewrite]:
         return []
     if not checker_lines_agree(text):
         raise UnsafeEdit(AMBIGUOUS)
-    comments = comment_tokens(text)
+    comments = comments_on(text, [e.line for e in edits])
     by_line: Dict[int, List[Edit]] = {}
     for e in edits:
         by_line.setdefault(e.line, []).append(e)
@@ -204,20 +260,124 @@ def splice(text: str, rewrites: Sequence[CommentRewrite]) -> str:
     return "".join(lines)
 
 
-def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[str]:
+def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite], tree: Optional[ast.AST] = None) -> Optional[str]:
     """The rewrites applied by a LibCST transformer on ``Comment`` nodes; None when LibCST
     cannot parse the module (syntax newer than the installed LibCST knows) or does not give it
-    back byte for byte (lone-CR line ends), where the verified tokenizer splice stands alone."""
+    back byte for byte (lone-CR line ends), where the verified tokenizer splice stands alone.
+
+    LibCST reads only the statements that hold the rewritten comments (the innermost one whose
+    lines it parses and gives back exactly; the whole module when none does): its position
+    metadata over a whole 20,000-line module took half a minute. ``tree`` is ``text`` parsed
+    by ``ast`` (parsed here when not given)."""
+    lines = python_lines(text)
+    if tree is None:
+        tree = parses(text)
+    segments = _segments(tree, lines, rewrites) if tree is not None else None
+    if segments is None:
+        return _libcst_segment(text, rewrites, 1, wrap=False)
+    out = list(lines)
+    for (first, last), group in reversed(segments):
+        done = _libcst_segment("".join(lines[first - 1 : last]), group, first)
+        if done is None:  # _segments found that LibCST reads it back; never here
+            return _libcst_segment(text, rewrites, 1, wrap=False)
+        out[first - 1 : last] = [done]
+    return "".join(out)
+
+
+def _segments(
+    tree: ast.AST, lines: Sequence[str], rewrites: Sequence[CommentRewrite]
+) -> Optional[List[Tuple[Tuple[int, int], List[CommentRewrite]]]]:
+    """Disjoint line ranges ``(first, last)`` covering every rewrite, each the lines of the
+    innermost statement LibCST reads back exactly (outer ones when it cannot: ``else: x = ...``
+    alone is no module), with the rewrites that fall in it; None (the whole file) when a
+    rewrite lies in no such statement."""
+    parents: Dict[int, Tuple[int, int]] = {}  # the innermost statement span holding each line
+    outer: Dict[Tuple[int, int], Optional[Tuple[int, int]]] = {}
+
+    def visit(node: ast.AST, parent: Optional[Tuple[int, int]]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                span = (child.lineno, child.end_lineno or child.lineno)
+                if span == parent:  # ``if a: x = 1``: the same lines as the statement around it
+                    visit(child, parent)
+                    continue
+                outer.setdefault(span, parent)  # outer first: each span strictly inside its parent
+                visit(child, span)
+            elif not isinstance(child, (ast.expr, ast.expr_context)):
+                visit(child, parent)  # handlers, match cases, ... hold statements
+
+    visit(tree, None)
+    wanted = {r.line for r in rewrites}
+    for held in sorted(outer, key=lambda s: s[1] - s[0], reverse=True):
+        for line in wanted:
+            if held[0] <= line <= held[1]:
+                parents[line] = held  # smaller spans come later and win
+    chosen: Set[Tuple[int, int]] = set()
+    readable: Dict[Tuple[int, int], bool] = {}
+    for r in rewrites:
+        span: Optional[Tuple[int, int]] = parents.get(r.line)
+        while span is not None:
+            if span not in readable:
+                readable[span] = _libcst_reads(lines, span)
+            if readable[span]:
+                break
+            span = outer[span]
+        if span is None:
+            return None
+        chosen.add(span)
+    # statements nest or lie apart: keep the outermost of nested ranges
+    ranges: List[Tuple[int, int]] = []
+    for first, last in sorted(chosen, key=lambda s: (s[0], -s[1])):
+        if ranges and first <= ranges[-1][1]:
+            if last > ranges[-1][1]:  # statements do not half-overlap; should two, read the whole file
+                return None
+            continue
+        ranges.append((first, last))
+    return [((a, b), [r for r in rewrites if a <= r.line <= b]) for a, b in ranges]
+
+
+def _libcst_reads(lines: Sequence[str], span: Tuple[int, int]) -> bool:
+    """LibCST parses these lines alone (behind ``if 1:`` when indented) and gives them back
+    byte for byte."""
+    _libcst()
+    import libcst as cst
+
+    segment = "".join(lines[span[0] - 1 : span[1]])
+    wrapped = _wrapped(segment)
+    try:
+        return bool(cst.parse_module(wrapped).code == wrapped)
+    except Exception:  # noqa: BLE001  LibCST raises a few kinds
+        return False
+
+
+def _libcst() -> None:
+    """Import LibCST (here only, when a file has something to fix) without its warnings."""
     with warnings.catch_warnings():  # libcst.metadata imports modules with deprecated typing
         warnings.simplefilter("ignore", DeprecationWarning)
-        import libcst as cst
-        from libcst.metadata import MetadataWrapper, PositionProvider
+        import libcst.metadata  # noqa: F401
 
+
+def _wrapped(segment: str) -> str:
+    """An indented statement made a module: ``if 1:`` above it, every column unchanged."""
+    return "if 1:\n" + segment if segment[:1] in (" ", "\t", "\x0c") else segment
+
+
+def _libcst_segment(segment: str, rewrites: Sequence[CommentRewrite], first: int, wrap: bool = True) -> Optional[str]:
+    """The rewrites applied to ``segment`` (the file's lines from ``first`` on; the whole
+    module unless ``wrap``) by a LibCST transformer on ``Comment`` nodes; None when LibCST
+    cannot read it back exactly."""
+    _libcst()
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    wrapped = _wrapped(segment) if wrap else segment
+    extra = len(wrapped) - len(segment)  # the ``if 1:`` line, when there is one
+    shift = first - 1 - (1 if extra else 0)
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(wrapped)
     except (cst.ParserSyntaxError, Exception):  # noqa: BLE001  LibCST raises a few kinds
         return None
-    if module.code != text:  # e.g. lone-CR line ends: LibCST's round trip is not exact there
+    if module.code != wrapped:  # e.g. lone-CR line ends: LibCST's round trip is not exact there
         return None
     wanted = {(r.line, r.col): r for r in rewrites}
     done: Set[Tuple[int, int]] = set()
@@ -227,17 +387,17 @@ def libcst_rewrite(text: str, rewrites: Sequence[CommentRewrite]) -> Optional[st
 
         def leave_Comment(self, original_node: "cst.Comment", updated_node: "cst.Comment") -> "cst.Comment":
             start = self.get_metadata(PositionProvider, original_node).start
-            r = wanted.get((start.line, start.column))
+            r = wanted.get((start.line + shift, start.column))
             if r is None or original_node.value != r.old:
                 return updated_node
             done.add((r.line, r.col))
             return updated_node.with_changes(value=r.new)
 
-    new_module = MetadataWrapper(module, unsafe_skip_copy=True).visit(CommentFixer())
+    new_code = MetadataWrapper(module, unsafe_skip_copy=True).visit(CommentFixer()).code
     if done != set(wanted):
         missing = sorted(set(wanted) - done)
         raise UnsafeEdit(f"LibCST finds no comment at line {missing[0][0]} column {missing[0][1] + 1}")
-    return new_module.code
+    return new_code[extra:]
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
@@ -249,31 +409,68 @@ def apply_rewrites(text: str, rewrites: Sequence[CommentRewrite]) -> str:
     if not rewrites:
         return text
     spliced = splice(text, rewrites)
-    via_cst = libcst_rewrite(text, rewrites)
+    tree = tree_of(text)
+    via_cst = libcst_rewrite(text, rewrites, tree)
     if via_cst is not None and via_cst != spliced:
         raise UnsafeEdit("LibCST and the tokenizer disagree about where the comments are")
-    verify_comments_only(text, spliced)
+    verify_comments_only(text, spliced, tree)
     return spliced
 
 
-def verify_comments_only(old: str, new: str) -> None:
-    """UnsafeEdit unless ``new`` differs from ``old`` only inside comments (same code, same AST)."""
+def verify_comments_only(old: str, new: str, tree_old: Optional[ast.AST] = None) -> None:
+    """UnsafeEdit unless ``new`` differs from ``old`` only inside comments (same code, same AST);
+    ``tree_old`` is ``old`` parsed, when the caller has it."""
     old_lines, new_lines = python_lines(old), python_lines(new)
     if len(old_lines) != len(new_lines):
         raise UnsafeEdit("the number of lines changed")
-    old_comments, new_comments = comment_tokens(old), comment_tokens(new)
+    old_comments = comments_on(old, [n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b])
     for number, (a, b) in enumerate(zip(old_lines, new_lines), 1):
         if a == b:
             continue
-        if number not in old_comments or number not in new_comments:
+        if number not in old_comments:
             raise UnsafeEdit(f"line {number} changed outside a comment")
-        col = old_comments[number][0]
-        end_a, end_b = col + len(old_comments[number][1]), col + len(new_comments[number][1])
-        if new_comments[number][0] != col or a[:col] != b[:col] or a[end_a:] != b[end_b:]:
+        col, token = old_comments[number]
+        end = a[col + len(token) :]  # what follows a comment token: the line's end
+        new_token = b[col : len(b) - len(end)]
+        # the same code up to the comment, and a comment from there to the same line end: the
+        # tokenizer reads one there, as it did in the old line (nothing is re-tokenized)
+        if a[:col] != b[:col] or not b.endswith(end) or end.strip("\r\n"):
             raise UnsafeEdit(f"line {number} changed outside its comment")
-    tree_old, tree_new = parses(old), parses(new)
-    if tree_old is None or tree_new is None or ast.dump(tree_old) != ast.dump(tree_new):
+        if not new_token.startswith("#") or "\r" in new_token or "\n" in new_token:
+            raise UnsafeEdit(f"line {number} changed outside its comment")
+    tree_old, tree_new = tree_old or tree_of(old), tree_of(new)
+    changed = [n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
+    if tree_old is None or tree_new is None or not same_code(tree_old, tree_new, changed):
         raise UnsafeEdit("the code itself would change")
+
+
+def tree_of(text: str) -> Optional[ast.AST]:
+    """``text`` parsed, through check.parse's one-text cache: the next fix round, or the
+    check after it, analyses the text verified last, and finds it parsed."""
+    from .check import parse
+
+    parsed = parse(text)
+    return None if parsed is None else parsed[0]
+
+
+def same_code(old: ast.AST, new: ast.AST, touched: Sequence[int]) -> bool:
+    """The two modules hold the same code (``ast.dump``, positions aside), where the new text
+    is the old one with only the lines ``touched`` (old numbering) changed or inserted before.
+    Top-level statements on no touched line are the same text, so only their kind and length
+    are compared; those holding a touched line are compared in full: the cost grows with the
+    statements touched, not with the file."""
+    if not isinstance(old, ast.Module) or not isinstance(new, ast.Module) or len(old.body) != len(new.body):
+        return ast.dump(old) == ast.dump(new)
+    lines = sorted(touched)
+    for a, b in zip(old.body, new.body):
+        first = min([a.lineno] + [d.lineno for d in getattr(a, "decorator_list", ())])
+        k = bisect.bisect_left(lines, first)
+        if k < len(lines) and lines[k] <= (a.end_lineno or a.lineno):
+            if ast.dump(a) != ast.dump(b):
+                return False
+        elif (type(a), a.col_offset, (a.end_lineno or 0) - a.lineno) != (type(b), b.col_offset, (b.end_lineno or 0) - b.lineno):
+            return False
+    return ast.dump(ast.Module([], old.type_ignores)) == ast.dump(ast.Module([], new.type_ignores))
 
 
 # --------------------------------------------------------------------------------- fixing
@@ -297,7 +494,7 @@ def fixable_findings(text: str, settings: "Settings", filename: str = "<string>"
     Python's own lines: a form feed does not end one)."""
     from .analysis import analyse
 
-    return [f for f in analyse(text, settings).findings if f.code in FIXABLE]
+    return [f for f in analyse(text, settings, traced=False).findings if f.code in FIXABLE]
 
 
 def fix_source(text: str, settings: Optional["Settings"] = None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
@@ -344,10 +541,11 @@ def _next_rewrites(
         return findings, []
     if not checker_lines_agree(text):
         raise UnsafeEdit(AMBIGUOUS)
-    comments = comment_tokens(text)
+    comments = comments_on(text, [f.line for f in findings if f.fix is not None])
     edits = [f.fix for f in findings if f.fix is not None and _on_its_comment(f, comments)]
     rewrites = [r for r in plan_rewrites(text, edits) if (r.line, r.old) not in refused]
-    readable = [r for r in rewrites if reads_back(text, r)]
+    lines = python_lines(text)
+    readable = [r for r in rewrites if reads_back(text, r, lines)]
     refused.update((r.line, r.old) for r in rewrites if r not in readable)
     return findings, readable
 
@@ -360,11 +558,12 @@ def _on_its_comment(f: Finding, comments: Dict[int, Tuple[int, str]]) -> bool:
     return f.col == col and f.end_line == f.line and f.end_col == col + len(text)
 
 
-def reads_back(text: str, r: CommentRewrite) -> bool:
-    """The rewritten comment must still be the same kind of claim (shape, or arithmetic)."""
+def reads_back(text: str, r: CommentRewrite, lines: Optional[Sequence[str]] = None) -> bool:
+    """The rewritten comment must still be the same kind of claim (shape, or arithmetic);
+    ``lines`` are ``text``'s, when the caller has them."""
     from .claims import parse_comment
 
-    lines = python_lines(text)
+    lines = python_lines(text) if lines is None else lines
     trailing = bool(lines[r.line - 1][: r.col].strip()) if r.line <= len(lines) else False
     before, after = parse_comment(r.old, trailing=trailing), parse_comment(r.new, trailing=trailing)
     return before is not None and after is not None and type(before) is type(after)
@@ -439,7 +638,11 @@ def apply_assert_edits(text: str, edits: Sequence[Edit]) -> str:
 
 
 def unified_diff(path: str, old: str, new: str) -> str:
-    """A unified diff of two texts, ``--- path`` / ``+++ path``, lines as they are (CRLF kept)."""
+    """A unified diff of two texts, ``--- path`` / ``+++ path``, lines as they are (CRLF kept).
+
+    What fix and annotate make (lines changed in place, or lines inserted) is aligned in one
+    pass; anything else goes to difflib, whose matcher took 6 of annotate's 9 seconds on a
+    20,000-line file."""
 
     def lines(text: str) -> List[str]:
         out = python_lines(text)
@@ -447,7 +650,85 @@ def unified_diff(path: str, old: str, new: str) -> str:
             out[-1] += "\n\\ No newline at end of file\n"
         return out
 
-    return "".join(difflib.unified_diff(lines(old), lines(new), fromfile=path, tofile=path))
+    a, b = lines(old), lines(new)
+    codes = _aligned(a, b)
+    if codes is None:
+        return "".join(difflib.unified_diff(a, b, fromfile=path, tofile=path))
+    out: List[str] = []
+    for hunk in _hunks(codes, 3):
+        if not out:
+            out += [f"--- {path}\n", f"+++ {path}\n"]
+        first, last = hunk[0], hunk[-1]
+        out.append(f"@@ -{_span(first[1], last[2])} +{_span(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in hunk:
+            if tag == "equal":
+                out += [" " + line for line in a[i1:i2]]
+                continue
+            out += ["-" + line for line in a[i1:i2]]
+            out += ["+" + line for line in b[j1:j2]]
+    return "".join(out)
+
+
+Opcode = Tuple[str, int, int, int, int]  # as difflib's: tag, a[i1:i2], b[j1:j2]
+
+
+def _aligned(a: Sequence[str], b: Sequence[str]) -> Optional[List[Opcode]]:
+    """The edit of ``a`` into ``b`` when it is lines replaced one for one (same count) or lines
+    inserted (every line of ``a`` in ``b``, in order); None otherwise."""
+    codes: List[Opcode] = []
+
+    def add(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if codes and codes[-1][0] == tag:
+            codes[-1] = (tag, codes[-1][1], i2, codes[-1][3], j2)
+        else:
+            codes.append((tag, i1, i2, j1, j2))
+
+    if len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            add("equal" if x == y else "replace", i, i + 1, i, i + 1)
+        return codes
+    if len(a) > len(b):
+        return None
+    i = 0
+    for j, y in enumerate(b):
+        if i < len(a) and a[i] == y:
+            add("equal", i, i + 1, j, j + 1)
+            i += 1
+        else:
+            add("insert", i, i, j, j + 1)
+    return codes if i == len(a) else None
+
+
+def _hunks(codes: List[Opcode], context: int) -> Iterator[List[Opcode]]:
+    """The changes with ``context`` equal lines around each, runs closer than twice that
+    merged into one hunk (the unified format's grouping)."""
+    if not any(tag != "equal" for tag, *_ in codes):
+        return
+    codes = list(codes)
+    tag, i1, i2, j1, j2 = codes[0]
+    if tag == "equal":  # only the context before the first change
+        codes[0] = (tag, max(i1, i2 - context), i2, max(j1, j2 - context), j2)
+    tag, i1, i2, j1, j2 = codes[-1]
+    if tag == "equal":  # only the context after the last one
+        codes[-1] = (tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context))
+    hunk: List[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * context:
+            hunk.append((tag, i1, i1 + context, j1, j1 + context))
+            yield hunk
+            hunk = []
+            i1, j1 = i2 - context, j2 - context
+        hunk.append((tag, i1, i2, j1, j2))
+    if hunk and not (len(hunk) == 1 and hunk[0][0] == "equal"):
+        yield hunk
+
+
+def _span(start: int, stop: int) -> str:
+    """A hunk's line range as the unified format writes it (``3,4``; ``3`` for one line)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
 
 
 def write_atomically(source: SourceFile, new_text: str) -> None:

@@ -7,9 +7,7 @@ documents, which are always printed so that tools can parse them).
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
-from urllib.parse import quote
 
 from . import __version__
 from .codes import CODES
@@ -67,6 +65,8 @@ def json_objects(records: Sequence[Record]) -> List[Dict[str, Any]]:
 
 def as_json(records: Sequence[Record]) -> str:
     """A JSON array with one object per finding (columns 1-based; end_column exclusive)."""
+    import json  # here: the text format, the one most runs print, needs neither json nor urllib
+
     return json.dumps(json_objects(records), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -75,6 +75,7 @@ def artifact_uri(path: str) -> str:
     a ``file://`` URI for an absolute one."""
     import os
     from pathlib import Path
+    from urllib.parse import quote
 
     if os.path.isabs(path):
         return Path(path).as_uri()
@@ -179,6 +180,8 @@ def sarif_document(records: Sequence[Record], notifications: Sequence[Tuple[str,
 
 
 def as_sarif(records: Sequence[Record], notifications: Sequence[Tuple[str, str]] = ()) -> str:
+    import json
+
     return json.dumps(sarif_document(records, notifications), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -426,7 +426,7 @@ def test_when_libcst_cannot_parse_the_tokenizer_splice_alone_applies(monkeypatch
 def test_when_libcst_and_the_tokenizer_disagree_nothing_is_applied(monkeypatch):
     import flake8_convshape.fix as fix_module
 
-    monkeypatch.setattr(fix_module, "libcst_rewrite", lambda text, rewrites: text + "# extra\n")
+    monkeypatch.setattr(fix_module, "libcst_rewrite", lambda text, rewrites, tree=None: text + "# extra\n")
     with pytest.raises(UnsafeEdit, match="disagree"):
         apply_edits(SOURCE, [Edit(3, 18, 27, "3 x 4 x 4")])
 
@@ -452,3 +452,236 @@ def test_old_mac_line_ends_are_fixed_and_kept():
     fixed = (DATA / "crlf.after.py").read_bytes().decode().replace("\r\n", "\r")
     result = fix_source(text)
     assert result.text == fixed  # LibCST's round trip is not exact here: the verified splice is
+
+
+# LibCST reads only the statements that hold the rewritten comments ----------------------------
+
+NESTED = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, flag=True):
+        super().__init__()
+        if flag: self.a = nn.Sequential(  # input: 3 x 8 x 8
+            nn.ReLU(),  # 3 x 8 x 8
+        )
+        else: self.a = nn.Sequential(  # input: 3 x 8 x 8
+            nn.ReLU(),  # 3 x 8 x 8
+        )
+        self.b = nn.Sequential(
+            # input: 3 x 8 x 8
+            nn.ReLU(),
+            # 3 x 8 x 8
+        )
+# 3 x 8 x 8
+x = 1
+"""
+
+
+def libcst_reads(monkeypatch) -> List[str]:
+    """Every text LibCST is asked to parse, from now on."""
+    import libcst
+
+    seen: List[str] = []
+    real = libcst.parse_module
+
+    def recording(text, *args, **kwargs):
+        seen.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(libcst, "parse_module", recording)
+    return seen
+
+
+def test_libcst_reads_only_the_statement_holding_the_comment(monkeypatch):
+    seen = libcst_reads(monkeypatch)
+    out = apply_edits(NESTED, [Edit(16, 14, 23, "3 x 4 x 4")])
+    assert out == NESTED.replace("            # 3 x 8 x 8\n        )", "            # 3 x 4 x 4\n        )")
+    assert seen and all(text.startswith("if 1:\n        self.b = nn.Sequential(") and text.count("\n") == 6 for text in seen)
+
+
+def test_a_statement_libcst_cannot_read_alone_is_read_with_the_one_around_it(monkeypatch):
+    seen = libcst_reads(monkeypatch)
+    out = apply_edits(NESTED, [Edit(11, 26, 35, "3 x 4 x 4"), Edit(8, 26, 35, "3 x 5 x 5")])
+    lines = python_lines(NESTED)
+    lines[7] = lines[7].replace("3 x 8 x 8", "3 x 5 x 5")
+    lines[10] = lines[10].replace("3 x 8 x 8", "3 x 4 x 4")
+    assert out == "".join(lines)
+    # `else: self.a = ...` alone is no module: the whole if statement is read (once per rewrite
+    # at most), and never the whole file
+    assert any(text.startswith("if 1:\n        if flag:") for text in seen)
+    assert not any(text.startswith("import") for text in seen)
+
+
+def test_a_comment_outside_every_statement_is_rewritten_through_the_whole_module(monkeypatch):
+    seen = libcst_reads(monkeypatch)
+    out = apply_edits(NESTED, [Edit(18, 2, 11, "3 x 4 x 4")])
+    assert out == NESTED.replace("# 3 x 8 x 8\nx = 1", "# 3 x 4 x 4\nx = 1")
+    assert seen == [NESTED]
+
+
+def test_a_segment_where_libcst_and_the_splice_disagree_is_refused(monkeypatch):
+    import flake8_convshape.fix as fix_module
+
+    real = fix_module._libcst_segment
+
+    def off_by_one(segment, rewrites, first, wrap=True):
+        return real(segment, [replace_line(r, r.line + 1) for r in rewrites], first, wrap)
+
+    def replace_line(r, line):
+        from dataclasses import replace
+
+        return replace(r, line=line)
+
+    monkeypatch.setattr(fix_module, "_libcst_segment", off_by_one)
+    with pytest.raises(UnsafeEdit, match="LibCST finds no comment"):
+        apply_edits(NESTED, [Edit(16, 14, 23, "3 x 4 x 4")])
+
+
+def test_fix_of_a_long_file_reads_only_the_stale_comments_statement(monkeypatch):
+    block = (
+        "net{i} = nn.Sequential(\n    # input: 3 x 8 x 8\n    nn.Conv2d(3, 4, 3, 1, 1),\n    # state size. 4 x 8 x 8\n"
+        "    nn.Conv2d(4, 4, 3, 1, 1),\n    # state size. 4 x {h} x 8\n)\n"
+    )
+    text = "import torch.nn as nn\n" + "".join(block.format(i=i, h=8) for i in range(300))
+    stale = text.replace(block.format(i=150, h=8), block.format(i=150, h=9))
+    assert stale != text
+    seen = libcst_reads(monkeypatch)
+    result = fix_source(stale)
+    assert result.text == text and len(result.changed_lines) == 1
+    assert seen and max(t.count("\n") for t in seen) == 7
+
+
+@pytest.mark.parametrize(
+    "new, touched, same",
+    [
+        (NESTED.replace("# input: 3 x 8 x 8\n            nn.ReLU(),\n", "# input: 3 x 9 x 9\n            nn.ReLU(),\n"), [14], True),
+        (NESTED.replace("            nn.ReLU(),\n            # 3", "            nn.Tanh(),\n            # 3"), [15], False),
+        (NESTED.replace("x = 1\n", "x = 2\n"), [19], False),
+        (NESTED.replace("        super().__init__()\n", "        # a new line\n        super().__init__()\n"), [6], True),
+        (NESTED.replace("        super().__init__()\n", "        super().__init__()\n        y = 1\n"), [7], False),
+    ],
+)
+def test_same_code_compares_the_touched_statements(new, touched, same):
+    from flake8_convshape.fix import parses, same_code
+
+    assert new != NESTED
+    assert same_code(parses(NESTED), parses(new), touched) is same
+
+
+@pytest.mark.parametrize(
+    "new, ok",
+    [
+        (SOURCE.replace("# 3 x 8 x 8\n", "# 3 x 4 x 4\n"), True),
+        (SOURCE.replace("# 3 x 8 x 8\n", "# 3 x 4 x 4  # noqa\n"), True),
+        (SOURCE.replace("nn.ReLU(),  # 3 x 8 x 8\n", "nn.Tanh(),  # 3 x 8 x 8\n"), False),  # code on a comment line
+        (SOURCE.replace("nn.ReLU(),  # 3 x 8 x 8\n", "nn.ReLU(), x # 3 x 8 x 8\n"), False),
+        (SOURCE.replace("  # 3 x 8 x 8\n", "  3 x 8 x 8\n"), False),  # no longer a comment
+        (SOURCE.replace("# 3 x 8 x 8\n", "# 3 x 8\rx = 8\n"), False),  # a line break inside
+        (SOURCE.replace("# 3 x 8 x 8\n)", "# 3 x 8 x 8\n)\n"), False),  # a line more
+        (SOURCE.replace("    nn.ReLU(),", "    nn.ReLU(), "), False),  # not a comment line... changed
+    ],
+)
+def test_verify_comments_only_refuses_any_change_outside_a_comment(new, ok):
+    from flake8_convshape.fix import verify_comments_only
+
+    assert new != SOURCE
+    if ok:
+        verify_comments_only(SOURCE, new)
+    else:
+        with pytest.raises(UnsafeEdit):
+            verify_comments_only(SOURCE, new)
+
+
+TOKENIZED = NESTED + '''
+@decorate(  # a comment in a decorator
+    1)
+def f(): return 1  # after a one-line def
+y = 1; z = nn.Sequential(  # after a semicolon
+    nn.ReLU())  # the end
+s = """# not a comment
+"""  # but this is
+'''
+
+
+@pytest.mark.parametrize("text", [SOURCE, NESTED, TOKENIZED] + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "fixtures").glob("*.py"))[:12]])
+def test_comments_on_some_lines_are_the_whole_files_comments_there(text):
+    import flake8_convshape.fix as fix_module
+
+    whole = fix_module.comment_tokens(text)
+    everything = list(range(1, len(python_lines(text)) + 2))
+    for wanted in (everything, everything[::3], sorted(whole)[:3], sorted(whole)[-2:]):
+        fix_module._LAST_COMMENTS = (None, {})  # no whole-file answer to fall back on
+        got = fix_module.comments_on(text, wanted)
+        assert got == {n: whole[n] for n in wanted if n in whole}
+
+
+@st.composite
+def edited_texts(draw):
+    """A text of up to 150 lines (some repeated, some CRLF, maybe no final newline) and the
+    same with lines changed in place or new unique lines inserted, as fix and annotate do."""
+    pool = ["x = 1\n", ")\n", "\n", "    nn.ReLU(),\n", "y = 2\r\n", "# a comment\n"]
+    if draw(st.booleans()):  # every line different: the diff must be difflib's, byte for byte
+        lines = [f"z{k} = {k}\n" for k in range(draw(st.integers(0, 150)))]
+    else:
+        lines = draw(st.lists(st.one_of(st.sampled_from(pool), st.integers(0, 999).map(lambda k: f"z{k} = {k}\n")), max_size=150))
+    if lines and draw(st.booleans()):
+        lines[-1] = lines[-1].rstrip("\r\n")
+    new = list(lines)
+    if draw(st.booleans()) and lines:  # fix: comments rewritten in place
+        for k in draw(st.lists(st.integers(0, len(lines) - 1), max_size=6)):
+            new[k] = f"# new {k}\n" if new[k].endswith("\n") else f"# new {k}"
+    else:  # annotate: lines inserted
+        for n, k in enumerate(sorted(draw(st.lists(st.integers(0, len(lines) - 1 if lines else 0), max_size=8)), reverse=True)):
+            new.insert(k, f"    # inserted {n}\n")
+    return "".join(lines), "".join(new)
+
+
+def apply_unified(old_lines, diff):
+    """The new lines a unified diff of ``old_lines`` describes (what ``patch`` would make)."""
+    out, i, body = [], 0, diff.splitlines(keepends=True)[2:]
+    k = 0
+    while k < len(body):
+        header = body[k]
+        assert header.startswith("@@ -"), header
+        start = int(header[4:].split(" ")[0].split(",")[0])
+        count = header[4:].split(" ")[0].split(",")
+        first = start - 1 if len(count) == 1 or count[1] != "0" else start
+        out += old_lines[i:first]
+        i = first
+        k += 1
+        while k < len(body) and not body[k].startswith("@@ -"):
+            line = body[k]
+            if line.startswith("\\"):
+                k += 1
+                continue
+            if line[0] in " -":
+                assert old_lines[i].split("\n\\")[0].rstrip("\n") == line[1:].split("\n\\")[0].rstrip("\n")
+                i += 1
+            if line[0] in " +":
+                out.append(line[1:])
+            k += 1
+    return out + old_lines[i:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(edited_texts())
+def test_the_diff_of_a_fix_or_an_annotation_is_difflibs(pair):
+    """A valid diff always; difflib's own text wherever the old lines are all different (with
+    repeated lines both are right, and may pair them differently)."""
+    import difflib
+
+    old, new = pair
+
+    def lines(text):
+        out = python_lines(text)
+        if out and not out[-1].endswith(("\n", "\r")):
+            out[-1] += "\n\\ No newline at end of file\n"
+        return out
+
+    ours = unified_diff("p.py", old, new)
+    marker = "\n\\ No newline at end of file\n"
+    assert "".join(apply_unified(lines(old), ours)).replace(marker, "\n") == "".join(lines(new)).replace(marker, "\n")
+    if len(set(python_lines(old))) == len(python_lines(old)):
+        assert ours == "".join(difflib.unified_diff(lines(old), lines(new), fromfile="p.py", tofile="p.py"))

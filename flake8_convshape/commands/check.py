@@ -104,11 +104,21 @@ def checked_files(files: Sequence[Tuple[str, "Settings"]], verbose: bool, jobs: 
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    _load_engine()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(_check_job, work, chunksize=max(1, len(work) // (jobs * 8)))
 
 
 _PARALLEL_FROM = 16  # fewer files check faster in one process than it takes to start others
+
+
+def _load_engine() -> None:
+    """Import the engine before the pool starts its workers: forked ones (Linux) then begin
+    with it loaded instead of importing it each."""
+    import importlib
+
+    for name in ("check", "budget", "frontends.sequential", "frontends.forward_view", "replay"):
+        importlib.import_module(f"flake8_convshape.{name}")
 
 
 def run(args: argparse.Namespace) -> int:

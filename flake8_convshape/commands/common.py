@@ -211,8 +211,8 @@ def rewrite_files(args: argparse.Namespace, transform: Transform, *, past: str, 
     ``transform(text, settings, path)`` returns the new text (None when nothing changes), how
     many comments it touched, and whether something was left undone (it says what on stderr).
     """
-    from ..budget import file_budget
-    from ..check import parse
+    from ..budget import SECONDS_PER_REWRITE, file_budget
+    from ..check import collector_paused, parse
     from ..fix import FixError, load, unified_diff, write_atomically
 
     files, status = resolve_files(args, args.paths)
@@ -238,7 +238,10 @@ def rewrite_files(args: argparse.Namespace, transform: Transform, *, past: str, 
             failed = True
             continue
         try:
-            with file_budget() as budget:  # one budget for every replay of this file
+            # one budget for every replay of this file; the collector paused, as for a parse:
+            # the trees, tokens and replays of a large file kept alive made its collections
+            # walk them again and again (a third of annotate's time at 20,000 lines)
+            with file_budget(SECONDS_PER_REWRITE) as budget, collector_paused():
                 text, count, undone = transform(source.text, settings, path)
         except FixError as exc:
             print(f"convshape: {path}: {not_done}: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from .evaluate import AnyScope, evaluate
 from .names import Overlay, Scope, named
 from .facts import mentions_attr
 from .held import Closure, DefRef
+from .walk import walk
 
 
 class Found(NamedTuple):
@@ -52,7 +53,7 @@ def definition(func: ast.expr, scope: AnyScope) -> Optional[Found]:
         methods = [n for n in cls.node.body if isinstance(n, ast.FunctionDef) and n.name == func.attr]
         if len(methods) == 1 and not any(
             isinstance(n, ast.Assign) and any(mentions_attr(t, func.attr) for t in n.targets)
-            for n in ast.walk(cls.node)
+            for n in walk(cls.node)
         ):
             return Found(methods[0], cls, True, None)
     return None

@@ -31,6 +31,7 @@ from .modules import ModuleInliner
 from .names import Overlay, Scope, bound_names
 from .source import Imports, SourceLines
 from .statements import ListSimulation, added_layer, assign_target, guards_to, iteration_values, statement_index
+from .walk import walk
 
 # a comment's or a layer's place: (line, column) of its start and of its end
 Span = Tuple[Tuple[int, int], Tuple[int, int]]
@@ -123,7 +124,7 @@ class Construction:
         here = owner.body[index]
         if not isinstance(here, (ast.Assign, ast.AnnAssign, ast.Return, ast.Expr)) or scope.root.walrus:
             # a loop or a branch around the call, or a walrus: what it binds is unknown here
-            for node in ast.walk(here):
+            for node in walk(here):
                 for name in bound_names(node):
                     ov.values[name] = UNKNOWN
         if symbols:
@@ -187,7 +188,7 @@ class Construction:
                         layer.trailing = trailing[0]
                 items.append(layer)
                 continue
-            if any(dotted(n) == target for n in ast.walk(later) if isinstance(n, (ast.Name, ast.Attribute))):
+            if any(dotted(n) == target for n in walk(later) if isinstance(n, (ast.Name, ast.Attribute))):
                 if items:
                     items.append(self.b.opaque(later, f"{target} changed"))
                 break
@@ -365,7 +366,7 @@ class Construction:
         body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
         if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
             raise GiveUp("no final return")
-        returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+        returns = [n for n in walk(fn) if isinstance(n, ast.Return)]
         if len(returns) != 1:
             raise GiveUp("several returns")
         ov = overlay.copy()
@@ -406,7 +407,7 @@ class Construction:
             body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
             if not body or not isinstance(body[-1], ast.Return) or not isinstance(body[-1].value, ast.Name):
                 return None
-            if len([n for n in ast.walk(fn) if isinstance(n, ast.Return)]) != 1:
+            if len([n for n in walk(fn) if isinstance(n, ast.Return)]) != 1:
                 return None
             return ListSimulation(self, body[-1].value.id, fn, comments=False).run(body[:-1], overlay.copy())
         finally:

@@ -5,10 +5,11 @@ scopes and the evaluator share."""
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..dims import Poly
 from ..layers.base import UNKNOWN, Value
+from .walk import walk
 
 MAX_MAGNITUDE = 10**15  # beyond this an "integer" is not a tensor size; keeps pow() cheap
 Method = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -27,15 +28,20 @@ def dotted(node: ast.AST) -> Optional[str]:
     return None
 
 
+# what a file's text must say for it to have argparse defaults or dataclasses at all
+FACT_WORDS = frozenset({"add_argument", "dataclass"})
+
+
 class FileFacts:
     """What the whole file says that a single scope cannot: argparse defaults, dataclasses,
-    ``self.x`` assignments per class. Built on first need, once per file."""
+    ``self.x`` assignments per class. Built on first need, once per file. ``words``: which of
+    FACT_WORDS the file's text holds (a file that says neither is not walked for them)."""
 
-    def __init__(self, module: ast.AST):
+    def __init__(self, module: ast.AST, words: FrozenSet[str] = FACT_WORDS):
         self.argparse: Dict[str, Value] = {}
         self.dataclasses: Dict[str, ast.ClassDef] = {}
         conflicts: Set[str] = set()
-        for node in ast.walk(module):
+        for node in walk(module) if words else ():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr == "add_argument":
                     dest, default = argparse_default(node)
@@ -65,12 +71,12 @@ class FileFacts:
         for method in cls.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            for node in ast.walk(method):
+            for node in walk(method):
                 if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                     continue
                 targets: List[ast.AST] = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
-                    for sub in ast.walk(t):
+                    for sub in walk(t):
                         if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "self":
                             found.setdefault(sub.attr, []).append((method, node))
         self._self_attrs[id(cls)] = found
@@ -109,4 +115,4 @@ def literal(node: ast.AST) -> Value:
 
 
 def mentions_attr(target: ast.AST, attr: str) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(target))
+    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in walk(target))

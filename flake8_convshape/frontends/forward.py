@@ -26,7 +26,7 @@ import copy
 import re
 from dataclasses import replace
 from functools import partial
-from typing import Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
 from ..budget import current as current_budget
 from ..dims import DIM, Poly
@@ -48,6 +48,7 @@ class BuilderLike(Protocol):
     scopes: Dict[int, Scope]
     tensors_named: int
     forward_locals: Dict[int, Set[str]]
+    facts_words: FrozenSet[str]
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
 
@@ -111,6 +112,7 @@ class ForwardFrontend:
             current_budget().new_block()
         scope = scope_chain((cls, forward), self.tree, self.b.scopes, self.b.defines)
         scope.root.nn_class = self.b.imports.nn_class
+        scope.root.facts_words = self.b.facts_words
         walk = _Walk(self, cls, forward, Overlay(scope), bound)
         return walk.run(), walk.scope
 

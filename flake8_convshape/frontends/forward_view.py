@@ -15,6 +15,7 @@ import ast
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Union
 
 from ..program import ViewSeed
+from .walk import walk
 
 _VIEWS = ("view", "reshape")
 _SIMPLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return, ast.Pass)
@@ -31,8 +32,6 @@ def forward_view(tree: ast.AST, scopes: Sequence[ast.AST], call: ast.Call, lines
     forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
     if attr is None or forward is None or _calls(forward, attr) != 1:
         return None
-    constants = _module_constants(tree)
-    local = {a.arg for a in forward.args.args + forward.args.kwonlyargs} | _assigned_names(forward)
     views: Dict[str, Optional[ast.Call]] = {}  # name -> the view it was last assigned, if one
     for stmt in forward.body:
         if not isinstance(stmt, _SIMPLE):
@@ -43,7 +42,10 @@ def forward_view(tree: ast.AST, scopes: Sequence[ast.AST], call: ast.Call, lines
         if target is not None:
             arg = target.args[0]
             view = views.get(arg.id) if isinstance(arg, ast.Name) else _as_view(arg)
-            return _seed(view, constants, local, lines) if view is not None else None
+            if view is None:
+                return None
+            local = {a.arg for a in forward.args.args + forward.args.kwonlyargs} | _assigned_names(forward)
+            return _seed(view, _module_constants(tree), local, lines)
         for name in _targets(stmt):
             views[name] = _as_view(value) if isinstance(stmt, ast.Assign) and value is not None else None
     return None
@@ -66,13 +68,13 @@ def _is_block(func: ast.expr, attr: str) -> bool:
 
 def _calls(forward: ast.FunctionDef, attr: str) -> int:
     """How often forward mentions ``self.attr`` (called or not)."""
-    return sum(1 for n in ast.walk(forward) if isinstance(n, ast.Attribute) and _is_block(n, attr))
+    return sum(1 for n in walk(forward) if isinstance(n, ast.Attribute) and _is_block(n, attr))
 
 
 def _block_call(value: ast.expr, attr: str) -> Optional[ast.Call]:
     """``self.attr(x)`` as the statement's value or anywhere inside it (``return self.fc(
     self.features(x).flatten(1))``); None when it has other arguments."""
-    for n in ast.walk(value):
+    for n in walk(value):
         if isinstance(n, ast.Call) and _is_block(n.func, attr):
             return n if len(n.args) == 1 and not n.keywords and not isinstance(n.args[0], ast.Starred) else None
     return None
@@ -96,10 +98,10 @@ def _targets(stmt: ast.stmt) -> Iterable[str]:
     elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
         targets = [stmt.target]
     for t in targets:
-        for n in ast.walk(t):
+        for n in walk(t):
             if isinstance(n, ast.Name):
                 yield n.id
-    for n in ast.walk(stmt):
+    for n in walk(stmt):
         if isinstance(n, ast.NamedExpr):  # a walrus inside any statement rebinds its name too
             yield n.target.id
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name):
@@ -108,7 +110,7 @@ def _targets(stmt: ast.stmt) -> Iterable[str]:
 
 
 def _assigned_names(fn: ast.FunctionDef) -> Set[str]:
-    return {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _module_constants(tree: ast.AST) -> Dict[str, int]:

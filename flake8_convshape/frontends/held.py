@@ -10,6 +10,7 @@ from typing import Dict, Optional, Set
 from ..layers.base import UNKNOWN, Held, Value
 from .evaluate import AnyScope
 from .names import Overlay, Scope
+from .walk import walk
 
 
 class GiveUp(Exception):
@@ -68,7 +69,7 @@ def closure_of(st: ast.stmt, ov: Overlay) -> Optional[Closure]:
         isinstance(st, ast.FunctionDef)
         and not st.decorator_list
         and isinstance(ov.base.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and not any(isinstance(n, (ast.Nonlocal, ast.Global)) for n in ast.walk(st))
+        and not any(isinstance(n, (ast.Nonlocal, ast.Global)) for n in walk(st))
     ):
         return Closure(st, ov.copy())
     return None
@@ -83,4 +84,4 @@ class Deferred(Held):
 
 
 def mentions(node: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))

@@ -11,12 +11,12 @@ contradiction whatever ``ngf`` is.
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..dims import Poly
 from ..layers.base import UNKNOWN, LayerClass, Value
 from .evaluate import STATE, evaluate
-from .facts import FileFacts
+from .facts import FACT_WORDS, FileFacts
 
 # what opens a scope below the module: a def, a class body, a lambda
 SCOPE_OPENERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -42,6 +42,8 @@ class Scope:
         self._cache: Dict[str, Value] = {}
         self._busy: Set[str] = set()
         self._facts: Optional[FileFacts] = None
+        # id(statement) -> it and the names it stores (statements.stored_names), on the module scope
+        self.stored: Dict[int, Tuple[ast.stmt, Tuple[str, ...]]] = {}
         self._children: Dict[int, Scope] = {}
         # set on the module scope by the extractor: node -> torch.nn class name, or None
         self.nn_class: Callable[[ast.AST], Optional[str]] = (
@@ -49,6 +51,8 @@ class Scope:
         )
         # does the file use ":=" anywhere? (set by the extractor; unknown means walk everything)
         self.walrus: bool = True if parent is None else parent.walrus
+        # which of facts.FACT_WORDS the file's text holds (set by the extractor; unknown: all)
+        self.facts_words: FrozenSet[str] = FACT_WORDS if parent is None else parent.facts_words
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             a = node.args
             positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
@@ -137,7 +141,7 @@ class Scope:
     def facts(self) -> "FileFacts":
         root = self.root
         if root._facts is None:
-            root._facts = FileFacts(root.node)
+            root._facts = FileFacts(root.node, root.facts_words)
         return root._facts
 
     def child(self, node: ScopeNode) -> "Scope":

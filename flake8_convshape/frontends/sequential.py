@@ -21,6 +21,7 @@ from ..budget import current as current_budget
 from .construct import Construction
 from ..layers.base import CATALOG, LayerCall, Namespace, Text, Value, bind
 from .evaluate import AnyScope, evaluate
+from .facts import FACT_WORDS
 from .names import Scope, scope_chain
 from .source import Imports, Located, SourceLines, comments_in_lines, locate
 from ..program import Block, Comment, Item, Layer
@@ -40,6 +41,7 @@ class Builder:
         self.src = SourceLines(lines)
         self.imports = imports
         self.walrus = any(":=" in line for line in lines)
+        self.facts_words = frozenset(w for w in FACT_WORDS if any(w in line for line in lines))
         self.scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
         self.tensors_named = 0  # forward(): tensors named so far in this file
@@ -52,6 +54,7 @@ class Builder:
         scope = scope_chain(located.scopes, self.tree, self.scopes, self.defines)
         scope.root.nn_class = self.imports.nn_class
         scope.root.walrus = self.walrus
+        scope.root.facts_words = self.facts_words
         owner = located.scopes[-1] if located.scopes else self.tree
         construction = Construction(self)
         here = construction.at_statement(located.call, scope, owner)

@@ -168,8 +168,12 @@ def locate(tree: ast.AST, lines: Optional[Sequence[str]] = None) -> Tuple[List[L
                 candidates.append(Located(node, scopes))
                 items_of_candidates.update(id(a) for a in node.args)
         inner = scopes + (node,) if isinstance(node, SCOPE_OPENERS) else scopes
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, inner))
+        for name in node._fields:  # ast.iter_child_nodes, without its generators
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                stack.append((value, inner))
+            elif isinstance(value, list):
+                stack.extend((item, inner) for item in value if isinstance(item, ast.AST))
     found = [
         c
         for c in candidates

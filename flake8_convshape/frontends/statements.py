@@ -6,7 +6,8 @@ that build a layer list (``layers = [...]``, ``append``, ``+=``, ``for`` over li
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, List, Optional, Tuple, Union
+from collections import deque
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
 
 from ..budget import MAX_ITERATIONS, current as current_budget
 from ..dims import Poly
@@ -17,6 +18,7 @@ from .evaluate import binop, condition, evaluate
 from .facts import dotted
 from .held import DefRef, Deferred, GiveUp, closure_of, mentions
 from .names import SCOPE_OPENERS, Overlay, bound_names
+from .walk import walk
 
 if TYPE_CHECKING:
     from .construct import Construction
@@ -26,9 +28,38 @@ def statement_index(body: List[ast.stmt], node: ast.AST) -> Optional[int]:
     """The index of the simple statement of ``body`` that holds ``node``."""
     for i, st in enumerate(body):
         if st.lineno <= node.lineno <= (st.end_lineno or st.lineno):  # type: ignore[attr-defined]  # ast.AST declares no positions; callers pass located nodes
-            if any(n is node for n in ast.walk(st)):
+            if within(st, node):
                 return i
     return None
+
+
+_UNPRUNED = (ast.JoinedStr, ast.FormattedValue)  # f-string parts: positions not relied on
+
+
+def around(node: ast.AST, target: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``node``'s tree (``ast.walk`` order) that may be ``target`` or hold it:
+    subtrees whose lines do not cover the target's are skipped, since a node's descendants lie
+    within its lines (a def's or class's decorators counted as its own).
+    ``within`` and the conditional arms of ``guards_to`` walk a whole Sequential call
+    otherwise, for every block."""
+    first_t = getattr(target, "lineno", None)
+    if first_t is None:
+        yield from walk(node)
+        return
+    last_t = getattr(target, "end_lineno", None) or first_t
+    todo = deque([node])
+    while todo:
+        n = todo.popleft()
+        yield n
+        prune = not isinstance(n, _UNPRUNED)
+        for child in ast.iter_child_nodes(n):
+            first = getattr(child, "lineno", None) if prune else None
+            if first is not None:
+                for d in getattr(child, "decorator_list", ()):
+                    first = min(first, d.lineno)
+                if first > first_t or (getattr(child, "end_lineno", None) or first) < last_t:
+                    continue  # its lines do not cover the target's: the target is not in it
+            todo.append(child)
 
 
 _EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
@@ -40,7 +71,7 @@ def exits(body: List[ast.stmt]) -> bool:
 
 
 def within(node: ast.AST, target: ast.AST) -> bool:
-    return any(n is target for n in ast.walk(node))
+    return any(n is target for n in around(node, target))
 
 
 def guards_to(body: Optional[List[ast.stmt]], target: ast.AST) -> List[Tuple[ast.expr, bool]]:
@@ -84,7 +115,7 @@ def guards_to(body: Optional[List[ast.stmt]], target: ast.AST) -> List[Tuple[ast
                 break
         else:
             # a simple statement: the arms of conditional expressions around the target
-            for node in ast.walk(here):
+            for node in around(here, target):
                 if isinstance(node, ast.IfExp) and not within(node.test, target):
                     if within(node.body, target):
                         found.append((node.test, True))
@@ -106,6 +137,22 @@ def added_layer(st: ast.stmt, target: str) -> Optional[ast.expr]:
     if func.attr == "append" and len(call.args) == 1:
         return call.args[0]
     return None
+
+
+def stored_names(st: ast.stmt) -> Tuple[str, ...]:
+    """The names and dotted attributes a statement stores to, in walk order (a statement of the
+    simulated code is met again for every block after it, and again with and without defaults:
+    the module scope keeps the answer)."""
+    if isinstance(st, (ast.Expr, ast.Pass, ast.Assert)) and not any(isinstance(n, ast.NamedExpr) for n in walk(st)):
+        return ()
+    out: List[str] = []
+    for node in walk(st):
+        out += bound_names(node)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            attr = dotted(node)
+            if attr is not None:
+                out.append(attr)
+    return tuple(out)
 
 
 class ListSimulation:
@@ -162,17 +209,12 @@ class ListSimulation:
                 for inner in st.body if cond else st.orelse:
                     self.bind(inner, ov)
                 return
-        if isinstance(st, (ast.Expr, ast.Pass, ast.Assert)) and not any(
-            isinstance(n, ast.NamedExpr) for n in ast.walk(st)
-        ):
-            return
-        for node in ast.walk(st):
-            for name in bound_names(node):
-                ov.values[name] = UNKNOWN
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                attr = dotted(node)
-                if attr is not None:
-                    ov.values[attr] = UNKNOWN
+        cache = ov.root.stored
+        held = cache.get(id(st))
+        if held is None or held[0] is not st:
+            held = cache[id(st)] = (st, stored_names(st))  # the statement kept: its id is not reused
+        for name in held[1]:
+            ov.values[name] = UNKNOWN
 
     def value(self, node: ast.expr, ov: Overlay) -> Value:
         """A local's value; layer constructions are kept as Deferred until appended."""
@@ -280,7 +322,7 @@ class ListSimulation:
         self.items.append(layer)
 
     def loop(self, st: ast.For, ov: Overlay) -> None:
-        if st.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(st)):
+        if st.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in walk(st)):
             raise GiveUp("loop with break/continue/else")
         values = iteration_values(st.iter, ov)
         if values is None or len(values) > MAX_ITERATIONS:
