@@ -59,6 +59,8 @@ class Builder(Protocol):
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str: ...
 
+    def module_forward(self, cls: ast.ClassDef, forward: ast.FunctionDef, bound: Overlay) -> Optional[Block]: ...
+
 
 
 def _overlay(scope: AnyScope) -> Overlay:

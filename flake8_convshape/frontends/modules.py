@@ -62,14 +62,10 @@ class ModuleInliner:
 
     def _forward(self, forward: ast.FunctionDef, overlay: Overlay) -> Optional[Block]:
         """A forward() that is more than a chain: its statements, with this construction's
-        arguments (frontends.forward)."""
-        from .forward import ForwardFrontend
-
-        module = self.parent.root.node
-        if len(forward.args.args) != 2 or not isinstance(module, ast.Module):
+        arguments (the builder's frontends.forward)."""
+        if len(forward.args.args) != 2:
             return None
-        block, _ = ForwardFrontend(self.b, module).block(self.cls, forward, overlay)  # type: ignore[arg-type]  # sequential.Builder
-        return block
+        return self.b.module_forward(self.cls, forward, overlay)
 
     def _assignment(self, init: ast.FunctionDef, attr: str) -> Optional[Tuple[int, ast.expr]]:
         """The one ``self.attr = <expr>`` at the top of __init__."""

@@ -22,7 +22,7 @@ from .construct import Construction
 from ..layers.base import CATALOG, LayerCall, Namespace, Text, Value, bind
 from .evaluate import AnyScope, evaluate
 from .facts import FACT_WORDS
-from .names import Scope, scope_chain
+from .names import Overlay, Scope, scope_chain
 from .source import Imports, Located, SourceLines, comments_in_lines, locate
 from ..program import Block, Comment, Item, Layer
 
@@ -168,6 +168,16 @@ class Builder:
         layer.spec = spec
         layer.args = bind(spec, positional, keywords)
         return layer
+
+    def module_forward(self, cls: ast.ClassDef, forward: ast.FunctionDef, bound: Overlay) -> Optional[Block]:
+        """The forward() of a module class of this file used as a layer, its ``__init__``
+        bound to one construction's arguments (frontends.forward)."""
+        from .forward import ForwardFrontend
+
+        if not isinstance(self.tree, ast.Module):
+            return None
+        block, _ = ForwardFrontend(self, self.tree).block(cls, forward, bound)
+        return block
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str:
         """``Conv2d(nc, ndf, 4, 2, 1)``: the call as written, without nn. and shape-free flags."""
