@@ -38,6 +38,9 @@ pytestmark = pytest.mark.torch
 
 N_EXAMPLES = int(os.environ.get("CONVSHAPE_MACS_EXAMPLES", "40"))
 MULTIPLYING = frozenset({"conv", "linear", "attention"})
+# layers whose MACs the report does not count yet: it shows ``?`` for them (and a total of the
+# rest), never a wrong number
+NOT_COUNTED = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention", "TransformerDecoderLayer", "Transformer"})
 COMPARED: Counter = Counter()
 
 
@@ -71,8 +74,11 @@ def check(case: Case) -> None:
     verdict = run_torch(text, case)
     if not verdict.ok or step.shape is None or None in step.shape[1:] or len(case.shape) < 2:
         return
-    flops = torch_flops(verdict.module, case)
     macs = macs_of(step)
+    if case.name in NOT_COUNTED:
+        assert macs is None, f"{case.name}: the report does not count it yet, so it must say ? (got {macs})"
+        return
+    flops = torch_flops(verdict.module, case)
     info = f"\n{source}torch FLOPs {flops}, replay MACs {macs}"
     assert macs is not None, f"PyTorch runs, the replay has no MACs{info}"
     value = macs.resolved().int_value()
