@@ -211,3 +211,28 @@ def test_forward_blocks_show_in_claims_and_traces() -> None:
     assert [t.kind for t in result.traces] == ["forward"]
     assert result.traces[0].steps[0].shape == (None, 16, 16, 16)
     assert len(result.claims) == 2
+
+
+def test_literal_loops_are_unrolled_and_module_lists_indexed() -> None:
+    source = module("self.blocks = nn.ModuleList([nn.Conv2d(16, 16, 3, 2, 1) for _ in range(3)])", '''
+        def forward(self, x):  # (B, 16, 64, 64)
+            for i in range(3):
+                x = self.blocks[i](x)  # (B, 16, 99, 99): not read, one comment for three tensors
+            return x  # (B, 16, 8, 8)
+    ''')
+    assert found(source) == []
+    wrong = source.replace("# (B, 16, 8, 8)", "# (B, 16, 4, 4)")
+    assert found(wrong) == [(line_of(wrong, "return x"), "CVS101")]
+
+
+def test_a_method_forward_calls_is_replayed_there_and_read_on_its_own() -> None:
+    source = module("self.enc = nn.Conv2d(3, 16, 4, 2, 1)\nself.fc = nn.Linear(16 * 16 * 16, 32)", '''
+        def encode(self, x):
+            h = self.enc(x)  # (B, 16, 16, 16)
+            return self.fc(h.flatten(1))  # (B, 32)
+
+        def forward(self, x):  # (B, 3, 32, 32)
+            return self.encode(x)  # (B, 64)
+    ''')
+    assert found(source) == [(line_of(source, "return self.encode(x)"), "CVS101")]
+    assert len(analyse(source).claims) == 4  # the method's two comments too

@@ -28,7 +28,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Dict, FrozenSet, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
-from ..budget import current as current_budget
+from ..budget import MAX_INLINE_DEPTH, current as current_budget
 from ..dims import DIM, Poly
 from ..layers.base import OPERATIONS, UNKNOWN, Args, LayerCall, Operand, Text, Value, bind
 from ..program import Block, Branch, Comment, Item, Layer, Load, Rank, Store
@@ -48,6 +48,7 @@ class BuilderLike(Protocol):
     scopes: Dict[int, Scope]
     tensors_named: int
     forward_locals: Dict[int, Set[str]]
+    depth: int  # helper / module inlining depth
     facts_words: FrozenSet[str]
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
@@ -98,22 +99,28 @@ class ForwardFrontend:
             if not isinstance(node, ast.ClassDef):
                 continue
             bases = {self.b.imports.nn_class(base) for base in node.bases}
-            forward = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
+            methods = {n.name: n for n in node.body if isinstance(n, ast.FunctionDef)}
+            forward = methods.get("forward")
             if forward is not None and "Module" in bases and len(forward.args.args) >= 2:
                 found.append((node, forward))
+                # the methods forward() calls on its tensors (``self.encode(x)``) are programs too
+                called = {name for n in ast.walk(forward) if isinstance(n, ast.Call) for name in [_self_call(n)] if name}
+                found += [(node, methods[name]) for name in sorted(called) if name in methods and _takes_a_tensor(methods[name])]
             stack.extend(n for n in node.body if isinstance(n, ast.ClassDef))
         return found
 
-    def block(self, cls: ast.ClassDef, forward: ast.FunctionDef, bound: Optional[Overlay] = None) -> Tuple[Block, Overlay]:
-        """forward() as a block; ``bound``: ``__init__``'s names with the arguments of one
-        construction (a module of the file used as a layer: replayed without its comments,
-        which its own block reads)."""
-        if bound is None:
+    def block(
+        self, cls: ast.ClassDef, forward: ast.FunctionDef, bound: Optional[Overlay] = None, inlined: bool = False
+    ) -> Tuple[Block, Overlay]:
+        """forward() (or a method it calls) as a block; ``bound``: ``__init__``'s names with
+        the arguments of one construction (a module of the file used as a layer). ``bound``
+        or ``inlined``: replayed without its comments, which its own block reads."""
+        if bound is None and not inlined:
             current_budget().new_block()
         scope = scope_chain((cls, forward), self.tree, self.b.scopes, self.b.defines)
         scope.root.nn_class = self.b.imports.nn_class
         scope.root.facts_words = self.b.facts_words
-        walk = _Walk(self, cls, forward, Overlay(scope), bound)
+        walk = _Walk(self, cls, forward, Overlay(scope), bound, inlined)
         return walk.run(), walk.scope
 
     def locals_of(self, forward: ast.FunctionDef) -> Set[str]:
@@ -135,7 +142,9 @@ class ForwardFrontend:
 class _Walk:
     """One forward(): its statements in order, into items."""
 
-    def __init__(self, front: ForwardFrontend, cls: ast.ClassDef, forward: ast.FunctionDef, scope: Overlay, bound: Optional[Overlay] = None) -> None:
+    def __init__(
+        self, front: ForwardFrontend, cls: ast.ClassDef, forward: ast.FunctionDef, scope: Overlay, bound: Optional[Overlay] = None, inlined: bool = False
+    ) -> None:
         self.front = front
         self.b = front.b
         self.cls = cls
@@ -148,7 +157,7 @@ class _Walk:
         self.returned = False
         self.with_comments = True
         # an inlined module's forward() is read without comments (its own block reads them)
-        self.comments = _comments_by_line(self.b, forward) if bound is None else {}
+        self.comments = _comments_by_line(self.b, forward) if bound is None and not inlined else {}
         self.read_to = forward.lineno  # comments up to this line are placed
         self.locals = front.locals_of(forward)
         self.modules: Dict[str, Optional[Layer]] = {}
@@ -157,8 +166,9 @@ class _Walk:
         self.init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
         self.bound = bound
         self.init_states: Optional[List[Overlay]] = None  # init_overlay's, computed once
-        if bound is not None:
+        if bound is not None or inlined:
             self.with_comments = False
+        if bound is not None:
             self.bind_attributes(bound)
 
     # the walk -------------------------------------------------------------------------------
@@ -235,13 +245,33 @@ class _Walk:
             self.branch(stmt)
         elif isinstance(stmt, ast.With):
             self.statements(stmt.body)
-        elif isinstance(stmt, ast.For) and self.module_loop(stmt):
+        elif isinstance(stmt, ast.For) and (self.module_loop(stmt) or self.unrolled(stmt)):
             pass
         elif isinstance(stmt, (ast.Expr, ast.Pass, ast.Assert)):
             if isinstance(stmt, ast.Expr):
                 self.expression_statement(stmt.value)
         else:
             self.forget(stmt)
+
+    def unrolled(self, stmt: ast.For) -> bool:
+        """``for i in range(3):`` over values the loop rules unroll: the body once per value,
+        its comments not read (one comment, several tensors). True when followed."""
+        from .statements import assign_target, iteration_values
+
+        if stmt.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Yield)) for n in ast.walk(stmt)):
+            return False
+        values = iteration_values(stmt.iter, self.scope)
+        if values is None:
+            return False
+        reading, self.with_comments = self.with_comments, False
+        try:
+            for value in values:
+                current_budget().tick()
+                assign_target(stmt.target, value, self.scope)
+                self.statements(stmt.body)
+        finally:
+            self.with_comments = reading
+        return True
 
     def module_loop(self, stmt: ast.For) -> bool:
         """``for block in self.blocks: x = block(x)`` over an ``nn.ModuleList`` whose members
@@ -514,6 +544,8 @@ class _Walk:
         func = node.func
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
             return self.module_call(node, func.attr)
+        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and isinstance(func.value.value, ast.Name) and func.value.value.id == "self":
+            return self.member_call(node, func.value.attr, func.slice)
         if isinstance(func, ast.Attribute):
             receiver = self.tensor(func.value)
             if receiver is not None:
@@ -574,6 +606,8 @@ class _Walk:
 
     def module_call(self, node: ast.Call, attr: str) -> Optional[Tensor]:
         template = self.module(attr)
+        if template is None:
+            template = self.method(attr, node)
         if template is None or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
             return self.opaque(node)
         source = self.tensor(node.args[0])
@@ -592,7 +626,8 @@ class _Walk:
                 values[str(name)] = Operand(t) if t else UNKNOWN
             layer.args = Args(values, layer.args.texts)
             layer.tensor_args = True
-        layer.call = LayerCall(template.call.name, partial(_called, attr, template.call), layer.line)
+        if not template.call.name.startswith("self."):  # a layer: say which attribute holds it
+            layer.call = LayerCall(template.call.name, partial(_called, attr, template.call), layer.line)
         return self.emit(layer, source)
 
     def bind_attributes(self, bound: Overlay) -> None:
@@ -644,6 +679,41 @@ class _Walk:
         if self.init is None or parent is None or parent.root.walrus:
             return None  # (a walrus anywhere: Construction.at_statement's care is needed)
         return Overlay(parent.child(self.init))
+
+    def method(self, name: str, node: ast.Call) -> Optional[Layer]:
+        """``self.encode(x)``: a method of the class that takes one tensor, replayed here as its
+        statements (without its comments: its own block reads them), within the inlining depth."""
+        method = next((n for n in self.cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+        if method is None or method is self.forward or not _takes_a_tensor(method) or len(node.args) != 1 or node.keywords:
+            return None
+        if self.b.depth >= MAX_INLINE_DEPTH:
+            return None
+        self.b.depth += 1
+        try:
+            block, _ = self.front.block(self.cls, method, self.bound, inlined=True)
+        finally:
+            self.b.depth -= 1
+        (line, col), (end_line, end_col) = self.b.pos(node)
+        layer = Layer(line, col, LayerCall(f"self.{name}", partial(self.b.src.segment, node), line), end_line, end_col)
+        layer.nested, layer.inlined = block, True
+        return layer
+
+    def member_call(self, node: ast.Call, attr: str, index: ast.expr) -> Optional[Tensor]:
+        """``self.blocks[i](x)``: member ``i`` of an ``nn.ModuleList`` with known members."""
+        members = self.module(attr)
+        at = self.scalar(index)
+        i = at.resolved().int_value() if isinstance(at, Poly) else None
+        if members is None or members.nested is None or members.call.name != "ModuleList" or i is None:
+            return self.opaque(node) if self.is_tensor_expr(node) else None
+        layers = [item for item in members.nested.items if isinstance(item, Layer)]
+        if not -len(layers) <= i < len(layers) or len(node.args) != 1 or node.keywords:
+            return self.opaque(node)
+        source = self.tensor(node.args[0])
+        if source is None:
+            return self.opaque(node)
+        layer = replace(layers[i], trailing=None)
+        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(node)
+        return self.emit(layer, source)
 
     def module(self, attr: str) -> Optional[Layer]:
         """The layer ``__init__`` assigns to ``self.attr`` (once, at its top level)."""
@@ -850,6 +920,20 @@ def _docstring_claims(doc: ast.Constant, lines: Sequence[str], param: str) -> Tu
             col = text.find(shape_text)
             target.append(Comment(number, max(col - 2, 0), "# " + shape_text, True, joined=True, named=True))
     return inputs, returns
+
+
+def _self_call(node: ast.Call) -> Optional[str]:
+    """``name`` of ``self.name(...)``, else None."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+        return func.attr
+    return None
+
+
+def _takes_a_tensor(method: ast.FunctionDef) -> bool:
+    """A method that takes one input after ``self`` (any others have defaults)."""
+    args = method.args
+    return len(args.args) >= 2 and len(args.args) - len(args.defaults) <= 2 and not args.vararg and not method.decorator_list
 
 
 def _leaves(body: Sequence[ast.stmt]) -> bool:
