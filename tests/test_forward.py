@@ -236,3 +236,19 @@ def test_a_method_forward_calls_is_replayed_there_and_read_on_its_own() -> None:
     ''')
     assert found(source) == [(line_of(source, "return self.encode(x)"), "CVS101")]
     assert len(analyse(source).claims) == 4  # the method's two comments too
+
+
+def test_a_function_of_the_file_forward_calls_is_replayed_with_its_arguments() -> None:
+    source = HEAD + textwrap.dedent('''
+        def tokens(x, groups):
+            return x.view(x.size(0), groups, -1)  # (B, groups, C*H*W/groups)
+
+
+        class M(nn.Module):
+            def forward(self, x):  # (B, 8, 16, 16)
+                t = tokens(x, 4)  # (B, 4, 512)
+                return t
+    ''')
+    assert found(source) == []
+    wrong = source.replace("# (B, 4, 512)", "# (B, 4, 500)")
+    assert found(wrong) == [(line_of(wrong, "t = tokens(x, 4)"), "CVS101")]

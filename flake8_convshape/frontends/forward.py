@@ -90,9 +90,10 @@ class ForwardFrontend:
         self.b = builder
         self.tree = tree
 
-    def classes(self) -> List[Tuple[ast.ClassDef, ast.FunctionDef]]:
-        """Module classes of the file (top level, or one level into a class) with a forward."""
-        found = []
+    def classes(self) -> List[Tuple[Optional[ast.ClassDef], ast.FunctionDef]]:
+        """The programs of the file: each module class's forward() (top level, or one level
+        into a class), the methods it calls, and the file's functions they call (class None)."""
+        found: List[Tuple[Optional[ast.ClassDef], ast.FunctionDef]] = []
         stack = list(self.tree.body)
         while stack:
             node = stack.pop(0)
@@ -107,20 +108,34 @@ class ForwardFrontend:
                 called = {name for n in ast.walk(forward) if isinstance(n, ast.Call) for name in [_self_call(n)] if name}
                 found += [(node, methods[name]) for name in sorted(called) if name in methods and _takes_a_tensor(methods[name])]
             stack.extend(n for n in node.body if isinstance(n, ast.ClassDef))
+        # the functions of the file a forward() calls (``window_partition(x, 7)``) too
+        functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+        called = {
+            n.func.id
+            for _, fn in found
+            for n in ast.walk(fn)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions
+        }
+        found += [(None, functions[name]) for name in sorted(called) if _takes_a_tensor(functions[name], method=False)]
         return found
 
     def block(
-        self, cls: ast.ClassDef, forward: ast.FunctionDef, bound: Optional[Overlay] = None, inlined: bool = False
+        self,
+        cls: Optional[ast.ClassDef],
+        forward: ast.FunctionDef,
+        bound: Optional[Overlay] = None,
+        inlined: bool = False,
+        arguments: Optional[Dict[str, Value]] = None,
     ) -> Tuple[Block, Overlay]:
         """forward() (or a method it calls) as a block; ``bound``: ``__init__``'s names with
         the arguments of one construction (a module of the file used as a layer). ``bound``
         or ``inlined``: replayed without its comments, which its own block reads."""
         if bound is None and not inlined:
             current_budget().new_block()
-        scope = scope_chain((cls, forward), self.tree, self.b.scopes, self.b.defines)
+        scope = scope_chain((cls, forward) if cls is not None else (forward,), self.tree, self.b.scopes, self.b.defines)
         scope.root.nn_class = self.b.imports.nn_class
         scope.root.facts_words = self.b.facts_words
-        walk = _Walk(self, cls, forward, Overlay(scope), bound, inlined)
+        walk = _Walk(self, cls, forward, Overlay(scope, dict(arguments or {})), bound, inlined)
         return walk.run(), walk.scope
 
     def locals_of(self, forward: ast.FunctionDef) -> Set[str]:
@@ -143,7 +158,13 @@ class _Walk:
     """One forward(): its statements in order, into items."""
 
     def __init__(
-        self, front: ForwardFrontend, cls: ast.ClassDef, forward: ast.FunctionDef, scope: Overlay, bound: Optional[Overlay] = None, inlined: bool = False
+        self,
+        front: ForwardFrontend,
+        cls: Optional[ast.ClassDef],
+        forward: ast.FunctionDef,
+        scope: Overlay,
+        bound: Optional[Overlay] = None,
+        inlined: bool = False,
     ) -> None:
         self.front = front
         self.b = front.b
@@ -163,7 +184,8 @@ class _Walk:
         self.modules: Dict[str, Optional[Layer]] = {}
         self.construction = Construction(self.b)  # type: ignore[arg-type]  # sequential.Builder
         self.construction.comments = False
-        self.init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        body = cls.body if cls is not None else []
+        self.init = next((n for n in body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
         self.bound = bound
         self.init_states: Optional[List[Overlay]] = None  # init_overlay's, computed once
         if bound is not None or inlined:
@@ -173,12 +195,12 @@ class _Walk:
 
     # the walk -------------------------------------------------------------------------------
     def run(self) -> Block:
-        args = self.forward.args.args[1:]
+        args = self.forward.args.args[1:] if self.cls is not None else self.forward.args.args  # (after self)
         first = self.front.fresh(args[0].arg)
         self.tensors[args[0].arg] = first
         self.current = self.last = first
         for a in args[1:] + self.forward.args.kwonlyargs:
-            self.scope.values[a.arg] = UNKNOWN
+            self.scope.values.setdefault(a.arg, UNKNOWN)  # (an inlined function's are bound)
         # its input: a comment on the def line, a docstring entry, comments before the first statement
         inputs = [c for c in self.comments.get(self.forward.lineno, []) if not c.own_line]
         for c in inputs:
@@ -557,9 +579,35 @@ class _Walk:
         name = self.function_name(func)
         if name is not None and name in OPERATIONS:
             return self.operation(node, name, self.arguments(node), self.keywords(node))
+        if isinstance(func, ast.Name) and func.id not in self.locals:
+            inlined = self.function(node, func.id)
+            if inlined is not None:
+                return inlined
         if self.is_tensor_expr(node):
             return self.opaque(node)
         return None
+
+    def function(self, node: ast.Call, name: str) -> Optional[Tensor]:
+        """``window_partition(x, 7)``: a function of the file that takes a tensor first, its
+        other arguments bound, replayed here (without its comments: it is a block of its own)."""
+        fn = next((n for n in self.front.tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+        if fn is None or not _takes_a_tensor(fn, method=False) or node.keywords or not node.args or self.b.depth >= MAX_INLINE_DEPTH:
+            return None
+        if any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > len(fn.args.args):
+            return None
+        source = self.tensor(node.args[0])
+        if not source:
+            return None
+        values = {p.arg: self.scalar(a) for p, a in zip(fn.args.args[1:], node.args[1:])}
+        self.b.depth += 1
+        try:
+            block, _ = self.front.block(None, fn, inlined=True, arguments=values)
+        finally:
+            self.b.depth -= 1
+        (line, col), (end_line, end_col) = self.b.pos(node)
+        layer = Layer(line, col, LayerCall(name, partial(self.b.src.segment, node), line), end_line, end_col)
+        layer.nested, layer.inlined = block, True
+        return self.emit(layer, source)
 
     def function_name(self, func: ast.expr) -> Optional[str]:
         """``F.relu``, ``torch.cat``: a torch function by any import spelling."""
@@ -683,6 +731,8 @@ class _Walk:
     def method(self, name: str, node: ast.Call) -> Optional[Layer]:
         """``self.encode(x)``: a method of the class that takes one tensor, replayed here as its
         statements (without its comments: its own block reads them), within the inlining depth."""
+        if self.cls is None:
+            return None
         method = next((n for n in self.cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
         if method is None or method is self.forward or not _takes_a_tensor(method) or len(node.args) != 1 or node.keywords:
             return None
@@ -721,7 +771,7 @@ class _Walk:
             return self.modules[attr]
         self.modules[attr] = None
         init = self.init
-        sites = self.scope.facts().self_assignments(self.cls).get(attr, [])
+        sites = self.scope.facts().self_assignments(self.cls).get(attr, []) if self.cls is not None else []
         if init is None or len(sites) != 1:
             return None
         method, stmt = sites[0]
@@ -930,10 +980,15 @@ def _self_call(node: ast.Call) -> Optional[str]:
     return None
 
 
-def _takes_a_tensor(method: ast.FunctionDef) -> bool:
-    """A method that takes one input after ``self`` (any others have defaults)."""
-    args = method.args
-    return len(args.args) >= 2 and len(args.args) - len(args.defaults) <= 2 and not args.vararg and not method.decorator_list
+def _takes_a_tensor(fn: ast.FunctionDef, method: bool = True) -> bool:
+    """A method that takes one input after ``self`` (any others have defaults), or a function
+    that takes its tensor first (``method=False``: its other arguments are bound at the call)."""
+    args = fn.args
+    if args.vararg or fn.decorator_list or args.posonlyargs:
+        return False
+    if not method:
+        return len(args.args) >= 1
+    return len(args.args) >= 2 and len(args.args) - len(args.defaults) <= 2
 
 
 def _leaves(body: Sequence[ast.stmt]) -> bool:
