@@ -46,6 +46,7 @@ class Layer:
     choice: Optional[Tuple[List["Item"], List["Item"]]] = None
     inlined: bool = False  # a helper or module of this file, replayed as its layers
     tensor_args: bool = False  # forward(): its arguments hold tensors or sizes read from them
+    quiet: bool = False  # a nested block replayed for its shapes only (its comments are its own block's)
 
 
 @dataclass

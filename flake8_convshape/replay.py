@@ -669,7 +669,11 @@ class Replayer:
                 shape, inner = self._inlined(layer, shape)
                 origin = Origin(layer=layer, arithmetic=inner.arithmetic) if inner.layer is not None else origin
             else:
-                shape, inner = self.run(layer.nested, shape)
+                collect, self.collect = self.collect, self.collect and not layer.quiet
+                try:
+                    shape, inner = self.run(layer.nested, shape)
+                finally:
+                    self.collect = collect
                 origin = inner if inner.layer is not None else origin
         elif layer.choice is not None:
             shape = self._choice(layer, shape)

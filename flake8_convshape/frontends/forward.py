@@ -49,6 +49,9 @@ class BuilderLike(Protocol):
     tensors_named: int
     forward_locals: Dict[int, Set[str]]
     depth: int  # helper / module inlining depth
+    built: Dict[int, Block]  # the Sequential blocks built so far, by call
+
+    def call_text(self, node: ast.Call, name: Optional[str]) -> str: ...
     facts_words: FrozenSet[str]
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
@@ -778,6 +781,13 @@ class _Walk:
         if method is not init or stmt not in init.body or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
             return None
         value = stmt.value
+        built = self.b.built.get(id(value)) if self.bound is None else None
+        if built is not None:  # the Sequential its own block replays: the same layers, quietly
+            layer = self.b.opaque(value, "")
+            layer.call = LayerCall("Sequential", partial(self.b.call_text, value, "Sequential"), layer.line)  # type: ignore[arg-type]  # sequential.Builder
+            layer.nested, layer.quiet = built, True
+            self.modules[attr] = layer
+            return layer
         here: Optional[AnyScope] = self.init_overlay(init.body.index(stmt))
         if here is None and self.bound is None and self.scope.base.parent is not None:
             init_scope = self.scope.base.parent.child(init)

@@ -45,6 +45,7 @@ class Builder:
         self.scopes: Dict[int, Scope] = {}
         self.depth = 0  # helper / module inlining depth
         self.tensors_named = 0  # forward(): tensors named so far in this file
+        self.built: Dict[int, Block] = {}  # id(Sequential call) -> its block, for forward() to reuse
         self.forward_locals: Dict[int, Set[str]] = {}  # forward(): the names each forward() binds
 
     def block(self, located: Located) -> Tuple[Block, AnyScope]:
@@ -60,6 +61,7 @@ class Builder:
         here = construction.at_statement(located.call, scope, owner)
         block = construction.sequential(located.call, here, owner)
         block.inputs = self.comments_above(located.call) + block.inputs
+        self.built[id(located.call)] = block
         return block, here
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]:
