@@ -1,5 +1,6 @@
 """Keras models to blocks: ``keras.Sequential([...])``, ``Sequential()`` then ``model.add(...)``,
-and a straight-line functional chain ``x = layers.X(...)(x)`` ending in ``keras.Model(inputs, x)``.
+and functional graphs: ``x = layers.X(...)(y)`` statements, merges (``layers.Add()([a, b])``,
+``layers.concatenate([a, b])``) and inputs, from ``keras.Model(inputs, outputs)`` back to its inputs.
 
 Layers are looked up in the Keras catalog (``layers.keras.KERAS``), never in torch's. The
 model's input is a layer of its own at the front of the block: ``keras.Input(shape=...)``,
@@ -26,14 +27,28 @@ from ..budget import MAX_ITERATIONS, current as current_budget
 from ..claimstatus import ClaimStatus
 from ..findings import Finding
 from ..dims import Poly
-from ..layers.base import UNKNOWN, LayerCall, Text, Value, bind, int_of
+from ..layers.base import UNKNOWN, LayerCall, Operand, Text, Value, bind, int_of
 from ..layers.keras import KERAS, ignorable
+from ..layers.keras.merge import INPUTS as MERGED
 from ..layers.keras.wrappers import Wrapped
-from ..program import Block, Comment, Item, Layer
+from ..program import Block, Comment, Item, Layer, Load, Store
 from .construct import Construction, Span
 from .evaluate import AnyScope, evaluate
 from .held import GiveUp
-from .keras_models import INPUTS, KerasImports, KerasModel, added_layer, adds_inside, keras_class, listed, locate_keras, output_claim, touches
+from .keras_models import (
+    INPUTS,
+    KerasImports,
+    KerasModel,
+    added_layer,
+    adds_inside,
+    keras_class,
+    keras_tensor_call,
+    listed,
+    locate_keras,
+    output_claim,
+    tensor_reads,
+    touches,
+)
 from .names import Overlay, ScopeNode, scope_chain
 from .sequential import Builder
 from .source import Imports, Located
@@ -145,8 +160,9 @@ class KerasBuilder(Builder):
         here = construction.at_statement(located.call, scope, owner)
         start, end = self.pos(located.call)
         block = Block(start[0], start[1], scope=here, channels_last=True)
+        flow: Dict[int, Tuple[List[str], str]] = {}
         if model.chain:
-            entries, last = self._chain(model, here)
+            entries, flow, last = self._graph(model, here)
             start = self.pos(model.chain[0])[0]
         else:
             entries = [(self.pos(e), self.layer(e, here)) for e in listed(located.call)]
@@ -162,7 +178,7 @@ class KerasBuilder(Builder):
         for item in items:
             if isinstance(item, Layer) and id(item) in self.unrolled:
                 item.trailing = None  # a comment in a loop: which iteration would it describe?
-        items = self._with_asserts(items, model, here)
+        items = self._with_asserts(_wired(items, flow), model, here)
         first = next((i for i, item in enumerate(items) if isinstance(item, Layer)), None)
         inputs = self.comments_above(located.call) + inputs
         if first is not None:
@@ -248,16 +264,53 @@ class KerasBuilder(Builder):
         ov.values[st.target.id] = values[-1] if values else ov.lookup(st.target.id)
         return layers
 
-    def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Tuple[int, int]]:
-        """The functional chain: the input, then each ``x = layers.X(...)(x)``."""
-        entries = []
-        for st in model.chain:
-            assert isinstance(st, ast.Assign) and isinstance(st.value, ast.Call)
-            value = st.value
-            node = value if keras_class(self.imports, value.func) in INPUTS else value.func
-            assert isinstance(node, ast.expr)
-            entries.append((self.pos(st), self.layer(node, scope)))
-        return entries, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
+    def _graph(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Dict[int, Tuple[List[str], str]], Tuple[int, int]]:
+        """The functional graph's statements as layers, and for each layer the tensors it takes
+        (the first one first) and the one it makes. Tensors are named per statement (``t3``),
+        so a name assigned twice (``x = ...(x)``) is two tensors; an alias (``x = inputs``)
+        names the same one. A statement the frontend cannot follow makes an unknown tensor."""
+        entries: List[Tuple[Span, Layer]] = []
+        flow: Dict[int, Tuple[List[str], str]] = {}
+        tensors: Dict[str, str] = {}  # Python name -> the tensor it holds now
+        for n, st in enumerate(model.chain):
+            made = f"t{n}"
+            kind = keras_tensor_call(st.value, self.imports) if isinstance(st, ast.Assign) else None
+            reads = tensor_reads(st.value, self.imports) if isinstance(st, ast.Assign) else []
+            taken = [tensors.get(r, "?" + r) for r in reads]  # "?x": a tensor from outside the graph
+            if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+                tensors[st.targets[0].id] = taken[0]  # an alias
+                continue
+            layer: Optional[Layer] = None
+            if isinstance(st, ast.Assign) and kind is not None and (kind == "input" or taken):
+                layer = self._graph_layer(st, kind, taken, scope)
+            if layer is None:
+                layer = self.opaque(st, self.src.segment(st.value) if isinstance(st, ast.Assign) else f"a {type(st).__name__.lower()}")
+                taken = []
+            for target in _stored(st):
+                tensors[target] = made
+            entries.append((self.pos(st), layer))
+            flow[id(layer)] = (taken, made)
+        return entries, flow, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
+
+    def _graph_layer(self, st: ast.Assign, kind: str, taken: List[str], scope: AnyScope) -> Optional[Layer]:
+        """The layer of one graph statement: the input, a layer called on a tensor, or a merge
+        with its other tensors as Operands (the first is the shape it is replayed from)."""
+        value = st.value
+        assert isinstance(value, ast.Call)
+        if kind == "input":
+            return self.layer(value, scope)
+        if kind == "layer":
+            assert isinstance(value.func, ast.expr)
+            return self.layer(value.func, scope)
+        if isinstance(value.func, ast.Call):  # layers.Add(...)([a, b])
+            layer = self.layer(value.func, scope)
+        else:  # layers.add([a, b], ...): the keywords are the layer's
+            layer = self.layer(ast.Call(func=value.func, args=value.args[1:], keywords=value.keywords, lineno=value.lineno, col_offset=value.col_offset, end_lineno=value.end_lineno, end_col_offset=value.end_col_offset), scope)
+            layer.call = LayerCall(layer.call.name, partial(self.src.segment, value), layer.call.line)
+        if layer.args is not None:
+            layer.args.values[MERGED] = tuple(Operand(t) for t in taken[1:])
+            layer.tensor_args = True
+        return layer
 
     def _with_asserts(self, items: List[Item], model: KerasModel, scope: AnyScope) -> List[Item]:
         """The ``assert model.output_shape == (...)`` statements as claim comments, in order."""
@@ -308,6 +361,31 @@ class KerasBuilder(Builder):
         return out
 
 
+def _wired(items: List[Item], flow: Dict[int, Tuple[List[str], str]]) -> List[Item]:
+    """A functional graph's layers with their tensors: the first tensor a layer takes made
+    current before it (when it is not already), the one it makes kept after it, so an own-line
+    comment below a statement describes the tensor that statement made."""
+    if not flow:
+        return items
+    out: List[Item] = []
+    current: Optional[str] = None
+    for item in items:
+        wiring = flow.get(id(item)) if isinstance(item, Layer) else None
+        if wiring is None:
+            out.append(item)
+            continue
+        taken, made = wiring
+        if taken and taken[0] != current:
+            out.append(Load(taken[0]))
+        out += [item, Store(made)]
+        current = made
+    return out
+
+
+def _stored(st: ast.stmt) -> List[str]:
+    return [n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+
+
 def _iterated(node: ast.expr, scope: AnyScope) -> Optional[List[Value]]:
     """The values a ``for`` goes through: a list or tuple of known values, or ``range`` of
     known ints."""
@@ -333,7 +411,8 @@ def _keras_words(claim: str) -> str:
 def _foreign_lines(model: KerasModel, first: int, last: int) -> Set[int]:
     """The lines of the statements between ``first`` and ``last`` that do not build or check
     the model (data preparation, another tensor of a functional file, an opaque loop)."""
-    own = {id(st) for st in [model.body[model.index], *model.own, *model.chain]}
+    aliases = {id(st) for st in model.chain if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name)}
+    own = {id(st) for st in [model.body[model.index], *model.own, *model.chain]} - aliases
     lines: Set[int] = set()
     for st in model.body:
         start, end = st.lineno, st.end_lineno or st.lineno
