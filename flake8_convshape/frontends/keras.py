@@ -364,7 +364,8 @@ class KerasBuilder(Builder):
 def _wired(items: List[Item], flow: Dict[int, Tuple[List[str], str]]) -> List[Item]:
     """A functional graph's layers with their tensors: the first tensor a layer takes made
     current before it (when it is not already), the one it makes kept after it, so an own-line
-    comment below a statement describes the tensor that statement made."""
+    comment below a statement describes the tensor that statement made and a trailing one the
+    tensor it assigns (a merge's first input is not what it says)."""
     if not flow:
         return items
     out: List[Item] = []
@@ -375,6 +376,8 @@ def _wired(items: List[Item], flow: Dict[int, Tuple[List[str], str]]) -> List[It
             out.append(item)
             continue
         taken, made = wiring
+        if item.trailing is not None:
+            item.trailing.named = True  # the tensor its statement assigns, not the one it takes
         if taken and taken[0] != current:
             out.append(Load(taken[0]))
         out += [item, Store(made)]
