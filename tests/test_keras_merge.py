@@ -137,3 +137,29 @@ def test_report_counts() -> None:
     """Printed with ``-s``: how many examples each merge ran (the closing note's numbers)."""
     if RAN:
         print("\nKeras merge differential examples:", sum(RAN.values()), "over", len(RAN), "merges")
+
+
+def test_the_graph_fixture_builds_in_keras_as_replayed():
+    """fixtures/keras_graph.py's right model, built by Keras: every layer's output shape is the
+    replay's; the defective one is refused by Keras where the replay reports CVS201."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "keras_graph.py"
+    source = path.read_text(encoding="utf-8")
+    namespace: Dict[str, Any] = {}
+    exec(compile(source, str(path), "exec"), namespace)  # our own fixture, not user code
+    model = namespace["two_branch_net"]()
+    real_layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    real_shapes = Counter(tuple(layer.output.shape)[1:] for layer in real_layers)
+    steps = [s for s in trace_source(source)[0].steps if s.layer != "Input"]
+    assert len(steps) == len(real_layers)
+    # every layer the replay knows fully (the logits' size is the caller's num_classes) is Keras's
+    known = [s for s in steps if None not in s.shape[1:]]
+    assert len(known) == len(steps) - 1
+    assert not Counter(tuple(s.shape)[1:] for s in known) - real_shapes
+    weights = [s.parameters.int_value() + (s.buffers.int_value() if s.buffers is not None else 0) for s in known]
+    logits = [layer for layer in real_layers if tuple(layer.output.shape) == (None, 10)]
+    assert len(logits) == 1
+    assert sum(weights) == model.count_params() - logits[0].count_params()
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        namespace["two_branch_net_defects"]()
