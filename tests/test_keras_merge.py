@@ -14,18 +14,14 @@ and otherwise that the shapes agree and neither has weights.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-pytest.importorskip("torch")
-os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = pytest.importorskip("keras")
-np = pytest.importorskip("numpy")
-pytest.importorskip("hypothesis")
-
+# Keras on the torch backend, numpy and hypothesis as the layer differential sets them up (the
+# whole module skips without them)
+from test_keras_differential import N_EXAMPLES, RAISES, keras, np  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -34,8 +30,6 @@ from flake8_convshape.layers.keras import KERAS  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
-N_EXAMPLES = int(os.environ.get("CONVSHAPE_KERAS_EXAMPLES", "60"))
-RAISES = {"CVS201", "CVS202", "CVS203"}
 RAN: Counter = Counter()
 MERGES = ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
 

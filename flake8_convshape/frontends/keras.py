@@ -372,7 +372,7 @@ def _wired(items: List[Item], flow: Dict[int, Tuple[List[str], str]]) -> List[It
     current: Optional[str] = None
     for item in items:
         wiring = flow.get(id(item)) if isinstance(item, Layer) else None
-        if wiring is None:
+        if wiring is None or not isinstance(item, Layer):
             out.append(item)
             continue
         taken, made = wiring
