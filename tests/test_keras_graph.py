@@ -178,3 +178,43 @@ def test_an_own_line_comment_describes_the_tensor_just_made():
     """
     assert codes(source) == []
     assert codes(source.replace("# (None, 8, 8, 5)", "# (None, 6, 6, 5)")) == [(7, "CVS101")]
+
+
+def test_calls_nested_in_one_statement_are_followed():
+    source = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(16, 16, 8))
+    x = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(8, 3, padding="same")(inputs)))  # (None, 16, 16, 8)
+    y = layers.Dropout(0.1)(x, training=True)
+    z = layers.add([y, layers.Conv2D(8, 1)(inputs)])  # (None, 16, 16, 8)
+    model = keras.Model(inputs, z)
+    """
+    assert codes(source) == []
+    trace = trace_source(textwrap.dedent(source))[0]
+    assert [s.layer for s in trace.steps] == ["Input", "Conv2D", "BatchNormalization", "ReLU", "Dropout", "Conv2D", "add"]
+    assert trace.claims_checked == 2
+    assert codes(source.replace("layers.Conv2D(8, 1)(inputs)", "layers.Conv2D(4, 1)(inputs)")) == [(6, "CVS201")]
+    # the trailing comment is the whole statement's tensor, not its innermost call's
+    assert codes(source.replace("(None, 16, 16, 8)\n    y", "(None, 16, 16, 9)\n    y")) == [(4, "CVS101")]
+
+
+def test_bad_functional_code_never_raises():
+    for body in (
+        "x = layers.Add()([])",
+        "x = layers.concatenate([])",
+        "x = layers.Add()(inputs)",
+        "x = layers.Add()([*parts])",
+        "x = layers.Concatenate(axis=k)([inputs, inputs])",
+        "x = layers.Concatenate(axis=9)([inputs, inputs])",
+        "x = layers.Dense(3)(inputs, mask=m)",
+        "x, y = layers.Dense(3)(inputs), inputs",
+        "x = layers.Subtract()([inputs])",
+        "x = keras.Input(shape=(2,))(inputs)",
+        "x = layers.Dense(3)()",
+        "x = layers.Dense(3)(x)",
+    ):
+        source = f"import keras\nfrom keras import layers\ninputs = keras.Input(shape=(4,))\n{body}\nmodel = keras.Model(inputs, x)\n"
+        check_source(source)
+        trace_source(source)
+    assert codes("import keras\nfrom keras import layers\ni = keras.Input(shape=(4,))\nx = layers.Concatenate(axis=9)([i, i])\nm = keras.Model(i, x)\n") == [(4, "CVS201")]

@@ -41,12 +41,13 @@ from .keras_models import (
     KerasModel,
     added_layer,
     adds_inside,
+    assigned_name,
     keras_class,
     keras_tensor_call,
     listed,
     locate_keras,
     output_claim,
-    tensor_reads,
+    tensor_arguments,
     touches,
 )
 from .names import Overlay, ScopeNode, scope_chain
@@ -266,37 +267,56 @@ class KerasBuilder(Builder):
 
     def _graph(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Dict[int, Tuple[List[str], str]], Tuple[int, int]]:
         """The functional graph's statements as layers, and for each layer the tensors it takes
-        (the first one first) and the one it makes. Tensors are named per statement (``t3``),
-        so a name assigned twice (``x = ...(x)``) is two tensors; an alias (``x = inputs``)
-        names the same one. A statement the frontend cannot follow makes an unknown tensor."""
+        (the first one first) and the one it makes. Every layer call makes a tensor of its own
+        (``t3``), so a name assigned twice (``x = ...(x)``) is two tensors; an alias
+        (``x = inputs``) names the same one. A statement the frontend cannot follow, in whole
+        or in part, makes an unknown tensor."""
         entries: List[Tuple[Span, Layer]] = []
         flow: Dict[int, Tuple[List[str], str]] = {}
         tensors: Dict[str, str] = {}  # Python name -> the tensor it holds now
-        for n, st in enumerate(model.chain):
-            made = f"t{n}"
-            kind = keras_tensor_call(st.value, self.imports) if isinstance(st, ast.Assign) else None
-            reads = tensor_reads(st.value, self.imports) if isinstance(st, ast.Assign) else []
-            taken = [tensors.get(r, "?" + r) for r in reads]  # "?x": a tensor from outside the graph
-            if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
-                tensors[st.targets[0].id] = taken[0]  # an alias
+        for st in model.chain:
+            target = assigned_name(st)
+            if target is not None and isinstance(st, ast.Assign) and isinstance(st.value, ast.Name):
+                tensors[target] = tensors.get(st.value.id, "?" + st.value.id)  # an alias
                 continue
-            layer: Optional[Layer] = None
-            if isinstance(st, ast.Assign) and kind is not None and (kind == "input" or taken):
-                layer = self._graph_layer(st, kind, taken, scope)
-            if layer is None:
-                layer = self.opaque(st, self.src.segment(st.value) if isinstance(st, ast.Assign) else f"a {type(st).__name__.lower()}")
-                taken = []
-            for target in _stored(st):
-                tensors[target] = made
-            entries.append((self.pos(st), layer))
-            flow[id(layer)] = (taken, made)
+            made: List[Tuple[Layer, List[str], str]] = []
+            if target is None or not isinstance(st, ast.Assign) or self._tensor(st.value, scope, tensors, made, len(flow)) is None:
+                why = self.src.segment(st.value) if isinstance(st, ast.Assign) else f"a {type(st).__name__.lower()}"
+                made = [(self.opaque(st, why), [], f"t{len(flow)}")]
+            for layer, taken, name in made:
+                entries.append((self.pos(st), layer))  # one statement's layers share its comments
+                flow[id(layer)] = (taken, name)
+            for name in _stored(st):
+                tensors[name] = made[-1][2]
         return entries, flow, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
 
-    def _graph_layer(self, st: ast.Assign, kind: str, taken: List[str], scope: AnyScope) -> Optional[Layer]:
-        """The layer of one graph statement: the input, a layer called on a tensor, or a merge
+    def _tensor(
+        self, node: ast.expr, scope: AnyScope, tensors: Dict[str, str], made: List[Tuple[Layer, List[str], str]], first: int
+    ) -> Optional[str]:
+        """The tensor ``node`` evaluates to, its layers (inner calls first) added to ``made``
+        and named from ``t<first>`` on; None when some part of it is not followed. A name not
+        assigned in the graph is a tensor from outside (``?x``: unknown)."""
+        if isinstance(node, ast.Name):
+            return tensors.get(node.id, "?" + node.id)
+        kind = keras_tensor_call(node, self.imports)
+        if kind is None or not isinstance(node, ast.Call):
+            return None
+        taken: List[str] = []
+        if kind != "input":
+            for arg in tensor_arguments(node):
+                tensor = self._tensor(arg, scope, tensors, made, first)
+                if tensor is None:
+                    return None
+                taken.append(tensor)
+            if not taken:
+                return None
+        name = f"t{first + len(made)}"
+        made.append((self._graph_layer(node, kind, taken, scope), taken, name))
+        return name
+
+    def _graph_layer(self, value: ast.Call, kind: str, taken: List[str], scope: AnyScope) -> Layer:
+        """The layer of one call of the graph: the input, a layer called on a tensor, or a merge
         with its other tensors as Operands (the first is the shape it is replayed from)."""
-        value = st.value
-        assert isinstance(value, ast.Call)
         if kind == "input":
             return self.layer(value, scope)
         if kind == "layer":

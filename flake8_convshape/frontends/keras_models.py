@@ -19,6 +19,7 @@ from .source import Imports
 _ROOTS = ("keras", "tensorflow.keras", "tensorflow.python.keras", "tf_keras")
 _MODELS = ("Sequential", "Model", "Functional")
 INPUTS = ("Input", "InputLayer")
+_CALL_KEYWORDS = ("training",)  # a layer call's keywords that change no shape
 
 
 class KerasImports(Imports):
@@ -223,7 +224,7 @@ def _functional_graph(call: ast.Call, imports: Imports, body: List[ast.stmt], in
             continue
         graph.insert(0, st)
         want -= stored
-        if _assigned_name(st) is not None:
+        if assigned_name(st) is not None:
             assert isinstance(st, ast.Assign)
             want |= set(tensor_reads(st.value, imports))
     if not any(isinstance(st, ast.Assign) and keras_tensor_call(st.value, imports) for st in graph):
@@ -231,7 +232,8 @@ def _functional_graph(call: ast.Call, imports: Imports, body: List[ast.stmt], in
     return graph
 
 
-def _assigned_name(st: ast.stmt) -> Optional[str]:
+def assigned_name(st: ast.stmt) -> Optional[str]:
+    """``name = ...``: the name."""
     if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
         return st.targets[0].id
     return None
@@ -239,37 +241,40 @@ def _assigned_name(st: ast.stmt) -> Optional[str]:
 
 def keras_tensor_call(value: ast.expr, imports: Imports) -> Optional[str]:
     """How ``value`` makes a tensor with Keras: "input" (``keras.Input(...)``), "layer"
-    (``layers.X(...)(x)``), "merge" (``layers.Add()([a, b])``, ``layers.add([a, b])``);
-    None for anything else."""
+    (``layers.X(...)(x)``, ``training=`` allowed), "merge" (``layers.Add()([a, b])``,
+    ``layers.add([a, b])``); None for anything else."""
     if not isinstance(value, ast.Call):
         return None
     cls = keras_class(imports, value.func)
     if cls in INPUTS:
         return "input"
-    if cls in MERGE_FUNCTIONS and value.args and isinstance(value.args[0], (ast.List, ast.Tuple)):
-        return "merge"
+    listed = bool(value.args) and isinstance(value.args[0], (ast.List, ast.Tuple))
+    if cls in MERGE_FUNCTIONS:
+        return "merge" if listed else None
     inner = value.func
-    if not isinstance(inner, ast.Call) or len(value.args) != 1 or value.keywords:
+    if not isinstance(inner, ast.Call) or len(value.args) != 1 or any(k.arg not in _CALL_KEYWORDS for k in value.keywords):
         return None
     cls = keras_class(imports, inner.func)
-    if cls is None or cls in _MODELS or cls in MERGE_FUNCTIONS:
+    if cls is None or cls not in KERAS or cls in MERGE_FUNCTIONS:
         return None
-    if isinstance(value.args[0], ast.Name) and KERAS[cls].family != "keras_merge":
-        return "layer"
-    if isinstance(value.args[0], (ast.List, ast.Tuple)) and KERAS[cls].family == "keras_merge":
-        return "merge"
-    return None
+    if KERAS[cls].family == "keras_merge":
+        return "merge" if listed else None
+    return None if listed else "layer"
+
+
+def tensor_arguments(value: ast.Call) -> List[ast.expr]:
+    """The tensors a layer or merge call takes, the first one first."""
+    given = value.args[0]
+    return list(given.elts) if isinstance(given, (ast.List, ast.Tuple)) else [given]
 
 
 def tensor_reads(value: ast.expr, imports: Imports) -> List[str]:
-    """The tensors a statement of the graph takes, the first one first: the argument of a
-    layer call, the list of a merge, the name an alias copies; [] otherwise."""
+    """The names of the tensors a statement of the graph takes: the name an alias copies, the
+    names in a layer's or merge's arguments, through the calls nested in them
+    (``layers.ReLU()(layers.BatchNormalization()(x))``); [] for anything else."""
     if isinstance(value, ast.Name):
         return [value.id]
     kind = keras_tensor_call(value, imports)
-    if kind in ("layer", "merge") and isinstance(value, ast.Call):
-        given = value.args[0]
-        elts = given.elts if isinstance(given, (ast.List, ast.Tuple)) else [given]
-        if all(isinstance(e, ast.Name) for e in elts):
-            return [e.id for e in elts if isinstance(e, ast.Name)]
-    return []
+    if kind not in ("layer", "merge") or not isinstance(value, ast.Call):
+        return []
+    return [name for arg in tensor_arguments(value) for name in tensor_reads(arg, imports)]
