@@ -218,3 +218,42 @@ def test_bad_functional_code_never_raises():
         check_source(source)
         trace_source(source)
     assert codes("import keras\nfrom keras import layers\ni = keras.Input(shape=(4,))\nx = layers.Concatenate(axis=9)([i, i])\nm = keras.Model(i, x)\n") == [(4, "CVS201")]
+
+
+def test_output_shape_asserts_on_a_functional_model():
+    source = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(8, 3)(inputs)
+    a = layers.Flatten()(x)
+    b = layers.GlobalMaxPooling2D()(x)
+    model = keras.Model(inputs, [a, b])
+    assert model.output_shape == [(None, 5408), (None, 8)]
+    single = keras.Model(inputs, b)
+    assert single.output_shape == (None, 8)
+    """
+    assert codes(source) == []
+    wrong = findings(source.replace("(None, 5408), (None, 8)]", "(None, 5408), (None, 9)]"))
+    assert [(line, code) for line, code, _ in wrong] == [(8, "CVS101")]
+    assert wrong[0][2].startswith("assert says (None, 9), but GlobalMaxPooling2D() at line 6 gives (None, 8)")
+    assert codes(source.replace("== (None, 8)", "== (None, 1, 8)")) == [(10, "CVS101")]
+    # a list whose length is not the outputs', or a model assigned again: not its claim
+    assert codes(source.replace("[(None, 5408), (None, 8)]", "[(None, 5408)]")) == []
+    again = source.replace("    single = keras.Model(inputs, b)\n", "    single = keras.Model(inputs, b)\n    single = make()\n")
+    assert codes(again.replace("== (None, 8)", "== (None, 1, 8)")) == []
+
+
+def test_fix_rewrites_a_functional_models_assert():
+    from flake8_convshape.fix import fix_source
+
+    source = textwrap.dedent("""\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(28, 28, 1))
+    b = layers.GlobalMaxPooling2D()(layers.Conv2D(8, 3)(inputs))
+    model = keras.Model(inputs, b)
+    assert model.output_shape == (None, 9)
+    """)
+    fixed = fix_source(source)
+    assert fixed.text == source.replace("(None, 9)", "(None, 8)")

@@ -162,8 +162,9 @@ class KerasBuilder(Builder):
         start, end = self.pos(located.call)
         block = Block(start[0], start[1], scope=here, channels_last=True)
         flow: Dict[int, Tuple[List[str], str]] = {}
+        tensors: Dict[str, str] = {}
         if model.chain:
-            entries, flow, last = self._graph(model, here)
+            entries, flow, tensors, last = self._graph(model, here)
             start = self.pos(model.chain[0])[0]
         else:
             entries = [(self.pos(e), self.layer(e, here)) for e in listed(located.call)]
@@ -179,7 +180,7 @@ class KerasBuilder(Builder):
         for item in items:
             if isinstance(item, Layer) and id(item) in self.unrolled:
                 item.trailing = None  # a comment in a loop: which iteration would it describe?
-        items = self._with_asserts(_wired(items, flow), model, here)
+        items = self._with_asserts(self._output_checks(_wired(items, flow), model, tensors, here), model, here)
         first = next((i for i, item in enumerate(items) if isinstance(item, Layer)), None)
         inputs = self.comments_above(located.call) + inputs
         if first is not None:
@@ -265,9 +266,11 @@ class KerasBuilder(Builder):
         ov.values[st.target.id] = values[-1] if values else ov.lookup(st.target.id)
         return layers
 
-    def _graph(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Dict[int, Tuple[List[str], str]], Tuple[int, int]]:
-        """The functional graph's statements as layers, and for each layer the tensors it takes
-        (the first one first) and the one it makes. Every layer call makes a tensor of its own
+    def _graph(
+        self, model: KerasModel, scope: AnyScope
+    ) -> Tuple[List[Tuple[Span, Layer]], Dict[int, Tuple[List[str], str]], Dict[str, str], Tuple[int, int]]:
+        """The functional graph's statements as layers, for each layer the tensors it takes
+        (the first one first) and the one it makes, and the tensor each name holds at the end. Every layer call makes a tensor of its own
         (``t3``), so a name assigned twice (``x = ...(x)``) is two tensors; an alias
         (``x = inputs``) names the same one. A statement the frontend cannot follow, in whole
         or in part, makes an unknown tensor."""
@@ -288,7 +291,7 @@ class KerasBuilder(Builder):
                 flow[id(layer)] = (taken, name)
             for name in _stored(st):
                 tensors[name] = made[-1][2]
-        return entries, flow, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
+        return entries, flow, tensors, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
 
     def _tensor(
         self, node: ast.expr, scope: AnyScope, tensors: Dict[str, str], made: List[Tuple[Layer, List[str], str]], first: int
@@ -332,16 +335,33 @@ class KerasBuilder(Builder):
             layer.tensor_args = True
         return layer
 
+    def _assert_claim(self, shape: ast.Tuple, scope: AnyScope) -> Optional[Comment]:
+        """An output_shape tuple as a claim comment (None over several lines: no comment text
+        can stand for it)."""
+        (line, col), (end_line, _) = self.pos(shape)
+        if end_line != line:
+            return None
+        self.asserts.add((line, col - len(_ASSERT_LEAD)))
+        return Comment(line, col - len(_ASSERT_LEAD), _ASSERT_LEAD + self.lines_text(shape), False, scope)
+
+    def _output_checks(self, items: List[Item], model: KerasModel, tensors: Dict[str, str], scope: AnyScope) -> List[Item]:
+        """A functional model's ``assert model.output_shape == ...``: after its graph, each
+        output's tuple a claim on that output's tensor."""
+        out = list(items)
+        for name, shape in model.output_checks:
+            claim = self._assert_claim(shape, scope)
+            if claim is not None:
+                claim.named = True  # that output, no other placement
+                out += [Load(tensors.get(name, "?" + name)), claim]
+        return out
+
     def _with_asserts(self, items: List[Item], model: KerasModel, scope: AnyScope) -> List[Item]:
         """The ``assert model.output_shape == (...)`` statements as claim comments, in order."""
         claims: List[Item] = []
         for shape in model.checks:
-            (line, col), (end_line, _) = self.pos(shape)
-            if end_line != line:
-                continue  # a tuple over several lines: no comment text can stand for it
-            text = _ASSERT_LEAD + self.lines_text(shape)
-            claims.append(Comment(line, col - len(_ASSERT_LEAD), text, False, scope))
-            self.asserts.add((line, col - len(_ASSERT_LEAD)))
+            claim = self._assert_claim(shape, scope)
+            if claim is not None:
+                claims.append(claim)
         if not claims:
             return items
         merged = items + claims

@@ -69,6 +69,7 @@ class KerasModel:
     chain: List[ast.stmt] = field(default_factory=list)  # functional: the statements of its graph, in order
     checks: List[ast.Tuple] = field(default_factory=list)  # the tuples its output_shape is checked against
     own: List[ast.stmt] = field(default_factory=list)  # the statements that build or check it
+    output_checks: List[Tuple[str, ast.Tuple]] = field(default_factory=list)  # functional: (output name, tuple)
 
 
 def listed(call: ast.Call) -> List[ast.expr]:
@@ -99,6 +100,27 @@ def output_claim(st: ast.stmt, target: Optional[str]) -> Optional[ast.Tuple]:
 def output_shape_check(st: ast.stmt) -> Optional[Tuple[str, ast.Tuple]]:
     """``assert model.output_shape == (None, 7, 7, 128)`` (either side), or ``if
     model.output_shape != (...): raise ...``: the model's name and the tuple."""
+    found = _output_shape_compared(st)
+    return (found[0], found[1]) if found is not None and isinstance(found[1], ast.Tuple) else None
+
+
+def output_shapes_check(st: ast.stmt, target: Optional[str], outputs: int) -> List[ast.Tuple]:
+    """The tuples ``target``'s output_shape is checked against in ``st``, one per output: a
+    tuple for a model of one output, a list of as many tuples as it has outputs otherwise."""
+    found = _output_shape_compared(st)
+    if found is None or found[0] != target:
+        return []
+    shape = found[1]
+    if outputs == 1 and isinstance(shape, ast.Tuple):
+        return [shape]
+    if outputs > 1 and isinstance(shape, ast.List) and len(shape.elts) == outputs:
+        return [e for e in shape.elts if isinstance(e, ast.Tuple)] if all(isinstance(e, ast.Tuple) for e in shape.elts) else []
+    return []
+
+
+def _output_shape_compared(st: ast.stmt) -> Optional[Tuple[str, ast.expr]]:
+    """The model's name and what its output_shape is compared with in an assert or an
+    ``if ...: raise``."""
     op: Type[ast.cmpop]
     if isinstance(st, ast.Assert):
         test, op = st.test, ast.Eq
@@ -109,7 +131,7 @@ def output_shape_check(st: ast.stmt) -> Optional[Tuple[str, ast.Tuple]]:
     if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], op):
         return None
     for a, b in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
-        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, ast.Tuple):
+        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, (ast.Tuple, ast.List)):
             name = dotted(a.value)
             if name is not None:
                 return name, b
@@ -182,8 +204,25 @@ def _model_at(st: ast.stmt, imports: Imports, scopes: Tuple[ScopeNode, ...], bod
     if cls in ("Model", "Functional"):
         chain = _functional_graph(value, imports, body, index)
         if chain:
-            return KerasModel(value, scopes, body, index, None, chain)
+            model = KerasModel(value, scopes, body, index, assigned_name(st), chain)
+            _functional_checks(model)
+            return model
     return None
+
+
+def _functional_checks(model: KerasModel) -> None:
+    """The ``assert model.output_shape == ...`` statements after a functional model is built,
+    up to where its name is assigned again: each output's tuple, in ``output_checks``."""
+    ends = model_ends(model.call)
+    if model.target is None or ends is None:
+        return
+    for st in model.body[model.index + 1 :]:
+        shapes = output_shapes_check(st, model.target, len(ends[1]))
+        if shapes:
+            model.output_checks += [(ends[1][i], shape) for i, shape in enumerate(shapes)]
+            model.own.append(st)
+        elif any(isinstance(n, ast.Name) and n.id == model.target and isinstance(n.ctx, ast.Store) for n in ast.walk(st)):
+            return
 
 
 def _names(node: Optional[ast.expr]) -> Optional[List[str]]:
