@@ -257,3 +257,16 @@ def test_fix_rewrites_a_functional_models_assert():
     """)
     fixed = fix_source(source)
     assert fixed.text == source.replace("(None, 9)", "(None, 8)")
+
+
+def test_subtract_of_three_is_refused_whatever_their_shapes():
+    source = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(4,))
+    y = my_layer(inputs)
+    x = layers.Subtract()([inputs, y, y])
+    model = keras.Model(inputs, x)
+    """
+    assert codes(source) == [(5, "CVS201")]
+    assert codes(source.replace("[inputs, y, y]", "[inputs, y]")) == []

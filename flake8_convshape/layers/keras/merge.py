@@ -64,12 +64,13 @@ def elementwise(args: Args, shape: Shape, call: LayerCall) -> Outcome:
 
 @keras_layer(("Subtract", "subtract"), "merge")
 def subtract(args: Args, shape: Shape, call: LayerCall) -> Outcome:
-    """As the other element-wise merges, of exactly two tensors."""
+    """As the other element-wise merges, of exactly two tensors (whatever their shapes)."""
+    others = args.values.get(INPUTS)
+    if isinstance(others, tuple) and len(others) != 1:
+        return _refused(call, f"Subtract takes exactly 2 tensors, got {len(others) + 1}")
     tensors = _tensors(args, shape)
     if tensors is None:
         return Outcome(UNKNOWN_SHAPE, parameters=ZERO)
-    if len(tensors) != 2:
-        return _refused(call, f"Subtract takes exactly 2 tensors, got {len(tensors)}")
     return _broadcast(tensors, call)
 
 
