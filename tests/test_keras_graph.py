@@ -270,3 +270,10 @@ def test_subtract_of_three_is_refused_whatever_their_shapes():
     """
     assert codes(source) == [(5, "CVS201")]
     assert codes(source.replace("[inputs, y, y]", "[inputs, y]")) == []
+
+
+def test_a_comment_above_the_model_call_is_read_once():
+    source = "import keras\nfrom keras import layers\n\ninputs = keras.Input(shape=(32,))\nout = layers.Dense(10)(inputs)\n\n# (None, 10)\nmodel = keras.Model(inputs, out)\n"
+    trace = trace_source(source)[0]
+    assert trace.claims_total == 1 and trace.claims_checked == 1
+    assert codes(source) == []

@@ -182,7 +182,8 @@ class KerasBuilder(Builder):
                 item.trailing = None  # a comment in a loop: which iteration would it describe?
         items = self._with_asserts(self._output_checks(_wired(items, flow), model, tensors, here), model, here)
         first = next((i for i, item in enumerate(items) if isinstance(item, Layer)), None)
-        inputs = self.comments_above(located.call) + inputs
+        if not model.chain:  # a functional model's comments above its call are in its region
+            inputs = self.comments_above(located.call) + inputs
         if first is not None:
             layer = items[first]
             assert isinstance(layer, Layer)
