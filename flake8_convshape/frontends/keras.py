@@ -1,5 +1,6 @@
 """Keras models to blocks: ``keras.Sequential([...])``, ``Sequential()`` then ``model.add(...)``,
-and a straight-line functional chain ``x = layers.X(...)(x)`` ending in ``keras.Model(inputs, x)``.
+and functional graphs: ``x = layers.X(...)(y)`` statements, merges (``layers.Add()([a, b])``,
+``layers.concatenate([a, b])``) and inputs, from ``keras.Model(inputs, outputs)`` back to its inputs.
 
 Layers are looked up in the Keras catalog (``layers.keras.KERAS``), never in torch's. The
 model's input is a layer of its own at the front of the block: ``keras.Input(shape=...)``,
@@ -26,14 +27,29 @@ from ..budget import MAX_ITERATIONS, current as current_budget
 from ..claimstatus import ClaimStatus
 from ..findings import Finding
 from ..dims import Poly
-from ..layers.base import UNKNOWN, LayerCall, Text, Value, bind, int_of
+from ..layers.base import UNKNOWN, LayerCall, Operand, Text, Value, bind, int_of
 from ..layers.keras import KERAS, ignorable
+from ..layers.keras.merge import INPUTS as MERGED
 from ..layers.keras.wrappers import Wrapped
-from ..program import Block, Comment, Item, Layer
+from ..program import Block, Comment, Item, Layer, Load, Store
 from .construct import Construction, Span
 from .evaluate import AnyScope, evaluate
 from .held import GiveUp
-from .keras_models import INPUTS, KerasImports, KerasModel, added_layer, adds_inside, keras_class, listed, locate_keras, output_claim, touches
+from .keras_models import (
+    INPUTS,
+    KerasImports,
+    KerasModel,
+    added_layer,
+    adds_inside,
+    assigned_name,
+    keras_class,
+    keras_tensor_call,
+    listed,
+    locate_keras,
+    output_claim,
+    tensor_arguments,
+    touches,
+)
 from .names import Overlay, ScopeNode, scope_chain
 from .sequential import Builder
 from .source import Imports, Located
@@ -145,8 +161,10 @@ class KerasBuilder(Builder):
         here = construction.at_statement(located.call, scope, owner)
         start, end = self.pos(located.call)
         block = Block(start[0], start[1], scope=here, channels_last=True)
+        flow: Dict[int, Tuple[List[str], str]] = {}
+        tensors: Dict[str, str] = {}
         if model.chain:
-            entries, last = self._chain(model, here)
+            entries, flow, tensors, last = self._graph(model, here)
             start = self.pos(model.chain[0])[0]
         else:
             entries = [(self.pos(e), self.layer(e, here)) for e in listed(located.call)]
@@ -162,9 +180,10 @@ class KerasBuilder(Builder):
         for item in items:
             if isinstance(item, Layer) and id(item) in self.unrolled:
                 item.trailing = None  # a comment in a loop: which iteration would it describe?
-        items = self._with_asserts(items, model, here)
+        items = self._with_asserts(self._output_checks(_wired(items, flow), model, tensors, here), model, here)
         first = next((i for i, item in enumerate(items) if isinstance(item, Layer)), None)
-        inputs = self.comments_above(located.call) + inputs
+        if not model.chain:  # a functional model's comments above its call are in its region
+            inputs = self.comments_above(located.call) + inputs
         if first is not None:
             layer = items[first]
             assert isinstance(layer, Layer)
@@ -248,27 +267,102 @@ class KerasBuilder(Builder):
         ov.values[st.target.id] = values[-1] if values else ov.lookup(st.target.id)
         return layers
 
-    def _chain(self, model: KerasModel, scope: AnyScope) -> Tuple[List[Tuple[Span, Layer]], Tuple[int, int]]:
-        """The functional chain: the input, then each ``x = layers.X(...)(x)``."""
-        entries = []
+    def _graph(
+        self, model: KerasModel, scope: AnyScope
+    ) -> Tuple[List[Tuple[Span, Layer]], Dict[int, Tuple[List[str], str]], Dict[str, str], Tuple[int, int]]:
+        """The functional graph's statements as layers, for each layer the tensors it takes
+        (the first one first) and the one it makes, and the tensor each name holds at the end. Every layer call makes a tensor of its own
+        (``t3``), so a name assigned twice (``x = ...(x)``) is two tensors; an alias
+        (``x = inputs``) names the same one. A statement the frontend cannot follow, in whole
+        or in part, makes an unknown tensor."""
+        entries: List[Tuple[Span, Layer]] = []
+        flow: Dict[int, Tuple[List[str], str]] = {}
+        tensors: Dict[str, str] = {}  # Python name -> the tensor it holds now
         for st in model.chain:
-            assert isinstance(st, ast.Assign) and isinstance(st.value, ast.Call)
-            value = st.value
-            node = value if keras_class(self.imports, value.func) in INPUTS else value.func
-            assert isinstance(node, ast.expr)
-            entries.append((self.pos(st), self.layer(node, scope)))
-        return entries, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
+            target = assigned_name(st)
+            if target is not None and isinstance(st, ast.Assign) and isinstance(st.value, ast.Name):
+                tensors[target] = tensors.get(st.value.id, "?" + st.value.id)  # an alias
+                continue
+            made: List[Tuple[Layer, List[str], str]] = []
+            if target is None or not isinstance(st, ast.Assign) or self._tensor(st.value, scope, tensors, made, len(flow)) is None:
+                why = self.src.segment(st.value) if isinstance(st, ast.Assign) else f"a {type(st).__name__.lower()}"
+                made = [(self.opaque(st, why), [], f"t{len(flow)}")]
+            for layer, taken, name in made:
+                entries.append((self.pos(st), layer))  # one statement's layers share its comments
+                flow[id(layer)] = (taken, name)
+            for name in _stored(st):
+                tensors[name] = made[-1][2]
+        return entries, flow, tensors, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
+
+    def _tensor(
+        self, node: ast.expr, scope: AnyScope, tensors: Dict[str, str], made: List[Tuple[Layer, List[str], str]], first: int
+    ) -> Optional[str]:
+        """The tensor ``node`` evaluates to, its layers (inner calls first) added to ``made``
+        and named from ``t<first>`` on; None when some part of it is not followed. A name not
+        assigned in the graph is a tensor from outside (``?x``: unknown)."""
+        if isinstance(node, ast.Name):
+            return tensors.get(node.id, "?" + node.id)
+        kind = keras_tensor_call(node, self.imports)
+        if kind is None or not isinstance(node, ast.Call):
+            return None
+        taken: List[str] = []
+        if kind != "input":
+            for arg in tensor_arguments(node):
+                tensor = self._tensor(arg, scope, tensors, made, first)
+                if tensor is None:
+                    return None
+                taken.append(tensor)
+            if not taken:
+                return None
+        name = f"t{first + len(made)}"
+        made.append((self._graph_layer(node, kind, taken, scope), taken, name))
+        return name
+
+    def _graph_layer(self, value: ast.Call, kind: str, taken: List[str], scope: AnyScope) -> Layer:
+        """The layer of one call of the graph: the input, a layer called on a tensor, or a merge
+        with its other tensors as Operands (the first is the shape it is replayed from)."""
+        if kind == "input":
+            return self.layer(value, scope)
+        if kind == "layer":
+            assert isinstance(value.func, ast.expr)
+            return self.layer(value.func, scope)
+        if isinstance(value.func, ast.Call):  # layers.Add(...)([a, b])
+            layer = self.layer(value.func, scope)
+        else:  # layers.add([a, b], ...): the keywords are the layer's
+            layer = self.layer(ast.Call(func=value.func, args=value.args[1:], keywords=value.keywords, lineno=value.lineno, col_offset=value.col_offset, end_lineno=value.end_lineno, end_col_offset=value.end_col_offset), scope)
+            layer.call = LayerCall(layer.call.name, partial(self.src.segment, value), layer.call.line)
+        if layer.args is not None:
+            layer.args.values[MERGED] = tuple(Operand(t) for t in taken[1:])
+            layer.tensor_args = True
+        return layer
+
+    def _assert_claim(self, shape: ast.Tuple, scope: AnyScope) -> Optional[Comment]:
+        """An output_shape tuple as a claim comment (None over several lines: no comment text
+        can stand for it)."""
+        (line, col), (end_line, _) = self.pos(shape)
+        if end_line != line:
+            return None
+        self.asserts.add((line, col - len(_ASSERT_LEAD)))
+        return Comment(line, col - len(_ASSERT_LEAD), _ASSERT_LEAD + self.lines_text(shape), False, scope)
+
+    def _output_checks(self, items: List[Item], model: KerasModel, tensors: Dict[str, str], scope: AnyScope) -> List[Item]:
+        """A functional model's ``assert model.output_shape == ...``: after its graph, each
+        output's tuple a claim on that output's tensor."""
+        out = list(items)
+        for name, shape in model.output_checks:
+            claim = self._assert_claim(shape, scope)
+            if claim is not None:
+                claim.named = True  # that output, no other placement
+                out += [Load(tensors.get(name, "?" + name)), claim]
+        return out
 
     def _with_asserts(self, items: List[Item], model: KerasModel, scope: AnyScope) -> List[Item]:
         """The ``assert model.output_shape == (...)`` statements as claim comments, in order."""
         claims: List[Item] = []
         for shape in model.checks:
-            (line, col), (end_line, _) = self.pos(shape)
-            if end_line != line:
-                continue  # a tuple over several lines: no comment text can stand for it
-            text = _ASSERT_LEAD + self.lines_text(shape)
-            claims.append(Comment(line, col - len(_ASSERT_LEAD), text, False, scope))
-            self.asserts.add((line, col - len(_ASSERT_LEAD)))
+            claim = self._assert_claim(shape, scope)
+            if claim is not None:
+                claims.append(claim)
         if not claims:
             return items
         merged = items + claims
@@ -308,6 +402,34 @@ class KerasBuilder(Builder):
         return out
 
 
+def _wired(items: List[Item], flow: Dict[int, Tuple[List[str], str]]) -> List[Item]:
+    """A functional graph's layers with their tensors: the first tensor a layer takes made
+    current before it (when it is not already), the one it makes kept after it, so an own-line
+    comment below a statement describes the tensor that statement made and a trailing one the
+    tensor it assigns (a merge's first input is not what it says)."""
+    if not flow:
+        return items
+    out: List[Item] = []
+    current: Optional[str] = None
+    for item in items:
+        wiring = flow.get(id(item)) if isinstance(item, Layer) else None
+        if wiring is None or not isinstance(item, Layer):
+            out.append(item)
+            continue
+        taken, made = wiring
+        if item.trailing is not None:
+            item.trailing.named = True  # the tensor its statement assigns, not the one it takes
+        if taken and taken[0] != current:
+            out.append(Load(taken[0]))
+        out += [item, Store(made)]
+        current = made
+    return out
+
+
+def _stored(st: ast.stmt) -> List[str]:
+    return [n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+
+
 def _iterated(node: ast.expr, scope: AnyScope) -> Optional[List[Value]]:
     """The values a ``for`` goes through: a list or tuple of known values, or ``range`` of
     known ints."""
@@ -333,7 +455,8 @@ def _keras_words(claim: str) -> str:
 def _foreign_lines(model: KerasModel, first: int, last: int) -> Set[int]:
     """The lines of the statements between ``first`` and ``last`` that do not build or check
     the model (data preparation, another tensor of a functional file, an opaque loop)."""
-    own = {id(st) for st in [model.body[model.index], *model.own, *model.chain]}
+    aliases = {id(st) for st in model.chain if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name)}
+    own = {id(st) for st in [model.body[model.index], *model.own, *model.chain]} - aliases
     lines: Set[int] = set()
     for st in model.body:
         start, end = st.lineno, st.end_lineno or st.lineno

@@ -1,5 +1,5 @@
 """Where a module's Keras models are: the spellings of Keras's classes, ``Sequential`` calls (with
-a list, or assigned and then added to), straight functional chains, and the statements that add
+a list, or assigned and then added to), functional graphs, and the statements that add
 to or check a model. ``frontends.keras`` builds their blocks."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Set, Tuple, Type
 
 from ..layers.keras import KERAS
+from ..layers.keras.merge import FUNCTIONS as MERGE_FUNCTIONS
 from .facts import dotted
 from .names import SCOPE_OPENERS, ScopeNode
 from .source import Imports
@@ -18,6 +19,7 @@ from .source import Imports
 _ROOTS = ("keras", "tensorflow.keras", "tensorflow.python.keras", "tf_keras")
 _MODELS = ("Sequential", "Model", "Functional")
 INPUTS = ("Input", "InputLayer")
+_CALL_KEYWORDS = ("training",)  # a layer call's keywords that change no shape
 
 
 class KerasImports(Imports):
@@ -64,9 +66,10 @@ class KerasModel:
     body: List[ast.stmt] = field(default_factory=list)  # the statements around it (add style)
     index: int = -1  # the statement of ``body`` that builds it
     target: Optional[str] = None  # the name it is assigned to
-    chain: List[ast.stmt] = field(default_factory=list)  # functional: the statements of the chain
+    chain: List[ast.stmt] = field(default_factory=list)  # functional: the statements of its graph, in order
     checks: List[ast.Tuple] = field(default_factory=list)  # the tuples its output_shape is checked against
     own: List[ast.stmt] = field(default_factory=list)  # the statements that build or check it
+    output_checks: List[Tuple[str, ast.Tuple]] = field(default_factory=list)  # functional: (output name, tuple)
 
 
 def listed(call: ast.Call) -> List[ast.expr]:
@@ -97,6 +100,27 @@ def output_claim(st: ast.stmt, target: Optional[str]) -> Optional[ast.Tuple]:
 def output_shape_check(st: ast.stmt) -> Optional[Tuple[str, ast.Tuple]]:
     """``assert model.output_shape == (None, 7, 7, 128)`` (either side), or ``if
     model.output_shape != (...): raise ...``: the model's name and the tuple."""
+    found = _output_shape_compared(st)
+    return (found[0], found[1]) if found is not None and isinstance(found[1], ast.Tuple) else None
+
+
+def output_shapes_check(st: ast.stmt, target: Optional[str], outputs: int) -> List[ast.Tuple]:
+    """The tuples ``target``'s output_shape is checked against in ``st``, one per output: a
+    tuple for a model of one output, a list of as many tuples as it has outputs otherwise."""
+    found = _output_shape_compared(st)
+    if found is None or found[0] != target:
+        return []
+    shape = found[1]
+    if outputs == 1 and isinstance(shape, ast.Tuple):
+        return [shape]
+    if outputs > 1 and isinstance(shape, ast.List) and len(shape.elts) == outputs:
+        return [e for e in shape.elts if isinstance(e, ast.Tuple)] if all(isinstance(e, ast.Tuple) for e in shape.elts) else []
+    return []
+
+
+def _output_shape_compared(st: ast.stmt) -> Optional[Tuple[str, ast.expr]]:
+    """The model's name and what its output_shape is compared with in an assert or an
+    ``if ...: raise``."""
     op: Type[ast.cmpop]
     if isinstance(st, ast.Assert):
         test, op = st.test, ast.Eq
@@ -107,7 +131,7 @@ def output_shape_check(st: ast.stmt) -> Optional[Tuple[str, ast.Tuple]]:
     if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], op):
         return None
     for a, b in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
-        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, ast.Tuple):
+        if isinstance(a, ast.Attribute) and a.attr == "output_shape" and isinstance(b, (ast.Tuple, ast.List)):
             name = dotted(a.value)
             if name is not None:
                 return name, b
@@ -178,37 +202,118 @@ def _model_at(st: ast.stmt, imports: Imports, scopes: Tuple[ScopeNode, ...], bod
         target = dotted(st.targets[0]) if isinstance(st, ast.Assign) and len(st.targets) == 1 else None
         return KerasModel(value, scopes, body, index, target)
     if cls in ("Model", "Functional"):
-        chain = _functional_chain(value, imports, body, index)
+        chain = _functional_graph(value, imports, body, index)
         if chain:
-            return KerasModel(value, scopes, body, index, None, chain)
+            model = KerasModel(value, scopes, body, index, assigned_name(st), chain)
+            _functional_checks(model)
+            return model
     return None
 
 
-def _functional_chain(call: ast.Call, imports: Imports, body: List[ast.stmt], index: int) -> List[ast.stmt]:
-    """``keras.Model(inputs, x)`` after a straight line of ``x = layers.X(...)(x)`` from
-    ``inputs = keras.Input(...)``: those statements, input first; [] for anything else."""
-    args = list(call.args) + [k.value for k in call.keywords if k.arg in ("inputs", "outputs")]
-    if len(args) != 2 or not all(isinstance(a, ast.Name) for a in args):
+def _functional_checks(model: KerasModel) -> None:
+    """The ``assert model.output_shape == ...`` statements after a functional model is built,
+    up to where its name is assigned again: each output's tuple, in ``output_checks``."""
+    ends = model_ends(model.call)
+    if model.target is None or ends is None:
+        return
+    for st in model.body[model.index + 1 :]:
+        shapes = output_shapes_check(st, model.target, len(ends[1]))
+        if shapes:
+            model.output_checks += [(ends[1][i], shape) for i, shape in enumerate(shapes)]
+            model.own.append(st)
+        elif any(isinstance(n, ast.Name) and n.id == model.target and isinstance(n.ctx, ast.Store) for n in ast.walk(st)):
+            return
+
+
+def _names(node: Optional[ast.expr]) -> Optional[List[str]]:
+    """``x`` or ``[a, b]`` (a tuple too): the names; None for anything else (a dict of outputs)."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, (ast.List, ast.Tuple)) and node.elts and all(isinstance(e, ast.Name) for e in node.elts):
+        return [e.id for e in node.elts if isinstance(e, ast.Name)]
+    return None
+
+
+def model_ends(call: ast.Call) -> Optional[Tuple[List[str], List[str]]]:
+    """The input and output names of ``keras.Model(inputs, outputs)`` (positional or
+    ``inputs=`` / ``outputs=``, each a name or a list of names); None for anything else."""
+    given = {k.arg: k.value for k in call.keywords if k.arg in ("inputs", "outputs")}
+    if len(call.args) + len(given) != 2 or len(call.args) > 2:
+        return None
+    inputs = _names(call.args[0] if call.args else given.get("inputs"))
+    outputs = _names(call.args[1] if len(call.args) > 1 else given.get("outputs"))
+    if inputs is None or outputs is None:
+        return None
+    return inputs, outputs
+
+
+def _functional_graph(call: ast.Call, imports: Imports, body: List[ast.stmt], index: int) -> List[ast.stmt]:
+    """The statements before ``keras.Model(inputs, outputs)`` that its outputs come from, in
+    source order: each ``name = ...`` the wanted names were last assigned by (a layer call, a
+    merge, an input, an alias, or anything else, which the builder makes an unknown tensor), and
+    the names those read, back to the inputs. [] unless some statement builds a Keras tensor."""
+    ends = model_ends(call)
+    if ends is None:
         return []
-    inputs, outputs = (a.id for a in args if isinstance(a, ast.Name))
-    chain: List[ast.stmt] = []
-    want = outputs
+    want: Set[str] = set(ends[1])
+    graph: List[ast.stmt] = []
     for st in reversed(body[:index]):
-        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and st.targets[0].id == want):
-            if any(isinstance(n, ast.Name) and n.id == want and isinstance(n.ctx, ast.Store) for n in ast.walk(st)):
-                return []
+        stored = {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} & want
+        if not stored:
             continue
-        value = st.value
-        if not isinstance(value, ast.Call):
-            return []
-        if keras_class(imports, value.func) in INPUTS and want == inputs:
-            chain.insert(0, st)
-            return chain
-        inner = value.func
-        if not (isinstance(inner, ast.Call) and len(value.args) == 1 and not value.keywords and isinstance(value.args[0], ast.Name)):
-            return []
-        if keras_class(imports, inner.func) is None:
-            return []
-        chain.insert(0, st)
-        want = value.args[0].id
-    return []
+        graph.insert(0, st)
+        want -= stored
+        if assigned_name(st) is not None:
+            assert isinstance(st, ast.Assign)
+            want |= set(tensor_reads(st.value, imports))
+    if not any(isinstance(st, ast.Assign) and keras_tensor_call(st.value, imports) for st in graph):
+        return []
+    return graph
+
+
+def assigned_name(st: ast.stmt) -> Optional[str]:
+    """``name = ...``: the name."""
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+        return st.targets[0].id
+    return None
+
+
+def keras_tensor_call(value: ast.expr, imports: Imports) -> Optional[str]:
+    """How ``value`` makes a tensor with Keras: "input" (``keras.Input(...)``), "layer"
+    (``layers.X(...)(x)``, ``training=`` allowed), "merge" (``layers.Add()([a, b])``,
+    ``layers.add([a, b])``); None for anything else."""
+    if not isinstance(value, ast.Call):
+        return None
+    cls = keras_class(imports, value.func)
+    if cls in INPUTS:
+        return "input"
+    listed = bool(value.args) and isinstance(value.args[0], (ast.List, ast.Tuple))
+    if cls in MERGE_FUNCTIONS:
+        return "merge" if listed else None
+    inner = value.func
+    if not isinstance(inner, ast.Call) or len(value.args) != 1 or any(k.arg not in _CALL_KEYWORDS for k in value.keywords):
+        return None
+    cls = keras_class(imports, inner.func)
+    if cls is None or cls not in KERAS or cls in MERGE_FUNCTIONS:
+        return None
+    if KERAS[cls].family == "keras_merge":
+        return "merge" if listed else None
+    return None if listed else "layer"
+
+
+def tensor_arguments(value: ast.Call) -> List[ast.expr]:
+    """The tensors a layer or merge call takes, the first one first."""
+    given = value.args[0]
+    return list(given.elts) if isinstance(given, (ast.List, ast.Tuple)) else [given]
+
+
+def tensor_reads(value: ast.expr, imports: Imports) -> List[str]:
+    """The names of the tensors a statement of the graph takes: the name an alias copies, the
+    names in a layer's or merge's arguments, through the calls nested in them
+    (``layers.ReLU()(layers.BatchNormalization()(x))``); [] for anything else."""
+    if isinstance(value, ast.Name):
+        return [value.id]
+    kind = keras_tensor_call(value, imports)
+    if kind not in ("layer", "merge") or not isinstance(value, ast.Call):
+        return []
+    return [name for arg in tensor_arguments(value) for name in tensor_reads(arg, imports)]
