@@ -235,6 +235,8 @@ class Replayer:
         self.rest: Tuple[Shape, ...] = ()
         self._below: Optional[Shape] = None  # while flushing: what the layer below the comments took
         self.dataflow = False  # replaying a forward(): comments may describe any statement below
+        self.runs = 0  # inlined blocks replayed so far (their instance numbers)
+        self.instance = ""  # the instance of the inlined block being replayed, in fresh names
         self.stating_input = False  # reading a block's input comments
         self._spans: List[Tuple[Layer, Shape, Shape]] = []  # forward(): layers below pending comments
         self._more: List[Tuple[Layer, Shape, Shape]] = []  # while flushing: the spans after the first
@@ -548,14 +550,19 @@ class Replayer:
     # the walk ---------------------------------------------------------------------------------
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
         """Replay one block from ``shape``; ``trace`` records its layers (not a nested block's)."""
-        outer_scope, outer_flow = self.scope, self.dataflow
+        outer_scope, outer_flow, outer_instance = self.scope, self.dataflow, self.instance
         if block.scope is not None:
             self.scope = block.scope
         self.dataflow = block.param is not None
+        if self.site is not None:
+            # a module or helper replayed once per use: each use's unknown sizes are its own
+            # (the same order in both passes, so the names agree between them)
+            self.runs += 1
+            self.instance = f"#{self.runs}"
         try:
             return self._run(block, shape, trace)
         finally:
-            self.scope, self.dataflow = outer_scope, outer_flow
+            self.scope, self.dataflow, self.instance = outer_scope, outer_flow, outer_instance
 
     def _run(self, block: Block, shape: Shape, trace: Optional[BlockTrace]) -> Tuple[Shape, Origin]:
         origin = Origin()
@@ -572,7 +579,7 @@ class Replayer:
             shape = self._stated(seed or given, block)  # type: ignore[arg-type]
         if shape.dims is None and not self.inputs and expected_rank(block.items) is None:
             self.lost = "the block's first layers take any rank, so its input's layout is not settled"
-        shape = self.freshen(shape, f"{block.line}:{block.col}", block.items)
+        shape = self.freshen(shape, f"{block.line}:{block.col}{self.instance}", block.items)
         self.stating_input = True
         for c, claim in stated:
             self.stated_inputs.add((c.line, c.col))
@@ -636,7 +643,7 @@ class Replayer:
             if isinstance(item, Rank):
                 kept, at = self.env.get(item.name, (UNKNOWN_SHAPE, Origin()))
                 if kept.dims is None:
-                    kept = self.freshen(Shape((None,) * item.rank), f"{item.line}:{item.rank}", [])
+                    kept = self.freshen(Shape((None,) * item.rank), f"{item.line}:{item.rank}{self.instance}", [])
                     self.env[item.name] = (kept, at)
                     if self.current == item.name:
                         shape = kept

@@ -252,3 +252,31 @@ def test_a_function_of_the_file_forward_calls_is_replayed_with_its_arguments() -
     assert found(source) == []
     wrong = source.replace("# (B, 4, 512)", "# (B, 4, 500)")
     assert found(wrong) == [(line_of(wrong, "t = tokens(x, 4)"), "CVS101")]
+
+
+def test_each_use_of_a_module_of_the_file_has_its_own_unknown_sizes() -> None:
+    source = HEAD + textwrap.dedent('''
+        class Block(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, 3, 1, 1)
+
+            def forward(self, x):
+                y = self.conv(x)
+                return y
+
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = Block(8)
+                self.b = Block(8)
+                self.up = nn.Upsample(scale_factor=2)
+
+            def forward(self, x):
+                x = unknown_padding(x)
+                p = self.a(x)
+                q = self.up(self.b(F.avg_pool2d(x, 2)))
+                return torch.cat([p, q], dim=1)
+    ''')
+    assert found(source) == []  # q's height is 2*floor(H/2): equal to p's for an even H
