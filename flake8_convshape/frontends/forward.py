@@ -50,6 +50,8 @@ class BuilderLike(Protocol):
     forward_locals: Dict[int, Set[str]]
     depth: int  # helper / module inlining depth
     built: Dict[int, Block]  # the Sequential blocks built so far, by call
+    class_layers: Dict[int, Dict[str, Optional[Layer]]]  # forward(): a class's layers by attribute
+    init_states: Dict[int, List[Overlay]]  # forward(): a class's __init__ names, statement by statement
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str: ...
     facts_words: FrozenSet[str]
@@ -84,6 +86,8 @@ _BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div:
 _NAMES_TENSOR = re.compile(r"#+\s*([A-Za-z_]\w*)\s*(?::|=|\bshape\b|\bsize\b)")
 
 Tensor = str  # the name a tensor is kept under; "" for a tensor nothing is known of
+_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")  # the methods a def may call, by its text
+_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")  # the functions a def may call, by its text
 
 
 class ForwardFrontend:
@@ -108,19 +112,28 @@ class ForwardFrontend:
             if forward is not None and "Module" in bases and len(forward.args.args) >= 2:
                 found.append((node, forward))
                 # the methods forward() calls on its tensors (``self.encode(x)``) are programs too
-                called = {name for n in ast.walk(forward) if isinstance(n, ast.Call) for name in [_self_call(n)] if name}
-                found += [(node, methods[name]) for name in sorted(called) if name in methods and _takes_a_tensor(methods[name])]
+                called = set(_SELF_CALL.findall(self.text_of(forward)))  # (the text tells, cheaply)
+                found += [
+                    (node, methods[name])
+                    for name in sorted(called)
+                    if name in methods and _takes_a_tensor(methods[name]) and self.commented(methods[name])
+                ]
             stack.extend(n for n in node.body if isinstance(n, ast.ClassDef))
         # the functions of the file a forward() calls (``window_partition(x, 7)``) too
         functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
-        called = {
-            n.func.id
-            for _, fn in found
-            for n in ast.walk(fn)
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions
-        }
-        found += [(None, functions[name]) for name in sorted(called) if _takes_a_tensor(functions[name], method=False)]
+        called = {name for _, fn in found for name in _CALL.findall(self.text_of(fn)) if name in functions} if functions else set()
+        found += [(None, functions[name]) for name in sorted(called) if _takes_a_tensor(functions[name], method=False) and self.commented(functions[name])]
         return found
+
+    def text_of(self, fn: ast.FunctionDef) -> str:
+        return "".join(self.b.src.lines[fn.lineno - 1 : fn.end_lineno or fn.lineno])
+
+    def commented(self, fn: ast.FunctionDef) -> bool:
+        """Whether a method or function has comments or a docstring to read (without, its
+        replay inside the forward() that calls it says all there is)."""
+        if ast.get_docstring(fn) is not None:
+            return True
+        return any("#" in line for line in self.b.src.lines[fn.lineno - 1 : fn.end_lineno or fn.lineno])
 
     def block(
         self,
@@ -147,7 +160,14 @@ class ForwardFrontend:
         known = self.b.forward_locals.get(id(forward))
         if known is None:
             every = forward.args.posonlyargs + forward.args.args + forward.args.kwonlyargs
-            known = self.b.forward_locals[id(forward)] = {n for node in ast.walk(forward) for n in bound_names(node)} | {a.arg for a in every}
+            known = {a.arg for a in every}
+            for node in ast.walk(forward):
+                if isinstance(node, ast.Name):
+                    if isinstance(node.ctx, (ast.Store, ast.Del)):
+                        known.add(node.id)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.alias)):
+                    known.update(bound_names(node))
+            self.b.forward_locals[id(forward)] = known
         return known
 
     def fresh(self, label: str) -> Tensor:
@@ -184,13 +204,15 @@ class _Walk:
         self.comments = _comments_by_line(self.b, forward) if bound is None and not inlined else {}
         self.read_to = forward.lineno  # comments up to this line are placed
         self.locals = front.locals_of(forward)
-        self.modules: Dict[str, Optional[Layer]] = {}
+        # the layers of __init__ by attribute, and __init__'s names before each statement: one
+        # class's, shared by the walks of its forward() and methods (not a bound module's)
+        self.modules: Dict[str, Optional[Layer]] = self.b.class_layers.setdefault(id(cls), {}) if bound is None and cls is not None else {}
         self.construction = Construction(self.b)  # type: ignore[arg-type]  # sequential.Builder
         self.construction.comments = False
         body = cls.body if cls is not None else []
         self.init = next((n for n in body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
         self.bound = bound
-        self.init_states: Optional[List[Overlay]] = None  # init_overlay's, computed once
+        self.init_states: Optional[List[Overlay]] = self.b.init_states.get(id(cls)) if bound is None else None
         if bound is not None or inlined:
             self.with_comments = False
         if bound is not None:
@@ -715,6 +737,8 @@ class _Walk:
                     simulation.effects([stmt], ov)
                 except (GiveUp, RecursionError):
                     break
+            if self.bound is None:
+                self.b.init_states[id(self.cls)] = self.init_states
         if index >= len(self.init_states):
             return None
         here = self.init_states[index].copy()

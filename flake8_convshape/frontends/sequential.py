@@ -46,6 +46,8 @@ class Builder:
         self.depth = 0  # helper / module inlining depth
         self.tensors_named = 0  # forward(): tensors named so far in this file
         self.built: Dict[int, Block] = {}  # id(Sequential call) -> its block, for forward() to reuse
+        self.class_layers: Dict[int, Dict[str, Optional[Layer]]] = {}  # forward(): id(class) -> attr -> layer
+        self.init_states: Dict[int, List[Overlay]] = {}  # forward(): id(class) -> __init__'s names per statement
         self.forward_locals: Dict[int, Set[str]] = {}  # forward(): the names each forward() binds
 
     def block(self, located: Located) -> Tuple[Block, AnyScope]:
