@@ -233,13 +233,11 @@ class Replayer:
         self.env: Dict[str, Tuple[Shape, Origin]] = {}
         self.current: Optional[str] = None
         self.rest: Tuple[Shape, ...] = ()
-        self._below: Optional[Shape] = None  # while flushing: what the layer below the comments took
         self.dataflow = False  # replaying a forward(): comments may describe any statement below
         self.runs = 0  # inlined blocks replayed so far (their instance numbers)
         self.instance = ""  # the instance of the inlined block being replayed, in fresh names
         self.stating_input = False  # reading a block's input comments
-        self._spans: List[Tuple[Layer, Shape, Shape]] = []  # forward(): layers below pending comments
-        self._more: List[Tuple[Layer, Shape, Shape]] = []  # while flushing: the spans after the first
+        self._spans: List[_Span] = []  # forward(): layers below pending comments
         self.keras = False  # a Keras model's block: its shapes are channels last
 
     # fresh sizes ------------------------------------------------------------------------------
@@ -356,16 +354,26 @@ class Replayer:
         return out
 
     def add_shape_site(
-        self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape], layer: Optional[Layer] = None
+        self,
+        comment: Comment,
+        claim: ShapeClaim,
+        here: Shape,
+        origin: Origin,
+        moved: Optional[Shape],
+        layer: Optional[Layer] = None,
+        below: Optional[Shape] = None,
+        more: Sequence[_Span] = (),
     ) -> None:
         """A shape comment's readings; ``moved`` is the shape at its other placement (after
-        ``layer``, the next one, for an own-line comment; before the layer it trails otherwise)."""
+        ``layer``, the next one, for an own-line comment; before the layer it trails otherwise).
+        In a forward(): ``below`` is what ``layer`` took, ``more`` the layers after it up to the
+        next comment (an own-line comment may describe any of them)."""
         if not self.collect or silenced(comment.text, CVS101):
             self._unread(comment, "silenced with noqa")
             return  # a comment its author silenced is not evidence
         if claim.size_only:
             if claim.source is not None:  # ``# 64 -> 32``: one size of a layer's input and output
-                self.add_arrow_site(comment, claim, here, origin, moved, layer)
+                self.add_arrow_site(comment, claim, here, origin, moved, layer, below, more)
             return
         if comment.named:
             moved = None  # it says which tensor it describes
@@ -379,7 +387,7 @@ class Replayer:
             moved = None  # "out -> ..." at the end of a layer's line: that layer's output
         dims = self.claim_polys(claim, comment)
         if claim.source is not None:
-            self.add_arrow_site(comment, claim, here, origin, moved, layer)
+            self.add_arrow_site(comment, claim, here, origin, moved, layer, below, more)
             return
         readings = self.shape_readings(claim, dims, here, "here")
         second = self._second_reading(comment, claim)
@@ -403,8 +411,8 @@ class Replayer:
             # the other placement rescues a comment only where it is compared on as many sizes
             # (a size unknown there proves nothing)
             most = max((len(r.equations) for r in readings), default=0)
-            below = [moved] + [after for _, _, after in self._more] if comment.own_line else [moved]
-            for after in below:
+            afters = [moved] + [after for _, _, after in more] if comment.own_line else [moved]
+            for after in afters:
                 extra = self.shape_readings(claim, dims, after, "moved")
                 if self.dataflow and comment.own_line and max((len(r.equations) for r in extra), default=0) < most:
                     # in forward() a comment above a statement may describe what it assigns,
@@ -424,7 +432,15 @@ class Replayer:
         self._add_site(comment, readings, record)
 
     def add_arrow_site(
-        self, comment: Comment, claim: ShapeClaim, here: Shape, origin: Origin, moved: Optional[Shape], layer: Optional[Layer]
+        self,
+        comment: Comment,
+        claim: ShapeClaim,
+        here: Shape,
+        origin: Origin,
+        moved: Optional[Shape],
+        layer: Optional[Layer],
+        below: Optional[Shape] = None,
+        more: Sequence[_Span] = (),
     ) -> None:
         """``A -> B``: A is a layer's input and B its output. On its own line the comment sits
         above that layer (A here, B after it); at the end of a layer's line it is that layer's
@@ -434,9 +450,9 @@ class Replayer:
         assert source is not None
         if comment.own_line:  # the layer before it (DESIGN.md's place) or the one after it
             # (which, in a forward(), may take another tensor than the one at the comment)
-            below = self._below if self._below is not None else here
-            options = [("here", origin.layer, origin.shape_in if origin.layer is not None else None, here), ("moved", layer, below, moved)]
-            options += [("moved", at, below, after) for at, _, after in self._more]  # forward(): the statements below
+            taken = below if below is not None else here
+            options = [("here", origin.layer, origin.shape_in if origin.layer is not None else None, here), ("moved", layer, taken, moved)]
+            options += [("moved", at, taken, after) for at, _, after in more]  # forward(): the statements below
             if self.dataflow and any(after is None or _has_unknown(after) for _, _, _, after in options[1:]):
                 self._unread(comment, "the statements below it may be what it describes, and their sizes are not known")
                 return
@@ -531,21 +547,19 @@ class Replayer:
             self._flush(None)
             return
         layer, below, moved = spans[0]
-        self._more = spans[1:]
-        self._flush(moved, layer, below)
-        self._more = []
+        self._flush(moved, layer, below, spans[1:])
 
-    def _flush(self, moved: Optional[Shape], layer: Optional[Layer] = None, below: Optional[Shape] = None) -> None:
+    def _flush(
+        self, moved: Optional[Shape], layer: Optional[Layer] = None, below: Optional[Shape] = None, more: Sequence[_Span] = ()
+    ) -> None:
         """Sites for the own-line comments met since the last layer; ``moved`` is the output of
         ``layer``, the one below them, and ``below`` what it took."""
         pending, self._pending = self._pending, []
-        self._below = below
         for comment, claim, here, origin, segment, segment_line in pending:
             outer, outer_line = self.segment, self.segment_line
             self.segment, self.segment_line = segment, segment_line
-            self.add_shape_site(comment, claim, here, origin, moved, layer)
+            self.add_shape_site(comment, claim, here, origin, moved, layer, below, more)
             self.segment, self.segment_line = outer, outer_line
-        self._below = None
 
     # the walk ---------------------------------------------------------------------------------
     def run(self, block: Block, shape: Shape = UNKNOWN_SHAPE, trace: Optional[BlockTrace] = None) -> Tuple[Shape, Origin]:
@@ -692,9 +706,7 @@ class Replayer:
         else:
             current_budget().tick()
             try:
-                args = layer.args
-                if layer.tensor_args:
-                    args = Args({k: self.bound(v) for k, v in args.values.items()}, args.texts)
+                args = self.args_of(layer)
                 outcome = layer.spec.run(args, shape, layer.call)
             except BudgetExceeded:
                 raise
@@ -752,26 +764,28 @@ class Replayer:
                 self.add_shape_site(layer.trailing, claim, shape, origin, moved, layer)
         return shape, origin
 
+    def args_of(self, layer: Layer) -> Args:
+        """The layer's arguments as the replay knows them here (``bound``)."""
+        args = layer.args
+        assert args is not None
+        if layer.tensor_args:
+            args = Args({k: self.bound(v) for k, v in args.values.items()}, args.texts)
+        return args
+
     def _takes(self, layer: Optional[Layer], reading: Reading, shape: Shape) -> bool:
         """Whether ``layer`` takes ``shape`` with the sizes ``reading`` claims put in (a line-end
         comment read as its statement's input says what the layer gets)."""
         if layer is None or layer.spec is None or layer.args is None or shape.dims is None or len(reading.wanted) != len(shape.dims):
             return True
         trial = Shape(tuple(w if w is not None else d for w, d in zip(reading.wanted, shape.dims)))
-        args = layer.args
-        if layer.tensor_args:
-            args = Args({k: self.bound(v) for k, v in args.values.items()}, args.texts)
-        try:
-            problems = layer.spec.run(args, trial, layer.call).problems
-        except Exception:  # noqa: BLE001  a catalog bug: not evidence
-            return True
-        return not any(code == CVS201 for code, _ in problems)
+        codes = _problem_codes(layer, self.args_of(layer), trial)
+        return codes is None or CVS201 not in codes
 
     @staticmethod
     def _whatever_the_input(layer: Layer, args: Args, code: str) -> bool:
         """The layer has this problem whatever its input (a checkerboard transposed conv)."""
-        assert layer.spec is not None
-        return any(c == code for c, _ in layer.spec.run(args, UNKNOWN_SHAPE, layer.call).problems)
+        codes = _problem_codes(layer, args, UNKNOWN_SHAPE)
+        return codes is not None and code in codes
 
     def _inlined(self, layer: Layer, shape: Shape) -> Tuple[Shape, Origin]:
         outer = self.site
@@ -792,6 +806,16 @@ class Replayer:
         return _agreed(*results)
 
 
+def _problem_codes(layer: Layer, args: Args, shape: Shape) -> Optional[Set[str]]:
+    """The codes a catalog layer reports on ``shape``; None when its transfer function fails
+    (a catalog bug: evidence neither way)."""
+    assert layer.spec is not None
+    try:
+        return {code for code, _ in layer.spec.run(args, shape, layer.call).problems}
+    except Exception:  # noqa: BLE001  (the callers read None as they must)
+        return None
+
+
 def _agreed(a: Shape, b: Shape) -> Shape:
     """What two ways of an undecided ``if`` agree on: the sizes equal in both."""
     if a.dims is not None and b.dims is not None and len(a.dims) == len(b.dims):
@@ -800,6 +824,7 @@ def _agreed(a: Shape, b: Shape) -> Shape:
 
 
 _NOT_STATED = "the block's input is not stated"
+_Span = Tuple[Layer, Shape, Shape]  # forward(): a layer below pending comments, what it took and gave
 _SPAN = 6  # forward(): how many layers below an own-line comment it may describe
 _ARROW_BETWEEN = re.compile(r"-{1,2}>|=>|\u2192|\u27f6|\u21d2|\u27f9")
 
@@ -1243,14 +1268,10 @@ class Judge:
             None if shape_in.dims is None else tuple(None if d is None else substitute(d, values) for d in shape_in.dims),
             None if shape_in.last is None else substitute(shape_in.last, values),
         )
-        spec, args = problem.layer.spec, problem.layer.args
-        if spec is None or args is None:
+        if problem.layer.spec is None or problem.layer.args is None:
             return False
-        try:
-            outcome = spec.run(args, trial, problem.layer.call)
-        except Exception:  # noqa: BLE001  a catalog bug: not evidence either way
-            return False
-        return all(code != problem.code for code, _ in outcome.problems)
+        codes = _problem_codes(problem.layer, problem.layer.args, trial)
+        return codes is not None and problem.code not in codes
 
     def _culprits(self, problem: Raised) -> Set[str]:
         """The sizes, stated only by comments, without which the layer would not complain."""

@@ -284,7 +284,12 @@ def _in_mode(site: Site, placement: str) -> Site:
     chosen = [r for r in site.readings if r.placement == placement]
     if not chosen:
         chosen = [r for r in site.readings if r.placement == "here"]
-    return Site(site.key, site.line, chosen, site.payload, site.trailing)
+    return _unweighed(site, chosen)
+
+
+def _unweighed(site: Site, readings: Optional[List[Reading]] = None) -> Site:
+    """The site with its readings (or ``readings``), not yet weighed (no status, no choice)."""
+    return Site(site.key, site.line, site.readings if readings is None else readings, site.payload, site.trailing)
 
 
 def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
@@ -301,7 +306,7 @@ def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
             break
         # mixed: only comments at the end of a line keep one convention (a file writes them all
         # as results, or all as inputs); a comment on its own line chooses its own placement
-        moded = [_in_mode(s, placement) if not mixed or s.trailing else Site(s.key, s.line, s.readings, s.payload, s.trailing) for s in sites]
+        moded = [_in_mode(s, placement) if not mixed or s.trailing else _unweighed(s) for s in sites]
         verdict = _solve(moded)
         # the convention more comments fit; on a tie, DESIGN.md's placement
         score = sum(1 for s in moded if s.status == OK)
@@ -323,7 +328,7 @@ def solve(sites: Sequence[Site], mixed: bool = False) -> Verdict:
         fit = _all_fit([s for s in sites if not s.fixed_violated()])
         if fit is not None:  # every comment has a placement under which all of them hold
             verdict = Verdict(values=fit, against_code=verdict.against_code)
-            moded = [Site(s.key, s.line, s.readings, s.payload, s.trailing) for s in sites]
+            moded = [_unweighed(s) for s in sites]
             against = {s.key for s in verdict.against_code}
             for site in moded:
                 if site.key not in against:

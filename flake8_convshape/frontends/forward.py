@@ -346,8 +346,7 @@ class _Walk:
         members = self.module(it.attr)
         if members is None or members.nested is None or members.call.name != "ModuleList":
             return False
-        layer = replace(members, trailing=None)
-        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(stmt)
+        layer = self.used_at(members, stmt)
         result = self.emit(layer, self.tensors[name])
         self.tensors[name] = result
         self.last = result
@@ -624,15 +623,7 @@ class _Walk:
         if not source:
             return None
         values = {p.arg: self.scalar(a) for p, a in zip(fn.args.args[1:], node.args[1:])}
-        self.b.depth += 1
-        try:
-            block, _ = self.front.block(None, fn, inlined=True, arguments=values)
-        finally:
-            self.b.depth -= 1
-        (line, col), (end_line, end_col) = self.b.pos(node)
-        layer = Layer(line, col, LayerCall(name, partial(self.b.src.segment, node), line), end_line, end_col)
-        layer.nested, layer.inlined = block, True
-        return self.emit(layer, source)
+        return self.emit(self.inlined(node, name, None, fn, values), source)
 
     def function_name(self, func: ast.expr) -> Optional[str]:
         """``F.relu``, ``torch.cat``: a torch function by any import spelling."""
@@ -686,8 +677,7 @@ class _Walk:
         source = self.tensor(node.args[0])
         if source is None:
             return self.opaque(node)
-        layer = replace(template, trailing=None)
-        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(node)
+        layer = self.used_at(template, node)
         extra = _MODULE_INPUTS.get(template.call.name, ())
         more = node.args[1:]
         if more or node.keywords:
@@ -765,14 +755,25 @@ class _Walk:
             return None
         if self.b.depth >= MAX_INLINE_DEPTH:
             return None
+        return self.inlined(node, f"self.{name}", self.cls, method, {})
+
+    def inlined(self, node: ast.Call, name: str, cls: Optional[ast.ClassDef], fn: ast.FunctionDef, arguments: Dict[str, Value]) -> Layer:
+        """A layer at ``node`` that replays ``fn``'s statements (a method or a function of the
+        file), one inlining level deeper."""
         self.b.depth += 1
         try:
-            block, _ = self.front.block(self.cls, method, self.bound, inlined=True)
+            block, _ = self.front.block(cls, fn, self.bound if cls is not None else None, inlined=True, arguments=arguments)
         finally:
             self.b.depth -= 1
         (line, col), (end_line, end_col) = self.b.pos(node)
-        layer = Layer(line, col, LayerCall(f"self.{name}", partial(self.b.src.segment, node), line), end_line, end_col)
+        layer = Layer(line, col, LayerCall(name, partial(self.b.src.segment, node), line), end_line, end_col)
         layer.nested, layer.inlined = block, True
+        return layer
+
+    def used_at(self, template: Layer, node: ast.AST) -> Layer:
+        """A layer ``__init__`` built, as used at ``node`` (reported there), without comment."""
+        layer = replace(template, trailing=None)
+        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(node)
         return layer
 
     def member_call(self, node: ast.Call, attr: str, index: ast.expr) -> Optional[Tensor]:
@@ -788,8 +789,7 @@ class _Walk:
         source = self.tensor(node.args[0])
         if source is None:
             return self.opaque(node)
-        layer = replace(layers[i], trailing=None)
-        (layer.line, layer.col), (layer.end_line, layer.end_col) = self.b.pos(node)
+        layer = self.used_at(layers[i], node)
         return self.emit(layer, source)
 
     def module(self, attr: str) -> Optional[Layer]:
