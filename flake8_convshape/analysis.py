@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .claimstatus import ClaimStatus
 from .codes import DEFAULT_OFF, marked
 from .findings import Finding
 from .noqa import silenced
+from .record import dataclass, field
 
 if TYPE_CHECKING:
     from .claims import ShapeClaim
+    from .frontends.keras import KerasBuilder
     from .frontends.source import Located
 
     from .budget import BudgetExceeded
@@ -184,7 +185,6 @@ def replay_module(
     """
     from .budget import file_budget
     from .frontends.forward_view import forward_view
-    from .frontends.keras import KerasBuilder, extract_keras
     from .frontends.sequential import Builder
     from .frontends.source import locate
     from .replay import BlockTrace, replay_block
@@ -194,13 +194,16 @@ def replay_module(
         located_calls, imports = locate(tree, lines)
         torch_builder = Builder(tree, lines, imports, defines)
         blocks: List[Tuple["Located", Builder]] = [(loc, torch_builder) for loc in located_calls]
-        blocks += extract_keras(tree, lines, defines)
+        if any(_KERAS in line for line in lines):  # the Keras frontend and catalog load only for these
+            from .frontends.keras import extract_keras
+
+            blocks += extract_keras(tree, lines, defines)
         for located, builder in blocks:
             try:
                 block, scope = builder.block(located)
                 trace = BlockTrace(block.line) if traces is not None else None
                 given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-                keras = builder if isinstance(builder, KerasBuilder) else None
+                keras = None if builder is torch_builder else cast("KerasBuilder", builder)
                 view = None if keras is not None else forward_view(tree, located.scopes, located.call, lines)
                 found, errors = replay_block(block, scope, trace, given, view)
                 if keras is not None:  # claims from asserts: said of the assert
@@ -234,6 +237,7 @@ def replay_module(
 
 
 _FORWARD = "def forward"
+_KERAS = "keras"
 
 
 def _keep(

@@ -22,13 +22,13 @@ import ast
 import bisect
 import tokenize
 from collections import Counter
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from .codes import MARKER
 from .claims import Num, ShapeClaim, parse_comment
 from .dims import Poly, paren
 from .fix import FixError, python_lines, same_code, tree_of
+from .record import dataclass, field, replace
 
 if TYPE_CHECKING:
     from .analysis import Settings

@@ -22,8 +22,9 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional
+
+from .record import dataclass, field
 
 # -- per block ------------------------------------------------------------------------------
 # The largest real Sequential we know of has a few hundred layers (a 152-layer ResNet

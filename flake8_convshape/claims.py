@@ -13,14 +13,13 @@ offsets into the original comment so that a fix can rewrite exactly the claimed 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from functools import lru_cache
-from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple, Union
 
 from .budget import MAX_CLAIM_CHARS
 from .dims import Poly
+from .record import dataclass, replace
 
 __all__ = [
     "Num",
@@ -929,7 +928,7 @@ def _input_output(s: str, first: "_Shape", end: int) -> Optional[ShapeClaim]:
     claim = _accept(s, second, True, end)
     if source is None or claim is None:
         return None
-    return dataclasses.replace(claim, source=source)
+    return replace(claim, source=source)
 
 
 # a bare "32x32 -> 16x16" (no lead-in) is a spatial size on each side only when the sizes are
@@ -951,7 +950,7 @@ def _bare_spatial_pair(s: str, a: "_Shape", b: "_Shape", end: int) -> Optional[S
     claim = _accept(s, b, True, end)
     if source is None or claim is None:
         return None
-    return dataclasses.replace(claim, source=source)
+    return replace(claim, source=source)
 
 
 def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
@@ -989,7 +988,7 @@ def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
     claim = _accept(s, shape_b, shape_b.wrapped or led, end)
     if claim is None:
         return None
-    return dataclasses.replace(claim, source=source)
+    return replace(claim, source=source)
 
 
 # "after conv1: 64 x 32 x 32", "特征图: 64 x 32 x 32": prose, a colon, then the shape. The prose

@@ -7,8 +7,9 @@ silence: ``convshape claims``, ``convshape check -v`` and editor hovers say it, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, Optional
+
+from .record import dataclass
 
 # how a chosen reading maps the comment's sizes onto the tensor
 ORDERS = {

@@ -5,11 +5,34 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from . import __version__
 from .commands import NAMES, load
 from .commands.common import EXIT_USAGE
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` gives it, without importing shutil
+    (and the compression modules it brings: milliseconds of every run's start)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its help formatters told the width (they would import shutil to ask)."""
+
+    def __init__(self, formatter_class: Any = argparse.HelpFormatter, **kwargs: Any) -> None:
+        def formatter(prog: str) -> argparse.HelpFormatter:
+            return formatter_class(prog, width=_columns() - 2)  # type: ignore[no-any-return]
+
+        super().__init__(formatter_class=formatter, **kwargs)
 
 
 def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
@@ -22,7 +45,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
         codes = "\n".join(f"  {c.code}  {c.summary}" for c in CODES.values())
         epilog = f"codes:\n{codes}"
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="convshape",
         description="Replay the shape arithmetic of nn.Sequential blocks and check the shape "
         "comments between layers. Reads source only; never imports or runs it.",

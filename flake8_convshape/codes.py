@@ -5,8 +5,9 @@ Everything that prints a code (the flake8 plugin, the CLI, the README table) rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict
+
+from .record import dataclass
 
 # the codes, as names: a typo is an error at import time, not a finding that never matches
 CVS101, CVS102, CVS103 = "CVS101", "CVS102", "CVS103"

@@ -14,12 +14,12 @@ unknown names?" (:func:`differs`). It answers yes only with a proof; anything it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
 from typing import Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
 
 from .budget import MAX_DEGREE, MAX_PROOF_TERMS, MAX_TERMS, BudgetExceeded
+from .record import dataclass, field
 
 Number = Union[int, Fraction]
 

@@ -28,11 +28,11 @@ import stat
 import tempfile
 import tokenize
 import warnings
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .codes import FIXABLE
 from .findings import Edit, Finding
+from .record import dataclass, field, replace
 
 if TYPE_CHECKING:
     from .analysis import Settings

@@ -18,13 +18,13 @@ the same search on a layer it builds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .budget import MAX_HINT_CANDIDATES, current as current_budget
 from .codes import CVS202, CVS203, CVS301
 from .dims import Poly
 from .layers.base import CATALOG, Args, LayerCall, LayerSpec, Shape, ints_of, truth
+from .record import dataclass
 
 CONV, CONV_T, MAX_POOL, AVG_POOL = "conv", "conv_transpose", "max_pool", "avg_pool"
 # the parameters tried, in order

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from lsprotocol import types as lsp
@@ -51,6 +50,7 @@ from .claimstatus import ClaimStatus
 from .dims import paren
 from .findings import Finding
 from .layers.base import Shape
+from .record import replace
 from .replay import Step
 from .report import Metrics, Names, metrics
 

@@ -15,12 +15,12 @@ recipe is given then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .dims import Poly
 from .hints import Trials
 from .layers.base import CATALOG, Args, LayerCall, Shape, Text, Value, bind
+from .record import dataclass, field
 
 MAX_TRIALS = 20_000  # paddings tried at most (a size of 10,000 with stride 2 needs about 5,000)
 

@@ -11,10 +11,10 @@ tensor under a name, ``Load`` makes a named one current, and an operation's othe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import List, Optional, Protocol, Tuple, Union
 
 from .layers.base import Args, LayerCall, LayerSpec
+from .record import dataclass, field
 
 
 @dataclass

@@ -15,11 +15,11 @@ block: an unknown step is never filled in with a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 from .dims import Poly
 from .layers.base import CATALOG
+from .record import dataclass
 
 if TYPE_CHECKING:
     from .replay import Step

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from .codes import CVS101, CVS102, CVS103, CVS201
@@ -24,6 +23,7 @@ from .program import Block, Branch, Comment, Item, Layer, Load, NameScope as Sco
 from .findings import Edit, Finding
 from .layers.base import UNKNOWN_SHAPE, Args, Operand, Outcome, Shape, Value, Window
 from .noqa import silenced
+from .record import dataclass, field, replace
 from .solve import OK, VIOLATED, Reading, Site, Verdict, assignments, candidates, equation, fresh_symbol, solve
 
 _PRODUCT = re.compile(r"\d+(?:\s*[*\u00d7]\s*\d+)+$")

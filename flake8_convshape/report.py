@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .dims import FRESH, Atom, Monomial, Number, Poly, fresh_names, paren, substitute
 from .layers.base import CATALOG, product
 from .receptive import Field, fields
+from .record import dataclass
 
 if TYPE_CHECKING:
     from .replay import BlockTrace, Step

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import itertools
 from functools import lru_cache
-from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .budget import MAX_ASSIGNMENTS, MAX_WEIGHING, current as current_budget
 from .dims import FRESH, Poly, _symbols, _value, differs, fresh_names, has_fresh, substitute
+from .record import dataclass, field
 
 # How far a numeric equation is solved for its one fresh symbol (sizes people write are small).
 _MAX_SIZE = 1 << 16

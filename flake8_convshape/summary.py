@@ -14,11 +14,11 @@ is the total, which does not include them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .dims import Poly
 from .layers.base import Shape
+from .record import dataclass
 from .report import Count, Names, Options, metrics, number, value_json
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ says which budget, other blocks keep their findings, fix writes nothing.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import asyncio
 import io
 import os
@@ -33,6 +32,7 @@ import adversarial  # noqa: E402
 from flake8_convshape import budget  # noqa: E402
 from flake8_convshape.budget import BudgetExceeded, file_budget  # noqa: E402
 from flake8_convshape.analysis import check_source  # noqa: E402
+from flake8_convshape.record import replace  # noqa: E402
 from flake8_convshape.cli import main  # noqa: E402
 from flake8_convshape.layers.base import CATALOG  # noqa: E402
 from flake8_convshape.plugin import ConvShapeChecker  # noqa: E402
@@ -153,7 +153,7 @@ def test_a_failing_layer_keeps_the_findings_before_it(
     def broken(args, shape, call):  # type: ignore[no-untyped-def]
         raise OverflowError("cannot convert float infinity to integer")
 
-    monkeypatch.setitem(CATALOG, "Upsample", dataclasses.replace(CATALOG["Upsample"], fn=broken))
+    monkeypatch.setitem(CATALOG, "Upsample", replace(CATALOG["Upsample"], fn=broken))
     source = adversarial.layer_error()
     _, _, findings, heard = measured(source)
     assert [f.code for f in findings] == ["CVS201"]

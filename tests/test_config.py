@@ -80,7 +80,7 @@ def test_the_finder_reads_each_folder_once(tmp_path, monkeypatch):
     finder = Finder()
     for _ in range(3):
         assert finder.for_path(str(path)).select == ("CVS2",)
-    assert reads == [tmp_path / "pyproject.toml"]
+    assert reads == [str(tmp_path / "pyproject.toml")]
 
 
 def test_every_key_is_read(tmp_path):

@@ -438,7 +438,7 @@ def test_a_finding_whose_span_is_not_its_comment_is_not_applied(monkeypatch):
     real = fix_module.fixable_findings
 
     def shifted(source, settings, filename="<string>"):
-        from dataclasses import replace
+        from flake8_convshape.record import replace
 
         return [replace(f, col=f.col + 1) for f in real(source, settings, filename)]
 
@@ -530,7 +530,7 @@ def test_a_segment_where_libcst_and_the_splice_disagree_is_refused(monkeypatch):
         return real(segment, [replace_line(r, r.line + 1) for r in rewrites], first, wrap)
 
     def replace_line(r, line):
-        from dataclasses import replace
+        from flake8_convshape.record import replace
 
         return replace(r, line=line)
 

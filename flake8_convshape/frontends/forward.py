@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import copy
 import re
-from dataclasses import replace
 from functools import partial
 from typing import Dict, FrozenSet, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
@@ -32,6 +31,7 @@ from ..budget import MAX_INLINE_DEPTH, current as current_budget
 from ..dims import DIM, Poly
 from ..layers.base import OPERATIONS, UNKNOWN, Args, LayerCall, Operand, Text, Value, bind
 from ..program import Block, Branch, Comment, Item, Layer, Load, Rank, Store
+from ..record import replace
 from .construct import Construction
 from .evaluate import BOUND_ATTRIBUTE, AnyScope, condition, evaluate
 from .facts import dotted

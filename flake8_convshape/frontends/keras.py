@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import replace
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -32,6 +31,7 @@ from ..layers.keras import KERAS, ignorable
 from ..layers.keras.merge import INPUTS as MERGED
 from ..layers.keras.wrappers import Wrapped
 from ..program import Block, Comment, Item, Layer, Load, Store
+from ..record import replace
 from .construct import Construction, Span
 from .evaluate import AnyScope, evaluate
 from .held import GiveUp

@@ -5,11 +5,11 @@ to or check a model. ``frontends.keras`` builds their blocks."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from typing import List, Optional, Set, Tuple, Type
 
 from ..layers.keras import KERAS
 from ..layers.keras.merge import FUNCTIONS as MERGE_FUNCTIONS
+from ..record import dataclass, field
 from .facts import dotted
 from .names import SCOPE_OPENERS, ScopeNode
 from .source import Imports

@@ -11,11 +11,11 @@ import ast
 import bisect
 import io
 import tokenize
-from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..codes import MARKER
 from ..program import Comment
+from ..record import dataclass
 from .facts import dotted
 from .names import SCOPE_OPENERS, ScopeNode
 

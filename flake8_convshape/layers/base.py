@@ -7,10 +7,10 @@ signature, so arguments map exactly as the real constructor maps them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..dims import Poly, paren
+from ..record import dataclass, field, replace
 
 
 class _Unknown:
