@@ -19,6 +19,7 @@ from typing import Callable, List, Optional, Tuple, Union
 
 from .budget import MAX_CLAIM_CHARS
 from .dims import Poly
+from .lazy_pattern import LazyPattern
 from .record import dataclass, replace
 
 __all__ = [
@@ -126,16 +127,16 @@ _MAX_SCAN = 2000  # how far to look for a closing bracket or backticks
 _MIN_DIMS, _MAX_DIMS = 2, 5
 _MIN_BARE_DIMS = 3
 
-_DIGIT = re.compile(r"[0-9]")
-_INT = re.compile(r"[0-9]+")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_DIGIT = LazyPattern(r"[0-9]")
+_INT = LazyPattern(r"[0-9]+")
+_IDENT = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_ASCII_LETTER = LazyPattern(r"[A-Za-z]")
 # Letters in text after a bare shape; an "x" used as a separator ("(32x32)", "4 x 4") is not one.
-_WORD_LETTER = re.compile(r"[A-WYZa-wyz]|(?<![0-9)\s])[xX]|[xX](?![0-9(\s])")
+_WORD_LETTER = LazyPattern(r"[A-WYZa-wyz]|(?<![0-9)\s])[xX]|[xX](?![0-9(\s])")
 
 # A second "#" after whitespace starts another comment ("# noqa: CVS101", "# type: ignore",
 # "# was 8 x 8"): the claim is only the text before it.
-_CUT = re.compile(r"(?<=\s)#|#\s*(?:noqa(?![A-Za-z0-9_])|type\s*:)", re.IGNORECASE)
+_CUT = LazyPattern(r"(?<=\s)#|#\s*(?:noqa(?![A-Za-z0-9_])|type\s*:)", re.IGNORECASE)
 
 # Known lead-ins; longer alternatives first.  The shape must start right after the lead-in.
 # The group that matched gives the claim's role: ``in``/``out`` say which tensor is meant,
@@ -147,7 +148,7 @@ _CJK_SUFFIX = (
     r"|\u7ef4\u5ea6|\ud06c\uae30|\ud615\ud0dc|\u30b5\u30a4\u30ba)?"  # 图像 图片 特征图 尺寸 大小 形状 维度 크기 형태 サイズ
 )
 _CJK_TAIL = r"(?:\u662f|\u4e3a|\u306f)?[^\S\r\n]*[:\uff1a]?(?=[^\S\r\n]*[0-9(\[`A-Za-z_])"  # 是 为 は
-_LEAD_IN = re.compile(
+_LEAD_IN = LazyPattern(
     r"""
     (?:
       (?P<inp>
@@ -202,10 +203,10 @@ _LABEL_GROUPS = frozenset({"inp3", "out3", "neutral3"})
 _PAIR_LEADS = frozenset({"neutral", "neutral3"})  # lead-ins an arrow pair may follow
 
 # Anywhere after the shape, an arrow means "this becomes that": a transform note, not a claim.
-_ARROW = re.compile(r"->|=>|\u2192|\u27f6|\u21d2|\u27f9")
+_ARROW = LazyPattern(r"->|=>|\u2192|\u27f6|\u21d2|\u27f9")
 
 # First word after a shape that says the numbers describe something other than the tensor.
-_NOT_A_TENSOR = re.compile(
+_NOT_A_TENSOR = LazyPattern(
     r"""
     (?:
         conv\w*|convolution\w*|kernels?|filters?|windows?|patch(?:es)?|pool\w*|strides?
@@ -222,12 +223,12 @@ _NOT_A_TENSOR = re.compile(
 # Characters skipped before looking at the first word that follows a shape.
 _FOLLOW_PUNCT = " \t,;:.!?()[]-\u2013\u2014"
 
-_TORCH_SIZE = re.compile(r"(?:torch\.)?Size\(\s*\[")
+_TORCH_SIZE = LazyPattern(r"(?:torch\.)?Size\(\s*\[")
 
 # ArithClaim pieces.
-_ARITH_PART = re.compile(r"[0-9\s+\-*/()xX]+")
-_ARITH_OPERATOR = re.compile(r"[+\-*/xX]")
-_ARITH_VALUE = re.compile(r"[^\S\r\n]*([0-9]+)")
+_ARITH_PART = LazyPattern(r"[0-9\s+\-*/()xX]+")
+_ARITH_OPERATOR = LazyPattern(r"[+\-*/xX]")
+_ARITH_VALUE = LazyPattern(r"[^\S\r\n]*([0-9]+)")
 
 
 class _Fail(Exception):
@@ -627,7 +628,7 @@ def _parse_shape_at(s: str, i: int, end: int) -> Optional[_Shape]:
 
 # Chinese words right after a shape that say the numbers are not the tensor:
 # 卷积 核 步长 池化 滤波 窗口 填充 膨胀 上采样 下采样 倍 块 网格
-_CJK_NOT_A_TENSOR = re.compile(
+_CJK_NOT_A_TENSOR = LazyPattern(
     "\u5377\u79ef|\u6838|\u6b65\u957f|\u6c60\u5316|\u6ee4\u6ce2|\u7a97\u53e3|\u586b\u5145"
     "|\u81a8\u80c0|\u4e0a\u91c7\u6837|\u4e0b\u91c7\u6837|\u500d|\u5757|\u7f51\u683c"
 )
@@ -649,7 +650,7 @@ def _has_integer(s: str, spans: List[Tuple[int, int]]) -> bool:
     return any(_DIGIT.search(s, a, b) is not None for a, b in spans)
 
 
-_WILD_TEXT = re.compile(r"-[^\S\r\n]*1")
+_WILD_TEXT = LazyPattern(r"-[^\S\r\n]*1")
 
 
 def _is_wild(s: str, span: Tuple[int, int], dim: DimExpr) -> bool:
@@ -775,11 +776,11 @@ def _parse_arith(s: str, a: int, b: int) -> Optional[ArithClaim]:
 
 
 # "64 channels, 32x32" and "C=64 H=32 W=32" (also N=, D= and L= for 1d): integers only
-_CHANNELS_FORM = re.compile(
+_CHANNELS_FORM = LazyPattern(
     r"(\d{1,9})\s*(?:channels?|ch)\b\s*[,@]?\s*(\d{1,9})\s*[x\u00d7]\s*(\d{1,9})(?:\s*[x\u00d7]\s*(\d{1,9}))?",
     re.IGNORECASE,
 )
-_LABELLED_FORM = re.compile(
+_LABELLED_FORM = LazyPattern(
     r"(?:N\s*[=:]\s*(\d{1,9})\s*[,;]?\s*)?C\s*[=:]\s*(\d{1,9})\s*[,;]?\s*"
     r"(?:(?:D\s*[=:]\s*(\d{1,9})\s*[,;]?\s*)?H\s*[=:]\s*(\d{1,9})\s*[,;]?\s*W\s*[=:]\s*(\d{1,9})|L\s*[=:]\s*(\d{1,9}))(?![\w=])",
 )
@@ -793,7 +794,7 @@ def _parse_labelled(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
             continue
         if _first_word_blocks(comment[m.end() : b]):
             return None
-        groups = [(m.start(i), m.end(i)) for i in range(1, form.groups + 1) if m.group(i) is not None]
+        groups = [(m.start(i), m.end(i)) for i in range(1, len(m.groups()) + 1) if m.group(i) is not None]
         dims = tuple(Num(int(comment[x:y])) for x, y in groups)
         return ShapeClaim(
             dims=dims,
@@ -875,9 +876,9 @@ def _parse(comment: str, trailing: bool) -> Union[ShapeClaim, ArithClaim, None]:
 
 # --------------------------------------------------------------------------- arrows
 
-_ARROW_AT = re.compile(_ARROW_TOKEN + "|\u27f9")
-_YEAR = re.compile(r"(?:19|20)[0-9][0-9]")
-_SIZE_TAIL = re.compile(r"[\s.,;!\u3002\uff0c\uff1b]*")
+_ARROW_AT = LazyPattern(_ARROW_TOKEN + "|\u27f9")
+_YEAR = LazyPattern(r"(?:19|20)[0-9][0-9]")
+_SIZE_TAIL = LazyPattern(r"[\s.,;!\u3002\uff0c\uff1b]*")
 
 
 def _lone_size(s: str, i: int, end: int) -> Optional[Tuple[int, int]]:
@@ -914,7 +915,7 @@ def _size_claim(s: str, span: Tuple[int, int], **extra: object) -> ShapeClaim:
 
 
 # "input[3, 224, 224]  output[48, 55, 55]": the input and the output of one layer, as an arrow
-_THEN_OUTPUT = re.compile(r"[\s,;]*(?:output|out)\s*[:=]?\s*(?=[\[(0-9])", re.IGNORECASE)
+_THEN_OUTPUT = LazyPattern(r"[\s,;]*(?:output|out)\s*[:=]?\s*(?=[\[(0-9])", re.IGNORECASE)
 
 
 def _input_output(s: str, first: "_Shape", end: int) -> Optional[ShapeClaim]:
@@ -993,11 +994,11 @@ def _parse_pair(s: str, i: int, end: int, led: bool) -> Optional[ShapeClaim]:
 
 # "after conv1: 64 x 32 x 32", "特征图: 64 x 32 x 32": prose, a colon, then the shape. The prose
 # must not say the numbers are a kernel, a stride or the like, in English or Chinese.
-_PROSE_COLON = re.compile(r"[^:\uff1a#]{1,40}[:\uff1a]\s*")
+_PROSE_COLON = LazyPattern(r"[^:\uff1a#]{1,40}[:\uff1a]\s*")
 _PROSE_DENY_CJK = (
     r"\u5377\u79ef\u6838|\u6838|\u6b65\u957f|\u6c60\u5316|\u6ee4\u6ce2|\u7a97\u53e3|\u586b\u5145|\u81a8\u80c0"
 )
-_PROSE_DENY = re.compile(
+_PROSE_DENY = LazyPattern(
     r"kernel|filter|stride|window|patch|pool|dilation|padding|upsampl|downsampl|scale|resolution|"
     r"anchor|mean|std|rgb|bgr|colou?r|pixel|range|ratio|"
     + _PROSE_DENY_CJK,
@@ -1020,7 +1021,7 @@ def _after_prose(comment: str, a: int, b: int) -> Optional[ShapeClaim]:
 # "8 up to 16 - (256 -> 128, k4) = (N, 128, 16, 16)", "upsample: ... (B, 64, 32, 32)": a shape
 # in brackets closing the comment.  Words in the prose that say the numbers are something else,
 # or that the shape is another tensor's (an input, an old value, an example), keep it quiet.
-_END_DENY_ANY = re.compile(
+_END_DENY_ANY = LazyPattern(
     r"kernel|filter|stride|window|patch|dilation|padding|receptive|weight|param|anchor|"
     r"mean|std|rgb|bgr|colou?r|pixel|range|ratio|crop|"
     r"(?<![A-Za-z])(?:input|inputs|in|from|was|were|previous|previously|old|e\.?g|eg|like|vs|than"
@@ -1028,7 +1029,7 @@ _END_DENY_ANY = re.compile(
     r"|https?:|www\.|[A-Za-z0-9_\]]\(|\u8f93\u5165|\uc785\ub825|\u5165\u529b",
     re.IGNORECASE,
 )
-_END_DENY_WEAK = re.compile(
+_END_DENY_WEAK = LazyPattern(
     r"pool|upsampl|downsampl|scale|resolution|size|grid|tile|block|" + _PROSE_DENY_CJK,
     re.IGNORECASE,
 )

@@ -14,14 +14,16 @@ unknown names?" (:func:`differs`). It answers yes only with a proof; anything it
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from math import gcd
-from typing import Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
 
 from .budget import MAX_DEGREE, MAX_PROOF_TERMS, MAX_TERMS, BudgetExceeded
 from .record import dataclass, field
 
-Number = Union[int, Fraction]
+if TYPE_CHECKING:
+    from fractions import Fraction  # at run time imported where a division is inexact (it brings decimal: 3 ms)
+
+Number = Union[int, "Fraction"]
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,9 @@ class Poly:
             return self
         if type(d) is int and d and all(type(c) is int and c % d == 0 for _, c in self.terms):
             return Poly({m: c // d for m, c in self.terms})  # exact: no Fraction on the way
-        return self.scale(Fraction(1) / Fraction(d))
+        from fractions import Fraction
+
+        return self.scale(Fraction(1, d))
 
     def floordiv(self, d: int) -> "Poly":
         """``floor(self / d)`` for a positive integer ``d``, exact where the algebra allows."""
@@ -352,8 +356,13 @@ def _bound(p: Poly, lower: bool) -> Optional[Poly]:
         if inner is None:
             return None
         if want_lower:
-            step = Fraction(1, _denominator_lcm(atom.num))
-            b = inner - Poly.const(Fraction(atom.den) - step)
+            q = _denominator_lcm(atom.num)
+            if q == 1:
+                b = inner - Poly.const(atom.den - 1)
+            else:
+                from fractions import Fraction
+
+                b = inner - Poly.const(atom.den - Fraction(1, q))
         else:
             b = inner
         acc = acc + b.truediv(atom.den).scale(c)
@@ -420,7 +429,7 @@ def _shift_positive(q: Poly, t: int) -> bool:
         for a in m:
             term = term * (Poly.atom(a) + Poly.const(t) if t else Poly.atom(a))
         shifted = shifted + term
-    constant: Number = Fraction(0)
+    constant: Number = 0
     for m, c in shifted.terms:
         if m == ():
             constant = c
@@ -440,11 +449,12 @@ def _tail_threshold(q: Optional[Poly]) -> Optional[int]:
         return None
     degrees = {len(m) for m, _ in q.terms}
     if degrees <= {0, 1}:
-        a = sum((c for m, c in q.terms if len(m) == 1), Fraction(0))
-        b = sum((c for m, c in q.terms if not m), Fraction(0))
+        a: Number = sum((c for m, c in q.terms if len(m) == 1), 0)
+        b: Number = sum((c for m, c in q.terms if not m), 0)
         if a <= 0:
             return 1 if a == 0 and b > 0 else None
-        t = max(1, (-b / a).__floor__() + 1)
+        # floor(-b/a) + 1, exactly (a > 0): numerators and denominators, no float on the way
+        t = max(1, (-b.numerator * a.denominator) // (b.denominator * a.numerator) + 1)
         return t if t <= _MAX_THRESHOLD else None
     t = 1
     while t <= _MAX_THRESHOLD:
@@ -454,7 +464,7 @@ def _tail_threshold(q: Optional[Poly]) -> Optional[int]:
     return None
 
 
-def _univariate(r: Poly, accept: Callable[[Fraction], bool]) -> bool:
+def _univariate(r: Poly, accept: Callable[[Number], bool]) -> bool:
     """For ``r`` in one unknown name: find t with ``r``'s sign fixed for x >= t (from its
     bounds) on a side ``accept`` takes, then check ``accept`` on the exact value at each x < t."""
     names = _symbols(r)
@@ -462,9 +472,9 @@ def _univariate(r: Poly, accept: Callable[[Fraction], bool]) -> bool:
         return False
     name = next(iter(names))
     candidates = []
-    if accept(Fraction(1)):
+    if accept(1):
         candidates.append(_tail_threshold(_bound(r, lower=True)))
-    if accept(Fraction(-1)):
+    if accept(-1):
         high = _bound(r, lower=False)
         candidates.append(_tail_threshold(-high if high is not None else None))
     found = [t for t in candidates if t is not None]
@@ -476,9 +486,9 @@ def _univariate(r: Poly, accept: Callable[[Fraction], bool]) -> bool:
     return True
 
 
-def _value(p: Poly, name: str, x: int) -> Fraction:
+def _value(p: Poly, name: str, x: int) -> Number:
     """``p`` at ``name = x`` (its only unknown name), floors computed exactly."""
-    total = Fraction(0)
+    total: Number = 0
     for m, c in p.terms:
         term = c
         for a in m:

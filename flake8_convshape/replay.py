@@ -9,7 +9,6 @@ no single comment re-seeds the replay.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from .codes import CVS101, CVS102, CVS103, CVS201
@@ -1055,10 +1054,9 @@ class Judge:
             return value
         scope = comment.scope if comment.scope is not None else self.replayer.scope
         base = self.replayer.name_poly(name, scope)
-        times = Fraction(v * k, c)
-        if base is None or times.denominator != 1 or times <= 0:
+        if base is None or (v * k) % c or (v * k) // c <= 0:
             return value
-        return base * Poly.const(int(times))
+        return base * Poly.const((v * k) // c)
 
     def report_arrow(self, site: Site, record: Record, outvoted: bool, others: int) -> None:
         """``A -> B`` against the layer it describes: what that layer takes and gives."""

@@ -22,7 +22,6 @@ frontend does not follow gives an unknown tensor, never a guess.
 from __future__ import annotations
 
 import ast
-import copy
 import re
 from functools import partial
 from typing import Dict, FrozenSet, List, Optional, Protocol, Sequence, Set, Tuple, Union
@@ -889,6 +888,8 @@ class _Walk:
         reads = [n for n in ast.walk(node) if _size_read(n) is not None]
         if not reads:
             return evaluate(node, self.scope)
+        import copy  # here: the rare case, and the module is not free to import
+
         node = copy.deepcopy(node)
         scope = self.scope.copy()
         for k, n in enumerate([n for n in ast.walk(node) if _size_read(n) is not None]):

@@ -9,7 +9,6 @@ or equal to it), so a symbolic size next to a number gives the number.
 
 from __future__ import annotations
 
-import string
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..dims import Poly, differs, same
@@ -229,7 +228,7 @@ register_op("Tensor.mm", FAMILY, (("self", REQUIRED), ("mat2", REQUIRED)))(_mm)
 
 # --------------------------------------------------------------------------- einsum
 
-LETTERS = frozenset(string.ascii_letters)
+LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")  # string.ascii_letters (its module compiles a pattern at import)
 
 
 def _subscripts(term: str) -> Optional[Tuple[str, bool]]:

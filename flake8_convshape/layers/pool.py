@@ -11,7 +11,6 @@ left padding. LPPool is an AvgPool without padding. Adaptive pools give their ``
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import List, Optional, Sequence, Tuple
 
 from ..codes import CVS201, CVS202, CVS203, CVS301
@@ -442,6 +441,8 @@ def _times(length: Optional[Poly], ratio: float) -> Optional[Poly]:
     known = length.resolved().int_value()
     if known is not None:
         return Poly.const(int(known * ratio))
+    from fractions import Fraction
+
     exact = Fraction(ratio)
     if exact.denominator > 1024:
         return None

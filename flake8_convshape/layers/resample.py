@@ -13,7 +13,6 @@ scale factor goes through an adaptive average pool, which returns an empty tenso
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Dict, List, Optional, Tuple
 
 from ..codes import CVS201, CVS202, CVS203
@@ -85,6 +84,8 @@ def scaled(length: Optional[Poly], scale: float) -> Optional[Poly]:
     if known is not None:
         product = float(known) * scale
         return Poly.const(math.floor(product)) if math.isfinite(product) else None
+    from fractions import Fraction
+
     exact = Fraction(scale)
     if exact.denominator > 1024 or exact < 0:
         return None

@@ -9,7 +9,6 @@ never a guess. The element-wise and matrix operations are in broadcast.py.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..codes import CVS204
@@ -240,6 +239,8 @@ def reshape_to(call: LayerCall, dims: Optional[Dims], sizes: Sequence[Poly]) -> 
 def exact_quotient(num: Poly, den: Poly) -> Optional[Poly]:
     """``num / den`` for a one-term ``den`` that divides every term of ``num`` (``B*C*H*W / B``
     is ``C*H*W``), the size a -1 takes next to symbolic sizes; None otherwise."""
+    from fractions import Fraction
+
     if len(den.terms) != 1:
         return None
     (atoms, coeff), = den.terms
