@@ -734,6 +734,8 @@ class Replayer:
         else:
             self._flush(shape, layer, shape_in)
         if trace is not None:
+            if outcome is not None:
+                outcome.counted()
             trace.steps.append(
                 Step(
                     layer.call.name,

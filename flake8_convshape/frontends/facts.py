@@ -5,7 +5,7 @@ scopes and the evaluator share."""
 from __future__ import annotations
 
 import ast
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, Union
 
 from ..dims import Poly
 from ..layers.base import UNKNOWN, Value
@@ -71,7 +71,7 @@ class FileFacts:
         for method in cls.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            for node in walk(method):
+            for node in _statements(method):
                 if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                     continue
                 targets: List[ast.AST] = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
@@ -81,6 +81,22 @@ class FileFacts:
                             found.setdefault(sub.attr, []).append((method, node))
         self._self_attrs[id(cls)] = found
         return found
+
+
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(node: ast.AST) -> Iterator[ast.AST]:
+    """Every statement below ``node`` (nested defs included), not the expressions in them: an
+    assignment is a statement, and a method's expressions are most of its nodes."""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        for name in _BODIES:
+            children = getattr(node, name, None)
+            if children:
+                todo.extend(children)
+                yield from children
 
 
 def argparse_default(call: ast.Call) -> Tuple[Optional[str], Value]:

@@ -228,6 +228,16 @@ class Outcome:
     # convolutions and matrix products only; None where the catalog has no count
     macs: Optional[Poly] = None
     window: Optional[Window] = None  # a conv's or pool's window, for the receptive field
+    # sets parameters, buffers and macs when a report asks (``counted``): their symbolic
+    # products are a tenth of a replay, and checking a file never needs them
+    later: Optional[Callable[["Outcome"], None]] = None
+
+    def counted(self) -> "Outcome":
+        """This outcome with its counts filled in."""
+        if self.later is not None:
+            later, self.later = self.later, None
+            later(self)
+        return self
 
 
 TransferFn = Callable[[Args, Shape, LayerCall], Outcome]

@@ -9,7 +9,7 @@ padding.py), where negative padding crops instead of failing.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..codes import CVS201, CVS202, CVS203, CVS301, CVS302
 from ..dims import Poly, describe, differs, paren, prove_nonpositive
@@ -183,12 +183,18 @@ def _weight(args: Args, in_ch: Optional[Poly], k: Optional[Tuple[int, ...]], out
     return (in_ch * out_ch).scale(volume).truediv(groups)
 
 
-def _with_macs(outcome: Outcome, weight: Optional[Poly], positions: Sequence[Optional[Poly]]) -> Outcome:
-    """The outcome with its MACs: the weight once per position (output positions for a conv,
-    input positions for a transposed conv, as FlopCounterMode counts them)."""
+Counts = Callable[[], Tuple[Optional[Poly], Optional[Poly]]]
+
+
+def _no_counts() -> Tuple[Optional[Poly], Optional[Poly]]:
+    return None, None
+
+
+def _macs(weight: Optional[Poly], positions: Sequence[Optional[Poly]]) -> Optional[Poly]:
+    """The weight once per position (output positions for a conv, input positions for a
+    transposed conv, as FlopCounterMode counts them)."""
     count = product(positions)
-    outcome.macs = None if weight is None or count is None else weight * count
-    return outcome
+    return None if weight is None or count is None else weight * count
 
 
 def _out_shape(shape: Shape, nd: int, out_ch: Optional[Poly], spatial: List[Optional[Poly]]) -> Shape:
@@ -196,8 +202,15 @@ def _out_shape(shape: Shape, nd: int, out_ch: Optional[Poly], spatial: List[Opti
     return Shape((batch, out_ch, *spatial))
 
 
-def _finish(outcome: Outcome, counts: Tuple[Optional[Poly], Optional[Poly]]) -> Outcome:
-    outcome.parameters, outcome.buffers = counts
+def _finish(outcome: Outcome, counts: Counts, macs: Optional[Callable[[], Optional[Poly]]] = None) -> Outcome:
+    """The outcome, its parameters, buffers and MACs counted when a report asks."""
+
+    def fill(o: Outcome) -> None:
+        o.parameters, o.buffers = counts()
+        if macs is not None:
+            o.macs = macs()
+
+    outcome.later = fill
     return outcome
 
 
@@ -233,7 +246,7 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
             if p is not None and min(p) < 0 and mode == "zeros":
                 problems.append((CVS203, f"{call.text}: padding must be non-negative, got {args.texts['padding']}"))
         out_ch = poly_of(args["out_channels"])
-        counts = _counts(args, in_ch, k) if not lazy or shape.channels is not None else (None, None)
+        counts: Counts = (lambda: _counts(args, in_ch, k)) if not lazy or shape.channels is not None else _no_counts
         if shape.rank is not None and shape.rank != nd + 2:
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)  # unbatched or not a conv input
         spatial_in = input_spatial(shape, nd)
@@ -299,7 +312,7 @@ def make_conv(nd: int, lazy: bool = False) -> TransferFn:
         outcome = Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas))
         if k is not None and s is not None and d is not None:
             outcome.window = Window.of(k, s, d)
-        return _finish(_with_macs(outcome, _weight(args, in_ch, k, out_ch), spatial), counts)
+        return _finish(outcome, counts, lambda: _macs(_weight(args, in_ch, k, out_ch), spatial))
 
     return conv
 
@@ -344,7 +357,7 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
                     )
                     break
         out_ch = _lazy_transposed_out(args) if lazy else poly_of(args["out_channels"])
-        counts = _counts(args, in_ch, k, out_ch) if not lazy or shape.channels is not None else (None, None)
+        counts: Counts = (lambda: _counts(args, in_ch, k, out_ch)) if not lazy or shape.channels is not None else _no_counts
         if shape.rank is not None and shape.rank != nd + 2:
             return _finish(Outcome(UNKNOWN_SHAPE, problems), counts)
         spatial_in = input_spatial(shape, nd)
@@ -379,7 +392,7 @@ def make_conv_transpose(nd: int, lazy: bool = False) -> TransferFn:
             )
         outcome = Outcome(_out_shape(shape, nd, out_ch, spatial), problems, same_arithmetic(formulas))
         positions = spatial_in if spatial_in is not None and None not in spatial else [None]
-        return _finish(_with_macs(outcome, _weight(args, in_ch, k, out_ch), positions), counts)
+        return _finish(outcome, counts, lambda: _macs(_weight(args, in_ch, k, out_ch), positions))
 
     return conv_transpose
 

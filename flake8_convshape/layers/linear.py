@@ -71,18 +71,21 @@ def make_linear(lazy: bool) -> TransferFn:
             )
         if not problems and out_f is not None and int_of(out_f) == 0:
             problems.append((CVS202, f"{call.text} gives 0 output features: PyTorch runs and returns an empty tensor"))
-        bias = truth(args["bias"])
-        params = None
-        if in_f is not None and out_f is not None and bias is not None:
-            params = total(in_f * out_f, out_f if bias else ZERO)
         if shape.dims is None or not shape.dims:
             out = Outcome(Shape(None, out_f) if shape.dims is None else UNKNOWN_SHAPE, problems)
         else:
             out = Outcome(Shape((*shape.dims[:-1], out_f)), problems)
-        out.parameters, out.buffers = params, ZERO
-        rows = product(shape.dims[1:-1]) if shape.dims is not None and len(shape.dims) >= 2 else None
-        if rows is not None and in_f is not None and out_f is not None and not problems:
-            out.macs = rows * in_f * out_f  # one in x out product per row; the bias is not counted
+
+        def counts(o: Outcome) -> None:
+            bias = truth(args["bias"])
+            if in_f is not None and out_f is not None and bias is not None:
+                o.parameters = total(in_f * out_f, out_f if bias else ZERO)
+            o.buffers = ZERO
+            rows = product(shape.dims[1:-1]) if shape.dims is not None and len(shape.dims) >= 2 else None
+            if rows is not None and in_f is not None and out_f is not None and not problems:
+                o.macs = rows * in_f * out_f  # one in x out product per row; the bias is not counted
+
+        out.later = counts
         return out
 
     return linear
