@@ -127,7 +127,7 @@ def analyse_tree(
     """``analyse`` for a caller that has parsed already (the flake8 plugin gets the tree and
     lines from flake8, and leaves select and noqa to flake8: ``findings`` stays empty)."""
     from .budget import file_budget
-    from .check import parse_input_spec
+    from .check import collector_paused, parse_input_spec
 
     target, claim = parse_input_spec(settings.input_shape) if settings.input_shape else (None, None)
     result = Analysis("", settings, list(lines))
@@ -137,7 +137,9 @@ def analyse_tree(
         if on_error is not None:
             on_error(line, exc)
 
-    with file_budget() as budget:
+    # the collector paused: the replay makes many small objects and few cycles, and the
+    # collections they set off were a sixth of a check (what cycles there are go at the next one)
+    with file_budget() as budget, collector_paused():
         result.unfiltered = replay_module(
             tree, lines, result.traces if traced else None, on_error=note, defines=dict(settings.defines) or None, input_claim=claim, input_target=target
         )

@@ -14,8 +14,9 @@ unknown names?" (:func:`differs`). It answers yes only with a proof; anything it
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from math import gcd
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from .budget import MAX_DEGREE, MAX_PROOF_TERMS, MAX_TERMS, BudgetExceeded
 from .record import dataclass, field
@@ -105,7 +106,7 @@ class Poly:
 
     @staticmethod
     def sym(name: str, value: Optional[int] = None) -> "Poly":
-        return Poly({(Sym(name, value),): 1})
+        return _sym(name, value)
 
     @staticmethod
     def atom(a: Atom) -> "Poly":
@@ -152,7 +153,15 @@ class Poly:
         return Poly({m: -c for m, c in self.terms})
 
     def __sub__(self, other: "Poly") -> "Poly":
-        return self + (-other)
+        if not other.terms:
+            return self
+        x, y = self.const_value(), other.const_value()
+        if x is not None and y is not None:
+            return Poly.const(x - y)
+        acc = dict(self.terms)
+        for m, c in other.terms:
+            acc[m] = acc.get(m, 0) - c
+        return Poly(acc)
 
     def __mul__(self, other: "Poly") -> "Poly":
         x, y = self.const_value(), other.const_value()
@@ -264,6 +273,13 @@ class Poly:
         return len(self.terms) == 1 and self.terms[0][1] == 1 and len(self.terms[0][0]) == 1
 
 
+@lru_cache(maxsize=8192)
+def _sym(name: str, value: Optional[int]) -> Poly:
+    """One polynomial per name and value: the frontends and the replay ask for the same names
+    over and over, and both are immutable."""
+    return Poly({(Sym(name, value),): 1})
+
+
 def degree(p: Poly) -> int:
     """The largest number of atoms in one monomial of ``p`` (0 for a constant)."""
     return max((len(m) for m, _ in p.terms), default=0)
@@ -342,11 +358,12 @@ def _bound(p: Poly, lower: bool) -> Optional[Poly]:
     familiar ``(num - (den-1))/den``). Products that involve a floor atom are not bounded
     (None): the proofs then simply fail.
     """
-    acc = Poly({})
+    plain: Dict[Monomial, Number] = {}  # the terms without floors, as they are
+    bounds: List[Poly] = []
     for m, c in p.terms:
         floors = [a for a in m if isinstance(a, FloorAtom)]
         if not floors:
-            acc = acc + Poly({m: c})
+            plain[m] = c
             continue
         if len(m) != 1:
             return None
@@ -365,7 +382,10 @@ def _bound(p: Poly, lower: bool) -> Optional[Poly]:
                 b = inner - Poly.const(atom.den - Fraction(1, q))
         else:
             b = inner
-        acc = acc + b.truediv(atom.den).scale(c)
+        bounds.append(b.truediv(atom.den).scale(c))
+    acc = Poly(plain)
+    for b in bounds:
+        acc = acc + b
     return acc
 
 

@@ -48,25 +48,34 @@ class Equation:
     # ``(lo, hi)`` inclusive (sizes only grow with their input), ``()`` when none does
     solutions: Optional[Tuple[int, ...]] = None
     fixed: Optional[int] = None  # OK or VIOLATED when no fresh symbol is involved
-    memo: Dict[Tuple[Tuple[str, Poly], ...], int] = field(default_factory=dict, repr=False, compare=False)
+    # the verdict for each set of sizes tried, in the order of ``sorted(names)``: the weighing
+    # tries the same sizes on an equation many times
+    memo: Dict[Tuple[Poly, ...], int] = field(default_factory=dict, repr=False, compare=False)
 
     def status(self, values: Dict[str, Poly]) -> int:
         if self.fixed is not None:
             return self.fixed
-        if len(self.names) == 1 and self.solutions is not None:
-            (name,) = self.names
+        names = self.names
+        if len(names) == 1:
+            (name,) = names
             v = values.get(name)
             if v is None:
                 return UNDECIDED
-            iv = v.resolved().int_value()
-            if iv is not None:
-                return OK if self.solutions and self.solutions[0] <= iv <= self.solutions[1] else VIOLATED
-        bound = {n: values[n] for n in self.names if n in values}
-        if len(bound) < len(self.names):
-            return UNDECIDED
-        key = tuple(sorted(bound.items(), key=lambda kv: kv[0]))
+            if self.solutions is not None:
+                iv = v.resolved().int_value()
+                if iv is not None:
+                    return OK if self.solutions and self.solutions[0] <= iv <= self.solutions[1] else VIOLATED
+            order: Tuple[str, ...] = (name,)
+            key: Tuple[Poly, ...] = (v,)
+        else:
+            order = tuple(sorted(names))
+            got = [values.get(n) for n in order]
+            if any(v is None for v in got):
+                return UNDECIDED
+            key = tuple(got)  # type: ignore[arg-type]  # no None, as checked
         known = self.memo.get(key)
-        if known is None:  # the weighing tries the same sizes on an equation many times
+        if known is None:
+            bound = dict(zip(order, key))
             known = self.memo[key] = VIOLATED if differs(self.claimed, substitute(self.replayed, bound)) else OK
         return known
 
