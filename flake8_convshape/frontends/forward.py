@@ -36,6 +36,7 @@ from .evaluate import BOUND_ATTRIBUTE, AnyScope, condition, evaluate
 from .facts import dotted
 from .names import Overlay, Scope, bound_names, scope_chain
 from .source import Imports, SourceLines, comments_in_lines
+from .walk import walk
 
 
 class BuilderLike(Protocol):
@@ -150,8 +151,8 @@ class ForwardFrontend:
         scope = scope_chain((cls, forward) if cls is not None else (forward,), self.tree, self.b.scopes, self.b.defines)
         scope.root.nn_class = self.b.imports.nn_class
         scope.root.facts_words = self.b.facts_words
-        walk = _Walk(self, cls, forward, Overlay(scope, dict(arguments or {})), bound, inlined)
-        return walk.run(), walk.scope
+        walker = _Walk(self, cls, forward, Overlay(scope, dict(arguments or {})), bound, inlined)
+        return walker.run(), walker.scope
 
     def locals_of(self, forward: ast.FunctionDef) -> Set[str]:
         """The names forward() binds, its parameters included (once per def: a module used
@@ -160,7 +161,7 @@ class ForwardFrontend:
         if known is None:
             every = forward.args.posonlyargs + forward.args.args + forward.args.kwonlyargs
             known = {a.arg for a in every}
-            for node in ast.walk(forward):
+            for node in walk(forward):
                 if isinstance(node, ast.Name):
                     if isinstance(node.ctx, (ast.Store, ast.Del)):
                         known.add(node.id)
@@ -304,7 +305,7 @@ class _Walk:
         its comments not read (one comment, several tensors). True when followed."""
         from .statements import assign_target, iteration_values
 
-        if stmt.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Yield)) for n in ast.walk(stmt)):
+        if stmt.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Yield)) for n in walk(stmt)):
             return False
         values = iteration_values(stmt.iter, self.scope)
         if values is None:
@@ -355,7 +356,7 @@ class _Walk:
     def expression_statement(self, value: ast.expr) -> None:
         """``x.unsqueeze_(1)``: a method that changes its tensor in place makes it unknown;
         ``rois.append(r)``: any other name a method is called on may have changed too."""
-        for node in ast.walk(value):
+        for node in walk(value):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
                 name = node.func.value.id
                 if name in self.tensors and node.func.attr.endswith("_"):
@@ -365,7 +366,7 @@ class _Walk:
 
     def forget(self, stmt: ast.stmt) -> None:
         """A statement not followed: every name it assigns is unknown after it."""
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             for name in bound_names(node):
                 if name in self.tensors:
                     self.tensors[name] = ""
@@ -659,8 +660,8 @@ class _Walk:
     def is_tensor_expr(self, node: ast.expr) -> bool:
         """Whether ``node`` gives a tensor: it reads a tensor other than for a size
         (``x.size(0)`` is a size), or calls a module of ``self``."""
-        sizes = {id(r[0]) for r in map(_size_read, ast.walk(node)) if r is not None}
-        for n in ast.walk(node):
+        sizes = {id(r[0]) for r in map(_size_read, walk(node)) if r is not None}
+        for n in walk(node):
             if isinstance(n, ast.Name) and n.id in self.tensors and id(n) not in sizes:
                 return True
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == "self":
@@ -885,14 +886,14 @@ class _Walk:
     def scalar(self, node: ast.expr) -> Value:
         """A value that is not a tensor, with the sizes it reads from tensors named for the
         replay (``x.size(0)``, ``x.shape[1]``)."""
-        reads = [n for n in ast.walk(node) if _size_read(n) is not None]
+        reads = [n for n in walk(node) if _size_read(n) is not None]
         if not reads:
             return evaluate(node, self.scope)
         import copy  # here: the rare case, and the module is not free to import
 
         node = copy.deepcopy(node)
         scope = self.scope.copy()
-        for k, n in enumerate([n for n in ast.walk(node) if _size_read(n) is not None]):
+        for k, n in enumerate([n for n in walk(node) if _size_read(n) is not None]):
             base, index = _size_read(n)  # type: ignore[misc]  # checked above
             tensor = self.tensors.get(base.id, "")
             name = f"__size{k}"
@@ -1033,7 +1034,7 @@ def _leaves(body: Sequence[ast.stmt]) -> bool:
 
 def _assigned_at(forward: ast.FunctionDef, name: str, line: int) -> bool:
     """Whether the statement starting at ``line`` assigns ``name``."""
-    for node in ast.walk(forward):
+    for node in walk(forward):
         if isinstance(node, ast.stmt) and node.lineno == line:
             return name in bound_names(node)
     return False
@@ -1087,7 +1088,7 @@ def _dim(tensor: Tensor, index: int, shown: str) -> Poly:
 
 
 def _replace_node(root: ast.AST, old: ast.AST, new: ast.expr) -> None:
-    for parent in ast.walk(root):
+    for parent in walk(root):
         for field, value in ast.iter_fields(parent):
             if value is old:
                 setattr(parent, field, new)

@@ -295,8 +295,23 @@ def named(name: str, value: Value, scope: "Scope") -> Value:
     return value
 
 
+# the kinds of node that can bind a name: every other one answers at once (the frontends ask
+# of every node of the statements they simulate)
+_BINDERS = frozenset(
+    getattr(ast, kind)
+    for kind in (
+        "Assign", "AugAssign", "AnnAssign", "For", "AsyncFor", "comprehension", "withitem", "NamedExpr", "Delete",
+        "Import", "ImportFrom", "FunctionDef", "AsyncFunctionDef", "ClassDef", "ExceptHandler",
+        "MatchAs", "MatchStar", "MatchMapping",
+    )
+    if hasattr(ast, kind)  # the match statement's nodes: Python 3.10+
+)
+
+
 def bound_names(node: ast.AST) -> List[str]:
     """Names a single node binds in its scope (targets, imports, defs, handlers, walrus)."""
+    if type(node) not in _BINDERS:
+        return []
     if isinstance(node, ast.Assign):
         return [n for t in node.targets for n in _target_names(t)]
     if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
