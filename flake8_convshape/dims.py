@@ -534,6 +534,13 @@ def prove_positive(p: Poly) -> bool:
     known = r.const_value()
     if known is not None:  # the common case: plain numbers
         return known > 0
+    return _positive(r)
+
+
+@lru_cache(maxsize=16384)
+def _positive(r: Poly) -> bool:
+    """``prove_positive`` for a resolved polynomial with unknowns, remembered: a file asks the
+    same few thousand questions over and over (each layer in each pass of the replay)."""
     low = _bound(r, lower=True)
     if low is None:
         return False
@@ -556,6 +563,12 @@ def differs(a: Poly, b: Poly) -> bool:
     x, y = ra.const_value(), rb.const_value()
     if x is not None and y is not None:
         return x != y
+    return _differ(ra, rb)
+
+
+@lru_cache(maxsize=16384)
+def _differ(ra: Poly, rb: Poly) -> bool:
+    """``differs`` for resolved polynomials, not both constants: remembered (see ``_positive``)."""
     d = ra - rb
     if prove_positive(d) or prove_positive(-d):
         return True
