@@ -196,7 +196,8 @@ def replay_module(
         located_calls, imports = locate(tree, lines)
         torch_builder = Builder(tree, lines, imports, defines)
         blocks: List[Tuple["Located", Builder]] = [(loc, torch_builder) for loc in located_calls]
-        if any(_KERAS in line for line in lines):  # the Keras frontend and catalog load only for these
+        text = "".join(lines)  # one pass in C for each marker (none spans lines)
+        if _KERAS in text:  # the Keras frontend and catalog load only for these
             from .frontends.keras import extract_keras
 
             blocks += extract_keras(tree, lines, defines)
@@ -218,7 +219,7 @@ def replay_module(
                     on_error(located.call.lineno, exc)
                 continue
             _keep(found, errors, trace, findings, traces, on_error)
-        if isinstance(tree, ast.Module) and any(_FORWARD in line for line in lines):
+        if isinstance(tree, ast.Module) and _FORWARD in text:
             from .frontends.forward import ForwardFrontend
 
             front = ForwardFrontend(torch_builder, tree)
