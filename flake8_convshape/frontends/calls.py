@@ -10,9 +10,7 @@ from typing import Dict, NamedTuple, Optional
 from ..layers.base import UNKNOWN, Value
 from .evaluate import AnyScope, evaluate
 from .names import Overlay, Scope, named
-from .facts import mentions_attr
 from .held import Closure, DefRef
-from .walk import walk
 
 
 class Found(NamedTuple):
@@ -51,11 +49,8 @@ def definition(func: ast.expr, scope: AnyScope) -> Optional[Found]:
         if cls is None or not isinstance(cls.node, ast.ClassDef):  # a class scope, when not None
             return None
         methods = [n for n in cls.node.body if isinstance(n, ast.FunctionDef) and n.name == func.attr]
-        if len(methods) == 1 and not any(
-            isinstance(n, ast.Assign) and any(mentions_attr(t, func.attr) for t in n.targets)
-            for n in walk(cls.node)
-        ):
-            return Found(methods[0], cls, True, None)
+        if len(methods) == 1 and func.attr not in base.facts().assigned_attrs(cls.node):
+            return Found(methods[0], cls, True, None)  # not reassigned anywhere in the class
     return None
 
 def bind(fn: ast.FunctionDef, call: ast.Call, caller: AnyScope, skip_self: bool) -> Optional[Dict[str, Value]]:

@@ -61,6 +61,14 @@ class FileFacts:
             if default is None:  # no default, or default=None: the user must give it
                 self.argparse[dest] = UNKNOWN
         self._self_attrs: Dict[int, Dict[str, List[Tuple[Method, SelfAssignment]]]] = {}
+        self._assigned: Dict[int, FrozenSet[str]] = {}
+
+    def assigned_attrs(self, cls: ast.ClassDef) -> FrozenSet[str]:
+        """The attribute names an ``=`` in the class assigns to (once per class)."""
+        found = self._assigned.get(id(cls))
+        if found is None:
+            found = self._assigned[id(cls)] = _assigned_attrs(cls)
+        return found
 
     def self_assignments(self, cls: ast.ClassDef) -> Dict[str, List[Tuple[Method, SelfAssignment]]]:
         """attr -> [(method, statement)] for every ``self.attr = ...`` in the class's methods."""
@@ -99,6 +107,17 @@ def _statements(node: ast.AST) -> Iterator[ast.AST]:
                 yield from children
 
 
+def _assigned_attrs(cls: ast.ClassDef) -> FrozenSet[str]:
+    """Every attribute name an ``=`` anywhere in the class assigns to (``x.attr = ...``,
+    ``x.attr[i] = ...``, ``x.attr.y = ...``)."""
+    out: Set[str] = set()
+    for node in walk(cls):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                out.update(n.attr for n in walk(t) if isinstance(n, ast.Attribute))
+    return frozenset(out)
+
+
 def argparse_default(call: ast.Call) -> Tuple[Optional[str], Value]:
     """``add_argument("--ngf", type=int, default=64)`` -> ("ngf", 64)."""
     dest: Optional[str] = None
@@ -128,7 +147,3 @@ def literal(node: ast.AST) -> Value:
         inner = literal(node.operand)
         return -inner if isinstance(inner, (Poly, float)) else UNKNOWN
     return UNKNOWN
-
-
-def mentions_attr(target: ast.AST, attr: str) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in walk(target))
