@@ -58,9 +58,10 @@ def comments_in_lines(lines: Sequence[str], first: int, last: int) -> List[Comme
     """
     found: List[Comment] = []
     region = lines[first - 1 : last]
-    if not any("#" in line for line in region):
+    text = "".join(region)  # the tests below in one pass each, in C
+    if "#" not in text:
         return found  # no comment can start here
-    if not any("'" in line or '"' in line for line in region):
+    if "'" not in text and '"' not in text:
         # no string literal here, so every '#' starts a comment: no need to tokenize
         for number, line in enumerate(region, first):
             at = line.find("#")
