@@ -48,7 +48,6 @@ class BuilderLike(Protocol):
     scopes: Dict[int, Scope]
     tensors_named: int
     forward_locals: Dict[int, Set[str]]
-    forward_comments: Dict[int, List[Comment]]  # each forward()'s comments, as tokenized
     depth: int  # helper / module inlining depth
     built: Dict[int, Block]  # the Sequential blocks built so far, by call
     class_layers: Dict[int, Dict[str, Optional[Layer]]]  # forward(): a class's layers by attribute
@@ -964,14 +963,9 @@ class _Walk:
 
 
 def _comments_by_line(b: BuilderLike, forward: ast.FunctionDef) -> Dict[int, List[Comment]]:
-    """The def's comments, new objects each walk (a walk marks them); the def is tokenized once
-    however many uses of its module are walked."""
-    found = b.forward_comments.get(id(forward))
-    if found is None:
-        found = b.forward_comments[id(forward)] = comments_in_lines(b.src.lines, forward.lineno, forward.end_lineno or forward.lineno)
     out: Dict[int, List[Comment]] = {}
-    for c in found:
-        out.setdefault(c.line, []).append(Comment(c.line, c.col, c.text, c.own_line))
+    for c in comments_in_lines(b.src.lines, forward.lineno, forward.end_lineno or forward.lineno):
+        out.setdefault(c.line, []).append(c)
     return out
 
 

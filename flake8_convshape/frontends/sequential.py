@@ -49,7 +49,6 @@ class Builder:
         self.class_layers: Dict[int, Dict[str, Optional[Layer]]] = {}  # forward(): id(class) -> attr -> layer
         self.init_states: Dict[int, List[Overlay]] = {}  # forward(): id(class) -> __init__'s names per statement
         self.forward_locals: Dict[int, Set[str]] = {}  # forward(): the names each forward() binds
-        self.forward_comments: Dict[int, List[Comment]] = {}  # forward(): each one's comments, as tokenized
 
     def block(self, located: Located) -> Tuple[Block, AnyScope]:
         """The chain of one located call, and the scope its names resolve in."""
