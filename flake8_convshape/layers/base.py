@@ -230,7 +230,7 @@ class Outcome:
     window: Optional[Window] = None  # a conv's or pool's window, for the receptive field
     # sets parameters, buffers and macs when a report asks (``counted``): their symbolic
     # products are a tenth of a replay, and checking a file never needs them
-    later: Optional[Callable[["Outcome"], None]] = None
+    later: Optional[Callable[["Outcome"], None]] = field(default=None, repr=False, compare=False)
 
     def counted(self) -> "Outcome":
         """This outcome with its counts filled in."""
