@@ -89,6 +89,23 @@ def inlined_modules(scale: float = 1.0) -> str:
     return out + f"m = nn.Sequential(M{depth}(8))\n"
 
 
+def copied_modules(scale: float = 1.0) -> str:
+    """The same written as comprehensions, ``[M(c) for _ in range(64)]`` 4 deep: each is built
+    once and copied, so the copies must count against the budget as if built."""
+    width, depth = _n(64, scale, 8), 4
+    out = HEADER + (
+        "class M0(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
+        "        self.a = nn.Conv2d(c, c, 3, padding=1)\n    def forward(self, x):\n        return self.a(x)\n"
+    )
+    for d in range(1, depth + 1):
+        out += (
+            f"class M{d}(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
+            f"        self.a = nn.Sequential(*[M{d - 1}(c) for _ in range({width})])\n"
+            "    def forward(self, x):\n        return self.a(x)\n"
+        )
+    return out + f"m = nn.Sequential(M{depth}(8))\n"
+
+
 def recursive_helpers(scale: float = 1.0) -> str:
     """Helpers and modules that call themselves and each other."""
     return HEADER + (
@@ -228,6 +245,7 @@ CASES: Dict[str, Callable[[float], str]] = {
     "list_doubling_augmented": list_doubling_augmented,
     "inlined_helpers": inlined_helpers,
     "inlined_modules": inlined_modules,
+    "copied_modules": copied_modules,
     "recursive_helpers": recursive_helpers,
     "repeated_squaring": repeated_squaring,
     "product_of_names": product_of_names,

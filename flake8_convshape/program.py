@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import List, Optional, Protocol, Tuple, Union
 
 from .layers.base import Args, LayerCall, LayerSpec
-from .record import dataclass, field
+from .record import dataclass, field, replace
 
 
 @dataclass
@@ -97,6 +97,23 @@ class Block:
     scope: Optional["NameScope"] = None  # Scope or Overlay its names resolve in
     param: Optional[str] = None  # forward(): the name its input is kept under
     channels_last: bool = False  # a Keras model: shapes are (N, *spatial, C), comments read so
+
+
+def copied(item: Item) -> Item:
+    """A copy of ``item`` with every layer, block and branch in it a new object (comments and
+    names are shared: nothing changes them). The engine keeps a layer's input and arithmetic by
+    the layer's identity, so an element built once and used again must not be the same object."""
+    if isinstance(item, Layer):
+        nested = item.nested
+        choice = item.choice
+        return replace(
+            item,
+            nested=None if nested is None else replace(nested, inputs=list(nested.inputs), items=[copied(i) for i in nested.items]),
+            choice=None if choice is None else ([copied(i) for i in choice[0]], [copied(i) for i in choice[1]]),
+        )
+    if isinstance(item, Branch):
+        return replace(item, ways=([copied(i) for i in item.ways[0]], [copied(i) for i in item.ways[1]]), merged=list(item.merged))
+    return item
 
 
 @dataclass(frozen=True)

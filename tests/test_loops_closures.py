@@ -10,6 +10,7 @@ import pytest
 
 from conftest import codes
 
+from flake8_convshape.analysis import check_source, trace_source
 from flake8_convshape.budget import MAX_ITERATIONS
 from flake8_convshape.frontends.held import GiveUp
 from flake8_convshape.frontends.statements import assign_target, iteration_values
@@ -17,6 +18,8 @@ from flake8_convshape.dims import Poly
 from flake8_convshape.layers.base import UNKNOWN
 from flake8_convshape.frontends.evaluate import condition, evaluate
 from flake8_convshape.frontends.names import Overlay, scope_chain
+from flake8_convshape.frontends.sequential import Builder
+from flake8_convshape.frontends.source import locate
 
 MODULE = """
 W = (16, 32, 64)
@@ -263,3 +266,69 @@ def test_under_a_guard_the_default_fails_a_closure_reads_no_enclosing_default():
                 self.bad = nn.Sequential(head(16), nn.Linear(n * 2, 4))
     """
     assert codes(source) == [(10, "CVS201")]  # n is unknown here, not -1; n * 2 is never n
+
+
+# ------------------------------------------------------------ a comprehension built once, copied
+
+COPIED = """
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, 2, 1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            # input: 16 x 64 x 64
+            ELEMENTS,
+            # 16 x 8 x 8
+        )
+"""
+
+
+@pytest.mark.parametrize("elements", ["*[Block(16) for _ in range(3)]", "Block(16), Block(16), Block(16)"])
+def test_an_element_that_reads_no_loop_name_is_built_once_and_replayed_as_each(elements):
+    source = COPIED.replace("ELEMENTS", elements)
+    steps = [step for trace in trace_source(source) for step in trace.steps if step.line == 19]
+    assert [step.shape for step in steps][-1] == (None, 16, 8, 8)  # three halvings
+    assert codes(source) == []
+    assert codes(source.replace("# 16 x 8 x 8", "# 16 x 4 x 4")) == [(20, "CVS101")]
+
+
+def test_a_copy_is_new_all_the_way_down():
+    source = COPIED.replace("ELEMENTS", "*[Block(16) for _ in range(2)]")
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    located, imports = locate(tree, lines)
+    block, _ = Builder(tree, lines, imports).block(located[0])
+    first, second = block.items[0].nested.items  # the splice holds the two Blocks
+    assert first == second  # the same layers, arguments and positions
+    layers = lambda item: [item] + [inner for i in (item.nested.items if item.nested else []) for inner in layers(i)]  # noqa: E731
+    assert len(layers(first)) == 2 and not {id(x) for x in layers(first)} & {id(x) for x in layers(second)}
+
+
+def test_an_element_that_reads_the_loop_name_or_a_walrus_is_built_each_time():
+    reads_loop = COPIED.replace("ELEMENTS", "*[Block(16 + 0 * i) for i in range(3)]")
+    assert codes(reads_loop.replace("# 16 x 8 x 8", "# 16 x 4 x 4")) == [(20, "CVS101")]
+    widening = COPIED.replace("ELEMENTS", "*[nn.Conv2d(c, c + 1, 1) for c in (16, 17, 18)]").replace("# 16 x 8 x 8", "# 19 x 64 x 64")
+    assert codes(widening) == []
+    assert codes(widening.replace("# 19 x", "# 16 x")) == [(20, "CVS101")]
+
+
+def test_copies_count_against_the_inlining_budget_as_if_each_were_built():
+    from flake8_convshape.budget import file_budget
+
+    with file_budget(seconds=600) as budget:  # no clock: the count is what stops it
+        check_source(COPIED.replace("ELEMENTS", "*[Block(16) for _ in range(3)]"))
+    copied = budget.spent
+    with file_budget(seconds=600) as budget:
+        check_source(COPIED.replace("ELEMENTS", "Block(16), Block(16), Block(16)"))
+    assert copied == budget.spent

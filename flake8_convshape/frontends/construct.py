@@ -18,7 +18,7 @@ since a symbol would equate values that differ between loop iterations.
 from __future__ import annotations
 
 import ast
-from typing import List, Optional, Protocol, Set, Tuple
+from typing import Dict, List, Optional, Protocol, Set, Tuple
 
 from ..budget import MAX_INLINE_DEPTH as MAX_DEPTH, MAX_LAYERS, current as current_budget
 from ..layers.base import UNKNOWN, LayerCall, LayerClass
@@ -48,6 +48,8 @@ class Builder(Protocol):
     def pos(self, node: ast.AST) -> Span: ...
 
     def comments_in(self, start: Tuple[int, int], end: Tuple[int, int]) -> List[Comment]: ...
+
+    def copy(self, item: Item) -> Optional[Item]: ...
 
     def place(
         self, start: Tuple[int, int], end: Tuple[int, int], entries: List[Tuple[Span, Layer]], scope: Optional[AnyScope] = None
@@ -294,10 +296,24 @@ class Construction:
         if values is None:
             return None
         items: List[Item] = []
+        # an element that reads no loop name is the same every time (``[Block(c) for _ in
+        # range(12)]``): built once, copied after, with the work counted as if built each time
+        same = not _reads_any(node.elt, set(bound_names(generator)))
+        budget = current_budget()
+        spent: Dict[str, int] = {}  # what building the first one counted
         for value in values:
+            if same and items:
+                again = self.b.copy(items[0])
+                if again is not None:
+                    for what, amount in spent.items():
+                        budget.spend(what, amount)
+                    items.append(again)
+                    continue
+            before = dict(budget.spent)
             here = ov.copy()
             assign_target(generator.target, value, here)
             items.append(self.element(node.elt, here, owner, context))
+            spent = {what: n - before.get(what, 0) for what, n in budget.spent.items() if n != before.get(what, 0)}
         return items
 
     def _splice(self, node: ast.Starred, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
@@ -416,3 +432,8 @@ class Construction:
             self._leave(fn)
 
 
+
+def _reads_any(node: ast.AST, names: Set[str]) -> bool:
+    """Whether ``node`` mentions one of ``names`` or holds a walrus (which carries state from
+    one iteration to the next)."""
+    return any((isinstance(inner, ast.Name) and inner.id in names) or isinstance(inner, ast.NamedExpr) for inner in walk(node))

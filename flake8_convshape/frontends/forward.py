@@ -35,7 +35,7 @@ from .construct import Construction
 from .evaluate import BOUND_ATTRIBUTE, AnyScope, condition, evaluate
 from .facts import dotted
 from .names import Overlay, Scope, bound_names, scope_chain
-from .source import Imports, SourceLines, comments_in_lines
+from .source import Imports, SourceLines, call_text, comments_in_lines
 from .walk import walk
 
 
@@ -808,7 +808,7 @@ class _Walk:
         built = self.b.built.get(id(value)) if self.bound is None else None
         if built is not None:  # the Sequential its own block replays: the same layers, quietly
             layer = self.b.opaque(value, "")
-            layer.call = LayerCall("Sequential", partial(self.b.call_text, value, "Sequential"), layer.line)  # type: ignore[arg-type]  # sequential.Builder
+            layer.call = LayerCall("Sequential", partial(call_text, self.b.src, value, "Sequential"), layer.line)  # type: ignore[arg-type]  # sequential.Builder
             layer.nested, layer.quiet = built, True
             self.modules[attr] = layer
             return layer

@@ -52,7 +52,7 @@ from .keras_models import (
 )
 from .names import Overlay, ScopeNode, scope_chain
 from .sequential import Builder
-from .source import Imports, Located
+from .source import Imports, Located, call_text
 from .statements import ListSimulation
 
 # the first layer's keywords that declare the model's input (Keras 2 style)
@@ -77,13 +77,17 @@ class KerasBuilder(Builder):
         self.unrolled: Set[int] = set()  # id(Layer) of the layers of an unrolled loop
 
     # one layer ------------------------------------------------------------------------------
+    def copy(self, item: Item) -> Optional[Item]:
+        """Built again instead: the calls and unrolled loops are kept by layer identity."""
+        return None
+
     def layer(self, node: ast.expr, scope: AnyScope, name: Optional[str] = None) -> Layer:
         """A Keras catalog layer with its arguments bound as Keras's constructor binds them."""
         (line, col), (end_line, end_col) = self.pos(node)
         if not isinstance(node, ast.Call):
             return Layer(line, col, LayerCall("?", self.src.segment(node), line), end_line, end_col)
         name = name or keras_class(self.imports, node.func)
-        layer = Layer(line, col, LayerCall(name or "?", partial(self.call_text, node, name), line), end_line, end_col)
+        layer = Layer(line, col, LayerCall(name or "?", partial(call_text, self.src, node, name), line), end_line, end_col)
         self.nodes[id(layer)] = node
         spec = KERAS.get(name or "")
         if spec is None or any(isinstance(a, ast.Starred) for a in node.args):

@@ -23,10 +23,9 @@ from ..layers.base import CATALOG, LayerCall, Namespace, Text, Value, bind
 from .evaluate import AnyScope, evaluate
 from .facts import FACT_WORDS
 from .names import Overlay, Scope, scope_chain
-from .source import Imports, Located, SourceLines, comments_in_lines, locate
-from ..program import Block, Comment, Item, Layer
+from .source import Imports, Located, SourceLines, call_text, comments_in_lines, locate
+from ..program import Block, Comment, Item, Layer, copied
 
-_QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
 # a line after which a comment can only be about what follows
 _OPENS_BODY = re.compile(r"(?:async\s+)?(?:def|class)\b.*:$|super\(.*\)\.__init__\(.*\)$|[\"']{3}.*[\"']{3}$")
 _INPUT_LEAD = re.compile(r"#+\s*(input|in)\b", re.IGNORECASE)
@@ -139,6 +138,10 @@ class Builder:
             items.extend(after)
         return placed[0], items
 
+    def copy(self, item: Item) -> Optional[Item]:
+        """An element built for one loop iteration, for the next that would build the same."""
+        return copied(item)
+
     def opaque(self, node: ast.AST, why: str) -> Layer:
         (line, col), (end_line, end_col) = self.pos(node)
         return Layer(line, col, LayerCall("?", why, line), end_line, end_col)
@@ -152,7 +155,7 @@ class Builder:
         if not isinstance(node, ast.Call):
             return Layer(line, col, LayerCall("?", self.src.segment(node), line), end_line, end_col)
         name = name or self.imports.nn_class(node.func)
-        layer = Layer(line, col, LayerCall(name or "?", partial(self.call_text, node, name), line), end_line, end_col)
+        layer = Layer(line, col, LayerCall(name or "?", partial(call_text, self.src, node, name), line), end_line, end_col)
         spec = CATALOG.get(name or "")
         if spec is None or any(isinstance(a, ast.Starred) for a in node.args):
             return layer
@@ -184,12 +187,5 @@ class Builder:
         return block
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str:
-        """``Conv2d(nc, ndf, 4, 2, 1)``: the call as written, without nn. and shape-free flags."""
-        parts = [self.src.segment(a) for a in node.args]
-        parts += [
-            f"{k.arg}={self.src.segment(k.value)}" if k.arg else f"**{self.src.segment(k.value)}"
-            for k in node.keywords
-            if k.arg not in _QUIET_KEYWORDS
-        ]
-        head = name or self.src.segment(node.func)
-        return f"{head}({', '.join(parts)})"
+        return call_text(self.src, node, name)
+

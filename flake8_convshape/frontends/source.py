@@ -194,3 +194,22 @@ def _top_level(tree: ast.AST) -> Iterable[ast.AST]:
             for inner in getattr(node, field_name, []) if not isinstance(node, SCOPE_OPENERS) else []:
                 yield inner
                 yield from getattr(inner, "body", []) if isinstance(inner, ast.ExceptHandler) else []
+
+
+_QUIET_KEYWORDS = ("bias", "inplace", "device", "dtype")  # left out of messages
+
+
+def call_text(src: SourceLines, node: ast.Call, name: Optional[str]) -> str:
+    """``Conv2d(nc, ndf, 4, 2, 1)``: the call as written, without nn. and shape-free flags.
+
+    A function of the source, not a builder method: a layer keeps it (as a partial) until a
+    message needs it, and a bound method would tie every layer back to its builder in a cycle
+    that only the garbage collector frees."""
+    parts = [src.segment(a) for a in node.args]
+    parts += [
+        f"{k.arg}={src.segment(k.value)}" if k.arg else f"**{src.segment(k.value)}"
+        for k in node.keywords
+        if k.arg not in _QUIET_KEYWORDS
+    ]
+    head = name or src.segment(node.func)
+    return f"{head}({', '.join(parts)})"
