@@ -123,8 +123,22 @@ class Site:
     trailing: bool = False  # at the end of a code line: its placement follows the block's convention
     status: int = UNDECIDED
     chosen: Optional[Reading] = None
+    # the answer for each set of values of the sizes its readings speak of, in sorted order:
+    # the weighing tries many combinations, and most change sizes other comments speak of
+    memo: Dict[Tuple[Optional[Poly], ...], Tuple[int, Optional[Reading]]] = field(default_factory=dict, repr=False, compare=False)
+    names: Tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.names = tuple(sorted({n for r in self.readings for e in r.equations for n in e.names}))
 
     def evaluate(self, values: Dict[str, Poly]) -> Tuple[int, Optional[Reading]]:
+        key = tuple([values.get(n) for n in self.names])
+        known = self.memo.get(key)
+        if known is None:
+            known = self.memo[key] = self._evaluate(values)
+        return known
+
+    def _evaluate(self, values: Dict[str, Poly]) -> Tuple[int, Optional[Reading]]:
         best, chosen = VIOLATED, None
         for r in self.readings:
             s = r.status(values)

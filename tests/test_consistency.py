@@ -124,3 +124,15 @@ def test_roots_match_brute_force_on_conv_formulas(stride, kernel, padding, trans
         assert found == ()
     else:
         assert found is not None and found[0] == brute[0] and found[1] == min(brute[-1], _MAX_SIZE)
+
+
+def test_a_comment_is_weighed_again_only_when_a_size_it_speaks_of_changes():
+    a, b, c = ("\u00b7A0", "\u00b7B0", "\u00b7C0")
+    weighed = site(0, (8, Poly.sym(a)), (4, Poly.sym(b)))
+    assert weighed.names == (a, b)
+    fits = {a: Poly.const(8), b: Poly.const(4), c: Poly.const(1)}
+    assert weighed.evaluate(fits)[0] == 0  # OK
+    assert weighed.evaluate({**fits, b: Poly.const(5)})[0] == 2  # VIOLATED: b is one of its sizes
+    assert weighed.evaluate({**fits, c: Poly.const(7)})[0] == 0  # c is not
+    assert weighed.evaluate({a: Poly.const(8)})[0] == 1  # UNDECIDED without b
+    assert len(weighed.memo) == 3 and weighed == site(0, (8, Poly.sym(a)), (4, Poly.sym(b)))  # the memo is not part of it
