@@ -75,24 +75,19 @@ def inlined_helpers(scale: float = 1.0) -> str:
 
 def inlined_modules(scale: float = 1.0) -> str:
     """Same-file modules nesting Sequentials of modules, 16 wide and 4 deep."""
-    width, depth = _n(16, scale, 8), 4
-    out = HEADER + (
-        "class M0(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
-        "        self.a = nn.Conv2d(c, c, 3, padding=1)\n    def forward(self, x):\n        return self.a(x)\n"
-    )
-    for d in range(1, depth + 1):
-        out += (
-            f"class M{d}(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
-            "        self.a = nn.Sequential(" + ", ".join([f"M{d - 1}(c)"] * width) + ")\n"
-            "    def forward(self, x):\n        return self.a(x)\n"
-        )
-    return out + f"m = nn.Sequential(M{depth}(8))\n"
+    width = _n(16, scale, 8)
+    return _module_tower(lambda inner: ", ".join([f"{inner}(c)"] * width))
 
 
 def copied_modules(scale: float = 1.0) -> str:
     """The same written as comprehensions, ``[M(c) for _ in range(64)]`` 4 deep: each is built
     once and copied, so the copies must count against the budget as if built."""
-    width, depth = _n(64, scale, 8), 4
+    width = _n(64, scale, 8)
+    return _module_tower(lambda inner: f"*[{inner}(c) for _ in range({width})]")
+
+
+def _module_tower(members: Callable[[str], str], depth: int = 4) -> str:
+    """Modules M1..M{depth}, each a Sequential of ``members("M<below>")``, over a conv M0."""
     out = HEADER + (
         "class M0(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
         "        self.a = nn.Conv2d(c, c, 3, padding=1)\n    def forward(self, x):\n        return self.a(x)\n"
@@ -100,7 +95,7 @@ def copied_modules(scale: float = 1.0) -> str:
     for d in range(1, depth + 1):
         out += (
             f"class M{d}(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
-            f"        self.a = nn.Sequential(*[M{d - 1}(c) for _ in range({width})])\n"
+            f"        self.a = nn.Sequential({members(f'M{d - 1}')})\n"
             "    def forward(self, x):\n        return self.a(x)\n"
         )
     return out + f"m = nn.Sequential(M{depth}(8))\n"
