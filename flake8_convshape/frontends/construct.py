@@ -309,11 +309,12 @@ class Construction:
                         budget.spend(what, amount)
                     items.append(again)
                     continue
-            before = dict(budget.spent)
+            before = dict(budget.spent) if same else {}
             here = ov.copy()
             assign_target(generator.target, value, here)
             items.append(self.element(node.elt, here, owner, context))
-            spent = {what: n - before.get(what, 0) for what, n in budget.spent.items() if n != before.get(what, 0)}
+            if same:
+                spent = {what: n - before.get(what, 0) for what, n in budget.spent.items() if n != before.get(what, 0)}
         return items
 
     def _splice(self, node: ast.Starred, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
@@ -430,7 +431,6 @@ class Construction:
             return ListSimulation(self, body[-1].value.id, fn, comments=False).run(body[:-1], overlay.copy())
         finally:
             self._leave(fn)
-
 
 
 def _reads_any(node: ast.AST, names: Set[str]) -> bool:

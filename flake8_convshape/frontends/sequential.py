@@ -188,4 +188,3 @@ class Builder:
 
     def call_text(self, node: ast.Call, name: Optional[str]) -> str:
         return call_text(self.src, node, name)
-
