@@ -189,10 +189,11 @@ def replay_module(
     from .frontends.forward_view import forward_view
     from .frontends.sequential import Builder
     from .frontends.source import locate
+    from .frontends.walk import walks_kept
     from .replay import BlockTrace, replay_block
 
     findings: List[Finding] = []
-    with file_budget():  # the bounds of budget.py, one budget per file
+    with file_budget(), walks_kept():  # the bounds of budget.py, one budget per file
         located_calls, imports = locate(tree, lines)
         torch_builder = Builder(tree, lines, imports, defines)
         blocks: List[Tuple["Located", Builder]] = [(loc, torch_builder) for loc in located_calls]

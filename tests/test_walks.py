@@ -75,3 +75,20 @@ def test_walk_is_ast_walk(name, text):
 
     tree = ast.parse(text)
     assert [id(n) for n in walk(tree)] == [id(n) for n in ast.walk(tree)]
+
+
+@pytest.mark.parametrize("name, text", list(sources())[:3])
+def test_a_kept_walk_is_ast_walk_and_listed_once_per_node(name, text):
+    from flake8_convshape.frontends import walk as walks
+
+    tree = ast.parse(text)
+    node = tree.body[-1]
+    want = [id(n) for n in ast.walk(node)]
+    with walks.walks_kept():
+        assert [id(n) for n in walks.walk(node)] == want
+        kept = walks._KEPT.get()
+        assert kept is not None and list(kept) == [node]
+        assert [id(n) for n in walks.walk(node)] == want  # read again from the list
+        assert kept[node] is kept.get(node) and len(kept) == 1
+    assert walks._KEPT.get() is None  # nothing outlives the file
+    assert [id(n) for n in walks.walk(node)] == want
