@@ -91,7 +91,8 @@ class FileFacts:
         return found
 
 
-_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+# where statements hold statements (and except handlers / match cases hold statements too)
+BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def _statements(node: ast.AST) -> Iterator[ast.AST]:
@@ -100,7 +101,7 @@ def _statements(node: ast.AST) -> Iterator[ast.AST]:
     todo = [node]
     while todo:
         node = todo.pop()
-        for name in _BODIES:
+        for name in BLOCK_FIELDS:
             children = getattr(node, name, None)
             if children:
                 todo.extend(children)

@@ -16,12 +16,10 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 from ..dims import Poly
 from ..layers.base import UNKNOWN, LayerClass, Value
 from .evaluate import STATE, evaluate
-from .facts import FACT_WORDS, FileFacts
+from .facts import BLOCK_FIELDS, FACT_WORDS, FileFacts
 
 # what opens a scope below the module: a def, a class body, a lambda
 SCOPE_OPENERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-# where statements hold statements (and except handlers / match cases hold statements too)
-_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 # what opens a scope: the module, a def, a class body, a lambda
 ScopeNode = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda]
@@ -92,7 +90,7 @@ class Scope:
             if deep:
                 stack.extend(ast.iter_child_nodes(node))
                 continue
-            for field_name in _BLOCK_FIELDS:
+            for field_name in BLOCK_FIELDS:
                 stack.extend(getattr(node, field_name, ()))
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 stack.extend(node.items)
