@@ -893,7 +893,8 @@ class _Walk:
 
         node = copy.deepcopy(node)
         scope = self.scope.copy()
-        for k, n in enumerate([n for n in walk(node) if _size_read(n) is not None]):
+        # the copy changes below: walked with ast.walk, so no kept walk of it goes stale
+        for k, n in enumerate([n for n in ast.walk(node) if _size_read(n) is not None]):
             base, index = _size_read(n)  # type: ignore[misc]  # checked above
             tensor = self.tensors.get(base.id, "")
             name = f"__size{k}"
@@ -1088,7 +1089,8 @@ def _dim(tensor: Tensor, index: int, shown: str) -> Poly:
 
 
 def _replace_node(root: ast.AST, old: ast.AST, new: ast.expr) -> None:
-    for parent in walk(root):
+    """Put ``new`` where ``old`` is in ``root`` (a copy: ast.walk, not the kept walks)."""
+    for parent in ast.walk(root):
         for field, value in ast.iter_fields(parent):
             if value is old:
                 setattr(parent, field, new)
