@@ -52,8 +52,6 @@ class BuilderLike(Protocol):
     built: Dict[int, Block]  # the Sequential blocks built so far, by call
     class_layers: Dict[int, Dict[str, Optional[Layer]]]  # forward(): a class's layers by attribute
     init_states: Dict[int, List[Overlay]]  # forward(): a class's __init__ names, statement by statement
-
-    def call_text(self, node: ast.Call, name: Optional[str]) -> str: ...
     facts_words: FrozenSet[str]
 
     def pos(self, node: ast.AST) -> Tuple[Tuple[int, int], Tuple[int, int]]: ...
@@ -133,7 +131,7 @@ class ForwardFrontend:
         replay inside the forward() that calls it says all there is)."""
         if ast.get_docstring(fn) is not None:
             return True
-        return any("#" in line for line in self.b.src.lines[fn.lineno - 1 : fn.end_lineno or fn.lineno])
+        return "#" in self.text_of(fn)
 
     def block(
         self,
@@ -808,7 +806,7 @@ class _Walk:
         built = self.b.built.get(id(value)) if self.bound is None else None
         if built is not None:  # the Sequential its own block replays: the same layers, quietly
             layer = self.b.opaque(value, "")
-            layer.call = LayerCall("Sequential", partial(call_text, self.b.src, value, "Sequential"), layer.line)  # type: ignore[arg-type]  # sequential.Builder
+            layer.call = LayerCall("Sequential", partial(call_text, self.b.src, value, "Sequential"), layer.line)  # type: ignore[arg-type]  # built: a Sequential call
             layer.nested, layer.quiet = built, True
             self.modules[attr] = layer
             return layer
