@@ -47,6 +47,7 @@ from .keras_models import (
     listed,
     locate_keras,
     output_claim,
+    plain_stored_names,
     tensor_arguments,
     touches,
 )
@@ -294,7 +295,7 @@ class KerasBuilder(Builder):
             for layer, taken, name in made:
                 entries.append((self.pos(st), layer))  # one statement's layers share its comments
                 flow[id(layer)] = (taken, name)
-            for name in _stored(st):
+            for name in plain_stored_names(st):
                 tensors[name] = made[-1][2]
         return entries, flow, tensors, self.pos(model.chain[-1])[1] if model.chain else self.pos(model.call)[1]
 
@@ -428,10 +429,6 @@ def _wired(items: List[Item], flow: Dict[int, Tuple[List[str], str]]) -> List[It
         out += [item, Store(made)]
         current = made
     return out
-
-
-def _stored(st: ast.stmt) -> List[str]:
-    return [n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
 
 
 def _iterated(node: ast.expr, scope: AnyScope) -> Optional[List[Value]]:

@@ -221,7 +221,7 @@ def _functional_checks(model: KerasModel) -> None:
         if shapes:
             model.output_checks += [(ends[1][i], shape) for i, shape in enumerate(shapes)]
             model.own.append(st)
-        elif any(isinstance(n, ast.Name) and n.id == model.target and isinstance(n.ctx, ast.Store) for n in ast.walk(st)):
+        elif model.target in plain_stored_names(st):
             return
 
 
@@ -258,7 +258,7 @@ def _functional_graph(call: ast.Call, imports: Imports, body: List[ast.stmt], in
     want: Set[str] = set(ends[1])
     graph: List[ast.stmt] = []
     for st in reversed(body[:index]):
-        stored = {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} & want
+        stored = set(plain_stored_names(st)) & want
         if not stored:
             continue
         graph.insert(0, st)
@@ -269,6 +269,12 @@ def _functional_graph(call: ast.Call, imports: Imports, body: List[ast.stmt], in
     if not any(isinstance(st, ast.Assign) and keras_tensor_call(st.value, imports) for st in graph):
         return []
     return graph
+
+
+def plain_stored_names(st: ast.stmt) -> List[str]:
+    """Every plain name ``st`` stores to, anywhere in it (targets, loops, walrus; not the
+    dotted attributes ``statements.stored_names`` lists too)."""
+    return [n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
 
 
 def assigned_name(st: ast.stmt) -> Optional[str]:
