@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .findings import Finding
+from .reparse import reparse
 
 if TYPE_CHECKING:
     from .claims import ShapeClaim
@@ -24,28 +25,33 @@ if TYPE_CHECKING:
 _LAST: Tuple[Optional[str], object] = (None, None)  # the last source parsed and its result (one tuple: thread-safe)
 
 
-def parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
+def parse(source: str, previous: Optional[Tuple[ast.AST, Sequence[str]]] = None) -> Optional[Tuple[ast.AST, Sequence[str]]]:
     """Tree and physical lines; None when Python cannot parse the text.
 
     The last result is kept: annotate and fix read a file's tree several times (plan, trace,
-    verify), and parsing a large file is most of their time. The tree is never modified."""
+    verify), and parsing a large file is most of their time. ``previous`` (the tree and lines
+    of an earlier version of the same document) lets the lines an edit left alone keep their
+    old statements (reparse.py). The trees are never modified."""
     global _LAST
     last_source, last_result = _LAST
     if last_source is source or last_source == source:
         return last_result  # type: ignore[return-value]
-    result = _parse(source)
+    result = _parse(source, previous)
     _LAST = (source, result)
     return result
 
 
-def _parse(source: str) -> Optional[Tuple[ast.AST, Sequence[str]]]:
+def _parse(source: str, previous: Optional[Tuple[ast.AST, Sequence[str]]] = None) -> Optional[Tuple[ast.AST, Sequence[str]]]:
+    lines = physical_lines(source)
     try:
         with warnings.catch_warnings(), collector_paused():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
-            tree = ast.parse(source)
+            tree = reparse(previous[0], previous[1], source, lines) if previous is not None else None
+            if tree is None:
+                tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
-    return tree, physical_lines(source)
+    return tree, lines
 
 
 @contextmanager
