@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Callable, Collection, Dict, List, Optional, Sequence, Tuple, cast
 
 from .claimstatus import ClaimStatus
 from .codes import DEFAULT_OFF, marked
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .budget import BudgetExceeded
     from .replay import BlockTrace, Step
+    from .reuse import BlockResult, Memory
 
 
 def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
@@ -73,6 +74,7 @@ class Analysis:
     syntax_error: Optional[Finding] = None  # E999, where Python stops reading (when not valid)
     errors: List[Tuple[int, BaseException]] = field(default_factory=list)  # blocks or layers skipped
     budget_hits: List["BudgetExceeded"] = field(default_factory=list)  # bounds of budget.py that were reached
+    memory: Optional["Memory"] = field(default=None, compare=False, repr=False)  # for the next version's analysis
 
     @property
     def claims(self) -> List[ClaimStatus]:
@@ -95,23 +97,27 @@ def analyse(
     settings: Settings = Settings(),
     on_error: Optional[Callable[[int, BaseException], None]] = None,
     traced: bool = True,
+    previous: Optional[Analysis] = None,
 ) -> Analysis:
     """Replay every block of one module's source and judge its comments.
 
     ``traced=False`` leaves out the layer traces and claim statuses (findings only, faster).
-    Raises ValueError when ``settings.input_shape`` is not a shape (front ends validate it
-    first and say so)."""
+    ``previous``: the analysis of an earlier version of the same document (an editor's last
+    check), whose unchanged statements and blocks are reused (reparse.py, reuse.py); the result
+    is the same as without it. Raises ValueError when ``settings.input_shape`` is not a shape
+    (front ends validate it first and say so)."""
     bom = source.startswith("\ufeff")
     text = source[1:] if bom else source
     if not marked(text):
         return Analysis(source, settings, bom=bom)  # nothing to check: the engine is not even loaded
     from .check import parse, syntax_error
 
-    parsed = parse(text)
+    memory = previous.memory if previous is not None else None
+    parsed = parse(text, (memory.tree, memory.lines) if memory is not None else None)
     if parsed is None:
         return Analysis(source, settings, bom=bom, valid=False, syntax_error=syntax_error(text))
     tree, lines = parsed
-    result = analyse_tree(tree, lines, settings, on_error, traced)
+    result = analyse_tree(tree, lines, settings, on_error, traced, memory)
     result.source, result.bom = source, bom
     result.findings = [f for f in result.unfiltered if settings.wants(f.code, result.line_text(f.line))]
     return result
@@ -123,6 +129,7 @@ def analyse_tree(
     settings: Settings = Settings(),
     on_error: Optional[Callable[[int, BaseException], None]] = None,
     traced: bool = True,
+    previous: Optional["Memory"] = None,
 ) -> Analysis:
     """``analyse`` for a caller that has parsed already (the flake8 plugin gets the tree and
     lines from flake8, and leaves select and noqa to flake8: ``findings`` stays empty)."""
@@ -141,7 +148,15 @@ def analyse_tree(
     # collections they set off were a sixth of a check (what cycles there are go at the next one)
     with file_budget() as budget, collector_paused():
         result.unfiltered = replay_module(
-            tree, lines, result.traces if traced else None, on_error=note, defines=dict(settings.defines) or None, input_claim=claim, input_target=target
+            tree,
+            lines,
+            result.traces if traced else None,
+            on_error=note,
+            defines=dict(settings.defines) or None,
+            input_claim=claim,
+            input_target=target,
+            previous=previous,
+            remember=lambda memory: setattr(result, "memory", memory),
         )
     result.budget_hits = list(budget.hits)
     return result
@@ -162,7 +177,14 @@ def check_source(
     whose input no comment states. ``on_error(line, exc)`` hears of blocks skipped after an
     internal error.
     """
-    return analyse(source, Settings(defines=defines or {}, input_shape=input_shape), on_error, traced=False).unfiltered
+    global _LAST_CHECKED
+    result = analyse(source, Settings(defines=defines or {}, input_shape=input_shape), on_error, traced=False, previous=_LAST_CHECKED)
+    _LAST_CHECKED = result if result.memory is not None else _LAST_CHECKED
+    return result.unfiltered
+
+
+# check_source's last analysis: an editor calls it again and again on one document as it is typed
+_LAST_CHECKED: Optional[Analysis] = None
 
 
 def trace_source(source: str, defines: Optional[Dict[str, int]] = None, input_shape: Optional[str] = None) -> List["BlockTrace"]:
@@ -178,12 +200,16 @@ def replay_module(
     defines: Optional[Dict[str, int]] = None,
     input_claim: Optional["ShapeClaim"] = None,
     input_target: Optional[str] = None,
+    previous: Optional["Memory"] = None,
+    remember: Optional[Callable[["Memory"], None]] = None,
 ) -> List[Finding]:
     """All findings of one module; a block that fails internally yields none (see ``on_error``).
 
     ``defines`` gives values to names the source leaves unknown; ``input_claim`` is the input
     shape of blocks that state none (only those named ``input_target``, a class or attribute
-    name, when it is given; else only those it fits).
+    name, when it is given; else only those it fits). ``previous``: what the analysis of an
+    earlier version of the text left (reuse.py), whose blocks an edit did not reach are
+    recalled; ``remember`` is given what this one leaves.
     """
     from .budget import file_budget
     from .frontends.forward_view import forward_view
@@ -191,51 +217,59 @@ def replay_module(
     from .frontends.source import locate
     from .frontends.walk import walks_kept
     from .replay import BlockTrace, replay_block
+    from .reuse import Reuse
 
     findings: List[Finding] = []
+    text = "".join(lines)  # one pass in C for each marker (none spans lines)
+    keras = _KERAS in text  # the Keras frontend keeps tables by layer: its blocks are never recalled
+    context = None if keras else (tuple(sorted((defines or {}).items())), input_claim, input_target, traces is not None)
+    reuse = Reuse(previous if context is not None else None, tree, lines, context)
     with file_budget(), walks_kept():  # the bounds of budget.py, one budget per file
         located_calls, imports = locate(tree, lines)
         torch_builder = Builder(tree, lines, imports, defines)
         blocks: List[Tuple["Located", Builder]] = [(loc, torch_builder) for loc in located_calls]
-        text = "".join(lines)  # one pass in C for each marker (none spans lines)
-        if _KERAS in text:  # the Keras frontend and catalog load only for these
+        if keras:  # the Keras frontend and catalog load only for these
             from .frontends.keras import extract_keras
 
             blocks += extract_keras(tree, lines, defines)
+
+        def sequential(located: "Located", builder: Builder) -> Tuple[List[Finding], List[Tuple[int, BaseException]], Optional["BlockTrace"]]:
+            block, scope = builder.block(located)
+            trace = BlockTrace(block.line) if traces is not None else None
+            given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
+            keras_builder = None if builder is torch_builder else cast("KerasBuilder", builder)
+            view = None if keras_builder is not None else forward_view(tree, located.scopes, located.call, lines)
+            found, errors = replay_block(block, scope, trace, given, view)
+            if keras_builder is not None:  # claims from asserts: said of the assert
+                found = keras_builder.reword(found)
+                if trace is not None:
+                    trace.framework = "keras"
+                    trace.claims = keras_builder.restate(trace.claims)
+            return found, errors, trace
+
         for located, builder in blocks:
-            try:
-                block, scope = builder.block(located)
-                trace = BlockTrace(block.line) if traces is not None else None
-                given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
-                keras = None if builder is torch_builder else cast("KerasBuilder", builder)
-                view = None if keras is not None else forward_view(tree, located.scopes, located.call, lines)
-                found, errors = replay_block(block, scope, trace, given, view)
-                if keras is not None:  # claims from asserts: said of the assert
-                    found = keras.reword(found)
-                    if trace is not None:
-                        trace.framework = "keras"
-                        trace.claims = keras.restate(trace.claims)
-            except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
-                if on_error is not None:
-                    on_error(located.call.lineno, exc)
-                continue
-            _keep(found, errors, trace, findings, traces, on_error)
+            line = located.call.lineno
+            result = reuse.outcome(located.call, line, lambda: sequential(located, builder))
+            _keep(result, line, [], findings, traces, on_error)
         if isinstance(tree, ast.Module) and _FORWARD in text:
             from .frontends.forward import ForwardFrontend
 
             front = ForwardFrontend(torch_builder, tree)
             said = {(f.line, f.col, f.code) for f in findings}
+
+            def forward_block(cls: Optional[ast.ClassDef], forward: ast.FunctionDef) -> Tuple[List[Finding], List[Tuple[int, BaseException]], Optional["BlockTrace"]]:
+                block, scope = front.block(cls, forward)
+                trace = BlockTrace(block.line, kind="forward") if traces is not None else None
+                found, errors = replay_block(block, scope, trace)
+                return found, errors, trace
+
             for cls, forward in front.classes():
-                try:
-                    block, scope = front.block(cls, forward)
-                    trace = BlockTrace(block.line, kind="forward") if traces is not None else None
-                    found, errors = replay_block(block, scope, trace)
-                except Exception as exc:  # noqa: BLE001  one block's bug must not cost the others
-                    if on_error is not None:
-                        on_error(forward.lineno, exc)
-                    continue
+                line = (cls or forward).lineno
+                result = reuse.outcome((cls, forward), line, lambda: forward_block(cls, forward))
                 # a Sequential's layer replayed again as a layer of forward(): said once
-                _keep([f for f in found if (f.line, f.col, f.code) not in said], errors, trace, findings, traces, on_error)
+                _keep(result, forward.lineno, said, findings, traces, on_error)
+    if remember is not None:
+        remember(reuse.close())
     findings.sort(key=lambda f: (f.line, f.col, f.code))
     return findings
 
@@ -245,20 +279,25 @@ _KERAS = "keras"
 
 
 def _keep(
-    found: List[Finding],
-    errors: List[Tuple[int, BaseException]],
-    trace: Optional["BlockTrace"],
+    result: "BlockResult",
+    line: int,
+    said: Collection[Tuple[int, int, str]],
     findings: List[Finding],
     traces: Optional[List["BlockTrace"]],
     on_error: Optional[Callable[[int, BaseException], None]],
 ) -> None:
-    """One replayed block's findings, traces and skipped layers, where the module keeps them."""
+    """One block's findings (but those ``said`` already), trace and skipped layers, where the
+    module keeps them; a block that raised is said with ``line``."""
+    if result.failure is not None:
+        if on_error is not None:
+            on_error(line, result.failure)
+        return
     if on_error is not None:
-        for line, error in errors:  # layers whose output became unknown
-            on_error(line, error)
-    findings.extend(found)
-    if trace is not None and traces is not None:
-        traces.append(trace)
+        for error_line, error in result.errors:  # layers whose output became unknown
+            on_error(error_line, error)
+    findings.extend(f for f in result.found if (f.line, f.col, f.code) not in said)
+    if result.trace is not None and traces is not None:
+        traces.append(result.trace)
 
 
 _TARGET = re.compile(r"(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:\w+\.)*\w*Sequential\b")

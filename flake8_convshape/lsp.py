@@ -78,9 +78,10 @@ _SEVERITY = {
 # --- analysis, cached per document text ---------------------------------------------------------
 
 
-def analyse(source: str, settings: Settings = Settings()) -> Analysis:
+def analyse(source: str, settings: Settings = Settings(), previous: Optional[Analysis] = None) -> Analysis:
     """``analysis.analyse`` within the editor's budget; a bad ``input`` setting is logged and
-    left out (an editor has no command line to complain on)."""
+    left out (an editor has no command line to complain on). ``previous``, the document's last
+    analysis, lends what an edit did not reach (reuse.py)."""
     if len(source) > MAX_EDITOR_CHARS:  # budget.py: parsing it would freeze the server
         log.warning("convshape: %d characters, over the editor's budget of %d: not checked", len(source), MAX_EDITOR_CHARS)
         return Analysis(source, settings)
@@ -90,7 +91,7 @@ def analyse(source: str, settings: Settings = Settings()) -> Analysis:
         except ValueError:
             log.warning("convshape: ignoring input = %r: not a shape", settings.input_shape)
             settings = replace(settings, input_shape=None)
-    return analyse_source(source, settings)
+    return analyse_source(source, settings, previous=previous)
 
 
 def partly_known(shape: Shape) -> bool:
@@ -167,12 +168,12 @@ class ConvShapeServer(LanguageServer):
         cached = self.analyses.get(uri)
         if cached is not None and cached.source == source and cached.settings == settings:
             return cached, lines
-        result = await self._analyse(uri, source, settings)
+        result = await self._analyse(uri, source, settings, cached)
         if uri in self.opened and self.workspace.get_text_document(uri).source == source:
             self.analyses[uri] = result
         return result, lines
 
-    async def _analyse(self, uri: str, source: str, settings: Settings) -> Analysis:
+    async def _analyse(self, uri: str, source: str, settings: Settings, previous: Optional[Analysis] = None) -> Analysis:
         """One analysis per document at a time: a request for the same text joins the running
         one; a newer text cancels an older one that has not started yet."""
         running = self.inflight.get(uri)
@@ -181,7 +182,7 @@ class ConvShapeServer(LanguageServer):
             if old_source == source and old_settings == settings:
                 return await self._result(future, source, settings)
             future.cancel()  # stale: dropped if it has not started (else its result goes unused)
-        future = asyncio.get_running_loop().run_in_executor(self.worker, _analyse_safely, uri, source, settings)
+        future = asyncio.get_running_loop().run_in_executor(self.worker, _analyse_safely, uri, source, settings, previous)
         self.inflight[uri] = (source, settings, future)
         try:
             return await self._result(future, source, settings)
@@ -277,10 +278,10 @@ class ConvShapeServer(LanguageServer):
         return None
 
 
-def _analyse_safely(uri: str, source: str, settings: Settings) -> Analysis:
+def _analyse_safely(uri: str, source: str, settings: Settings, previous: Optional[Analysis] = None) -> Analysis:
     """``analyse`` on the worker thread; a checker bug gives an empty analysis, not a crash."""
     try:
-        return analyse(source, settings)
+        return analyse(source, settings, previous)
     except Exception:  # noqa: BLE001  a checker bug must not break hovers and hints
         log.exception("convshape: checking %s failed", uri)
         return Analysis(source, settings=settings)

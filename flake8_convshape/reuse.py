@@ -1,0 +1,162 @@
+"""What of the last analysis of a document still stands after an edit, and what this one leaves
+for the next: an editor re-checks after every pause in typing, and one edit changes one block.
+
+A block's result (findings, skipped layers, trace) is recalled when nothing it could have read
+has changed:
+
+- its top-level statement is the very node of the last tree (reparse.py keeps the statements
+  of the lines an edit left alone), and the lines around it, up to the statements before and
+  after it, are unchanged (a block reads comments above and below its lines);
+- every top-level statement that changed, appeared or went is a ``def`` or ``class`` that
+  imports nothing (anything else, an import or a module constant, may be read by every block),
+  and no word of the block's statement names one of them, nor a definition that does, and so
+  on: the frontends reach other definitions only by name (inlined modules and helpers, base
+  classes);
+- the settings are the same, and the last analysis reached no bound of budget.py.
+
+Each recalled block spends again what it counted of the budget the first time, so the blocks
+after it meet the same bounds as in an analysis from scratch. The differential tests
+(tests/test_reuse.py) hold recalled analyses to analyses from scratch, finding for finding.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+
+from .budget import BudgetExceeded, current as current_budget
+from .record import dataclass, field
+from .reparse import first_line, last_line, unchanged_lines
+
+if TYPE_CHECKING:
+    from .findings import Finding
+    from .replay import BlockTrace
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass
+class BlockResult:
+    """One block's outcome as the module keeps it."""
+
+    found: List["Finding"]
+    errors: List[Tuple[int, BaseException]]
+    trace: Optional["BlockTrace"]
+    failure: Optional[BaseException] = None  # the block raised: said with the block's line
+    spent: Dict[str, int] = field(default_factory=dict)  # what it counted of the budget
+
+
+@dataclass
+class Memory:
+    """What one analysis leaves for the next analysis of the same document."""
+
+    tree: ast.AST
+    lines: Sequence[str]
+    context: object  # the settings that decide results; None: nothing may be recalled
+    results: Dict[object, BlockResult] = field(default_factory=dict)  # by the block's node
+    words: Dict[ast.stmt, FrozenSet[str]] = field(default_factory=dict)  # by top-level statement
+
+
+class Reuse:
+    """The recall of one analysis: asked per block, told each block's result."""
+
+    def __init__(self, previous: Optional[Memory], tree: ast.AST, lines: Sequence[str], context: object):
+        self.memory = Memory(tree, lines, context)
+        self.previous = previous
+        body = tree.body if isinstance(tree, ast.Module) else []
+        self.body = body
+        self.starts = [first_line(s) for s in body]
+        self.standing: Set[ast.stmt] = set()
+        if previous is not None and previous.context is not None and previous.context == context:
+            kept = set(body)
+            self.memory.words = {s: w for s, w in previous.words.items() if s in kept}
+            self.standing = self._standing(previous)
+        self.recalled = 0
+
+    def statement(self, line: int) -> Optional[ast.stmt]:
+        """The top-level statement that holds ``line``."""
+        k = bisect.bisect_right(self.starts, line) - 1
+        return self.body[k] if k >= 0 and line <= last_line(self.body[k]) else None
+
+    def recall(self, key: object, line: int) -> Optional[BlockResult]:
+        """The last analysis's result for the block at ``key`` (its line: ``line``) when it
+        still stands, its budget spent again; None: analyse it."""
+        if self.previous is None or not self.standing:
+            return None
+        budget = current_budget()
+        if budget.hits:  # past a bound, an analysis from scratch may differ from here on
+            return None
+        result = self.previous.results.get(key)
+        if result is None or self.statement(line) not in self.standing:
+            return None
+        try:
+            for what, amount in result.spent.items():
+                budget.spend(what, amount)
+        except BudgetExceeded:
+            return None  # analysed again: it reaches the bound where it would from scratch
+        self.recalled += 1
+        return result
+
+    def outcome(self, key: object, line: int, analyse: Callable[[], Tuple[List["Finding"], List[Tuple[int, BaseException]], Optional["BlockTrace"]]]) -> BlockResult:
+        """The block's result: recalled when it stands, else ``analyse()``'s (an exception it
+        raises is the result too: one block's failure must not cost the others)."""
+        budget = current_budget()
+        budget.new_block()  # as the block's frontend does first: a recalled block counts from there too
+        result = self.recall(key, line)
+        if result is None:
+            before = dict(budget.spent)
+            try:
+                result = BlockResult(*analyse())
+            except Exception as exc:  # noqa: BLE001  said with the block's line by the caller
+                result = BlockResult([], [], None, failure=exc)
+            result.spent = {what: n - before.get(what, 0) for what, n in budget.spent.items() if n != before.get(what, 0)}
+        self.memory.results[key] = result
+        return result
+
+    def close(self) -> Memory:
+        """This analysis's memory; one that reached a bound of the budget recalls nothing."""
+        if current_budget().hits:
+            self.memory.context = None
+        return self.memory
+
+    def _standing(self, previous: Memory) -> Set[ast.stmt]:
+        old_body = previous.tree.body if isinstance(previous.tree, ast.Module) else []
+        old, new = set(old_body), set(self.body)
+        changed = [s for s in old_body if s not in new] + [s for s in self.body if s not in old]
+        dirty: Set[str] = set()
+        for stmt in changed:
+            if not isinstance(stmt, _DEFINITIONS) or any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(stmt)):
+                return set()
+            dirty.add(stmt.name)
+        lines, n = self.memory.lines, len(self.memory.lines)
+        head, tail = unchanged_lines(previous.lines, lines)
+        if len(previous.lines) != n:
+            tail = 0  # the tail's statements were parsed again (reparse.py)
+        standing: List[ast.stmt] = []
+        for i, stmt in enumerate(self.body):
+            if stmt not in old:
+                continue
+            start = last_line(self.body[i - 1]) + 1 if i else 1
+            end = self.starts[i + 1] - 1 if i + 1 < len(self.body) else n
+            if end <= head or start > n - tail:
+                standing.append(stmt)
+        # a definition that names a changed one may have read it: it is changed too, and so on
+        grew = bool(dirty)
+        while grew:
+            grew = False
+            for stmt in self.body:
+                if isinstance(stmt, _DEFINITIONS) and stmt.name not in dirty and stmt in old and not self._words(stmt).isdisjoint(dirty):
+                    dirty.add(stmt.name)
+                    grew = True
+        return {stmt for stmt in standing if not dirty or self._words(stmt).isdisjoint(dirty)}
+
+    def _words(self, stmt: ast.stmt) -> FrozenSet[str]:
+        """Every identifier-like word on the statement's lines (more than it reads: a comment's
+        words too), kept for the next analysis."""
+        words = self.memory.words.get(stmt)
+        if words is None:
+            words = self.memory.words[stmt] = frozenset(_WORD.findall("".join(self.memory.lines[first_line(stmt) - 1 : last_line(stmt)])))
+        return words
