@@ -35,7 +35,7 @@ from .findings import Edit, Finding
 from .record import dataclass, field, replace
 
 if TYPE_CHECKING:
-    from .analysis import Settings
+    from .analysis import Analysis, Settings
 
 MAX_ROUNDS = 10
 # what Python counts as a line break; str.splitlines also breaks at \f, \v, \x1c.. \u2029
@@ -438,18 +438,22 @@ def verify_comments_only(old: str, new: str, tree_old: Optional[ast.AST] = None)
             raise UnsafeEdit(f"line {number} changed outside its comment")
         if not new_token.startswith("#") or "\r" in new_token or "\n" in new_token:
             raise UnsafeEdit(f"line {number} changed outside its comment")
-    tree_old, tree_new = tree_old or tree_of(old), tree_of(new)
+    tree_old = tree_old or tree_of(old)
+    # parsed from the old tree where the lines are the same (reparse.py): faster, and the next
+    # analysis recalls the blocks of the statements left alone (reuse.py)
+    tree_new = tree_of(new, (tree_old, old_lines) if tree_old is not None else None)
     changed = [n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
     if tree_old is None or tree_new is None or not same_code(tree_old, tree_new, changed):
         raise UnsafeEdit("the code itself would change")
 
 
-def tree_of(text: str) -> Optional[ast.AST]:
+def tree_of(text: str, previous: Optional[Tuple[ast.AST, Sequence[str]]] = None) -> Optional[ast.AST]:
     """``text`` parsed, through check.parse's one-text cache: the next fix round, or the
-    check after it, analyses the text verified last, and finds it parsed."""
+    check after it, analyses the text verified last, and finds it parsed. ``previous``: the
+    tree and lines of the text it was edited from."""
     from .check import parse
 
-    parsed = parse(text)
+    parsed = parse(text, previous)
     return None if parsed is None else parsed[0]
 
 
@@ -494,7 +498,11 @@ def fixable_findings(text: str, settings: "Settings", filename: str = "<string>"
     Python's own lines: a form feed does not end one)."""
     from .analysis import analyse
 
-    return [f for f in analyse(text, settings, traced=False).findings if f.code in FIXABLE]
+    return fixable(analyse(text, settings, traced=False))
+
+
+def fixable(analysis: "Analysis") -> List[Finding]:
+    return [f for f in analysis.findings if f.code in FIXABLE]
 
 
 def fix_source(text: str, settings: Optional["Settings"] = None, filename: str = "<string>", max_rounds: int = MAX_ROUNDS) -> FixResult:
@@ -513,8 +521,9 @@ def fix_source(text: str, settings: Optional["Settings"] = None, filename: str =
     current = text
     rounds = 0
     refused: Set[Tuple[int, str]] = set()  # (line, old comment) whose rewrite would not read back as a claim
+    last: Optional["Analysis"] = None  # the analysis of the round before: what it did not touch is recalled
     for rounds in range(1, max_rounds + 1):
-        findings, rewrites = _next_rewrites(current, settings, filename, refused)
+        findings, rewrites, last = _next_rewrites(current, settings, filename, refused, last)
         if current_budget().exceeded:  # the replay was cut short: nothing it says is a fix
             return FixResult(text, [], [], rounds, True)
         code_edits = assert_edits(current, findings)  # Keras's output_shape asserts
@@ -523,7 +532,7 @@ def fix_source(text: str, settings: Optional["Settings"] = None, filename: str =
             break
         current = apply_assert_edits(apply_rewrites(current, rewrites), code_edits)
     else:
-        findings, rewrites = _next_rewrites(current, settings, filename, refused)
+        findings, rewrites, last = _next_rewrites(current, settings, filename, refused, last)
         converged = not rewrites and not assert_edits(current, findings)
     old_lines, new_lines = python_lines(text), python_lines(current)
     changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b]
@@ -533,12 +542,16 @@ def fix_source(text: str, settings: Optional["Settings"] = None, filename: str =
 
 
 def _next_rewrites(
-    text: str, settings: "Settings", filename: str, refused: Set[Tuple[int, str]]
-) -> Tuple[List[Finding], List[CommentRewrite]]:
-    """The findings left in ``text`` and the comment rewrites that safely fix them."""
-    findings = fixable_findings(text, settings, filename)
+    text: str, settings: "Settings", filename: str, refused: Set[Tuple[int, str]], previous: Optional["Analysis"] = None
+) -> Tuple[List[Finding], List[CommentRewrite], "Analysis"]:
+    """The findings left in ``text``, the comment rewrites that safely fix them, and the
+    analysis they come from."""
+    from .analysis import analyse
+
+    analysis = analyse(text, settings, traced=False, previous=previous)
+    findings = fixable(analysis)
     if not any(f.fix is not None for f in findings):
-        return findings, []
+        return findings, [], analysis
     if not checker_lines_agree(text):
         raise UnsafeEdit(AMBIGUOUS)
     comments = comments_on(text, [f.line for f in findings if f.fix is not None])
@@ -547,7 +560,7 @@ def _next_rewrites(
     lines = python_lines(text)
     readable = [r for r in rewrites if reads_back(text, r, lines)]
     refused.update((r.line, r.old) for r in rewrites if r not in readable)
-    return findings, readable
+    return findings, readable, analysis
 
 
 def _on_its_comment(f: Finding, comments: Dict[int, Tuple[int, str]]) -> bool:

@@ -435,14 +435,14 @@ def test_a_finding_whose_span_is_not_its_comment_is_not_applied(monkeypatch):
     import flake8_convshape.fix as fix_module
 
     text = (DATA / "crlf.before.py").read_bytes().decode()
-    real = fix_module.fixable_findings
+    real = fix_module.fixable
 
-    def shifted(source, settings, filename="<string>"):
+    def shifted(analysis):
         from flake8_convshape.record import replace
 
-        return [replace(f, col=f.col + 1) for f in real(source, settings, filename)]
+        return [replace(f, col=f.col + 1) for f in real(analysis)]
 
-    monkeypatch.setattr(fix_module, "fixable_findings", shifted)
+    monkeypatch.setattr(fix_module, "fixable", shifted)
     result = fix_source(text)
     assert not result.changed and result.remaining and all(f.fix is None for f in result.remaining)
 
