@@ -389,38 +389,84 @@ def generated_model(blocks: int = 30, lines: int = 2000) -> str:
     return text
 
 
-def bench_latency(root: Path, files: List[Path], runs: int) -> None:
-    from flake8_convshape.check import parse
-    from flake8_convshape.analysis import trace_source
-    from flake8_convshape.analysis import replay_module
+def edited_versions(model: str, count: int, where: str) -> List[str]:
+    """``count`` versions of ``model``, each one edit away from the one before, as typing makes
+    them: ``block`` a comment inside the middle Sequential (16 x 16 and 16 x 15 in turn), ``end``
+    the last line, ``line`` a blank line put in and taken out above that comment (every line
+    below moves)."""
+    lines = model.splitlines(keepends=True)
+    comments = [i for i, line in enumerate(lines) if "# state size. (ndf*2) x 16 x 16" in line]
+    at = comments[len(comments) // 2]  # a Discriminator's, halfway down the blocks
+    middle = at - 1
+    out = []
+    for k in range(count):
+        version = list(lines)
+        if where == "block":
+            version[at] = version[at].replace("16 x 16", "16 x 15") if k % 2 else version[at]
+        elif where == "end":
+            version.append("#" * (k + 1) + "\n")
+        else:
+            version[middle:middle] = ["\n"] if k % 2 else []
+        out.append("".join(version))
+    return out
 
-    section("3. per-file latency of check_source (the editor's case)")
+
+def per_call(texts: List[str], check: Callable[[str], object]) -> float:
+    """Median time of ``check`` over the texts in order (each call after the one before)."""
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        check(text)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def bench_latency(root: Path, files: List[Path], runs: int) -> None:
+    from flake8_convshape.analysis import analyse, trace_source
+
+    section("3. per-file latency of check_source: from scratch, and the editor's re-check")
+    note(
+        """
+From scratch: a new text each run, nothing recalled (a file opened, a CLI run). The editor's
+re-check: ``check_source`` (or the language server's ``analyse(text, previous=...)``) right
+after the version before, one edit away; the statements and blocks the edit did not reach are
+reused (reparse.py, reuse.py), with the same results as from scratch (tests/test_reuse.py).
+"""
+    )
+
+    def scratch(text: str) -> object:
+        return analyse(text, traced=False)  # no previous: parsed and replayed whole
+
     heavy = sorted(files, key=lambda p: (read(p).count(MARKER), len(read(p))), reverse=True)[:5]
     for path in heavy:
         source = read(path)
-        t = median_time(lambda: check_source(source, str(path)), runs * 5)
+        t = per_call([source + "#" * k + "\n" for k in range(runs * 5 + 1)], scratch)
         rel = path.relative_to(root).as_posix()
-        figure(f"{rel} ({source.count(chr(10))} lines, {source.count(MARKER)}x Sequential)", ms(t))
+        figure(f"{rel} ({source.count(chr(10))} lines, {source.count(MARKER)}x Sequential), from scratch", ms(t))
     model = generated_model()
     n_lines = model.count("\n")
-    t = median_time(lambda: check_source(model, "generated.py"), runs * 5)
-    variants = [model + "#" * (k + 1) + "\n" for k in range(runs * 5 + 1)]  # a new text each run: parsed
-    t_cold = median_time(lambda: check_source(variants.pop(), "generated.py"), runs * 5)
-
-    def editor_pass() -> None:  # what `convshape lsp` runs per edit: findings and traces at once
-        parsed = parse(model)
-        assert parsed is not None
-        replay_module(parsed[0], parsed[1], [])
-
-    t_editor = median_time(editor_pass, runs * 5)
     found = check_source(model, "generated.py")
     blocks = len(trace_source(model))
     note(f"generated file: {n_lines} lines, {model.count('nn.Sequential(')} Sequential blocks "
          f"({blocks} traced), {len(found)} findings")
-    figure("check_source, generated 2,000-line file, 30 blocks", ms(t), "< 20 ms", t < 0.020)
-    note("(the same text each run: check.parse keeps the last tree, so this is the replay alone)")
-    figure("  the same, a new text each run (parsing included)", ms(t_cold))
-    figure("  findings + traces in one pass (the LSP server, per edit)", ms(t_editor))
+    n = runs * 5 + 1
+    t_scratch = per_call([model + "#" * k + "\n" for k in range(n)], scratch)
+    figure("generated 2,000-line file, 30 blocks, from scratch", ms(t_scratch))
+    t_block = per_call(edited_versions(model, n, "block"), lambda text: check_source(text, "generated.py"))
+    figure("check_source after an edit inside one block (the editor's re-check)", ms(t_block), "< 20 ms", t_block < 0.020)
+    t_end = per_call(edited_versions(model, n, "end"), lambda text: check_source(text, "generated.py"))
+    figure("  after an edit of the last line", ms(t_end))
+    t_line = per_call(edited_versions(model, n, "line"), lambda text: check_source(text, "generated.py"))
+    figure("  after a line put in or taken out mid-file (every block below moves)", ms(t_line))
+    t_same = per_call([model] * n, lambda text: check_source(text, "generated.py"))
+    figure("  the same text again", ms(t_same))
+    last: List[object] = [None]
+
+    def editor_pass(text: str) -> None:  # what `convshape lsp` runs per edit: findings and traces at once
+        last[0] = analyse(text, previous=last[0])  # type: ignore[arg-type]
+
+    t_editor = per_call(edited_versions(model, n, "block"), editor_pass)
+    figure("  findings + traces after an edit inside one block (the LSP server)", ms(t_editor))
 
 
 # --- 4. import time ----------------------------------------------------------------------------
