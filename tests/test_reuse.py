@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 import random
+import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set
 
 from hypothesis import given, settings, strategies as st
 
@@ -16,6 +17,9 @@ from flake8_convshape.check import physical_lines
 from flake8_convshape.codes import marked
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from edits import mutate, said  # noqa: E402  (the benchmark's edits and comparison, over real code there)
 
 MODEL = '''import torch.nn as nn
 
@@ -47,12 +51,14 @@ class Encoder(nn.Module):
 
 
 class Head(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(512, 10)
+    """Scores from pooled features."""
 
-    def forward(self, x):  # (B, 512)
-        return self.fc(x)  # (B, 10)
+    def __init__(self, features=256):
+        super().__init__()
+        self.score = nn.Linear(features, 10)
+
+    def forward(self, pooled):  # (B, 256)
+        return self.score(pooled)  # (B, 10)
 
 
 # input is 3 x 32 x 32
@@ -61,17 +67,6 @@ stem = nn.Sequential(
     # 8 x 32 x 32
 )
 '''
-
-
-def said(result: Analysis) -> Tuple[object, ...]:
-    """Everything an analysis tells a user or an editor."""
-    return (
-        [(f.line, f.col, f.code, f.message) for f in result.unfiltered],
-        [(c.line, c.col, str(c.verdict), c.text) for c in result.claims],
-        [(s.line, s.col, s.text, s.shape_in.render(), s.shape_out.render()) for s in result.steps],
-        sorted((line, str(exc)) for line, exc in result.errors),
-        [str(hit) for hit in result.budget_hits],
-    )
 
 
 def from_scratch(text: str, given: Settings = Settings(), traced: bool = True) -> Analysis:
@@ -174,26 +169,6 @@ def test_check_source_recalls_from_its_last_call():
 # --- the differential test: random edits, again and again ----------------------------------------
 
 TEXTS: List[str] = [MODEL] + [p.read_text() for p in sorted((ROOT / "fixtures").glob("*.py")) if "keras" not in p.read_text()][:12]
-
-
-def mutate(lines: List[str], rng: random.Random) -> List[str]:
-    """An edit as typing makes them: a digit, a name, a line copied or dropped."""
-    lines = list(lines)
-    at = rng.randrange(len(lines))
-    line, how = lines[at], rng.random()
-    digits = [k for k, ch in enumerate(line) if ch.isdigit()]
-    if how < 0.5 and digits:
-        k = rng.choice(digits)
-        lines[at] = line[:k] + str(rng.randrange(10)) + line[k + 1 :]
-    elif how < 0.7:
-        words = sorted({w for w in line.replace("(", " ").replace(")", " ").replace(",", " ").split() if w.isidentifier()})
-        if words:
-            lines[at] = line.replace(rng.choice(words), rng.choice(words) + "2", 1)
-    elif how < 0.85:
-        lines.insert(at, line)
-    else:
-        del lines[at]
-    return lines
 
 
 @settings(max_examples=60, deadline=None)
