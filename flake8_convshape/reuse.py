@@ -8,10 +8,12 @@ has changed:
   of the lines an edit left alone), and the lines around it, up to the statements before and
   after it, are unchanged (a block reads comments above and below its lines);
 - every top-level statement that changed, appeared or went is a ``def`` or ``class`` that
-  imports nothing (anything else, an import or a module constant, may be read by every block),
-  and no word of the block's statement names one of them, nor a definition that does, and so
-  on: the frontends reach other definitions only by name (inlined modules and helpers, base
-  classes);
+  imports nothing and says nothing the frontends read file-wide (``add_argument``,
+  ``dataclass``, ``:=``); anything else, an import or a module constant, may be read by every
+  block;
+- no word of the block's statement names one of them, nor a definition that does, and so on:
+  otherwise the frontends reach other definitions only by name (inlined modules and helpers,
+  base classes);
 - the settings are the same, and the last analysis reached no bound of budget.py.
 
 Each recalled block spends again what it counted of the budget the first time, so the blocks
@@ -27,6 +29,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .budget import BudgetExceeded, current as current_budget
+from .frontends.facts import FACT_WORDS
 from .record import dataclass, field
 from .reparse import first_line, last_line, unchanged_lines
 
@@ -36,6 +39,10 @@ if TYPE_CHECKING:
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _WORD = re.compile(r"[A-Za-z_]\w*")
+# what the frontends read from the whole file, wherever it is written (frontends/facts.py:
+# argparse defaults, dataclasses; a walrus deepens every scope's walk): a changed definition
+# that says one of them may reach every block
+_FILE_WIDE = re.compile("|".join(re.escape(w) for w in sorted(FACT_WORDS) + [":="]))
 
 
 @dataclass
@@ -125,10 +132,14 @@ class Reuse:
     def _standing(self, previous: Memory) -> Set[ast.stmt]:
         old_body = previous.tree.body if isinstance(previous.tree, ast.Module) else []
         old, new = set(old_body), set(self.body)
-        changed = [s for s in old_body if s not in new] + [s for s in self.body if s not in old]
+        changed = [(s, previous.lines) for s in old_body if s not in new] + [(s, self.memory.lines) for s in self.body if s not in old]
         dirty: Set[str] = set()
-        for stmt in changed:
-            if not isinstance(stmt, _DEFINITIONS) or any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(stmt)):
+        for stmt, lines_of in changed:
+            if (
+                not isinstance(stmt, _DEFINITIONS)
+                or _FILE_WIDE.search("".join(lines_of[first_line(stmt) - 1 : last_line(stmt)]))
+                or any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(stmt))
+            ):
                 return set()
             dirty.add(stmt.name)
         lines, n = self.memory.lines, len(self.memory.lines)

@@ -214,3 +214,39 @@ def test_a_changed_definition_that_imports_recalls_nothing():
     second = analyse(second_text, previous=first)
     assert said(second) == said(from_scratch(second_text))
     assert recalled(first, second) == set()
+
+
+ARGPARSE = '''import argparse
+import torch.nn as nn
+
+
+def add_options(parser):
+    parser.add_argument("--ndf", type=int, default=64)
+
+
+parser = argparse.ArgumentParser()
+add_options(parser)
+opt = parser.parse_args()
+
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            # input is 3 x 64 x 64
+            nn.Conv2d(3, opt.ndf, 4, 2, 1),
+            # 64 x 32 x 32
+        )
+'''
+
+
+def test_argparse_defaults_are_read_from_every_definition():
+    """``opt.ndf`` is the default ``add_argument`` gives, in whatever function it is: a changed
+    default reaches every block, though no block names the function."""
+    first = analyse(ARGPARSE)
+    assert first.unfiltered == []
+    text = edit(ARGPARSE, "default=64", "default=32")
+    second = analyse(text, previous=first)
+    assert said(second) == said(from_scratch(text))
+    assert [f.code for f in second.unfiltered] == ["CVS101"]
+    assert recalled(first, second) == set()
