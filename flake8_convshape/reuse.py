@@ -5,8 +5,9 @@ A block's result (findings, skipped layers, trace) is recalled when nothing it c
 has changed:
 
 - its top-level statement is the very node of the last tree (reparse.py keeps the statements
-  of the lines an edit left alone), and the lines around it, up to the statements before and
-  after it, are unchanged (a block reads comments above and below its lines);
+  of the lines an edit left alone), and the lines around it are unchanged, up to and
+  including the last line of the statement before and the first of the one after (a block
+  reads comments above and below its lines, and the line above a comment);
 - every top-level statement that changed, appeared or went is a ``def`` or ``class`` that
   imports nothing and says nothing the frontends read file-wide (``add_argument``,
   ``dataclass``, ``:=``); anything else, an import or a module constant, may be read by every
@@ -150,8 +151,11 @@ class Reuse:
         for i, stmt in enumerate(self.body):
             if stmt not in old:
                 continue
-            start = last_line(self.body[i - 1]) + 1 if i else 1
-            end = self.starts[i + 1] - 1 if i + 1 < len(self.body) else n
+            # its lines, the blank and comment lines around, and the last and first line of the
+            # statements before and after (a comment above a block counts when the line above
+            # it opens a body: ``super().__init__()`` may end the class before)
+            start = last_line(self.body[i - 1]) if i else 1
+            end = self.starts[i + 1] if i + 1 < len(self.body) else n
             if end <= head or start > n - tail:
                 standing.append(stmt)
         # a definition that names a changed one may have read it: it is changed too, and so on
