@@ -12,9 +12,9 @@ has changed:
   imports nothing and says nothing the frontends read file-wide (``add_argument``,
   ``dataclass``, ``:=``); anything else, an import or a module constant, may be read by every
   block;
-- no word of the block's statement names one of them, nor a definition that does, and so on:
-  otherwise the frontends reach other definitions only by name (inlined modules and helpers,
-  base classes);
+- no word of the block's statement names one of them, nor a definition that does, and so on
+  (past the file-wide facts, the frontends reach other definitions only by name: inlined
+  modules and helpers, base classes);
 - the settings are the same, and the last analysis reached no bound of budget.py.
 
 Each recalled block spends again what it counted of the budget the first time, so the blocks
@@ -82,7 +82,6 @@ class Reuse:
             kept = set(body)
             self.memory.words = {s: w for s, w in previous.words.items() if s in kept}
             self.standing = self._standing(previous)
-        self.recalled = 0
 
     def statement(self, line: int) -> Optional[ast.stmt]:
         """The top-level statement that holds ``line``."""
@@ -100,12 +99,13 @@ class Reuse:
         result = self.previous.results.get(key)
         if result is None or self.statement(line) not in self.standing:
             return None
+        spent, hits = dict(budget.spent), len(budget.hits)
         try:
             for what, amount in result.spent.items():
                 budget.spend(what, amount)
-        except BudgetExceeded:
-            return None  # analysed again: it reaches the bound where it would from scratch
-        self.recalled += 1
+        except BudgetExceeded:  # analysed again, from the counts before: it reaches the bound as from scratch
+            budget.spent, budget.hits[hits:] = spent, []
+            return None
         return result
 
     def outcome(self, key: object, line: int, analyse: Callable[[], Tuple[List["Finding"], List[Tuple[int, BaseException]], Optional["BlockTrace"]]]) -> BlockResult:

@@ -276,3 +276,42 @@ def test_the_line_above_a_comment_over_a_block_is_read_too():
     second = analyse(text, previous=first)
     assert said(second) == said(from_scratch(text))
     assert second.unfiltered == []
+
+
+INLINING = '''import torch.nn as nn
+
+
+def unit(c):
+    return nn.Conv2d(c, c, 1)
+
+
+def stack(c):
+    return nn.Sequential(*[unit(c) for _ in range(60)])
+
+
+class First(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[stack(8) for _ in range(5)])
+
+
+def spacer():
+    return 0
+
+
+class Second(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[stack(8) for _ in range(20)])
+'''
+
+
+def test_a_block_whose_recall_would_pass_a_bound_is_analysed_again_from_the_same_counts():
+    """First grows past what the file's inlining budget leaves for Second: Second's recall
+    would pass the bound, so Second is analysed again, reaching it once, as from scratch."""
+    first = analyse(INLINING)
+    assert first.budget_hits == []
+    text = edit(INLINING, "range(5)])", "range(30)])")
+    second = analyse(text, previous=first)
+    assert said(second) == said(from_scratch(text))
+    assert [str(hit) for hit in second.budget_hits] == ["inlined calls over its budget of 2,000"]
