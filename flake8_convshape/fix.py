@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequ
 from .codes import FIXABLE
 from .findings import Edit, Finding
 from .record import dataclass, field, replace
+from .reparse import first_line, last_line
 
 if TYPE_CHECKING:
     from .analysis import Analysis, Settings
@@ -173,7 +174,7 @@ def comments_on(text: str, wanted: Iterable[int]) -> Dict[int, Tuple[int, str]]:
     tree = tree_of(text)
     if not isinstance(tree, ast.Module):
         return _only(comment_tokens(text), lines_wanted)
-    spans = [(min([st.lineno] + [d.lineno for d in getattr(st, "decorator_list", ())]), st.end_lineno or st.lineno) for st in tree.body]
+    spans = [(first_line(st), last_line(st)) for st in tree.body]
     starts = [first for first, _ in spans]
     lines = python_lines(text)
     found: Dict[int, Tuple[int, str]] = {}
@@ -467,9 +468,8 @@ def same_code(old: ast.AST, new: ast.AST, touched: Sequence[int]) -> bool:
         return ast.dump(old) == ast.dump(new)
     lines = sorted(touched)
     for a, b in zip(old.body, new.body):
-        first = min([a.lineno] + [d.lineno for d in getattr(a, "decorator_list", ())])
-        k = bisect.bisect_left(lines, first)
-        if k < len(lines) and lines[k] <= (a.end_lineno or a.lineno):
+        k = bisect.bisect_left(lines, first_line(a))
+        if k < len(lines) and lines[k] <= last_line(a):
             if ast.dump(a) != ast.dump(b):
                 return False
         elif (type(a), a.col_offset, (a.end_lineno or 0) - a.lineno) != (type(b), b.col_offset, (b.end_lineno or 0) - b.lineno):
