@@ -103,6 +103,7 @@ class BudgetExceeded(Exception):
 
 _BLOCK_LIMITS: Dict[str, int] = {"layers": MAX_LAYERS, "unrolled loop iterations": MAX_UNROLLED}
 _FILE_LIMITS: Dict[str, int] = {"inlined calls": MAX_INLINED_CALLS}
+_LIMITS: Dict[str, int] = {**_BLOCK_LIMITS, **_FILE_LIMITS}
 
 
 @dataclass
@@ -126,10 +127,24 @@ class Budget:
         """Count ``amount`` of ``what`` (a key of the limits above) and check the clock."""
         total = self.spent.get(what, 0) + amount
         self.spent[what] = total
-        limit = _BLOCK_LIMITS.get(what) or _FILE_LIMITS.get(what)
+        limit = _LIMITS.get(what)
         if limit is not None and total > limit:
             self._hit(BudgetExceeded(what, f"{limit:,}"))
         self.tick()
+
+    def spend_again(self, counted: Dict[str, int]) -> bool:
+        """Count again what a block counted when it was analysed (reuse.py recalls it), unless
+        that would pass a bound or the file's time is up: then nothing is counted, and False
+        (the block is analysed again, and reaches the bound where an analysis from scratch does)."""
+        if time.perf_counter() > self.deadline:
+            return False
+        for what, amount in counted.items():
+            limit = _LIMITS.get(what)
+            if limit is not None and self.spent.get(what, 0) + amount > limit:
+                return False
+        for what, amount in counted.items():
+            self.spent[what] = self.spent.get(what, 0) + amount
+        return True
 
     def new_block(self) -> None:
         """Per-block counters start again for each Sequential; per-file ones go on."""
@@ -153,6 +168,9 @@ class _Unbounded(Budget):
 
     def spend(self, what: str, amount: int = 1) -> None:
         return None
+
+    def spend_again(self, counted: Dict[str, int]) -> bool:
+        return True
 
 
 _NO_BUDGET = _Unbounded(seconds=float("inf"))

@@ -29,7 +29,7 @@ import bisect
 import re
 from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
-from .budget import BudgetExceeded, current as current_budget
+from .budget import current as current_budget
 from .frontends.facts import FACT_WORDS
 from .record import dataclass, field
 from .reparse import first_line, last_line, unchanged_lines
@@ -97,14 +97,7 @@ class Reuse:
         if budget.hits:  # past a bound, an analysis from scratch may differ from here on
             return None
         result = self.previous.results.get(key)
-        if result is None or self.statement(line) not in self.standing:
-            return None
-        spent, hits = dict(budget.spent), len(budget.hits)
-        try:
-            for what, amount in result.spent.items():
-                budget.spend(what, amount)
-        except BudgetExceeded:  # analysed again, from the counts before: it reaches the bound as from scratch
-            budget.spent, budget.hits[hits:] = spent, []
+        if result is None or self.statement(line) not in self.standing or not budget.spend_again(result.spent):
             return None
         return result
 
@@ -138,7 +131,7 @@ class Reuse:
         for stmt, lines_of in changed:
             if (
                 not isinstance(stmt, _DEFINITIONS)
-                or _FILE_WIDE.search("".join(lines_of[first_line(stmt) - 1 : last_line(stmt)]))
+                or _FILE_WIDE.search(_text(stmt, lines_of))
                 or any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(stmt))
             ):
                 return set()
@@ -173,5 +166,10 @@ class Reuse:
         words too), kept for the next analysis."""
         words = self.memory.words.get(stmt)
         if words is None:
-            words = self.memory.words[stmt] = frozenset(_WORD.findall("".join(self.memory.lines[first_line(stmt) - 1 : last_line(stmt)])))
+            words = self.memory.words[stmt] = frozenset(_WORD.findall(_text(stmt, self.memory.lines)))
         return words
+
+
+def _text(stmt: ast.stmt, lines: Sequence[str]) -> str:
+    """The lines a top-level statement spans, its decorators included."""
+    return "".join(lines[first_line(stmt) - 1 : last_line(stmt)])

@@ -115,6 +115,19 @@ def test_counting_budgets_name_themselves() -> None:
     assert {getattr(e, "what", None) for e in heard} >= {"inlined calls"}
 
 
+def test_spending_again_counts_all_or_nothing() -> None:
+    """What a recalled block counted (reuse.py) is counted again only when it passes no bound
+    and the file has time left; else nothing is counted and the block is analysed again."""
+    with file_budget(seconds=600) as budget:
+        budget.spent["inlined calls"] = 1_500
+        assert budget.spend_again({"inlined calls": 400, "a counter without a bound": 7})
+        assert budget.spent == {"inlined calls": 1_900, "a counter without a bound": 7}
+        assert not budget.spend_again({"inlined calls": 200, "a counter without a bound": 1})
+        assert budget.spent == {"inlined calls": 1_900, "a counter without a bound": 7} and not budget.hits
+    with file_budget(seconds=0) as budget:
+        assert not budget.spend_again({"inlined calls": 1}) and budget.spent == {}
+
+
 def test_the_time_budget_makes_the_file_unknown() -> None:
     heard: List[BaseException] = []
     with file_budget(seconds=0):
