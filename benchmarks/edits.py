@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import random
 import sys
 import time
@@ -23,11 +22,11 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flake8_convshape.analysis import Analysis, Settings, analyse, analyse_tree  # noqa: E402
 from flake8_convshape.check import physical_lines  # noqa: E402
-
-REALCODE = os.environ.get("CONVSHAPE_REALCODE_CACHE", "/work/cache/realcode").split(os.pathsep)[0]
+from realcode import default_paths, walk  # noqa: E402  (the same caches and walk as the precision run)
 
 
 def said(result: Analysis) -> Tuple[object, ...]:
@@ -60,12 +59,9 @@ def mutate(lines: List[str], rng: random.Random) -> List[str]:
 
 
 def sources(paths: Sequence[str]) -> List[Tuple[str, str]]:
-    files: List[Path] = []
-    for given in paths:
-        p = Path(given)
-        files += sorted(p.rglob("*.py")) if p.is_dir() else [p]
+    """The model files among ``paths`` (realcode.py's walk): those with a block to analyse."""
     out = []
-    for f in files:
+    for f in walk(paths):
         text = f.read_text(errors="replace")
         if ("def forward" in text or "Sequential" in text) and len(text) < 200_000:
             out.append((str(f), text))
@@ -74,11 +70,11 @@ def sources(paths: Sequence[str]) -> List[Tuple[str, str]]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="*", help=f"files or directories (default: {REALCODE})")
+    parser.add_argument("paths", nargs="*", help="files or directories (default: the comment-bearing cache, as realcode.py --only-comments)")
     parser.add_argument("--edits", type=int, default=2000, help="edited versions to check (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    files = sources(args.paths or [REALCODE])
+    files = sources(args.paths or default_paths(only_comments=True))
     if not files:
         print("no model files found", file=sys.stderr)
         return 2
