@@ -132,6 +132,11 @@ class Budget:
             self._hit(BudgetExceeded(what, f"{limit:,}"))
         self.tick()
 
+    def counted_since(self, before: Dict[str, int]) -> Dict[str, int]:
+        """What was counted since ``before`` (a copy of ``spent``): what a copy or a recall of
+        the same work counts again."""
+        return {what: n - before.get(what, 0) for what, n in self.spent.items() if n != before.get(what, 0)}
+
     def spend_again(self, counted: Dict[str, int]) -> bool:
         """Count again what a block counted when it was analysed (reuse.py recalls it), unless
         that would pass a bound or the file's time is up: then nothing is counted, and False
@@ -168,6 +173,11 @@ class _Unbounded(Budget):
 
     def spend(self, what: str, amount: int = 1) -> None:
         return None
+
+    def counted_since(self, before: Dict[str, int]) -> Dict[str, int]:
+        """What was counted since ``before`` (a copy of ``spent``): what a copy or a recall of
+        the same work counts again."""
+        return {what: n - before.get(what, 0) for what, n in self.spent.items() if n != before.get(what, 0)}
 
     def spend_again(self, counted: Dict[str, int]) -> bool:
         return True

@@ -113,7 +113,7 @@ class Reuse:
                 result = BlockResult(*analyse())
             except Exception as exc:  # noqa: BLE001  said with the block's line by the caller
                 result = BlockResult([], [], None, failure=exc)
-            result.spent = {what: n - before.get(what, 0) for what, n in budget.spent.items() if n != before.get(what, 0)}
+            result.spent = budget.counted_since(before)
         self.memory.results[key] = result
         return result
 

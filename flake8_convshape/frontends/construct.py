@@ -314,7 +314,7 @@ class Construction:
             assign_target(generator.target, value, here)
             items.append(self.element(node.elt, here, owner, context))
             if same:
-                spent = {what: n - before.get(what, 0) for what, n in budget.spent.items() if n != before.get(what, 0)}
+                spent = budget.counted_since(before)
         return items
 
     def _splice(self, node: ast.Starred, scope: AnyScope, owner: Optional[ast.AST], context: ast.AST) -> Layer:
