@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from .budget import BudgetExceeded
     from .replay import BlockTrace, Step
-    from .reuse import BlockResult, Memory
+    from .reuse import Analysed, BlockResult, Memory
 
 
 def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
@@ -233,7 +233,7 @@ def replay_module(
 
             blocks += extract_keras(tree, lines, defines)
 
-        def sequential(located: "Located", builder: Builder) -> Tuple[List[Finding], List[Tuple[int, BaseException]], Optional["BlockTrace"]]:
+        def sequential(located: "Located", builder: Builder) -> "Analysed":
             block, scope = builder.block(located)
             trace = BlockTrace(block.line) if traces is not None else None
             given = input_claim if input_target is None or input_target in _block_names(located, lines) else None
@@ -257,7 +257,7 @@ def replay_module(
             front = ForwardFrontend(torch_builder, tree)
             said = {(f.line, f.col, f.code) for f in findings}
 
-            def forward_block(cls: Optional[ast.ClassDef], forward: ast.FunctionDef) -> Tuple[List[Finding], List[Tuple[int, BaseException]], Optional["BlockTrace"]]:
+            def forward_block(cls: Optional[ast.ClassDef], forward: ast.FunctionDef) -> "Analysed":
                 block, scope = front.block(cls, forward)
                 trace = BlockTrace(block.line, kind="forward") if traces is not None else None
                 found, errors = replay_block(block, scope, trace)

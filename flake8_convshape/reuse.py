@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from .findings import Finding
     from .replay import BlockTrace
 
+# what analysing a block gives: its findings, its skipped layers (line, why) and its trace
+Analysed = Tuple[List["Finding"], List[Tuple[int, BaseException]], Optional["BlockTrace"]]
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _WORD = re.compile(r"[A-Za-z_]\w*")
 # what the frontends read from the whole file, wherever it is written (frontends/facts.py:
@@ -101,7 +103,7 @@ class Reuse:
             return None
         return result
 
-    def outcome(self, key: object, line: int, analyse: Callable[[], Tuple[List["Finding"], List[Tuple[int, BaseException]], Optional["BlockTrace"]]]) -> BlockResult:
+    def outcome(self, key: object, line: int, analyse: Callable[[], Analysed]) -> BlockResult:
         """The block's result: recalled when it stands, else ``analyse()``'s (an exception it
         raises is the result too: one block's failure must not cost the others)."""
         budget = current_budget()
