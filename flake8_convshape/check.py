@@ -156,7 +156,11 @@ def read_source(path: str) -> str:
     """Decode as Python does: a BOM or a coding line decides, else UTF-8.
 
     Only regular files are read: a FIFO or device named ``*.py`` would block or never end."""
-    data = read_regular_file(path)
+    return decode_source(read_regular_file(path))
+
+
+def decode_source(data: bytes) -> str:
+    """A file's bytes as text, as ``read_source`` decodes them."""
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     text = data.decode(encoding)
     return text[1:] if text.startswith("\ufeff") else text

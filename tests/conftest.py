@@ -6,9 +6,12 @@ takes what it needs with ``from conftest import sequential, codes``.
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 from pathlib import Path
 from typing import List, Optional, Tuple
+
+import pytest
 
 from flake8_convshape import check_source
 
@@ -43,3 +46,11 @@ def copy_before(data: Path, name: str, tmp_path: Path) -> Path:
     target = tmp_path / f"{name}.py"
     target.write_bytes((data / f"{name}.before.py").read_bytes())
     return target
+
+
+@pytest.fixture(autouse=True)
+def own_result_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> None:
+    """Each test's ``convshape check`` runs (in this process or in a subprocess) keep their result
+    cache in a folder of that test, never in the user's cache and never one another's."""
+    name = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    monkeypatch.setenv("CONVSHAPE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "result-caches" / name))

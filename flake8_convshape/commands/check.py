@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import os
-from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
+from ..cache import ENV_FOLDER, default_folder
 from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analyse_file, resolve_files
 
 if TYPE_CHECKING:
     from ..analysis import Settings
+    from ..cache import ResultCache
     from ..findings import Finding
 
 
@@ -64,6 +66,18 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         help="check files in N processes (default: the number of cores; 1: in this process); "
         f"runs of fewer than {_PARALLEL_FROM} files always use one",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="analyse every file, and neither read nor write the result cache",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the results of files checked before are kept, by their bytes and settings "
+        f"(default: ${ENV_FOLDER}, else $XDG_CACHE_HOME/flake8-convshape, else ~/.cache/flake8-convshape); "
+        "safe to delete",
+    )
     parser.set_defaults(run=run)
 
 
@@ -73,32 +87,73 @@ class Checked(NamedTuple):
     findings: List["Finding"]
     failure: str  # "" when the file was read
     messages: List[str]  # for stderr: -v reasons and skipped blocks, in order
+    lasting: bool = False  # the same bytes and settings give the same result: it may be cached
 
 
-def check_file(path: str, settings: "Settings", verbose: bool) -> Checked:
+def check_file(path: str, settings: "Settings", verbose: bool, data: Optional[bytes] = None) -> Checked:
     from ..check import stderr_reporter
 
     messages: List[str] = []
-    result, failure = analyse_file(path, settings, stderr_reporter(path, messages.append) if verbose else None, traced=verbose)
+    reporter = stderr_reporter(path, messages.append) if verbose else None
+    result, failure = analyse_file(path, settings, reporter, traced=verbose, data=data)
     if result is None:
         return Checked([], failure, [f"convshape: {path}: {failure}"])
+    # a bound (the time limit above all) or a block that failed (out of memory, say) may not recur
+    lasting = not result.budget_hits and not result.errors
     if result.syntax_error is not None:  # E999 with its place, as flake8 reports it
-        return Checked([result.syntax_error], "", messages)
+        return Checked([result.syntax_error], "", messages, lasting)
     if verbose:
         for claim in result.claims:
             if not claim.compared and claim.code is None:
                 messages.append(f"convshape: {path}:{claim.line}: {claim.text.strip()}: {claim.verdict}")
-    return Checked(list(result.findings), "", messages)
+    return Checked(list(result.findings), "", messages, lasting)
 
 
-def _check_job(job: Tuple[str, "Settings", bool]) -> Checked:
+Job = Tuple[str, "Settings", bool, Optional[bytes]]
+
+
+def _check_job(job: Job) -> Checked:
     return check_file(*job)
 
 
-def checked_files(files: Sequence[Tuple[str, "Settings"]], verbose: bool, jobs: int) -> Iterator[Checked]:
-    """Each file's result in the order given; in ``jobs`` processes when there are enough files
-    to pay for them."""
-    work = [(path, settings, verbose) for path, settings in files]
+def checked_files(
+    files: Sequence[Tuple[str, "Settings"]], verbose: bool, jobs: int, cache: Optional["ResultCache"] = None
+) -> Iterator[Checked]:
+    """Each file's result in the order given: from ``cache`` when it holds the file's bytes and
+    settings, else analysed, in ``jobs`` processes when enough files are left to pay for them.
+    New results are put in ``cache``; the caller saves it."""
+    if cache is None:
+        yield from _analysed([(path, settings, verbose, None) for path, settings in files], jobs)
+        return
+    from ..check import read_regular_file
+
+    keys: List[Optional[str]] = []
+    found: Dict[int, Checked] = {}
+    work: List[Job] = []
+    for i, (path, settings) in enumerate(files):
+        try:
+            data: Optional[bytes] = read_regular_file(path)
+        except OSError:
+            data = None  # the worker reads it again and says why it cannot
+        key = None if data is None else cache.key(data, settings)
+        keys.append(key)
+        findings = None if key is None else cache.get(key)
+        if findings is not None:
+            found[i] = Checked(findings, "", [])
+        else:
+            work.append((path, settings, verbose, data))
+    fresh = _analysed(work, jobs)
+    for i, key in enumerate(keys):
+        if i in found:
+            yield found[i]
+            continue
+        done = next(fresh)
+        if key is not None and done.lasting and not done.failure:
+            cache.put(key, done.findings)
+        yield done
+
+
+def _analysed(work: List[Job], jobs: int) -> Iterator[Checked]:
     if jobs <= 1 or len(work) < _PARALLEL_FROM:
         yield from map(_check_job, work)
         return
@@ -131,7 +186,12 @@ def run(args: argparse.Namespace) -> int:
     records: List[Tuple[str, Finding]] = []
     failures: List[Tuple[str, str]] = []
     progress = Progress(len(files))
-    for (path, _), done in zip(files, checked_files(files, args.verbose, args.jobs)):
+    cache = None
+    if not args.no_cache and not args.verbose:  # -v says why comments were not compared: that needs the analysis
+        from ..cache import ResultCache
+
+        cache = ResultCache(args.cache_dir or default_folder())
+    for (path, _), done in zip(files, checked_files(files, args.verbose, args.jobs, cache)):  # same order
         progress.clear()
         for line in done.messages:
             print(line, file=sys.stderr)
@@ -140,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         records += [(path, f) for f in done.findings]
         progress.step()
     progress.clear()
+    if cache is not None:
+        cache.save()
     sys.stdout.write(render(args.format, records, failures))
     return EXIT_FOUND if records or failures else EXIT_CLEAN
 

@@ -142,14 +142,19 @@ class SettingsResolver:
 
 
 def analyse_file(
-    path: str, settings: Settings, on_error: Optional[Callable[[int, BaseException], None]] = None, traced: bool = True
+    path: str,
+    settings: Settings,
+    on_error: Optional[Callable[[int, BaseException], None]] = None,
+    traced: bool = True,
+    data: Optional[bytes] = None,
 ) -> Tuple[Optional["Analysis"], str]:
-    """One file read and analysed; None and why when it cannot be read."""
+    """One file read (or its bytes ``data``, already read) and analysed; None and why when it
+    cannot be read."""
     from ..analysis import analyse
-    from ..check import read_source
+    from ..check import decode_source, read_source
 
     try:
-        source = read_source(path)
+        source = read_source(path) if data is None else decode_source(data)
     except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
         return None, f"cannot read: {exc}"
     return analyse(source, settings, on_error, traced), ""
