@@ -8,18 +8,18 @@ written is passed by, and a damaged file is read as empty.
 
 An entry is keyed by the file's bytes and the settings; the entries of one build of the
 checker (its version, the Python running it, and the size and time of each of its own source
-files, so an edited checkout never reads what the code before it found) share one JSON file.
+files, so an edited checkout never reads what the code before it found) share one folder.
 Only results that do not depend on time are kept: a file that reached a bound of budget.py
-(its time limit above all) is analysed again next time.
+(its time limit above all) is analysed again next time. ``hashlib`` and ``json`` are imported
+where they are used: the ``check`` command reads ``ENV_FOLDER`` for its help on every run, and
+only runs over a tree open the cache.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from .findings import Edit, Finding
 
@@ -27,8 +27,12 @@ if TYPE_CHECKING:
     from .analysis import Settings
 
 ENV_FOLDER = "CONVSHAPE_CACHE_DIR"
-MAX_ENTRIES = 20_000  # per build: ~3 MB of JSON; the least recently used go first
-KEEP_BUILDS = 8  # entry files of other builds (other versions, other checkouts) kept beside ours
+# entries are spread over 256 small files by the first two hex digits of their key, so a run
+# reads only the files its keys fall in (one for a single file: a whole 20,000-entry cache in
+# one JSON file took 38 ms to load)
+SHARDS_BY = 2
+MAX_PER_SHARD = 80  # about 20,000 entries per build; the least recently used go first
+KEEP_BUILDS = 8  # folders of other builds (other versions, other checkouts) kept beside ours
 
 
 def default_folder() -> str:
@@ -47,6 +51,8 @@ PACKAGE = os.path.dirname(os.path.abspath(__file__))
 def build_fingerprint(package: str = PACKAGE) -> str:
     """What makes this checker's results its own: version, Python, and the size and time of
     each source file under ``package`` (about a millisecond for all of them)."""
+    import hashlib
+
     from . import __version__
 
     parts = [__version__, sys.version.split()[0]]
@@ -61,6 +67,8 @@ def build_fingerprint(package: str = PACKAGE) -> str:
 
 def settings_text(settings: "Settings") -> str:
     """The settings in one canonical text (a dict's order does not change the key)."""
+    import json
+
     return json.dumps(
         [list(settings.select), list(settings.ignore), sorted(settings.defines.items()), settings.input_shape]
     )
@@ -91,61 +99,72 @@ class ResultCache:
 
     def __init__(self, folder: str, fingerprint: Optional[str] = None) -> None:
         self.folder = folder
-        self.fingerprint = fingerprint or build_fingerprint()
-        self.path = os.path.join(folder, f"results-{self.fingerprint}.json")
-        self.entries: Dict[str, object] = self._load()
-        self.used: Dict[str, object] = {}  # read or added this run: kept as the most recent
-        self.added = 0
+        self.build = os.path.join(folder, f"build-{fingerprint or build_fingerprint()}")
+        self.shards: Dict[str, Dict[str, object]] = {}  # by name: the entries read from its file
+        self.used: Dict[str, Dict[str, object]] = {}  # by shard: read or added this run, kept as the most recent
+        self.changed: Set[str] = set()  # shards this run added to
 
-    def _load(self) -> Dict[str, object]:
-        try:
-            with open(self.path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+    def _shard(self, key: str) -> Tuple[str, Dict[str, object]]:
+        name = key[:SHARDS_BY]
+        entries = self.shards.get(name)
+        if entries is None:
+            import json
+
+            try:
+                with open(os.path.join(self.build, f"{name}.json"), encoding="utf-8") as fh:
+                    data = json.load(fh)
+            except (OSError, ValueError):
+                data = {}
+            entries = self.shards[name] = data if isinstance(data, dict) else {}
+        return name, entries
 
     def key(self, data: bytes, settings: "Settings") -> str:
+        import hashlib
+
         digest = hashlib.sha256(settings_text(settings).encode())
         digest.update(b"\0")
         digest.update(data)
         return digest.hexdigest()
 
     def get(self, key: str) -> Optional[List[Finding]]:
-        rows = self.entries.get(key)
+        name, entries = self._shard(key)
+        rows = entries.get(key)
         if rows is None:
             return None
         try:
             findings = decode(rows)
         except ValueError:
             return None
-        self.used[key] = rows
+        self.used.setdefault(name, {})[key] = rows
         return findings
 
     def put(self, key: str, findings: Sequence[Finding]) -> None:
-        self.used[key] = encode(findings)
-        self.added += 1
+        name, _ = self._shard(key)
+        self.used.setdefault(name, {})[key] = encode(findings)
+        self.changed.add(name)
 
     def save(self) -> None:
-        """Write the entries (when this run added any), the ones used this run last, and drop
-        the oldest builds' files; any OSError leaves the cache as it was."""
-        if not self.added:
+        """Write the shards this run added to, the entries it used last, and drop the oldest
+        builds' folders; an OSError leaves the rest as it was."""
+        if not self.changed:
             return
-        merged = {k: v for k, v in self.entries.items() if k not in self.used}
-        merged.update(self.used)
-        kept = dict(list(merged.items())[-MAX_ENTRIES:])
-        import tempfile
+        import json
 
         try:
-            os.makedirs(self.folder, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=self.folder)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(kept, fh, separators=(",", ":"))
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            os.makedirs(self.build, exist_ok=True)
+            for name in sorted(self.changed):
+                used = self.used[name]
+                merged = {k: v for k, v in self.shards[name].items() if k not in used}
+                merged.update(used)
+                kept = dict(list(merged.items())[-MAX_PER_SHARD:])
+                temporary = os.path.join(self.build, f".{name}.{os.getpid()}.tmp")  # one writer per process
+                try:
+                    with open(temporary, "w", encoding="utf-8") as fh:
+                        json.dump(kept, fh, separators=(",", ":"))
+                    os.replace(temporary, os.path.join(self.build, f"{name}.json"))
+                except BaseException:
+                    os.unlink(temporary)
+                    raise
             self._drop_old_builds()
         except OSError:
             return
@@ -153,7 +172,9 @@ class ResultCache:
     def _drop_old_builds(self) -> None:
         others = []
         for entry in os.scandir(self.folder):
-            if entry.name.startswith("results-") and entry.name.endswith(".json") and entry.path != self.path:
+            if entry.name.startswith("build-") and entry.path != self.build and entry.is_dir(follow_symlinks=False):
                 others.append((entry.stat().st_mtime, entry.path))
         for _, path in sorted(others, reverse=True)[KEEP_BUILDS:]:
-            os.unlink(path)
+            import shutil  # seldom: only when a build is dropped
+
+            shutil.rmtree(path, ignore_errors=True)

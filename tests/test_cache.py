@@ -24,12 +24,19 @@ from flake8_convshape.findings import Edit, Finding  # noqa: E402
 
 from conftest import sequential  # noqa: E402
 
+CACHED_FROM = check_command._CACHED_FROM
 WRONG_BN = sequential("nn.Conv2d(3, 4, 3),", "nn.BatchNorm2d(5),")
 RIGHT_BN = sequential("nn.Conv2d(3, 4, 3),", "nn.BatchNorm2d(4),")
 STALE = sequential(
     "nn.Conv2d(3, 4, 3),", "# 4 x 6 x 6", "nn.Conv2d(4, 4, 3),", "# 4 x 5 x 5", "nn.Conv2d(4, 4, 3),", "# 4 x 2 x 2",
     input_comment="3 x 8 x 8",
 )  # CVS101 on the second comment, with its fix
+
+
+@pytest.fixture(autouse=True)
+def cached_from_one_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check a few files; the cache is for runs of 16 or more (the last test)."""
+    monkeypatch.setattr(check_command, "_CACHED_FROM", 1)
 
 
 def report(capsys: pytest.CaptureFixture, *args: str) -> str:
@@ -51,10 +58,13 @@ def analyses(monkeypatch: pytest.MonkeyPatch) -> List[str]:
 
 
 def entries() -> dict:
-    folder = Path(os.environ["CONVSHAPE_CACHE_DIR"])
-    files = list(folder.glob("results-*.json"))
-    assert len(files) <= 1
-    return json.loads(files[0].read_text()) if files else {}
+    """Every entry of the test's cache (of this build: the only one a test makes)."""
+    builds = list(Path(os.environ["CONVSHAPE_CACHE_DIR"]).glob("build-*"))
+    assert len(builds) <= 1
+    out: dict = {}
+    for shard in builds[0].glob("*.json") if builds else ():
+        out.update(json.loads(shard.read_text()))
+    return out
 
 
 def test_a_second_run_gives_the_same_report_without_analysing(
@@ -123,15 +133,13 @@ def test_verbose_neither_reads_nor_writes_the_cache(tmp_path: Path, capsys: pyte
 def test_a_damaged_or_unwritable_cache_is_passed_by(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "a.py").write_text(WRONG_BN)
     expected = report(capsys, "--no-cache", str(tmp_path))
-    folder = Path(os.environ["CONVSHAPE_CACHE_DIR"])
-    folder.mkdir(parents=True)
-    damaged = folder / f"results-{build_fingerprint()}.json"
-    for text in ("{not json", "[1, 2]", json.dumps({"0" * 64: [[1, 2]]})):
+    report(capsys, str(tmp_path))
+    (key,) = entries()
+    damaged = Path(os.environ["CONVSHAPE_CACHE_DIR"]) / f"build-{build_fingerprint()}" / f"{key[:2]}.json"
+    for text in ("{not json", "[1, 2]", json.dumps({key: [[1, 2]]}), json.dumps({key: [["x"]]}), json.dumps({key: 3})):
         damaged.write_text(text)
         assert report(capsys, str(tmp_path)) == expected
-    key = next(iter(entries()))
-    damaged.write_text(json.dumps({key: [["x"]]}))  # an entry of the right key that is not findings
-    assert report(capsys, str(tmp_path)) == expected
+    assert report(capsys, str(tmp_path)) == expected and list(entries().values()) == [json.loads(damaged.read_text())[key]]
     blocked = tmp_path / "a-file-not-a-folder"
     blocked.write_text("")
     assert main(["check", "--isolated", "-j", "1", "--cache-dir", str(blocked / "cache"), str(tmp_path)]) == 1
@@ -167,19 +175,42 @@ def test_findings_survive_their_json_form() -> None:
 def test_the_least_recently_used_entries_and_the_oldest_builds_go_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(cache_module, "MAX_PER_SHARD", 3)
     monkeypatch.setattr(cache_module, "KEEP_BUILDS", 1)
-    for i, build in enumerate(("old", "older", "oldest")):
-        (tmp_path / f"results-{build}.json").write_text("{}")
-        os.utime(tmp_path / f"results-{build}.json", (1000 - i, 1000 - i))
+    for age, build in enumerate(("old", "older", "oldest")):
+        (tmp_path / f"build-{build}").mkdir()
+        os.utime(tmp_path / f"build-{build}", (1000 - age, 1000 - age))
     cache = ResultCache(str(tmp_path), "ours")
-    for key in "abcd":
+    for key in ("aa1", "aa2", "aa3", "aa4", "bb1"):
         cache.put(key, [])
     cache.save()
     cache = ResultCache(str(tmp_path), "ours")
-    assert list(cache.entries) == ["b", "c", "d"]
-    assert cache.get("b") == [] and cache.get("a") is None
-    cache.put("e", [])
+    assert cache.get("aa1") is None and cache.get("aa3") == [] and cache.get("bb1") == []
+    cache.put("aa5", [])
     cache.save()
-    assert list(ResultCache(str(tmp_path), "ours").entries) == ["d", "b", "e"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results-old.json", "results-ours.json"]
+    shards = {p.name: list(json.loads(p.read_text())) for p in (tmp_path / "build-ours").iterdir()}
+    assert shards == {"aa.json": ["aa4", "aa3", "aa5"], "bb.json": ["bb1"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build-old", "build-ours"]
+
+
+def test_a_file_no_block_can_be_in_is_not_kept(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "plain.py").write_text("x = 1\n")
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    (tmp_path / "model.py").write_text(WRONG_BN)
+    out = report(capsys, str(tmp_path))
+    assert "CVS201" in out and len(entries()) == 1
+    assert report(capsys, str(tmp_path)) == out
+
+
+def test_a_run_of_a_few_files_neither_reads_nor_writes_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(check_command, "_CACHED_FROM", CACHED_FROM)  # the command's own threshold
+    assert CACHED_FROM == 16
+    for i in range(15):
+        (tmp_path / f"m{i:02d}.py").write_text(WRONG_BN)
+    report(capsys, str(tmp_path))
+    assert entries() == {}
+    (tmp_path / "m15.py").write_text(RIGHT_BN)
+    report(capsys, str(tmp_path))
+    assert len(entries()) == 2  # the bytes of the 16 files: two texts

@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..cache import ENV_FOLDER, default_folder
+from ..codes import MARKERS
 from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analyse_file, resolve_files
 
 if TYPE_CHECKING:
@@ -74,9 +75,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     parser.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help="where the results of files checked before are kept, by their bytes and settings "
-        f"(default: ${ENV_FOLDER}, else $XDG_CACHE_HOME/flake8-convshape, else ~/.cache/flake8-convshape); "
-        "safe to delete",
+        help="where the results of files checked before are kept, by their bytes and settings, for "
+        f"runs of {_CACHED_FROM} files or more (default: ${ENV_FOLDER}, else $XDG_CACHE_HOME/flake8-convshape, "
+        "else ~/.cache/flake8-convshape); safe to delete",
     )
     parser.set_defaults(run=run)
 
@@ -110,6 +111,7 @@ def check_file(path: str, settings: "Settings", verbose: bool, data: Optional[by
 
 
 Job = Tuple[str, "Settings", bool, Optional[bytes]]
+_MARKERS = tuple(m.encode() for m in MARKERS)  # codes.marked, on the bytes
 
 
 def _check_job(job: Job) -> Checked:
@@ -135,7 +137,8 @@ def checked_files(
             data: Optional[bytes] = read_regular_file(path)
         except OSError:
             data = None  # the worker reads it again and says why it cannot
-        key = None if data is None else cache.key(data, settings)
+        # a file no block can be in checks faster than its key is computed: not kept
+        key = None if data is None or not any(m in data for m in _MARKERS) else cache.key(data, settings)
         keys.append(key)
         findings = None if key is None else cache.get(key)
         if findings is not None:
@@ -165,6 +168,7 @@ def _analysed(work: List[Job], jobs: int) -> Iterator[Checked]:
 
 
 _PARALLEL_FROM = 16  # fewer files check faster in one process than it takes to start others
+_CACHED_FROM = 16  # fewer files check about as fast as the cache starts (fingerprint, imports, writing)
 
 
 def _load_engine() -> None:
@@ -187,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
     failures: List[Tuple[str, str]] = []
     progress = Progress(len(files))
     cache = None
-    if not args.no_cache and not args.verbose:  # -v says why comments were not compared: that needs the analysis
+    # -v says why comments were not compared, which needs the analysis; a few files named one by
+    # one are the changed ones (pre-commit, an editor on save), which the cache would only slow
+    if not args.no_cache and not args.verbose and len(files) >= _CACHED_FROM:
         from ..cache import ResultCache
 
         cache = ResultCache(args.cache_dir or default_folder())
