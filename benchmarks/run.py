@@ -766,6 +766,9 @@ On a busy machine more processes only add their start-up.
     if "pyrefly" in peers:
         commands["pyrefly"] = [peers["pyrefly"], "check", str(folder)]
     got = paired(commands, max(runs, 3), env)  # its warm-up run fills the cache
+    reports = [subprocess.run(commands[k], capture_output=True, text=True, env=env).stdout for k in list(commands)[:3]]
+    figure("the same report from every run (first runs and the re-run)", "yes" if len(set(reports)) == 1 else "NO",
+           "yes", len(set(reports)) == 1)
     for name, (wall, cpu) in got.items():
         figure(f"`{name if name == 'pyrefly' else 'convshape ' + name}` (wall / CPU)", f"{secs(wall)} / {secs(cpu)}")
     if "pyrefly" in got:
@@ -774,6 +777,37 @@ On a busy machine more processes only add their start-up.
             figure(f"convshape / pyrefly, wall, {what}", f"{ratio:.2f}x", "<= 1.00x", ratio <= 1.0)
     else:
         note("pyrefly not found (--peers DIR, or on PATH): no comparison")
+    first_run_floor(folder, convshape, env, got["check --no-cache"][1], got.get("pyrefly"))
+
+
+def first_run_floor(
+    folder: Path, convshape: List[str], env: Dict[str, str], cold_cpu: float, pyrefly: Optional[Tuple[float, float]]
+) -> None:
+    """What a first run cannot be faster than in Python: starting the interpreter and Python's
+    own parser over every file; and, next to Pyrefly, what its wall time would leave for the
+    analysis on this machine's cores."""
+    import ast
+    import warnings
+
+    start = paired({"python": [convshape[0], "-c", "pass"]}, 7, env)["python"][0]
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.rglob("*.py"))]
+    parse = float("inf")
+    for _ in range(3):
+        began = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for text in texts:
+                try:
+                    ast.parse(text)
+                except (SyntaxError, ValueError):
+                    pass
+        parse = min(parse, time.process_time() - began)
+    cores = os.cpu_count() or 1
+    figure("a first run's floor: starting Python (wall) / Python's parser over the files (CPU)", f"{ms(start)} / {secs(parse)}")
+    figure("  the rest of a first run's CPU (analysis, imports, processes)", secs(cold_cpu - parse))
+    if pyrefly is not None:
+        left = (pyrefly[0] - start) * cores - parse
+        figure(f"  CPU a first run at Pyrefly's wall time would leave for that rest ({cores} cores)", secs(max(left, 0.0)))
 
 
 REWRITE_SIZES = (2000, 8000, 20000)
