@@ -3,23 +3,30 @@ gives its findings again without being parsed or replayed.
 
 A re-run over a tree (a developer's loop, ``pre-commit run --all-files``, CI that keeps the
 folder) then costs reading and hashing the files. Like black's and ruff's caches it lives
-outside the project, is safe to delete and is never an error: a folder that cannot be read or
-written is passed by, and a damaged file is read as empty.
+outside the project, is safe to delete and is never an error: a folder that cannot be written,
+a database another process holds locked, or a damaged one are passed by (a damaged one is
+started afresh).
 
-An entry is keyed by the file's bytes and the settings; the entries of one build of the
-checker (its version, the Python running it, and the size and time of each of its own source
-files, so an edited checkout never reads what the code before it found) share one folder.
-Only results that do not depend on time are kept: a file that reached a bound of budget.py
-(its time limit above all) is analysed again next time. ``hashlib`` and ``json`` are imported
-where they are used: the ``check`` command reads ``ENV_FOLDER`` for its help on every run, and
-only runs over a tree open the cache.
+An entry is keyed by the file's bytes, the settings and the build of the checker (its version,
+the Python running it, and the size and time of each of its own source files, so an edited
+checkout never reads what the code before it found); entries of other builds are never read
+again and are the first to go when the cache is full. Only results that do not depend on time
+are kept: a file that reached a bound of budget.py (its time limit above all) is analysed again
+next time.
+
+One SQLite file: a run looks up only its own keys, whatever the cache holds (JSON files of
+entries took 38 ms to load at 20,000 entries, and 256 small ones 55 ms to write on a first run
+over 218 files; SQLite takes a few ms for either). ``hashlib``, ``json`` and ``sqlite3`` are
+imported where they are used: the ``check`` command reads ``ENV_FOLDER`` for its help on every
+run, and only runs over a tree open the cache.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
+import time
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from .findings import Edit, Finding
 
@@ -27,12 +34,10 @@ if TYPE_CHECKING:
     from .analysis import Settings
 
 ENV_FOLDER = "CONVSHAPE_CACHE_DIR"
-# entries are spread over 256 small files by the first two hex digits of their key, so a run
-# reads only the files its keys fall in (one for a single file: a whole 20,000-entry cache in
-# one JSON file took 38 ms to load)
-SHARDS_BY = 2
-MAX_PER_SHARD = 80  # about 20,000 entries per build; the least recently used go first
-KEEP_BUILDS = 8  # folders of other builds (other versions, other checkouts) kept beside ours
+FILE_NAME = "results.sqlite3"
+MAX_ENTRIES = 20_000  # about 5 MB; the least recently used go first
+LOCK_WAIT = 2.0  # seconds to wait for another run that holds the database, before going without
+_TABLE = "results_v1"  # a new name when the rows change form: the old table is never read
 
 
 def default_folder() -> str:
@@ -94,87 +99,119 @@ def decode(rows: object) -> List[Finding]:
 
 
 class ResultCache:
-    """The findings of files checked before, by bytes and settings; ``save`` writes what this
-    run added."""
+    """The findings of files checked before; ``save`` writes what this run found and marks
+    what it read as recently used."""
 
     def __init__(self, folder: str, fingerprint: Optional[str] = None) -> None:
-        self.folder = folder
-        self.build = os.path.join(folder, f"build-{fingerprint or build_fingerprint()}")
-        self.shards: Dict[str, Dict[str, object]] = {}  # by name: the entries read from its file
-        self.used: Dict[str, Dict[str, object]] = {}  # by shard: read or added this run, kept as the most recent
-        self.changed: Set[str] = set()  # shards this run added to
+        self.path = os.path.join(folder, FILE_NAME)
+        self.fingerprint = fingerprint or build_fingerprint()
+        self.read: List[str] = []  # keys found this run
+        self.added: Dict[str, str] = {}  # key: its findings as JSON
+        self._db: Any = None
+        self._failed = False
 
-    def _shard(self, key: str) -> Tuple[str, Dict[str, object]]:
-        name = key[:SHARDS_BY]
-        entries = self.shards.get(name)
-        if entries is None:
-            import json
-
+    def _open(self) -> Any:
+        """The database, made when missing and made afresh when damaged; None when it cannot be."""
+        if self._db is not None or self._failed:
+            return self._db
+        try:
+            import sqlite3
+        except ImportError:  # a Python built without it: no cache
+            self._failed = True
+            return None
+        for attempt in range(2):
             try:
-                with open(os.path.join(self.build, f"{name}.json"), encoding="utf-8") as fh:
-                    data = json.load(fh)
-            except (OSError, ValueError):
-                data = {}
-            entries = self.shards[name] = data if isinstance(data, dict) else {}
-        return name, entries
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=LOCK_WAIT, isolation_level=None)
+                try:
+                    db.execute("PRAGMA synchronous=OFF")  # a cache: a crash may lose it, never corrupt a project
+                    db.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (key TEXT PRIMARY KEY, rows TEXT NOT NULL, used REAL NOT NULL)")
+                    db.execute(f"CREATE INDEX IF NOT EXISTS {_TABLE}_used ON {_TABLE} (used)")
+                except sqlite3.Error:
+                    db.close()
+                    raise
+                self._db = db
+                return db
+            except sqlite3.DatabaseError as exc:  # not a database (damaged): start afresh, once
+                if attempt or isinstance(exc, sqlite3.OperationalError) or not _remove(self.path):
+                    break
+            except (OSError, sqlite3.Error):
+                break
+        self._failed = True
+        return None
 
     def key(self, data: bytes, settings: "Settings") -> str:
         import hashlib
 
-        digest = hashlib.sha256(settings_text(settings).encode())
-        digest.update(b"\0")
+        digest = hashlib.sha256(f"{self.fingerprint}\0{settings_text(settings)}\0".encode())
         digest.update(data)
         return digest.hexdigest()
 
     def get(self, key: str) -> Optional[List[Finding]]:
-        name, entries = self._shard(key)
-        rows = entries.get(key)
-        if rows is None:
+        import json
+        import sqlite3
+
+        db = self._open()
+        if db is None:
             return None
         try:
-            findings = decode(rows)
-        except ValueError:
+            row = db.execute(f"SELECT rows FROM {_TABLE} WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:  # locked past LOCK_WAIT, or damaged since: this run goes without
+            self._close()
             return None
-        self.used.setdefault(name, {})[key] = rows
+        try:
+            findings = None if row is None else decode(json.loads(row[0]))
+        except ValueError:  # a damaged row is a miss, and is written again
+            return None
+        if findings is not None:
+            self.read.append(key)
         return findings
 
     def put(self, key: str, findings: Sequence[Finding]) -> None:
-        name, _ = self._shard(key)
-        self.used.setdefault(name, {})[key] = encode(findings)
-        self.changed.add(name)
-
-    def save(self) -> None:
-        """Write the shards this run added to, the entries it used last, and drop the oldest
-        builds' folders; an OSError leaves the rest as it was."""
-        if not self.changed:
-            return
         import json
 
-        try:
-            os.makedirs(self.build, exist_ok=True)
-            for name in sorted(self.changed):
-                used = self.used[name]
-                merged = {k: v for k, v in self.shards[name].items() if k not in used}
-                merged.update(used)
-                kept = dict(list(merged.items())[-MAX_PER_SHARD:])
-                temporary = os.path.join(self.build, f".{name}.{os.getpid()}.tmp")  # one writer per process
-                try:
-                    with open(temporary, "w", encoding="utf-8") as fh:
-                        json.dump(kept, fh, separators=(",", ":"))
-                    os.replace(temporary, os.path.join(self.build, f"{name}.json"))
-                except BaseException:
-                    os.unlink(temporary)
-                    raise
-            self._drop_old_builds()
-        except OSError:
+        self.added[key] = json.dumps(encode(findings), separators=(",", ":"))
+
+    def save(self) -> None:
+        """Write this run's results, mark what it read as used now, and drop the least recently
+        used entries past ``MAX_ENTRIES``, in one transaction; any error leaves the cache as it
+        was (SQLite's rollback)."""
+        import sqlite3
+
+        db = self._open() if self.added or self.read else None
+        if db is None:
             return
+        now = time.time()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?)", [(k, v, now) for k, v in self.added.items()])
+                db.executemany(f"UPDATE {_TABLE} SET used = ? WHERE key = ?", [(now, k) for k in self.read])
+                (count,) = db.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()
+                if count > MAX_ENTRIES:
+                    db.execute(
+                        f"DELETE FROM {_TABLE} WHERE key IN (SELECT key FROM {_TABLE} ORDER BY used LIMIT ?)",
+                        (count - MAX_ENTRIES,),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error:
+            pass
+        finally:
+            self._close()
 
-    def _drop_old_builds(self) -> None:
-        others = []
-        for entry in os.scandir(self.folder):
-            if entry.name.startswith("build-") and entry.path != self.build and entry.is_dir(follow_symlinks=False):
-                others.append((entry.stat().st_mtime, entry.path))
-        for _, path in sorted(others, reverse=True)[KEEP_BUILDS:]:
-            import shutil  # seldom: only when a build is dropped
+    def _close(self) -> None:
+        """Done with the database, for good: what is left of the run goes without it."""
+        if self._db is not None:
+            self._db.close()
+        self._db, self._failed = None, True
 
-            shutil.rmtree(path, ignore_errors=True)
+
+def _remove(path: str) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except OSError:
+        return False

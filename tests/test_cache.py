@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -18,6 +21,7 @@ import adversarial  # noqa: E402
 
 from flake8_convshape import cache as cache_module  # noqa: E402
 from flake8_convshape.cache import ResultCache, build_fingerprint, decode, encode  # noqa: E402
+from flake8_convshape.analysis import Settings  # noqa: E402
 from flake8_convshape.cli import main  # noqa: E402
 from flake8_convshape.commands import check as check_command  # noqa: E402
 from flake8_convshape.findings import Edit, Finding  # noqa: E402
@@ -57,14 +61,13 @@ def analyses(monkeypatch: pytest.MonkeyPatch) -> List[str]:
     return seen
 
 
-def entries() -> dict:
-    """Every entry of the test's cache (of this build: the only one a test makes)."""
-    builds = list(Path(os.environ["CONVSHAPE_CACHE_DIR"]).glob("build-*"))
-    assert len(builds) <= 1
-    out: dict = {}
-    for shard in builds[0].glob("*.json") if builds else ():
-        out.update(json.loads(shard.read_text()))
-    return out
+def entries(folder: Optional[Path] = None) -> Dict[str, str]:
+    """Every entry of the test's cache: key and findings as JSON, least recently used first."""
+    path = (folder or Path(os.environ["CONVSHAPE_CACHE_DIR"])) / cache_module.FILE_NAME
+    if not path.exists():
+        return {}
+    with closing(sqlite3.connect(path)) as db:
+        return dict(db.execute("SELECT key, rows FROM results_v1 ORDER BY used, rowid"))
 
 
 def test_a_second_run_gives_the_same_report_without_analysing(
@@ -100,16 +103,22 @@ def test_an_edited_file_and_other_settings_are_analysed_again(
     assert "CVS101" not in capsys.readouterr().out and seen == ["a.py", "a.py", "b.py", "a.py", "b.py"]
 
 
-def test_results_of_another_build_are_never_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_results_of_another_build_are_never_read(tmp_path: Path) -> None:
     package = tmp_path / "package"
     package.mkdir()
     (package / "layers.py").write_text("X = 1\n")
     before = build_fingerprint(str(package))
     assert build_fingerprint(str(package)) == before
     (package / "layers.py").write_text("X = 22\n")
-    assert build_fingerprint(str(package)) != before
+    edited = build_fingerprint(str(package))
     (package / "new.py").write_text("")
-    assert len({before, build_fingerprint(str(package))}) == 2
+    assert len({before, edited, build_fingerprint(str(package))}) == 3
+    ours, other = ResultCache(str(tmp_path), before), ResultCache(str(tmp_path), edited)
+    assert ours.key(b"x", Settings()) != other.key(b"x", Settings())
+    ours.put(ours.key(b"x", Settings()), [])
+    ours.save()
+    assert ResultCache(str(tmp_path), before).get(ours.key(b"x", Settings())) == []
+    assert ResultCache(str(tmp_path), edited).get(other.key(b"x", Settings())) is None
 
 
 def test_a_run_that_reached_a_budget_is_not_kept(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -130,16 +139,33 @@ def test_verbose_neither_reads_nor_writes_the_cache(tmp_path: Path, capsys: pyte
     assert "b.py:" in capsys.readouterr().out
 
 
-def test_a_damaged_or_unwritable_cache_is_passed_by(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_damaged_locked_or_unwritable_cache_is_passed_by(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "a.py").write_text(WRONG_BN)
     expected = report(capsys, "--no-cache", str(tmp_path))
     report(capsys, str(tmp_path))
-    (key,) = entries()
-    damaged = Path(os.environ["CONVSHAPE_CACHE_DIR"]) / f"build-{build_fingerprint()}" / f"{key[:2]}.json"
-    for text in ("{not json", "[1, 2]", json.dumps({key: [[1, 2]]}), json.dumps({key: [["x"]]}), json.dumps({key: 3})):
-        damaged.write_text(text)
+    ((key, rows),) = entries().items()
+    database = Path(os.environ["CONVSHAPE_CACHE_DIR"]) / cache_module.FILE_NAME
+    for damage in ("{not json", "[1, 2]", json.dumps([[1, 2]]), json.dumps([["x"]]), "3"):  # a row that is not findings
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute("UPDATE results_v1 SET rows = ?", (damage,))
         assert report(capsys, str(tmp_path)) == expected
-    assert report(capsys, str(tmp_path)) == expected and list(entries().values()) == [json.loads(damaged.read_text())[key]]
+        assert entries() == {key: rows}  # written again
+    database.write_bytes(b"not a database, but a file of the right name" * 100)
+    assert report(capsys, str(tmp_path)) == expected
+    assert entries() == {key: rows}  # started afresh
+    for i in range(20):
+        (tmp_path / f"b{i}.py").write_text(WRONG_BN.replace("(5)", f"({i + 5})"))
+    expected = report(capsys, "--no-cache", str(tmp_path))
+    monkeypatch.setattr(cache_module, "LOCK_WAIT", 0.5)
+    with closing(sqlite3.connect(database, isolation_level=None)) as db:
+        db.execute("BEGIN EXCLUSIVE")  # another run holds it: this one waits a moment once, then goes without
+        began = time.monotonic()
+        assert report(capsys, str(tmp_path)) == expected
+        assert time.monotonic() - began < 0.5 * 21 / 2  # not a wait for each of the 21 files
+        db.execute("ROLLBACK")
+    assert len(entries()) == 1
     blocked = tmp_path / "a-file-not-a-folder"
     blocked.write_text("")
     assert main(["check", "--isolated", "-j", "1", "--cache-dir", str(blocked / "cache"), str(tmp_path)]) == 1
@@ -172,25 +198,19 @@ def test_findings_survive_their_json_form() -> None:
             decode(bad)
 
 
-def test_the_least_recently_used_entries_and_the_oldest_builds_go_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cache_module, "MAX_PER_SHARD", 3)
-    monkeypatch.setattr(cache_module, "KEEP_BUILDS", 1)
-    for age, build in enumerate(("old", "older", "oldest")):
-        (tmp_path / f"build-{build}").mkdir()
-        os.utime(tmp_path / f"build-{build}", (1000 - age, 1000 - age))
+def test_the_least_recently_used_entries_go_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 3)
+    clock = iter(range(100))
+    monkeypatch.setattr(cache_module.time, "time", lambda: float(next(clock)))
     cache = ResultCache(str(tmp_path), "ours")
-    for key in ("aa1", "aa2", "aa3", "aa4", "bb1"):
+    for key in ("a", "b", "c"):
         cache.put(key, [])
     cache.save()
     cache = ResultCache(str(tmp_path), "ours")
-    assert cache.get("aa1") is None and cache.get("aa3") == [] and cache.get("bb1") == []
-    cache.put("aa5", [])
-    cache.save()
-    shards = {p.name: list(json.loads(p.read_text())) for p in (tmp_path / "build-ours").iterdir()}
-    assert shards == {"aa.json": ["aa4", "aa3", "aa5"], "bb.json": ["bb1"]}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["build-old", "build-ours"]
+    assert cache.get("a") == [] and cache.get("z") is None
+    cache.put("d", [])
+    cache.save()  # a was read, d is new: b and c are the oldest, and one of them goes
+    assert list(entries(tmp_path)) == ["c", "a", "d"]
 
 
 def test_a_file_no_block_can_be_in_is_not_kept(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
