@@ -161,7 +161,7 @@ class ResultCache:
             return None
         try:
             findings = None if row is None else decode(json.loads(row[0]))
-        except ValueError:  # a damaged row is a miss, and is written again
+        except (ValueError, TypeError):  # a damaged row (not text, not findings) is a miss, written again
             return None
         if findings is not None:
             self.read.append(key)

@@ -147,7 +147,8 @@ def test_a_damaged_locked_or_unwritable_cache_is_passed_by(
     report(capsys, str(tmp_path))
     ((key, rows),) = entries().items()
     database = Path(os.environ["CONVSHAPE_CACHE_DIR"]) / cache_module.FILE_NAME
-    for damage in ("{not json", "[1, 2]", json.dumps([[1, 2]]), json.dumps([["x"]]), "3"):  # a row that is not findings
+    damages = ("{not json", "[1, 2]", json.dumps([[1, 2]]), json.dumps([["x"]]), "3", 3, b"[]\xff")
+    for damage in damages:  # a row that is not findings, or not even text
         with closing(sqlite3.connect(database)) as db, db:
             db.execute("UPDATE results_v1 SET rows = ?", (damage,))
         assert report(capsys, str(tmp_path)) == expected
