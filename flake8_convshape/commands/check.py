@@ -70,7 +70,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     parser.add_argument(
         "--no-cache",
         action="store_true",
-        help="analyse every file, and neither read nor write the result cache",
+        help="analyse every file, and neither read nor write the result cache (-v, and runs of "
+        f"fewer than {_CACHED_FROM} files, never use it)",
     )
     parser.add_argument(
         "--cache-dir",
