@@ -5,7 +5,7 @@ Everything that prints a code (the flake8 plugin, the CLI, the README table) rea
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Union
 
 from .record import dataclass
 
@@ -22,8 +22,14 @@ MARKER = "Sequential"
 MARKERS = (MARKER, "def forward", "keras")
 
 
-def marked(text: str) -> bool:
-    """Whether ``text`` (a file, or one line of it) may hold a block."""
+_MARKER_BYTES = tuple(m.encode() for m in MARKERS)
+
+
+def marked(text: Union[str, bytes]) -> bool:
+    """Whether ``text`` (a file, or one line of it; or a file's bytes, for the cache's key, where
+    only an ASCII-compatible encoding can say the markers) may hold a block."""
+    if isinstance(text, bytes):
+        return any(m in text for m in _MARKER_BYTES)
     return any(m in text for m in MARKERS)
 
 

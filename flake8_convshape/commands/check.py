@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..cache import ENV_FOLDER, default_folder
-from ..codes import MARKERS
+from ..codes import marked
 from .common import EXIT_CLEAN, EXIT_FOUND, add_settings_options, analyse_file, resolve_files
 
 if TYPE_CHECKING:
@@ -112,7 +112,6 @@ def check_file(path: str, settings: "Settings", verbose: bool, data: Optional[by
 
 
 Job = Tuple[str, "Settings", bool, Optional[bytes]]
-_MARKERS = tuple(m.encode() for m in MARKERS)  # codes.marked, on the bytes
 
 
 def _check_job(job: Job) -> Checked:
@@ -139,7 +138,7 @@ def checked_files(
         except OSError:
             data = None  # the worker reads it again and says why it cannot
         # a file no block can be in checks faster than its key is computed: not kept
-        key = None if data is None or not any(m in data for m in _MARKERS) else cache.key(data, settings)
+        key = None if data is None or not marked(data) else cache.key(data, settings)
         keys.append(key)
         findings = None if key is None else cache.get(key)
         if findings is not None:
